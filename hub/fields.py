@@ -17,6 +17,9 @@ __all__ = [
     "ITEM_FIELDS",
     "PERSON_FIELDS",
     "SENSITIVE_FIELDS",
+    "SURVEY_FIELDS",
+    "SURVEY_HOUSEHOLD_FIELDS",
+    "SURVEY_MEMBER_FIELDS",
     "Operation",
 ]
 
@@ -51,3 +54,51 @@ SENSITIVE_FIELDS: Final = frozenset({"discapacidad", "indigena"})
 CURP_DERIVABLE: Final = frozenset({"fecha_nacimiento", "sexo", "entidad_nacimiento"})
 
 ALL_FIELDS: Final = frozenset(ITEM_FIELDS + PERSON_FIELDS + BENEFIT_FIELDS + GEOGRAPHY_FIELDS)
+
+#: Socioeconomic survey (CUIS-like): household fields, one row per member in flat files
+#: (household fields repeated on each member's row and grouped by ``folio_hogar``).
+SURVEY_HOUSEHOLD_FIELDS: Final = (
+    "folio_hogar",
+    "fecha_levantamiento",
+    "cve_ent",
+    "cve_mun",
+    "cve_loc",
+    "cvegeo",
+    "material_piso",  # TIERRA | CEMENTO | RECUBRIMIENTO
+    "material_techo",  # DESECHO | LAMINA_CARTON | LAMINA_METALICA | TEJA | LOSA | OTRO
+    "material_muros",  # DESECHO | LAMINA_CARTON | CARRIZO_BAMBU | EMBARRO | MADERA | TABIQUE
+    "cuartos_dormir",
+    "fuente_agua",  # DENTRO_VIVIENDA | DENTRO_TERRENO | LLAVE_PUBLICA | OTRA_VIVIENDA | PIPA | POZO_RIO
+    "drenaje",  # RED_PUBLICA | FOSA_SEPTICA | BARRANCA_RIO | NO_TIENE
+    "electricidad",  # S/N
+    "combustible_cocina",  # GAS | ELECTRICIDAD | LENA_CARBON | OTRO
+    "chimenea",  # S/N (only matters with LENA_CARBON)
+    *(f"inseg_alim_{i}" for i in range(1, 13)),  # ELCSA items 1-6 adults, 7-12 minors (S/N)
+)
+SURVEY_MEMBER_FIELDS: Final = (
+    "num_integrante",
+    "curp",
+    "primer_apellido",
+    "segundo_apellido",
+    "nombre",
+    "fecha_nacimiento",
+    "edad",
+    "sexo",
+    "parentesco",  # JEFE | CONYUGE | HIJO | OTRO_PARIENTE | NO_PARIENTE
+    "nivel_escolar",  # NINGUNO | PREESCOLAR | PRIMARIA | SECUNDARIA | MEDIA_SUPERIOR | SUPERIOR
+    "grado_aprobado",
+    "asiste_escuela",  # S/N
+    "afiliacion_salud",  # IMSS | ISSSTE | PEMEX_SEDENA_SEMAR | IMSS_BIENESTAR | PRIVADO | NINGUNA
+    "trabaja",  # S/N
+    "seguridad_social",  # S/N: direct social security from work (IMSS/ISSSTE contributions)
+    "afore",  # S/N: voluntary SAR/AFORE
+    "pension_contributiva",  # S/N
+    "pension_no_contributiva",  # S/N (e.g. Pensión para Adultos Mayores)
+    "ingreso_trabajo",  # monthly MXN
+    "ingreso_transferencias",
+    "ingreso_programas",
+    "ingreso_otros",
+    "discapacidad",
+    "indigena",
+)
+SURVEY_FIELDS: Final = frozenset(SURVEY_HOUSEHOLD_FIELDS + SURVEY_MEMBER_FIELDS)

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from hub.fields import ALL_FIELDS, CURP_DERIVABLE
+from hub.fields import ALL_FIELDS, CURP_DERIVABLE, SURVEY_FIELDS
 
 __all__ = ["FieldSource", "FileLayout"]
 
@@ -90,11 +90,11 @@ class FileLayout(BaseModel):
 
     @model_validator(mode="after")
     def _check_fields(self) -> FileLayout:
-        unknown = sorted(set(self.fields) - ALL_FIELDS)
+        unknown = sorted(set(self.fields) - ALL_FIELDS - SURVEY_FIELDS)
         if unknown:
             raise ValueError(
                 f"campos desconocidos en el mapeo: {', '.join(unknown)}; "
-                f"los campos válidos son: {', '.join(sorted(ALL_FIELDS))}"
+                f"los campos válidos son: {', '.join(sorted(ALL_FIELDS | SURVEY_FIELDS))}"
             )
         for name, source in self.fields.items():
             if source.derive == "curp" and name not in CURP_DERIVABLE:
@@ -111,8 +111,6 @@ class FileLayout(BaseModel):
                 )
         if self.delimiter is not None and len(self.delimiter) != 1:
             raise ValueError("'delimiter' debe ser un solo carácter")
-        if "reference_id" not in self.fields:
-            raise ValueError("falta 'reference_id': el identificador del registro en su padrón")
         has_geo = "cvegeo" in self.fields or {"cve_ent", "cve_mun"} <= set(self.fields)
         if not has_geo:
             raise ValueError("falta la geografía: declare 'cvegeo' o 'cve_ent' y 'cve_mun'")
