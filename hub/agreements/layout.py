@@ -45,6 +45,10 @@ class FieldSource(BaseModel):
     required: bool | None = Field(
         default=None, description="override whether an empty value is an error"
     )
+    unpadded: bool = Field(
+        default=False,
+        description="the agency writes INEGI keys without leading zeros (the reader pads them)",
+    )
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> FieldSource:
