@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from hub.broker import EmbeddedBroker, TopicSpec, ensure_topics
 from hub.db import make_engine
 
 PG_ADMIN_URL = os.environ.get(
@@ -83,3 +84,43 @@ def db_engine(db_url: str) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+# -- the real broker (Tansu) -------------------------------------------------------------------
+# One embedded broker per test session (per xdist worker: each worker is its own session) on a
+# free port. Tests that kill or restart a broker take ``fresh_broker`` instead.
+
+TopicFactory = Callable[..., str]
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    """The session's embedded broker; its log is in the session's temp directory."""
+    log = tmp_path_factory.mktemp("broker") / "tansu.log"
+    with EmbeddedBroker(log_path=log) as running:
+        yield running
+
+
+@pytest.fixture
+def fresh_broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
+    """A broker of one's own for a test that kills, restarts or stops it."""
+    with EmbeddedBroker(log_path=tmp_path / "tansu.log") as running:
+        yield running
+
+
+@pytest.fixture
+def topic_factory(broker: EmbeddedBroker) -> TopicFactory:
+    """Creates uniquely named topics on the session broker: ``topic_factory(partitions=1)``."""
+
+    def create(prefix: str = "test", partitions: int = 1, **config: str) -> str:
+        name = f"{prefix}.{uuid.uuid4().hex[:12]}"
+        ensure_topics(broker.bootstrap_servers, [TopicSpec(name, partitions, config)])
+        return name
+
+    return create
+
+
+@pytest.fixture
+def kafka_topic(topic_factory: TopicFactory) -> str:
+    """One fresh single-partition topic on the session broker."""
+    return topic_factory()
