@@ -11,6 +11,8 @@ Variables (all optional):
 - ``SISI_KEYS_DIR``            Where private keys are written (default ``~/.config/sisi/keys``).
 - ``SISI_AGREEMENTS_DIR``      Directory of agreement files (default ``<repo>/agreements``).
 - ``SISI_SCHEMAS_DIR``         Directory of Avro contracts (default ``<repo>/avro_schemas``).
+- ``SISI_REGISTRY_OPERATOR_TOKEN`` Bearer token the Schema Registry requires for writes
+                               (register, config, delete); without it writes are refused.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class Settings(BaseSettings):
     keys_dir: Path = Field(default_factory=lambda: Path.home() / ".config" / "sisi" / "keys")
     agreements_dir: Path = REPO_ROOT / "agreements"
     schemas_dir: Path = REPO_ROOT / "avro_schemas"
+    registry_operator_token: SecretStr | None = None
 
     def resolved_database_url(self) -> str:
         """The registry URL; SQLite in the data directory unless ``SISI_DATABASE_URL`` is set."""
