@@ -1,0 +1,421 @@
+"""Read agreement files: YAML with line numbers, every problem reported with file, line and field.
+
+The YAML is composed into nodes first (they keep their marks), turned into plain data, and
+validated with the ``Agreement`` model; each pydantic error location (``programs.0.benefit``) is
+mapped back to the line of that key in the file. All problems of a file come in one
+``AgreementFileError``; a directory's files are loaded together and ids must be unique.
+"""
+
+from __future__ import annotations
+
+import threading
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from hub.agreements.model import Agreement, Loc, LocatedError
+from hub.errors import AgreementError
+from hub.settings import Settings
+
+__all__ = [
+    "AgreementFileError",
+    "AgreementIssue",
+    "AgreementSet",
+    "agreement_files",
+    "load_agreement",
+    "load_agreements",
+]
+
+
+@dataclass(frozen=True)
+class AgreementIssue:
+    """One problem in one agreement file."""
+
+    path: str
+    line: int | None
+    field: str | None
+    message: str
+    hint: str | None = None
+
+    def render(self) -> str:
+        """``archivo:línea: campo 'x': mensaje. Qué hacer: ...``"""
+        where = self.path + (f":{self.line}" if self.line is not None else "") + ": "
+        field = f"campo '{self.field}': " if self.field else ""
+        hint = f" Qué hacer: {self.hint}" if self.hint else ""
+        return f"{where}{field}{self.message}{hint}"
+
+
+class AgreementFileError(AgreementError):
+    """Every problem found in one or more agreement files (``issues``), one per line."""
+
+    def __init__(self, issues: list[AgreementIssue]) -> None:
+        if not issues:
+            raise ValueError("AgreementFileError needs at least one issue")
+        self.issues = tuple(issues)
+        first = issues[0]
+        super().__init__(
+            first.message, path=first.path, line=first.line, field=first.field, hint=first.hint
+        )
+
+    def render(self) -> str:
+        return "\n".join(issue.render() for issue in self.issues)
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: dates stay text so the model reports bad ones."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _parse(path: Path, text: str) -> tuple[Any, dict[Loc, int], list[AgreementIssue]]:
+    """Plain data, the line of every key/item, and duplicate-key problems."""
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        column = f", columna {mark.column + 1}" if mark is not None else ""
+        problem = exc.problem or exc.context or "error de sintaxis"
+        raise AgreementFileError(
+            [
+                AgreementIssue(
+                    str(path),
+                    line,
+                    None,
+                    f"YAML mal formado{column}: {problem}",
+                    "revise la sangría, los dos puntos y las comillas en esa línea",
+                )
+            ]
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise AgreementFileError(
+            [AgreementIssue(str(path), None, None, f"YAML ilegible: {exc}")]
+        ) from exc
+    if node is None:
+        raise AgreementFileError(
+            [AgreementIssue(str(path), None, None, "el archivo está vacío", "escriba el convenio")]
+        )
+    lines: dict[Loc, int] = {(): node.start_mark.line + 1}
+    issues: list[AgreementIssue] = []
+    _index(node, (), lines, issues, str(path))
+    constructor = _Loader("")
+    try:
+        data = constructor.construct_document(node)
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        raise AgreementFileError(
+            [
+                AgreementIssue(
+                    str(path),
+                    mark.line + 1 if mark else None,
+                    None,
+                    f"valor ilegible: {exc.problem}",
+                )
+            ]
+        ) from exc
+    finally:
+        constructor.dispose()
+    return data, lines, issues
+
+
+def _index(
+    node: yaml.Node, loc: Loc, lines: dict[Loc, int], issues: list[AgreementIssue], path: str
+) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
+            child = (*loc, key)
+            if child in lines:
+                issues.append(
+                    AgreementIssue(
+                        path,
+                        key_node.start_mark.line + 1,
+                        ".".join(map(str, child)),
+                        f"clave repetida (ya aparece en la línea {lines[child]})",
+                        "deje una sola",
+                    )
+                )
+                continue
+            lines[child] = key_node.start_mark.line + 1
+            _index(value_node, child, lines, issues, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[(*loc, i)] = item.start_mark.line + 1
+            _index(item, (*loc, i), lines, issues, path)
+
+
+def _line_of(loc: Loc, lines: dict[Loc, int]) -> int | None:
+    """The line of ``loc``, or of its nearest ancestor that is in the file."""
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def _validation_issues(
+    path: Path, exc: ValidationError, lines: dict[Loc, int]
+) -> list[AgreementIssue]:
+    issues: list[AgreementIssue] = []
+    for error in exc.errors():
+        loc: Loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
+        original = (error.get("ctx") or {}).get("error")
+        entries: tuple[tuple[Loc, str | None], ...] = (((), None),)
+        if isinstance(original, LocatedError):
+            entries = original.issues
+        for sub_loc, sub_message in entries:
+            full = (*loc, *sub_loc)
+            message, hint = describe_error(error, full, sub_message)
+            issues.append(
+                AgreementIssue(
+                    str(path),
+                    _line_of(full, lines),
+                    ".".join(map(str, full)) or None,
+                    message,
+                    hint,
+                )
+            )
+    issues.sort(key=lambda issue: (issue.line or 0, issue.field or ""))
+    return issues
+
+
+def _is_union_tag(part: str | int) -> bool:
+    """Pydantic inserts type names (``function-after[...]``) into some locations."""
+    return isinstance(part, str) and ("[" in part or part in {"str", "int", "none"})
+
+
+_DATE_ERRORS = {
+    "date_parsing",
+    "date_type",
+    "date_from_datetime_parsing",
+    "date_from_datetime_inexact",
+}
+_NUMBER_ERRORS = {"int_parsing", "int_type", "float_parsing", "float_type", "decimal_parsing"}
+_PATTERN_HINTS = {
+    "id": "use mayúsculas, dígitos y guiones, p. ej. CONV-BIENESTAR-PAM-2026",
+    "subject": "use el nombre completo del contrato Avro, p. ej. mx.gob.sisi.padron.ChangeSet",
+    "state": "use la clave INEGI de la entidad con 2 dígitos, p. ej. '15'",
+    "municipality": "use la clave INEGI del municipio con 3 dígitos, p. ej. '020'",
+}
+
+
+def describe_error(error: ErrorDetails, loc: Loc, located: str | None) -> tuple[str, str | None]:
+    """A pydantic error as (Spanish message, what to do)."""
+    if located is not None:
+        return located, None
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    given = error.get("input")
+    last = loc[-1] if loc else ""
+    if kind == "missing":
+        return "falta este campo obligatorio", "agréguelo en esta sección"
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        valid = ", ".join(model.model_fields) if model is not None else None
+        hint = f"quítelo o corrija el nombre; aquí se admiten: {valid}" if valid else "quítelo"
+        return "campo desconocido", hint
+    if kind in _DATE_ERRORS:
+        return f"fecha inválida: {given!r}", "use el formato AAAA-MM-DD, p. ej. 2026-01-31"
+    if kind == "literal_error":
+        return f"valor no permitido: {given!r}", f"use uno de: {ctx.get('expected')}"
+    if kind == "string_pattern_mismatch":
+        hint = _PATTERN_HINTS.get(str(last), f"debe cumplir el patrón {ctx.get('pattern')}")
+        return f"{given!r} no tiene el formato esperado", hint
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, "), None
+    if kind in _NUMBER_ERRORS:
+        return f"se esperaba un número, no {given!r}", None
+    if kind in {"string_type"}:
+        return f"se esperaba texto, no {given!r}", "escríbalo entre comillas"
+    if kind in {"bool_parsing", "bool_type"}:
+        return f"se esperaba true o false, no {given!r}", None
+    if kind in {"model_type", "dict_type", "model_attributes_type"}:
+        return "se esperaba una sección de claves y valores", None
+    if kind in {"list_type", "tuple_type"}:
+        return "se esperaba una lista", "escriba cada elemento en su línea con '- '"
+    if kind == "string_too_short":
+        return f"texto demasiado corto (mínimo {ctx.get('min_length')} caracteres)", None
+    if kind == "too_short":
+        return f"se necesita al menos {ctx.get('min_length')} elemento(s)", None
+    if kind in {"greater_than_equal", "greater_than"}:
+        return f"{given!r} es demasiado pequeño (mínimo {ctx.get('ge', ctx.get('gt'))})", None
+    if kind in {"less_than_equal", "less_than"}:
+        return f"{given!r} es demasiado grande (máximo {ctx.get('le', ctx.get('lt'))})", None
+    return str(error["msg"]), None
+
+
+def _model_at(loc: Loc) -> type[BaseModel] | None:
+    """The model class found at ``loc`` inside ``Agreement``, if any."""
+    current: Any = Agreement
+    for part in loc:
+        current = _strip_optional(current)
+        origin = get_origin(current)
+        if origin in (tuple, list):
+            current = get_args(current)[0]
+        elif origin is dict:
+            current = get_args(current)[1]
+        elif (
+            isinstance(current, type)
+            and issubclass(current, BaseModel)
+            and isinstance(part, str)
+            and part in current.model_fields
+        ):
+            current = current.model_fields[part].annotation
+        else:
+            return None
+    current = _strip_optional(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _strip_optional(annotation: Any) -> Any:
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def load_agreement(path: Path | str) -> Agreement:
+    """Load and validate one agreement file; every problem in one ``AgreementFileError``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise AgreementFileError(
+            [AgreementIssue(str(path), None, None, "no existe el archivo", "revise la ruta")]
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AgreementFileError(
+            [AgreementIssue(str(path), None, None, f"no se pudo leer: {exc}", "guárdelo en UTF-8")]
+        ) from exc
+    data, lines, issues = _parse(path, text)
+    if not isinstance(data, dict):
+        issues.append(
+            AgreementIssue(str(path), 1, None, "el convenio debe ser un mapeo de claves y valores")
+        )
+        raise AgreementFileError(issues)
+    try:
+        agreement = Agreement.model_validate(data)
+    except ValidationError as exc:
+        raise AgreementFileError(issues + _validation_issues(path, exc, lines)) from exc
+    if issues:
+        raise AgreementFileError(issues)
+    return agreement
+
+
+def agreement_files(directory: Path | str) -> list[Path]:
+    """The agreement files of a directory (``*.yaml``, ``*.yml``), sorted by name."""
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise AgreementFileError(
+            [
+                AgreementIssue(
+                    str(folder),
+                    None,
+                    None,
+                    "no existe el directorio de convenios",
+                    "indique la carpeta correcta (SISI_AGREEMENTS_DIR)",
+                )
+            ]
+        )
+    return sorted(p for p in folder.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
+
+
+def _load_directory(folder: Path) -> dict[str, tuple[Path, Agreement]]:
+    loaded: dict[str, tuple[Path, Agreement]] = {}
+    issues: list[AgreementIssue] = []
+    for path in agreement_files(folder):
+        try:
+            agreement = load_agreement(path)
+        except AgreementFileError as exc:
+            issues.extend(exc.issues)
+            continue
+        if agreement.id in loaded:
+            issues.append(
+                AgreementIssue(
+                    str(path),
+                    _id_line(path),
+                    "id",
+                    f"el id '{agreement.id}' ya lo usa {loaded[agreement.id][0]}",
+                    "cada convenio necesita un id único",
+                )
+            )
+            continue
+        loaded[agreement.id] = (path, agreement)
+    if issues:
+        raise AgreementFileError(issues)
+    return loaded
+
+
+def _id_line(path: Path) -> int | None:
+    _data, lines, _issues = _parse(path, path.read_text(encoding="utf-8"))
+    return lines.get(("id",))
+
+
+class AgreementSet:
+    """The agreements of a directory, by id; ``reload()`` re-reads them all or changes nothing."""
+
+    def __init__(self, directory: Path | str) -> None:
+        self.directory = Path(directory)
+        self._lock = threading.Lock()
+        self._by_id: dict[str, tuple[Path, Agreement]] = _load_directory(self.directory)
+
+    def reload(self) -> AgreementSet:
+        """Re-read the directory; on any error raise and keep the agreements loaded before."""
+        fresh = _load_directory(self.directory)
+        with self._lock:
+            self._by_id = fresh
+        return self
+
+    def __iter__(self) -> Iterator[Agreement]:
+        return iter([agreement for _path, agreement in self._by_id.values()])
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def __contains__(self, agreement_id: object) -> bool:
+        return agreement_id in self._by_id
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Agreement ids, sorted."""
+        return tuple(sorted(self._by_id))
+
+    def get(self, agreement_id: str) -> Agreement:
+        """The agreement ``agreement_id``; unknown ids raise ``AgreementError``."""
+        try:
+            return self._by_id[agreement_id][1]
+        except KeyError:
+            known = ", ".join(self.ids) or "(ninguno)"
+            raise AgreementError(
+                f"convenio desconocido: '{agreement_id}'",
+                field="agreement_id",
+                hint=f"use uno de los convenios registrados: {known}",
+            ) from None
+
+    def path_of(self, agreement_id: str) -> Path:
+        """The file an agreement was read from."""
+        self.get(agreement_id)
+        return self._by_id[agreement_id][0]
+
+    def for_program(self, key: str) -> list[Agreement]:
+        """Agreements that include program ``key``."""
+        return [a for a in self if a.program(key) is not None]
+
+
+def load_agreements(directory: Path | str | None = None) -> AgreementSet:
+    """All agreements of ``directory`` (default: ``settings.agreements_dir``)."""
+    return AgreementSet(directory if directory is not None else Settings().agreements_dir)

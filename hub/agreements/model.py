@@ -1,0 +1,390 @@
+"""The exchange agreement (convenio): a typed, frozen model of what an agency may send and how.
+
+An ``Agreement`` names the parties, the programs (with CONEVAL populations, a CEL eligibility rule
+and the benefit), the Avro contracts and versions allowed, the purpose-limited scope of fields
+(sensitive data only when declared), delivery and quality commitments, the agency's Ed25519
+public key and the agency's own file layout. Validators that point at a specific place raise
+``LocatedError`` so the loader can report the line of the offending key.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from hub.agreements.eligibility import EligibilityRuleError, compile_rule
+from hub.agreements.layout import FileLayout
+from hub.errors import SignatureError
+from hub.fields import ALL_FIELDS, ITEM_FIELDS, SENSITIVE_FIELDS, SURVEY_FIELDS
+from hub.topics import agreement_changes, agreement_receipts
+
+__all__ = [
+    "AGREEMENT_ID_PATTERN",
+    "SUBJECT_PATTERN",
+    "Agency",
+    "Agreement",
+    "Amount",
+    "Benefit",
+    "ContractTerms",
+    "Delivery",
+    "EligibilityRule",
+    "HubParty",
+    "Loc",
+    "LocatedError",
+    "Parties",
+    "Populations",
+    "ProgramTerms",
+    "Quality",
+    "Scope",
+]
+
+Loc = tuple[str | int, ...]
+
+#: Avro full names of the contracts, e.g. ``mx.gob.sisi.padron.ChangeSet``.
+SUBJECT_PATTERN = r"^mx\.gob\.sisi\.[a-z][a-z0-9_]*\.[A-Z][A-Za-z0-9]*$"
+
+
+class LocatedError(ValueError):
+    """One or more problems, each at a location relative to the model that raises it."""
+
+    def __init__(self, issues: list[tuple[Loc, str]]) -> None:
+        self.issues = tuple(issues)
+        super().__init__(
+            "; ".join(f"{'.'.join(map(str, loc)) or '(raíz)'}: {msg}" for loc, msg in issues)
+        )
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class Agency(_Frozen):
+    """The agency that sends data: a federal dependency, a state or a municipality."""
+
+    key: str = Field(min_length=2, max_length=32, pattern=r"^[A-Z0-9][A-Z0-9_-]*$")
+    name: str = Field(min_length=3)
+    level: Literal["federal", "estatal", "municipal"]
+    state: str | None = Field(default=None, pattern=r"^(0[1-9]|[12][0-9]|3[0-2])$")
+    municipality: str | None = Field(default=None, pattern=r"^[0-9]{3}$")
+    contact: str | None = Field(default=None, description="responsable de protección de datos")
+
+    @model_validator(mode="after")
+    def _geography_matches_level(self) -> Agency:
+        issues: list[tuple[Loc, str]] = []
+        if self.level in ("estatal", "municipal") and self.state is None:
+            issues.append((("level",), f"un orden {self.level} requiere 'state' (CVE_ENT)"))
+        if self.level == "municipal" and self.municipality is None:
+            issues.append((("level",), "un orden municipal requiere 'municipality' (CVE_MUN)"))
+        if self.level != "municipal" and self.municipality is not None:
+            issues.append((("municipality",), f"un orden {self.level} no lleva 'municipality'"))
+        if self.level == "federal" and self.state is not None:
+            issues.append((("state",), "un orden federal no lleva 'state'"))
+        if issues:
+            raise LocatedError(issues)
+        return self
+
+
+class HubParty(_Frozen):
+    """The hub operator's side of the agreement."""
+
+    key: str = Field(min_length=2, max_length=32)
+    name: str = Field(min_length=3)
+
+
+class Parties(_Frozen):
+    agency: Agency
+    hub: HubParty
+
+
+class Populations(_Frozen):
+    """CONEVAL's three populations, defined in Spanish as the program's rules state them."""
+
+    potencial: str = Field(min_length=10)
+    objetivo: str = Field(min_length=10)
+    atendida: str = Field(min_length=10)
+
+
+class EligibilityRule(_Frozen):
+    """A CEL expression over ``hub.agreements.eligibility.VARIABLES``."""
+
+    language: Literal["cel"] = "cel"
+    expression: str = Field(min_length=1)
+    description: str = Field(min_length=3)
+
+    @field_validator("expression")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            compile_rule(value)
+        except EligibilityRuleError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+
+class Amount(_Frozen):
+    min: Decimal = Field(ge=0)
+    max: Decimal = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Amount:
+        if self.min > self.max:
+            message = f"el mínimo ({self.min}) excede el máximo ({self.max})"
+            raise LocatedError([(("min",), message)])
+        return self
+
+
+class Benefit(_Frozen):
+    types: tuple[str, ...] = Field(min_length=1)
+    amount: Amount
+    periodicity: Literal[
+        "unica", "mensual", "bimestral", "trimestral", "cuatrimestral", "semestral", "anual"
+    ]
+
+
+class ProgramTerms(_Frozen):
+    """One program under the agreement, as in the program catalog."""
+
+    key: str = Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$", description="clave presupuestaria: S176")
+    coneval_key: str = Field(min_length=2, description="clave en el Inventario CONEVAL")
+    name: str = Field(min_length=3)
+    populations: Populations
+    eligibility: EligibilityRule
+    benefit: Benefit
+
+
+class ContractTerms(_Frozen):
+    """An Avro contract (subject) and the versions the agency may send."""
+
+    subject: str = Field(pattern=SUBJECT_PATTERN)
+    versions: tuple[int, ...] = Field(min_length=1)
+
+    @field_validator("versions")
+    @classmethod
+    def _positive_unique(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(v < 1 for v in value):
+            raise ValueError("las versiones empiezan en 1")
+        if len(set(value)) != len(value):
+            raise ValueError("hay versiones repetidas")
+        return value
+
+
+class Scope(_Frozen):
+    """Purpose limitation: the fields the agency may send, and why."""
+
+    fields: tuple[str, ...] = Field(min_length=1)
+    sensitive: tuple[str, ...] = ()
+    purpose: str = Field(min_length=10)
+
+    @model_validator(mode="after")
+    def _sensitive_declared(self) -> Scope:
+        issues: list[tuple[Loc, str]] = []
+        for i, name in enumerate(self.fields):
+            if name in SENSITIVE_FIELDS and name not in self.sensitive:
+                issues.append(
+                    (
+                        ("fields", i),
+                        f"'{name}' es un dato sensible: declárelo también en scope.sensitive "
+                        "con su justificación en scope.purpose, o quítelo",
+                    )
+                )
+            if self.fields.count(name) > 1 and self.fields.index(name) != i:
+                issues.append((("fields", i), f"'{name}' está repetido"))
+        for i, name in enumerate(self.sensitive):
+            if name not in SENSITIVE_FIELDS:
+                issues.append(
+                    (
+                        ("sensitive", i),
+                        f"'{name}' no es un dato sensible; los sensibles son: "
+                        f"{', '.join(sorted(SENSITIVE_FIELDS))}",
+                    )
+                )
+            elif name not in self.fields:
+                issues.append((("sensitive", i), f"'{name}' debe estar también en scope.fields"))
+        if issues:
+            raise LocatedError(issues)
+        return self
+
+
+class Delivery(_Frozen):
+    mode: Literal["streaming", "periodica"]
+    period: Literal["mensual", "bimestral", "trimestral", "semestral"] | None = None
+    max_lag_hours: int = Field(ge=1, description="horas máximas entre el hecho y su envío")
+
+    @model_validator(mode="after")
+    def _period_when_periodic(self) -> Delivery:
+        if self.mode == "periodica" and self.period is None:
+            raise LocatedError([(("mode",), "una entrega periódica requiere 'period'")])
+        if self.mode == "streaming" and self.period is not None:
+            raise LocatedError([(("period",), "una entrega en streaming no lleva 'period'")])
+        return self
+
+
+class Quality(_Frozen):
+    """Compliance thresholds, as fractions between 0 and 1."""
+
+    min_curp_validity: float = Field(ge=0, le=1)
+    min_completeness: float = Field(ge=0, le=1)
+    max_duplicate_rate: float = Field(ge=0, le=1)
+    max_rejection_rate: float = Field(ge=0, le=1)
+
+
+AGREEMENT_ID_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
+
+#: Subject namespace each kind of agreement sends.
+_NAMESPACE = {"padron": "mx.gob.sisi.padron.", "encuesta": "mx.gob.sisi.encuesta."}
+#: Survey files are one row per member: these identify the household and the member.
+_SURVEY_KEYS = ("folio_hogar", "num_integrante")
+
+
+class Agreement(_Frozen):
+    """An exchange agreement between an agency and the hub."""
+
+    id: str = Field(pattern=AGREEMENT_ID_PATTERN, max_length=64)
+    title: str = Field(min_length=5)
+    kind: Literal["padron", "encuesta"]
+    environment: Literal["produccion", "demo"] = "produccion"
+    parties: Parties
+    signed_on: date
+    valid_from: date
+    valid_until: date
+    status: Literal["borrador", "vigente", "suspendido", "terminado"]
+    programs: tuple[ProgramTerms, ...] = ()
+    contracts: tuple[ContractTerms, ...] = Field(min_length=1)
+    scope: Scope
+    delivery: Delivery
+    quality: Quality
+    public_key: str
+    layout: FileLayout
+    notes: str | None = None
+
+    @field_validator("public_key")
+    @classmethod
+    def _valid_key(cls, value: str) -> str:
+        from hub.agreements.keys import public_key_from_str
+
+        try:
+            public_key_from_str(value)
+        except SignatureError as exc:
+            raise ValueError(exc.message) from exc
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Agreement:
+        issues: list[tuple[Loc, str]] = []
+        if self.valid_from > self.valid_until:
+            issues.append((("valid_until",), "la vigencia termina antes de empezar (valid_from)"))
+        if self.signed_on > self.valid_until:
+            issues.append((("signed_on",), "la firma es posterior al fin de la vigencia"))
+        issues += self._check_programs() + self._check_contracts() + self._check_scope()
+        issues += self._check_layout()
+        if issues:
+            raise LocatedError(issues)
+        return self
+
+    def _check_programs(self) -> list[tuple[Loc, str]]:
+        issues: list[tuple[Loc, str]] = []
+        if self.kind == "padron" and not self.programs:
+            issues.append((("kind",), "un convenio de padrón debe declarar al menos un programa"))
+        seen: set[str] = set()
+        for i, program in enumerate(self.programs):
+            if program.key in seen:
+                issues.append((("programs", i, "key"), f"programa '{program.key}' repetido"))
+            seen.add(program.key)
+        return issues
+
+    def _check_contracts(self) -> list[tuple[Loc, str]]:
+        issues: list[tuple[Loc, str]] = []
+        namespace = _NAMESPACE[self.kind]
+        seen: set[str] = set()
+        for i, contract in enumerate(self.contracts):
+            if not contract.subject.startswith(namespace):
+                issues.append(
+                    (
+                        ("contracts", i, "subject"),
+                        f"un convenio de tipo {self.kind} solo envía contratos {namespace}*",
+                    )
+                )
+            if contract.subject in seen:
+                issues.append((("contracts", i, "subject"), "contrato repetido"))
+            seen.add(contract.subject)
+        return issues
+
+    def _check_scope(self) -> list[tuple[Loc, str]]:
+        vocabulary = ALL_FIELDS if self.kind == "padron" else SURVEY_FIELDS
+        label = "hub/fields.py" if self.kind == "padron" else "SURVEY_FIELDS de hub/fields.py"
+        return [
+            (("scope", "fields", i), f"'{name}' no es un campo canónico de {label}")
+            for i, name in enumerate(self.scope.fields)
+            if name not in vocabulary
+        ]
+
+    def _check_layout(self) -> list[tuple[Loc, str]]:
+        issues: list[tuple[Loc, str]] = []
+        mapped = self.layout.fields
+        if self.kind == "padron":
+            if "reference_id" not in mapped:
+                issues.append((("layout", "fields"), "falta 'reference_id' (folio del registro)"))
+            allowed = set(self.scope.fields) | set(ITEM_FIELDS)
+            vocabulary = ALL_FIELDS
+        else:
+            allowed = set(self.scope.fields)
+            vocabulary = SURVEY_FIELDS
+            issues += [
+                (("layout", "fields"), f"falta '{key}' (encuesta: una fila por integrante)")
+                for key in _SURVEY_KEYS
+                if key not in mapped
+            ]
+        for name, source in mapped.items():
+            where: Loc = ("layout", "fields", name)
+            if name not in vocabulary:
+                issues.append((where, f"'{name}' no es un campo de un convenio de {self.kind}"))
+            elif name not in allowed:
+                issues.append(
+                    (
+                        where,
+                        f"'{name}' está fuera del alcance del convenio; agréguelo a "
+                        "scope.fields (y a scope.sensitive si es sensible) o quítelo del layout",
+                    )
+                )
+            constant = source.constant
+            if name == "clave_programa" and constant not in (None, *self.program_keys):
+                issues.append((where, f"'{constant}' no es un programa del convenio"))
+        return issues
+
+    # --- queries -------------------------------------------------------------------------------
+
+    def in_force(self, on: date) -> bool:
+        """Whether the agreement is ``vigente`` and ``on`` is within its validity (inclusive)."""
+        return self.status == "vigente" and self.valid_from <= on <= self.valid_until
+
+    @property
+    def program_keys(self) -> tuple[str, ...]:
+        """Catalog keys of the agreement's programs."""
+        return tuple(p.key for p in self.programs)
+
+    def program(self, key: str) -> ProgramTerms | None:
+        """The program with catalog key ``key``, if it is in this agreement."""
+        return next((p for p in self.programs if p.key == key), None)
+
+    def allows_field(self, name: str) -> bool:
+        """Whether the agency may send ``name``: the item's own fields always, others by scope."""
+        if self.kind == "padron" and name in ITEM_FIELDS:
+            return True
+        return name in self.scope.fields
+
+    def allows_version(self, subject: str, version: int) -> bool:
+        """Whether ``subject`` (Avro full name) at ``version`` is allowed by this agreement."""
+        return any(c.subject == subject and version in c.versions for c in self.contracts)
+
+    @property
+    def changes_topic(self) -> str:
+        """The topic the agency publishes to."""
+        return agreement_changes(self.id)
+
+    @property
+    def receipts_topic(self) -> str:
+        """The topic the hub publishes this agreement's receipts to."""
+        return agreement_receipts(self.id)
