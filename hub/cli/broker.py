@@ -16,7 +16,14 @@ from hub.broker.topics import DEFAULT_PARTITIONS, TopicSpec, ensure_topics, topi
 from hub.errors import BrokerError
 from hub.settings import Settings
 
-__all__ = ["agreement_ids", "broker", "open_broker", "run_broker", "stop_signals"]
+__all__ = [
+    "agreement_ids",
+    "broker",
+    "create_topics",
+    "open_broker",
+    "run_broker",
+    "stop_signals",
+]
 
 Echo = Callable[[str], None]
 
@@ -40,6 +47,26 @@ def agreement_ids(directory: Path | None) -> list[str]:
     from hub.agreements import load_agreements
 
     return sorted({agreement.id for agreement in load_agreements(folder)})
+
+
+def create_topics(
+    bootstrap_servers: str,
+    partitions: int = DEFAULT_PARTITIONS,
+    agreements_dir: Path | None = None,
+    *,
+    echo: Echo = click.echo,
+) -> list[str]:
+    """Create the hub's and the agreements' topics on a running broker; returns those created."""
+    specs = topics_for_agreements(agreement_ids(agreements_dir), partitions=partitions)
+    created = ensure_topics(bootstrap_servers, specs)
+    echo(
+        f"Temas en {bootstrap_servers}: {len(specs)} necesarios, "
+        f"{len(created)} creados ahora."
+    )
+    for spec in specs:
+        mark = "nuevo" if spec.name in created else "ya existía"
+        echo(f"  {spec.name}  ({mark})")
+    return created
 
 
 @contextmanager
@@ -145,11 +172,33 @@ def run_broker(
     help="Carpeta de convenios (por omisión SISI_AGREEMENTS_DIR o agreements/).",
 )
 @click.option(
+    "--topics-only",
+    is_flag=True,
+    help="No arrancar un broker: crear los temas en un broker existente "
+    "(--bootstrap-servers) y salir. Para Apache Kafka en producción.",
+)
+@click.option(
+    "--bootstrap-servers",
+    default=None,
+    help="Broker existente para --topics-only (por omisión SISI_BOOTSTRAP_SERVERS).",
+)
+@click.option(
     "--log-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Archivo donde escribir el registro del broker.",
 )
-def broker(port: int, partitions: int, agreements_dir: Path | None, log_file: Path | None) -> None:
+def broker(
+    port: int,
+    partitions: int,
+    agreements_dir: Path | None,
+    topics_only: bool,
+    bootstrap_servers: str | None,
+    log_file: Path | None,
+) -> None:
     """Arranca el broker Kafka embebido (Tansu) con los temas de todos los convenios."""
+    if topics_only:
+        target = bootstrap_servers or Settings().bootstrap_servers
+        create_topics(target, partitions, agreements_dir)
+        return
     run_broker(port, partitions, agreements_dir, log_path=log_file)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from hub import topics as names
-from hub.broker import existing_topics, find_free_port
+from hub.broker import EmbeddedBroker, existing_topics, find_free_port
 from hub.settings import REPO_ROOT
 
 pytestmark = pytest.mark.broker
@@ -93,3 +93,21 @@ def test_sisi_broker_rejects_a_missing_agreements_dir(tmp_path: Path) -> None:
     output, _ = process.communicate(timeout=PATIENCE)
     assert process.returncode != 0
     assert "directorio de convenios" in output
+
+
+def test_topics_only_creates_the_topics_on_an_existing_broker(
+    fresh_broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    bootstrap = fresh_broker.bootstrap_servers
+    env = {"SISI_AGREEMENTS_DIR": str(tmp_path / "none")}
+    command = ["--topics-only", "--bootstrap-servers", bootstrap]
+    first = _start(*command, env=env)
+    output, _ = first.communicate(timeout=PATIENCE)
+    assert first.returncode == 0, output
+    assert f"{len(names.hub_topics())} creados ahora" in output
+    assert set(names.hub_topics()) == existing_topics(bootstrap)
+
+    again = _start(*command, env=env)
+    output, _ = again.communicate(timeout=PATIENCE)
+    assert again.returncode == 0, output
+    assert "0 creados ahora" in output
