@@ -1,0 +1,198 @@
+"""The production-shaped stack: docker-compose.yml, Prometheus and Grafana files hang together.
+
+No Docker engine runs here, so these tests read the files and check what ``docker compose``
+would rely on: services, images, ports, environment, dependencies and health checks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+import yaml
+
+from hub.settings import REPO_ROOT
+
+COMPOSE = REPO_ROOT / "docker-compose.yml"
+DEPLOY = REPO_ROOT / "deploy"
+SISI_SERVICES = ("topics", "schema-registry", "hub")
+METRICS = (
+    "sisi_items_accepted_total",
+    "sisi_items_rejected_total",
+    "sisi_delivery_lag_seconds",
+    "sisi_curp_validity_ratio",
+    "sisi_last_delivery_timestamp_seconds",
+)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = compose["services"]
+    return result
+
+
+def _command(service: dict[str, Any]) -> list[str]:
+    command = service["command"]
+    return command if isinstance(command, list) else command.split()
+
+
+def _depends(service: dict[str, Any]) -> dict[str, str]:
+    depends = service.get("depends_on", {})
+    if isinstance(depends, list):
+        return dict.fromkeys(depends, "service_started")
+    return {name: spec.get("condition", "service_started") for name, spec in depends.items()}
+
+
+def test_the_stack_has_the_services_an_operator_expects(services: dict[str, Any]) -> None:
+    assert {"kafka", "postgres", "schema-registry", "hub", "prometheus", "grafana"} <= set(services)
+    assert "portal" not in services  # comes with the portal issue
+
+
+def test_kafka_is_apache_kafka_in_kraft_mode_with_a_healthcheck(services: dict[str, Any]) -> None:
+    kafka = services["kafka"]
+    assert kafka["image"].startswith("apache/kafka:")
+    env = kafka["environment"]
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093"
+    assert "CONTROLLER" in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
+    assert "INTERNAL://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert "zookeeper" not in json.dumps(kafka).lower()
+    assert "kafka-broker-api-versions" in " ".join(kafka["healthcheck"]["test"])
+    assert any(str(port).endswith(":9094") for port in kafka["ports"])
+
+
+def test_postgres_is_16_with_a_healthcheck(services: dict[str, Any]) -> None:
+    postgres = services["postgres"]
+    assert postgres["image"] == "postgres:16"
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    assert postgres["environment"]["POSTGRES_DB"] == "sisi"
+
+
+@pytest.mark.parametrize("name", SISI_SERVICES)
+def test_sisi_services_share_the_image_and_point_at_the_stack(
+    services: dict[str, Any], name: str
+) -> None:
+    service = services[name]
+    assert service["build"] == {"context": ".", "dockerfile": "deploy/Dockerfile"}
+    assert _command(service)[0] == "sisi"
+    env = service["environment"]
+    assert env["SISI_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    assert env["SISI_DATABASE_URL"].startswith("postgresql+psycopg://sisi:")
+    assert env["SISI_DATABASE_URL"].endswith("@postgres:5432/sisi")
+    assert env["SISI_SCHEMA_REGISTRY_URL"] == "http://schema-registry:8081"
+    assert any(volume.endswith(":/app/agreements:ro") for volume in service["volumes"])
+
+
+def test_commands_and_dependencies(services: dict[str, Any]) -> None:
+    assert _command(services["schema-registry"])[:3] == ["sisi", "schemas", "serve"]
+    assert _command(services["topics"])[:3] == ["sisi", "broker", "--topics-only"]
+    assert _command(services["hub"]) == ["sisi", "hub"]
+    assert _depends(services["topics"]) == {"kafka": "service_healthy"}
+    assert _depends(services["hub"]) == {
+        "kafka": "service_healthy",
+        "postgres": "service_healthy",
+        "schema-registry": "service_healthy",
+        "topics": "service_completed_successfully",
+    }
+    assert _depends(services["schema-registry"])["postgres"] == "service_healthy"
+
+
+def test_hub_workers_are_replicated_and_scalable(services: dict[str, Any]) -> None:
+    hub = services["hub"]
+    assert hub["deploy"]["replicas"] == 2
+    # a published host port or a container_name would make `--scale hub=N` fail
+    assert "ports" not in hub
+    assert "container_name" not in hub
+    assert "9100" in [str(port) for port in hub["expose"]]
+
+
+def test_every_dependency_and_volume_is_declared(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    named_volumes = set(compose.get("volumes", {}))
+    for name, service in services.items():
+        for dependency in _depends(service):
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith((".", "/", "$")):
+                if source.startswith("./"):
+                    assert (REPO_ROOT / source).exists(), f"{name}: {source} does not exist"
+            else:
+                assert source in named_volumes, f"{name}: volume {source} not declared"
+
+
+def test_prometheus_scrapes_every_hub_worker_and_the_registry(services: dict[str, Any]) -> None:
+    mounted = {v.split(":")[0] for v in services["prometheus"]["volumes"]}
+    assert "./deploy/prometheus/prometheus.yml" in mounted
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    hub_sd = jobs["sisi-hub"]["dns_sd_configs"][0]
+    assert hub_sd["names"] == ["hub"] and hub_sd["port"] == 9100
+    assert jobs["sisi-schema-registry"]["static_configs"][0]["targets"] == ["schema-registry:8081"]
+
+
+def test_grafana_is_provisioned_with_prometheus_and_the_compliance_dashboard() -> None:
+    provisioning = DEPLOY / "grafana" / "provisioning"
+    datasources = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
+    source = datasources["datasources"][0]
+    assert source["type"] == "prometheus" and source["url"] == "http://prometheus:9090"
+    providers = yaml.safe_load((provisioning / "dashboards" / "sisi.yml").read_text())
+    assert providers["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+
+    dashboard = json.loads((DEPLOY / "grafana" / "dashboards" / "compliance.json").read_text())
+    expressions = [
+        target["expr"] for panel in dashboard["panels"] for target in panel["targets"]
+    ]
+    joined = "\n".join(expressions)
+    for metric in METRICS:
+        assert metric in joined, f"no panel uses {metric}"
+    assert "by (agreement, reason)" in joined
+    variables = {variable["name"] for variable in dashboard["templating"]["list"]}
+    assert variables == {"agreement", "level", "state"}
+    for expression in expressions:
+        for variable in variables:
+            assert f"${variable}" in expression
+        assert expression.count("(") == expression.count(")"), expression
+    panel_ids = [panel["id"] for panel in dashboard["panels"]]
+    assert len(panel_ids) == len(set(panel_ids))
+    uids = {
+        target["datasource"]["uid"] for panel in dashboard["panels"] for target in panel["targets"]
+    }
+    assert uids == {source["uid"]}
+
+
+def test_dockerfile_builds_the_project_on_python_311_slim() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim\b", dockerfile, re.MULTILINE)
+    assert "pip install" in dockerfile and "COPY pyproject.toml" in dockerfile
+    assert re.search(r"^USER (?!root)\w+", dockerfile, re.MULTILINE)
+    for copied in ("hub", "producers", "consumers", "avro_schemas", "agreements"):
+        assert re.search(rf"^COPY {copied} {copied}$", dockerfile, re.MULTILINE)
+        assert (REPO_ROOT / copied).is_dir()
+
+
+def test_docker_compose_config_accepts_the_file_when_compose_is_available() -> None:
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("no hay cliente docker")
+    probe = subprocess.run([docker, "compose", "version"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip("el cliente docker no trae el plugin compose")
+    result = subprocess.run(
+        [docker, "compose", "-f", str(COMPOSE), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    assert result.returncode == 0, result.stderr
