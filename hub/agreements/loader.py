@@ -47,8 +47,10 @@ class AgreementIssue:
         """``archivo:línea: campo 'x': mensaje. Qué hacer: ...``"""
         where = self.path + (f":{self.line}" if self.line is not None else "") + ": "
         field = f"campo '{self.field}': " if self.field else ""
-        hint = f" Qué hacer: {self.hint}" if self.hint else ""
-        return f"{where}{field}{self.message}{hint}"
+        message = self.message
+        if self.hint:
+            message = message.rstrip(".") + f". Qué hacer: {self.hint}"
+        return f"{where}{field}{message}"
 
 
 class AgreementFileError(AgreementError):
