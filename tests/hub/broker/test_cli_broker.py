@@ -111,3 +111,31 @@ def test_topics_only_creates_the_topics_on_an_existing_broker(
     output, _ = again.communicate(timeout=PATIENCE)
     assert again.returncode == 0, output
     assert "0 creados ahora" in output
+
+
+def test_every_agreement_gets_its_topics(fresh_broker: EmbeddedBroker) -> None:
+    from hub.agreements import load_agreements
+
+    directory = REPO_ROOT / "agreements"
+    ids = load_agreements(directory).ids
+    assert ids  # the repository ships example agreements
+    process = _start(
+        "--topics-only", "--bootstrap-servers", fresh_broker.bootstrap_servers,
+        "--agreements-dir", str(directory),
+    )  # fmt: skip
+    output, _ = process.communicate(timeout=PATIENCE)
+    assert process.returncode == 0, output
+    present = existing_topics(fresh_broker.bootstrap_servers)
+    for agreement_id in ids:
+        assert names.agreement_changes(agreement_id) in present
+        assert names.agreement_receipts(agreement_id) in present
+
+
+def test_a_broken_agreement_file_starts_nothing(tmp_path: Path) -> None:
+    (tmp_path / "roto.yaml").write_text("id: [sin cerrar\n", encoding="utf-8")
+    port = find_free_port()
+    process = _start("--port", str(port), "--agreements-dir", str(tmp_path))
+    output, _ = process.communicate(timeout=PATIENCE)
+    assert process.returncode != 0
+    assert "roto.yaml" in output
+    assert "escuchando" not in output
