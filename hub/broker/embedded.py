@@ -86,6 +86,9 @@ class EmbeddedBroker:
 
     Use it as a context manager or call ``start()``/``stop()``. ``kill()`` SIGKILLs it (for
     failure tests); ``restart()`` brings it back on the same port, empty.
+
+    Linux delivers the parent-death signal when the *thread* that started the broker ends, so
+    start it from a thread that lives as long as the broker should (normally the main thread).
     """
 
     def __init__(
@@ -185,13 +188,16 @@ class EmbeddedBroker:
         try:
             self._wait_ready()
         except BaseException:
-            self.kill()
+            self.kill(keep_log=True)  # the error points the operator at the log
             raise
         _log.info("broker Tansu escuchando en %s (pid %s)", url, self._process.pid)
         return self
 
     def stop(self, timeout: float = _STOP_GRACE) -> None:
-        """Stop the broker: SIGTERM, wait up to ``timeout`` seconds, then SIGKILL."""
+        """Stop the broker: SIGTERM, wait up to ``timeout`` seconds, then SIGKILL.
+
+        A log file the broker chose itself (no ``log_path`` given) is removed.
+        """
         process = self._process
         if process is not None and process.poll() is None:
             self._signal(signal.SIGTERM)
@@ -200,15 +206,15 @@ class EmbeddedBroker:
             except subprocess.TimeoutExpired:
                 self._signal(signal.SIGKILL)
                 process.wait()
-        self._finish()
+        self._finish(keep_log=False)
 
-    def kill(self) -> None:
+    def kill(self, *, keep_log: bool = False) -> None:
         """SIGKILL the broker with no grace (what a crash looks like to clients)."""
         process = self._process
         if process is not None and process.poll() is None:
             self._signal(signal.SIGKILL)
             process.wait()
-        self._finish()
+        self._finish(keep_log=keep_log)
 
     def restart(self) -> Self:
         """Stop (if running) and start again on the same port; the broker comes back empty."""
@@ -241,10 +247,13 @@ class EmbeddedBroker:
         except PermissionError:
             self._process.send_signal(signum)
 
-    def _finish(self) -> None:
+    def _finish(self, *, keep_log: bool) -> None:
         self._process = None
         _running.discard(self)
         self._close_log()
+        if self._own_log is not None and not keep_log:
+            self._own_log.unlink(missing_ok=True)
+            self._own_log = None
 
     def _close_log(self) -> None:
         if self._log_file is not None:

@@ -211,3 +211,11 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return "\nState:\tZ" not in status
+
+
+def test_a_log_the_broker_chose_itself_is_removed_on_stop() -> None:
+    embedded = EmbeddedBroker().start()
+    log = embedded.log_path
+    assert log.exists()
+    embedded.stop()
+    assert not log.exists()

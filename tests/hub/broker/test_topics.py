@@ -77,3 +77,11 @@ def test_an_unreachable_broker_is_a_broker_error() -> None:
 
     with pytest.raises(BrokerError, match="no respondió"):
         existing_topics(f"127.0.0.1:{find_free_port()}", timeout=1.0)
+
+
+def test_public_api_is_exactly_what_the_package_exports() -> None:
+    import hub.broker
+
+    assert sorted(hub.broker.__all__) == hub.broker.__all__
+    for name in hub.broker.__all__:
+        assert getattr(hub.broker, name) is not None
