@@ -241,7 +241,7 @@ def evaluate(rule: CompiledRule | _HasExpression | str, variables: Mapping[str, 
 
 
 def _run(rule: CompiledRule, variables: Mapping[str, Any]) -> bool:
-    activation = {name: _to_cel(value) for name, value in variables.items()}
+    activation = {name: _activation_value(name, value) for name, value in variables.items()}
     try:
         result = rule.program.evaluate(activation)
     except CELEvalError as exc:
@@ -319,6 +319,25 @@ def _bare_identifier_expr(node: Any) -> str | None:
     if isinstance(node, Tree) and node.data == "ident" and node.children:
         return str(node.children[0])
     return None
+
+
+def _activation_value(root: str, value: Any) -> Any:
+    """A root variable as CEL, coercing documented numbers to their declared type (CEL has no
+    implicit int/double conversion, so ``3000`` must become ``3000.0`` for a double)."""
+    if root not in _ROOTS or not isinstance(value, Mapping):
+        return _to_cel(value)
+    converted: dict[Any, Any] = {}
+    for field, item in value.items():
+        declared = VARIABLES.get(f"{root}.{field}")
+        kind = declared[0] if declared is not None else None
+        number = isinstance(item, int | float | Decimal) and not isinstance(item, bool)
+        if kind == "double" and number:
+            converted[celtypes.StringType(field)] = celtypes.DoubleType(float(item))
+        elif kind == "int" and number and float(item).is_integer():
+            converted[celtypes.StringType(field)] = celtypes.IntType(int(item))
+        else:
+            converted[celtypes.StringType(field)] = _to_cel(item)
+    return celtypes.MapType(converted)
 
 
 def _to_cel(value: Any) -> Any:

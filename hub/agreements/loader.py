@@ -172,8 +172,15 @@ def _validation_issues(
     path: Path, exc: ValidationError, lines: dict[Loc, int]
 ) -> list[AgreementIssue]:
     issues: list[AgreementIssue] = []
-    for error in exc.errors():
+    errors = exc.errors()
+    failed_locs = [tuple(e["loc"]) for e in errors]
+    for error in errors:
         loc: Loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
+        if error["type"] == "too_short" and any(
+            len(other) > len(error["loc"]) and other[: len(error["loc"])] == error["loc"]
+            for other in failed_locs
+        ):
+            continue  # a list reported short only because one of its items failed
         original = (error.get("ctx") or {}).get("error")
         entries: tuple[tuple[Loc, str | None], ...] = (((), None),)
         if isinstance(original, LocatedError):

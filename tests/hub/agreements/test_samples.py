@@ -1,0 +1,146 @@
+"""The five sample agreements load, are in force, and carry the demo keys and layout families."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from hub.agreements import (
+    AgreementFileError,
+    demo_private_key,
+    load_agreements,
+    public_key_to_str,
+)
+from hub.errors import AgreementError
+from hub.fields import SENSITIVE_FIELDS, SURVEY_FIELDS
+
+from .conftest import SAMPLES
+
+IDS = (
+    "CONV-BIENESTAR-CUIS-2026",
+    "CONV-BIENESTAR-PAM-2026",
+    "CONV-CNBBBJ-BUEMS-2026",
+    "CONV-EDOMEX-MCB-2026",
+    "CONV-LEON-JEFAS-2026",
+)
+
+
+def test_all_samples_load_with_unique_ids() -> None:
+    agreements = load_agreements(SAMPLES)
+    assert agreements.ids == IDS
+    assert len(agreements) == 5
+    assert {a.id for a in agreements} == set(IDS)
+
+
+@pytest.mark.parametrize("on", [date(2026, 11, 24), date(2027, 6, 30), date(2029, 1, 15)])
+def test_all_samples_in_force_for_years(on: date) -> None:
+    assert all(a.in_force(on) for a in load_agreements(SAMPLES))
+
+
+def test_demo_keys_match_sample_public_keys() -> None:
+    for agreement in load_agreements(SAMPLES):
+        assert agreement.environment == "demo"
+        public = public_key_to_str(demo_private_key(agreement.id).public_key())
+        assert agreement.public_key == public
+
+
+def test_each_sample_has_its_own_file_layout_family() -> None:
+    s = load_agreements(SAMPLES)
+    pam = s.get("CONV-BIENESTAR-PAM-2026").layout
+    assert (pam.format, pam.encoding, pam.date_format) == ("pipe", "utf-8", "YYYYMMDD")
+    assert pam.fields["cve_ent"].unpadded and pam.fields["cve_mun"].unpadded
+    assert pam.fields["curp"].column == "CURP" and pam.fields["sexo"].column == "SEXO"
+
+    becas = s.get("CONV-CNBBBJ-BUEMS-2026").layout
+    assert (becas.format, becas.encoding, becas.thousands_separator) == ("csv", "cp1252", ",")
+    assert "MMMM" in becas.date_format and "cvegeo" in becas.fields
+    assert {becas.fields[f].derive for f in ("fecha_nacimiento", "sexo", "entidad_nacimiento")} == {
+        "curp"
+    }
+
+    edomex = s.get("CONV-EDOMEX-MCB-2026").layout
+    assert edomex.format == "xlsx" and edomex.sheet and edomex.date_format == "DD/MM/YYYY"
+    assert edomex.fields["monto"].columns == ("MONTO_FEDERAL", "MONTO_ESTATAL")
+    assert edomex.fields["sexo"].codes is not None
+    assert set(edomex.fields["sexo"].codes) >= {"Masculino", "Femenino"}
+
+    leon = s.get("CONV-LEON-JEFAS-2026").layout
+    assert leon.format == "tsv" and leon.header is False and leon.date_format == "DD-MMM-YYYY"
+    assert all(src.column is None for src in leon.fields.values())
+    assert leon.fields["sexo"].codes == {"1": "H", "2": "M"}
+    assert leon.fields["titular"].codes == {"S": "S", "N": "N"}
+
+    cuis = s.get("CONV-BIENESTAR-CUIS-2026")
+    assert cuis.kind == "encuesta" and cuis.layout.format == "csv"
+    assert set(cuis.layout.fields) <= SURVEY_FIELDS
+    assert cuis.allows_version("mx.gob.sisi.encuesta.SurveySet", 1)
+
+
+def test_sensitive_data_only_where_declared() -> None:
+    s = load_agreements(SAMPLES)
+    with_sensitive = {a.id for a in s if set(a.scope.fields) & SENSITIVE_FIELDS}
+    assert with_sensitive == {"CONV-EDOMEX-MCB-2026", "CONV-BIENESTAR-CUIS-2026"}
+    assert not s.get("CONV-BIENESTAR-PAM-2026").allows_field("discapacidad")
+    assert s.get("CONV-EDOMEX-MCB-2026").allows_field("indigena")
+
+
+def test_contract_versions() -> None:
+    s = load_agreements(SAMPLES)
+    subject = "mx.gob.sisi.padron.ChangeSet"
+    assert s.get("CONV-BIENESTAR-PAM-2026").allows_version(subject, 2)
+    assert s.get("CONV-CNBBBJ-BUEMS-2026").allows_version(subject, 1)
+    assert not s.get("CONV-CNBBBJ-BUEMS-2026").allows_version(subject, 2)
+    assert not s.get("CONV-BIENESTAR-CUIS-2026").allows_version(subject, 1)
+
+
+def test_get_unknown_lists_known_ids() -> None:
+    with pytest.raises(AgreementError, match="convenio desconocido") as info:
+        load_agreements(SAMPLES).get("CONV-NO-EXISTE")
+    assert "CONV-BIENESTAR-PAM-2026" in info.value.render()
+
+
+def test_for_program() -> None:
+    s = load_agreements(SAMPLES)
+    assert [a.id for a in s.for_program("S176")] == ["CONV-BIENESTAR-PAM-2026"]
+    assert s.for_program("X999") == []
+
+
+def test_default_directory_comes_from_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    shutil.copy(SAMPLES / "bienestar-pam.yaml", tmp_path / "a.yaml")
+    monkeypatch.setenv("SISI_AGREEMENTS_DIR", str(tmp_path))
+    assert load_agreements().ids == ("CONV-BIENESTAR-PAM-2026",)
+
+
+def test_duplicate_ids_across_files(tmp_path: Path) -> None:
+    shutil.copy(SAMPLES / "bienestar-pam.yaml", tmp_path / "a.yaml")
+    shutil.copy(SAMPLES / "bienestar-pam.yaml", tmp_path / "b.yaml")
+    with pytest.raises(AgreementFileError) as info:
+        load_agreements(tmp_path)
+    (issue,) = info.value.issues
+    assert issue.path.endswith("b.yaml") and issue.field == "id"
+    assert issue.line == 4  # the line of 'id:' in the sample
+    assert "a.yaml" in issue.message
+
+
+def test_reload_sees_changes_and_keeps_old_set_on_error(tmp_path: Path) -> None:
+    target = tmp_path / "pam.yaml"
+    shutil.copy(SAMPLES / "bienestar-pam.yaml", target)
+    agreements = load_agreements(tmp_path)
+    assert agreements.get("CONV-BIENESTAR-PAM-2026").status == "vigente"
+
+    target.write_text(
+        target.read_text(encoding="utf-8").replace("status: vigente", "status: suspendido")
+    )
+    agreements.reload()
+    assert agreements.get("CONV-BIENESTAR-PAM-2026").status == "suspendido"
+    assert not agreements.get("CONV-BIENESTAR-PAM-2026").in_force(date(2026, 11, 24))
+
+    target.write_text("id: [roto\n", encoding="utf-8")
+    with pytest.raises(AgreementFileError):
+        agreements.reload()
+    assert agreements.get("CONV-BIENESTAR-PAM-2026").status == "suspendido"
