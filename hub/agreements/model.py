@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hub.agreements.dateformat import DateFormat
 from hub.agreements.eligibility import EligibilityRuleError, compile_rule
 from hub.agreements.layout import FileLayout
 from hub.errors import SignatureError
@@ -239,6 +240,15 @@ _NAMESPACE = {"padron": "mx.gob.sisi.padron.", "encuesta": "mx.gob.sisi.encuesta
 _SURVEY_KEYS = ("folio_hogar", "num_integrante")
 
 
+def _date_format_issues(loc: Loc, fmt: str) -> list[tuple[Loc, str]]:
+    """A layout date format that does not compile, as a located issue."""
+    try:
+        DateFormat(fmt)
+    except ValueError as exc:
+        return [(loc, f"formato de fecha inválido '{fmt}': {exc}")]
+    return []
+
+
 class Agreement(_Frozen):
     """An exchange agreement between an agency and the hub."""
 
@@ -337,8 +347,11 @@ class Agreement(_Frozen):
                 for key in _SURVEY_KEYS
                 if key not in mapped
             ]
+        issues += _date_format_issues(("layout", "date_format"), self.layout.date_format)
         for name, source in mapped.items():
             where: Loc = ("layout", "fields", name)
+            if source.format is not None:
+                issues += _date_format_issues((*where, "format"), source.format)
             if name not in vocabulary:
                 issues.append((where, f"'{name}' no es un campo de un convenio de {self.kind}"))
             elif name not in allowed:

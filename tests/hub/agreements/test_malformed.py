@@ -189,3 +189,20 @@ def test_empty_and_non_mapping_files(tmp_path: Path) -> None:
 
 def test_missing_file(tmp_path: Path) -> None:
     assert "no existe" in only_issue(tmp_path / "nada.yaml").message
+
+
+def test_bad_date_format(mutate: Mutate) -> None:
+    path, text = mutate("  date_format: YYYYMMDD", "  date_format: YYYYMMDX")
+    issue = only_issue(path)
+    assert (issue.field, issue.line) == ("layout.date_format", line_of(text, "  date_format:"))
+    assert "formato de fecha" in issue.message
+
+
+def test_bad_field_date_format(mutate: Mutate) -> None:
+    path, text = mutate(
+        "fecha_beneficio: {column: FEC_PAGO}",
+        "fecha_beneficio: {column: FEC_PAGO, format: D de MMMM}",
+    )
+    issue = only_issue(path)
+    assert issue.field == "layout.fields.fecha_beneficio.format"
+    assert issue.line == line_of(text, "fecha_beneficio: {column: FEC_PAGO, format")

@@ -144,3 +144,19 @@ def test_reload_sees_changes_and_keeps_old_set_on_error(tmp_path: Path) -> None:
     with pytest.raises(AgreementFileError):
         agreements.reload()
     assert agreements.get("CONV-BIENESTAR-PAM-2026").status == "suspendido"
+
+
+def test_sample_date_formats_read_real_values() -> None:
+    from hub.agreements.dateformat import DateFormat
+
+    s = load_agreements(SAMPLES)
+    expected = date(2026, 1, 15)
+    cases = {
+        "CONV-BIENESTAR-PAM-2026": "20260115",
+        "CONV-CNBBBJ-BUEMS-2026": "15 de enero de 2026",
+        "CONV-EDOMEX-MCB-2026": "15/01/2026",
+        "CONV-LEON-JEFAS-2026": "15-ENE-2026",
+        "CONV-BIENESTAR-CUIS-2026": "15/01/2026",
+    }
+    for agreement_id, text in cases.items():
+        assert DateFormat(s.get(agreement_id).layout.date_format).parse(text) == expected
