@@ -1,0 +1,280 @@
+"""Map raw rows to canonical records with a layout compiled once per file.
+
+``compile_layout`` resolves every column name to an index once (a missing column stops the file
+with an ``InputFileError`` naming the missing and the found columns) and builds a flat plan of
+``(field, index, converter)``; ``RowMapper.map`` then only walks that plan. Per-field problems
+become ``ValidationIssue``s on the record, never exceptions: one bad cell does not stop a file.
+
+After the plain fields come the fields that need several cells: amounts summed over
+``columns``, INEGI geography normalised against the INEGI catalog
+(``GeoCatalog.normalize_geography``: ``cvegeo`` or ``cve_ent``/``cve_mun``/``cve_loc``, padded or
+not, into ``cve_ent``, ``cve_mun`` and ``cve_loc``; ``cvegeo`` is kept only when the keys cannot
+be read, next to the other raw keys, so that the agency sees what it wrote), and fields
+derived from a structurally valid CURP (birth date, sex and the RENAPO state code).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Final
+
+from hub.agreements.layout import FieldSource, FileLayout
+from hub.errors import InputFileError
+from hub.validation.curp import decode_curp
+from hub.validation.geography import GeoCatalog
+from hub.validation.issues import ValidationIssue
+from producers.mapping.converters import (
+    AMOUNT_FIELDS,
+    DATE_FIELDS,
+    Converter,
+    FieldConversionError,
+    amount_converter,
+    fold,
+    make_converter,
+)
+
+__all__ = ["MappedRecord", "RowMapper", "compile_layout"]
+
+_GEOGRAPHY: Final = ("cve_ent", "cve_mun", "cve_loc", "cvegeo")
+#: Issue "field" for problems of the whole row (wrong number of columns).
+ROW: Final = "fila"
+
+
+@dataclass(frozen=True, slots=True)
+class MappedRecord:
+    """One row of the agency's file as canonical values, with the problems found in it."""
+
+    line: int
+    values: dict[str, object]
+    issues: list[ValidationIssue] = field(default_factory=list)
+
+
+def _issue(field_name: str, exc: ValueError) -> ValidationIssue:
+    reported = getattr(exc, "issue", None)  # hub.validation's own errors carry their issue
+    if isinstance(reported, ValidationIssue):
+        return reported
+    if isinstance(exc, FieldConversionError):
+        code = exc.code
+    elif field_name in DATE_FIELDS:
+        code = "DATE_FORMAT"
+    elif field_name in AMOUNT_FIELDS:
+        code = "AMOUNT_FORMAT"
+    else:
+        code = "VALUE_INVALID"
+    return ValidationIssue(field_name, code, str(exc), "error")
+
+
+class RowMapper:
+    """A layout compiled against one file's header: ``map(line, row) -> MappedRecord``."""
+
+    def __init__(
+        self,
+        *,
+        plan: list[tuple[str, int, Converter]],
+        sums: list[tuple[str, tuple[int, ...], Callable[[str], Decimal]]],
+        constants: dict[str, object],
+        geography: GeoCatalog | None,
+        derive: tuple[str, ...],
+        width: int | None,
+        needed: int,
+    ) -> None:
+        self._plan = tuple(plan)
+        self._sums = tuple(sums)
+        self._template: dict[str, object] = {name: None for name, _, _ in plan}
+        self._template.update({name: None for name, _, _ in sums})
+        self._template.update({name: None for name in derive})
+        self._template.update(constants)
+        self._geography = geography
+        self._derive = derive
+        self._width = width
+        self._needed = needed
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The canonical fields every mapped record carries."""
+        names = [n for n in self._template if n != "cvegeo"]
+        if self._geography is not None:
+            names += [n for n in ("cve_ent", "cve_mun", "cve_loc") if n not in names]
+        return tuple(names)
+
+    def map(self, line: int, row: Sequence[str]) -> MappedRecord:
+        """The canonical values of one raw row; problems go to ``issues``."""
+        values = self._template.copy()
+        issues: list[ValidationIssue] = []
+        size = len(row)
+        if size < self._needed or (self._width is not None and size > self._width):
+            expected = self._width if self._width is not None else self._needed
+            issues.append(
+                ValidationIssue(
+                    ROW,
+                    "ROW_COLUMNS",
+                    f"la fila tiene {size} columnas y se esperaban {expected}; revise "
+                    "delimitadores dentro de los valores o columnas faltantes",
+                    "error",
+                )
+            )
+        for name, index, convert in self._plan:
+            if index < size:
+                text = row[index].strip()
+                if text:
+                    try:
+                        values[name] = convert(text)
+                    except ValueError as exc:
+                        issues.append(_issue(name, exc))
+        for name, indexes, convert in self._sums:
+            total: Decimal | None = None
+            for index in indexes:
+                text = row[index].strip() if index < size else ""
+                if text:
+                    try:
+                        amount = convert(text)
+                    except ValueError as exc:
+                        issues.append(_issue(name, exc))
+                        total = None
+                        break
+                    total = amount if total is None else total + amount
+            values[name] = total
+        if self._geography is not None:
+            self._map_geography(self._geography, values, issues)
+        if self._derive:
+            self._derive_from_curp(values)
+        return MappedRecord(line, values, issues)
+
+    @staticmethod
+    def _map_geography(
+        catalog: GeoCatalog, values: dict[str, object], issues: list[ValidationIssue]
+    ) -> None:
+        pop = values.pop
+        raw = (pop("cve_ent", None), pop("cve_mun", None), pop("cve_loc", None))
+        cvegeo = pop("cvegeo", None)
+        key, geo_issues = catalog.normalize_geography(*raw, cvegeo)
+        if key is not None:
+            values["cve_ent"] = key.cve_ent
+            values["cve_mun"] = key.cve_mun
+            values["cve_loc"] = key.cve_loc
+        else:
+            # keep what the agency wrote, so that its report shows the offending keys
+            values["cve_ent"], values["cve_mun"], values["cve_loc"] = raw
+            if cvegeo is not None:
+                values["cvegeo"] = cvegeo
+        if geo_issues:
+            issues.extend(geo_issues)
+
+    def _derive_from_curp(self, values: dict[str, object]) -> None:
+        curp = values.get("curp")
+        if not isinstance(curp, str):
+            return
+        try:
+            parts = decode_curp(curp)
+        except ValueError:
+            return  # validation reports the CURP itself; nothing to derive from it
+        derived: dict[str, object] = {
+            "fecha_nacimiento": parts.birth_date,
+            "sexo": parts.sex,
+            "entidad_nacimiento": parts.state,
+        }
+        for name in self._derive:
+            values[name] = derived[name]
+
+
+def _resolve(ref: str | int, index_of: dict[str, int] | None) -> int | str:
+    """The 0-based index of a column reference, or the reference itself when it is missing."""
+    if isinstance(ref, int):
+        return ref - 1
+    if index_of is None:
+        return ref
+    found = index_of.get(ref.strip())
+    if found is None:
+        found = index_of.get(fold(ref))
+    return ref if found is None else found
+
+
+def compile_layout(
+    layout: FileLayout, header: Sequence[str] | None, *, catalog: GeoCatalog | None = None
+) -> RowMapper:
+    """Resolve the layout's columns against ``header`` once; ``InputFileError`` if any is missing.
+
+    ``header`` is the file's header row, or None for files read by position. ``catalog``
+    normalises geography (default: ``GeoCatalog.load()``, the settings' reference data).
+    """
+    index_of: dict[str, int] | None = None
+    if header is not None:
+        index_of = {}
+        for i, column in enumerate(header):
+            index_of.setdefault(column.strip(), i)
+            index_of.setdefault(fold(column), i)
+    plan: list[tuple[str, int, Converter]] = []
+    sums: list[tuple[str, tuple[int, ...], Callable[[str], Decimal]]] = []
+    constants: dict[str, object] = {}
+    derive: list[str] = []
+    missing: list[str] = []
+    for name, source in layout.fields.items():
+        convert = _geo_or_converter(name, source, layout)
+        if source.constant is not None:
+            constants[name] = _constant(name, source.constant, convert)
+        elif source.derive is not None:
+            derive.append(name)
+        elif source.columns is not None:
+            indexes = [_resolve(ref, index_of) for ref in source.columns]
+            missing += [str(i) for i in indexes if isinstance(i, str)]
+            if name not in AMOUNT_FIELDS:
+                raise InputFileError(
+                    "'columns' solo suma montos; este campo no es un monto",
+                    field=name,
+                    hint="use 'column' o 'position' para este campo en el convenio",
+                )
+            positions = tuple(i for i in indexes if isinstance(i, int))
+            sums.append((name, positions, amount_converter(name, layout)))
+        else:
+            ref: str | int = source.column if source.column is not None else source.position  # type: ignore[assignment]
+            index = _resolve(ref, index_of)
+            if isinstance(index, str):
+                missing.append(index)
+            else:
+                plan.append((name, index, convert))
+    if missing:
+        raise InputFileError(
+            f"faltan columnas declaradas en el convenio: {', '.join(missing)}; "
+            f"columnas del archivo: {', '.join(header or [])}",
+            hint="corrija los nombres de columna en el convenio o en el encabezado del archivo",
+        )
+    used = [i for _, i, _ in plan] + [i for _, idx, _ in sums for i in idx]
+    needed = max(used, default=-1) + 1
+    geography = None
+    if any(name in layout.fields for name in _GEOGRAPHY):
+        geography = catalog if catalog is not None else GeoCatalog.load()
+    width = len(header) if header is not None and layout.format != "xlsx" else None
+    if layout.format == "xlsx":
+        needed = 0  # Excel drops trailing empty cells; short rows are not ragged
+    return RowMapper(
+        plan=plan,
+        sums=sums,
+        constants=constants,
+        geography=geography,
+        derive=tuple(derive),
+        width=width,
+        needed=needed,
+    )
+
+
+def _geo_or_converter(name: str, source: FieldSource, layout: FileLayout) -> Converter:
+    if name in _GEOGRAPHY:
+        return _keep
+    return make_converter(name, source, layout)
+
+
+def _keep(text: str) -> str:
+    return text
+
+
+def _constant(name: str, text: str, convert: Callable[[str], object]) -> object:
+    try:
+        return convert(text.strip()) if text.strip() else None
+    except ValueError as exc:
+        raise InputFileError(
+            f"la constante '{text}' del campo no es válida: {exc}",
+            field=name,
+            hint="corrija 'constant' en el convenio",
+        ) from exc
