@@ -1,0 +1,316 @@
+"""Write synthetic records in an agreement's own file layout, atomically, with an error sidecar.
+
+The writer is the inverse of the agency-file reader: dates through the layout's ``DateFormat``,
+canonical codes through the inverse of each code table, INEGI keys concatenated or unpadded as
+declared, amounts split across ``columns`` (summing exactly) with the layout's separators, and
+fields derived from the CURP or given as constants left out. Output goes to a temporary file in
+the same directory that is renamed at the end, so a failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any, Final
+
+from hub.agreements.dateformat import DateFormat
+from hub.agreements.layout import FieldSource, FileLayout
+from producers.synth.record import SynthRecord, Value
+
+__all__ = ["SIDECAR_HEADER", "WriteResult", "sidecar_path", "write_records"]
+
+#: Columns of the ``<out>.errores.csv`` sidecar.
+SIDECAR_HEADER: Final = ("linea", "reference_id", "campo", "tipo_error")
+
+#: How an amount is split across ``columns`` (percent per funding source, in declared order).
+_SPLITS: Final[dict[int, tuple[int, ...]]] = {1: (100,), 2: (60, 40), 3: (50, 30, 20)}
+
+_GEO_WIDTHS: Final = {"cve_ent": 2, "cve_mun": 3, "cve_loc": 4}
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What was written: rows, injected errors, and the two files."""
+
+    records: int
+    errors: int
+    path: Path
+    sidecar: Path
+
+
+@dataclass(frozen=True)
+class _Column:
+    header: str
+    encode: Callable[[SynthRecord], str]
+
+
+def sidecar_path(out: Path | str) -> Path:
+    """``<out>.errores.csv``: the list of injected errors next to the data file."""
+    out = Path(out)
+    return out.with_name(out.name + ".errores.csv")
+
+
+def write_records(
+    records: Iterable[SynthRecord], layout: FileLayout, out: Path | str, *, title: str = ""
+) -> WriteResult:
+    """Write ``records`` to ``out`` in ``layout`` and the sidecar of their injected errors."""
+    out = Path(out)
+    columns = _columns(layout)
+    errors: list[tuple[int, str, str, str]] = []
+    first_line = layout.skip_rows + (2 if layout.header else 1)
+
+    def rows() -> Iterator[list[str] | list[Any]]:
+        for line, record in enumerate(records, first_line):
+            for error in record.errors:
+                errors.append((line, record.reference_id, error.field, error.kind))
+            yield [column.encode(record) for column in columns]
+
+    headers = [column.header for column in columns]
+    preamble = [title or "Padrón de beneficiarios"] * layout.skip_rows
+    count = 0
+
+    def write_main(handle: IO[Any]) -> None:
+        nonlocal count
+        if layout.format == "xlsx":
+            count = _write_xlsx(handle, layout, preamble, headers, rows(), _xlsx_numeric(layout))
+        else:
+            count = _write_text(handle, layout, preamble, headers, rows())
+
+    binary = layout.format == "xlsx"
+    _atomic(out, write_main, binary=binary, encoding=layout.encoding)
+    side = sidecar_path(out)
+
+    def write_side(handle: IO[Any]) -> None:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(SIDECAR_HEADER)
+        writer.writerows(errors)
+
+    _atomic(side, write_side, binary=False, encoding="utf-8")
+    return WriteResult(records=count, errors=len(errors), path=out, sidecar=side)
+
+
+def _atomic(path: Path, write: Callable[[IO[Any]], None], *, binary: bool, encoding: str) -> None:
+    """Write through a temporary file in the same directory, renamed only on success."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        if binary:
+            with os.fdopen(fd, "wb") as handle:
+                write(handle)
+        else:
+            with os.fdopen(fd, "w", encoding=encoding, newline="", errors="strict") as handle:
+                write(handle)
+        Path(tmp).replace(path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            Path(tmp).unlink()
+        raise
+
+
+def _write_text(
+    handle: IO[str],
+    layout: FileLayout,
+    preamble: list[str],
+    headers: list[str],
+    rows: Iterator[list[str]],
+) -> int:
+    terminator = "\r\n" if layout.encoding == "cp1252" else "\n"
+    for text in preamble:
+        handle.write(text + terminator)
+    delimiter = layout.effective_delimiter
+    count = 0
+    if layout.format == "pipe":
+        # Pipe files are read without quoting: a value can never contain the delimiter.
+        if layout.header:
+            handle.write(delimiter.join(headers) + terminator)
+        batch: list[str] = []
+        for row in rows:
+            batch.append(delimiter.join(row))
+            if len(batch) >= 4096:
+                handle.write(terminator.join(batch) + terminator)
+                count += len(batch)
+                batch.clear()
+        if batch:
+            handle.write(terminator.join(batch) + terminator)
+            count += len(batch)
+        return count
+    writer = csv.writer(handle, delimiter=delimiter, lineterminator=terminator)
+    if layout.header:
+        writer.writerow(headers)
+    for row in rows:
+        writer.writerow(row)
+        count += 1
+    return count
+
+
+def _xlsx_numeric(layout: FileLayout) -> frozenset[str]:
+    """Headers of amount columns, written as numbers in the workbook like agencies do."""
+    out: set[str] = set()
+    for name, source in layout.fields.items():
+        if name == "monto":
+            out.update(_headers_of(name, source))
+    return frozenset(out)
+
+
+def _write_xlsx(
+    handle: IO[bytes],
+    layout: FileLayout,
+    preamble: list[str],
+    headers: list[str],
+    rows: Iterator[list[str]],
+    numeric: frozenset[str],
+) -> int:
+    from openpyxl import Workbook  # only xlsx layouts pay for the import
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(layout.sheet or "Padron")
+    for text in preamble:
+        sheet.append([text])
+    if layout.header:
+        sheet.append(headers)
+    as_number = [h in numeric for h in headers]
+    count = 0
+    for row in rows:
+        cells = zip(row, as_number, strict=True)
+        sheet.append([_excel_number(v, layout) if num and v else v for v, num in cells])
+        count += 1
+    workbook.save(handle)
+    return count
+
+
+def _excel_number(text: str, layout: FileLayout) -> float | str:
+    plain = text.replace(layout.thousands_separator, "") if layout.thousands_separator else text
+    plain = plain.replace(layout.decimal_separator, ".")
+    try:
+        return float(plain)
+    except ValueError:
+        return text  # an injected error stays as the agency wrote it
+
+
+# -- columns -------------------------------------------------------------------------------
+
+
+def _headers_of(name: str, source: FieldSource) -> list[str]:
+    if source.columns is not None:
+        return [c if isinstance(c, str) else f"{name}_{i}" for i, c in enumerate(source.columns, 1)]
+    return [source.column or name]
+
+
+def _columns(layout: FileLayout) -> list[_Column]:
+    """The file's columns in order: by position where declared, else in declaration order."""
+    placed: dict[int, _Column] = {}
+    loose: list[_Column] = []
+    for name, source in layout.fields.items():
+        if source.derive is not None or source.constant is not None:
+            continue
+        if source.columns is not None:
+            headers = _headers_of(name, source)
+            for part, ref in enumerate(source.columns):
+                column = _Column(headers[part], _amount_part(name, source, layout, part))
+                if isinstance(ref, int):
+                    placed[ref] = column
+                else:
+                    loose.append(column)
+            continue
+        column = _Column(source.column or name, _encoder(name, source, layout))
+        if source.position is not None:
+            placed[source.position] = column
+        else:
+            loose.append(column)
+    width = max([*placed, len(placed) + len(loose)])
+    out: list[_Column] = []
+    pending = iter(loose)
+    for position in range(1, width + 1):
+        if position in placed:
+            out.append(placed[position])
+        else:
+            out.append(next(pending, None) or _Column(f"col{position}", lambda _r: ""))
+    return out
+
+
+def _encoder(name: str, source: FieldSource, layout: FileLayout) -> Callable[[SynthRecord], str]:
+    to_text = _value_writer(name, source, layout)
+
+    def encode(record: SynthRecord) -> str:
+        raw = record.raw.get(name)
+        if raw is not None:
+            return raw
+        return to_text(record.values.get(name))
+
+    return encode
+
+
+def _value_writer(name: str, source: FieldSource, layout: FileLayout) -> Callable[[Value], str]:
+    fmt = DateFormat(source.format or layout.date_format)
+    inverse: dict[str, str] = {}
+    for agency, canonical in (source.codes or {}).items():
+        inverse.setdefault(canonical, agency)
+    width = _GEO_WIDTHS.get(name)
+
+    def write(value: Value) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, date):
+            return fmt.format(value)
+        if isinstance(value, Decimal):
+            return format_amount(value, layout)
+        if inverse:
+            value = inverse.get(value, value)
+        if source.unpadded and (width is not None or name == "cvegeo"):
+            return _unpad(value)
+        return value
+
+    return write
+
+
+def _unpad(value: str) -> str:
+    """An INEGI key without leading zeros (``010010001`` → ``10010001``), as some agencies write."""
+    if not value.isdigit():
+        return value
+    return value.lstrip("0") or "0"
+
+
+def _amount_part(
+    name: str, source: FieldSource, layout: FileLayout, part: int
+) -> Callable[[SynthRecord], str]:
+    assert source.columns is not None
+    shares = _SPLITS.get(len(source.columns)) or _even(len(source.columns))
+
+    def encode(record: SynthRecord) -> str:
+        raw = record.raw.get(name)
+        if raw is not None:
+            return raw if part == 0 else ""
+        value = record.values.get(name)
+        if not isinstance(value, Decimal):
+            return ""
+        return format_amount(split_amount(value, shares)[part], layout)
+
+    return encode
+
+
+def _even(n: int) -> tuple[int, ...]:
+    return tuple(100 // n + (1 if i < 100 % n else 0) for i in range(n))
+
+
+def split_amount(amount: Decimal, shares: tuple[int, ...]) -> list[Decimal]:
+    """Split into parts by percent shares, in centavos, the last part taking the remainder."""
+    cents = int((amount * 100).to_integral_value())
+    parts = [cents * share // 100 for share in shares[:-1]]
+    parts.append(cents - sum(parts))
+    return [Decimal(p) / 100 for p in parts]
+
+
+def format_amount(amount: Decimal, layout: FileLayout) -> str:
+    """``1234.5`` as ``1,234.50`` (or with the layout's separators)."""
+    cents = int((amount * 100).to_integral_value())
+    sign = "-" if cents < 0 else ""
+    units, frac = divmod(abs(cents), 100)
+    whole = f"{units:,}".replace(",", layout.thousands_separator)
+    return f"{sign}{whole}{layout.decimal_separator}{frac:02d}"
