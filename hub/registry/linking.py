@@ -1,0 +1,198 @@
+"""Who an item is about: people, source records and their links, planned in memory (pure).
+
+Rules (each decided by the order key, so arrival order does not matter):
+
+- An item with a CURP is about the person with that CURP (created when unknown). Identity
+  resolution proper (probabilistic matching) is a later stage; here the CURP is the only link.
+- An item without a CURP is about its source record's person; a record first seen without CURP
+  gets a person of its own (link method ``registro``).
+- A record is relinked to another CURP only by an item newer than the one that decided its current
+  link; an item without CURP never unlinks. A record-scoped person that gets a CURP no one else has
+  keeps its registry id; one left without links is removed.
+- A person's fields are the newest item's (by order key) among the items linked to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.registry.items import ChangeItem, normalize_name, payload_hash, utc_naive
+
+__all__ = ["LinkPlan", "Relink", "clean_curp"]
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Relink:
+    """A source record that moves from one person to another."""
+
+    reference_id: str
+    old_person_id: str
+    new_person_id: str
+
+
+def _person_fields(item: ChangeItem) -> Row:
+    person = item["person"]
+    return {
+        "primer_apellido": normalize_name(person["primer_apellido"]),
+        "segundo_apellido": normalize_name(person.get("segundo_apellido")),
+        "nombre": normalize_name(person["nombre"]),
+        "fecha_nacimiento": person.get("fecha_nacimiento"),
+        "entidad_nacimiento": person.get("entidad_nacimiento"),
+        "sexo": person.get("sexo"),
+        "discapacidad": person.get("discapacidad"),
+        "indigena": person.get("indigena"),
+    }
+
+
+def clean_curp(item: ChangeItem) -> str | None:
+    """The item's CURP, uppercase and trimmed, or None."""
+    curp = item["person"].get("curp")
+    if not curp:
+        return None
+    return curp.strip().upper() or None
+
+
+@dataclass
+class LinkPlan:
+    """People and source records of one agreement as a batch of items leaves them."""
+
+    agreement_id: str
+    now: dt.datetime
+    people: dict[str, Row] = field(default_factory=dict)
+    records: dict[str, Row] = field(default_factory=dict)
+    new_people: set[str] = field(default_factory=set)
+    dirty_people: set[str] = field(default_factory=set)
+    new_records: set[str] = field(default_factory=set)
+    dirty_records: set[str] = field(default_factory=set)
+    relinks: list[Relink] = field(default_factory=list)
+    changed_links: set[str] = field(default_factory=set)  # existing records whose link changed
+    _by_curp: dict[str, str] = field(default_factory=dict)
+
+    def load(
+        self, people: Iterable[Mapping[str, Any]], records: Iterable[Mapping[str, Any]]
+    ) -> None:
+        """Start from the stored rows of the people and records the batch touches."""
+        for row in people:
+            self.people[row["id"]] = dict(row)
+            if row["curp"] is not None:
+                self._by_curp[row["curp"]] = row["id"]
+        for row in records:
+            record = dict(row)
+            record["first_seen_at"] = utc_naive(record["first_seen_at"])
+            record["last_seen_at"] = utc_naive(record["last_seen_at"])
+            self.records[row["reference_id"]] = record
+
+    def _new_person(self, item: ChangeItem, curp: str | None, ver: str) -> str:
+        person_id = uuid.uuid4().hex
+        row = _person_fields(item)
+        row.update(id=person_id, curp=curp, version=ver, created_at=self.now, updated_at=self.now)
+        self.people[person_id] = row
+        self.new_people.add(person_id)
+        if curp is not None:
+            self._by_curp[curp] = person_id
+        return person_id
+
+    def _link_curp(self, record: Row, curp: str, ver: str, item: ChangeItem) -> None:
+        old_id: str = record["person_id"]
+        target = self._by_curp.get(curp)
+        if target is None:
+            old = self.people[old_id]
+            if old["curp"] is None:  # a record-scoped person learns its CURP: same registry id
+                old["curp"] = curp
+                self._by_curp[curp] = old_id
+                self._touch_person(old_id)
+                target = old_id
+            else:
+                target = self._new_person(item, curp, ver)
+        record.update(person_id=target, curp=curp, link_version=ver)
+        ref = record["reference_id"]
+        if ref not in self.new_records:
+            self.changed_links.add(ref)
+        if target != old_id:  # the old person may be left without records: the writer checks
+            self.relinks.append(Relink(ref, old_id, target))
+
+    def _touch_person(self, person_id: str) -> None:
+        if person_id not in self.new_people:
+            self.dirty_people.add(person_id)
+
+    def apply(self, ver: str, item: ChangeItem, sent_at: dt.datetime) -> str:
+        """Apply one item (call in order-key order); returns the person it is about."""
+        ref = item["reference_id"]
+        curp = clean_curp(item)
+        geography = item.get("geography")
+        record = self.records.get(ref)
+        if record is None:
+            person_id = self._by_curp.get(curp) if curp else None
+            if person_id is None:
+                person_id = self._new_person(item, curp, ver)
+            record = {
+                "agreement_id": self.agreement_id,
+                "reference_id": ref,
+                "person_id": person_id,
+                "curp": curp,
+                "link_version": ver,
+                "version": ver,
+                "payload_hash": payload_hash(item),
+                "geo_version": ver if geography else None,
+                "cve_ent": geography["cve_ent"] if geography else None,
+                "cve_mun": geography["cve_mun"] if geography else None,
+                "cve_loc": geography.get("cve_loc") if geography else None,
+                "domicilio": geography.get("domicilio") if geography else None,
+                "active": False,
+                "first_seen_at": sent_at,
+                "last_seen_at": sent_at,
+            }
+            self.records[ref] = record
+            self.new_records.add(ref)
+        else:
+            if ref not in self.new_records:
+                self.dirty_records.add(ref)
+            if curp is not None:
+                if record["curp"] is None or (
+                    curp != record["curp"] and ver > record["link_version"]
+                ):
+                    self._link_curp(record, curp, ver, item)
+                elif curp == record["curp"] and ver > record["link_version"]:
+                    record["link_version"] = ver
+            if ver > record["version"]:
+                record["version"] = ver
+                record["payload_hash"] = payload_hash(item)
+            if geography and (record["geo_version"] is None or ver > record["geo_version"]):
+                record.update(
+                    geo_version=ver,
+                    cve_ent=geography["cve_ent"],
+                    cve_mun=geography["cve_mun"],
+                    cve_loc=geography.get("cve_loc"),
+                    domicilio=geography.get("domicilio"),
+                )
+            record["first_seen_at"] = min(record["first_seen_at"], sent_at)
+            record["last_seen_at"] = max(record["last_seen_at"], sent_at)
+        person_id = record["person_id"]
+        person = self.people[person_id]
+        if ver > person["version"]:
+            person.update(_person_fields(item), version=ver, updated_at=self.now)
+            self._touch_person(person_id)
+        return str(person_id)
+
+    def link_rows(self, refs: Iterable[str]) -> list[Row]:
+        """``person_links`` rows of the given records as they stand now."""
+        rows = []
+        for ref in refs:
+            record = self.records[ref]
+            method = "curp" if record["curp"] is not None else "registro"
+            rows.append(
+                {
+                    "agreement_id": self.agreement_id,
+                    "reference_id": ref,
+                    "person_id": record["person_id"],
+                    "method": method,
+                    "score": 1.0,
+                }
+            )
+        return rows

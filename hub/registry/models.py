@@ -1,0 +1,236 @@
+"""Tables of the central registry: people, source records, programs, enrollments, payments.
+
+Design notes (the *why*):
+
+- ``applied_items`` is both the idempotency key of invariant 2 (UNIQUE agreement, message,
+  reference) and the ledger of every applied item; enrollment history is re-folded from it when
+  items arrive out of order, so no item is ever lost to arrival order.
+- ``enrollments`` is a slowly changing dimension (type 2): one row per state of a padrón row
+  (source record) in a program, ``valid_from`` inclusive and ``valid_to`` exclusive (NULL: current).
+- Amounts are integer centavos: exact on SQLite (which has no decimal type) and PostgreSQL alike.
+- ``version`` columns hold the item order key (see :mod:`hub.registry.items`); they are compared
+  in Python, never in SQL, because database collations do not compare strings bytewise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.db import Base
+
+__all__ = [
+    "REGISTRY_TABLES",
+    "AppliedItem",
+    "BenefitPaid",
+    "Delivery",
+    "Enrollment",
+    "Person",
+    "PersonLink",
+    "Program",
+    "SourceRecord",
+]
+
+_ID = String(128)  # agency-made identifiers: agreement, message, transaction, reference
+_VERSION = String(512)
+_BIGID = BigInteger().with_variant(Integer, "sqlite")  # INTEGER PRIMARY KEY is SQLite's rowid
+_TS = DateTime(timezone=True)
+
+
+class Person(Base):
+    """A person: CURP unique when known, names normalized (uppercase, no accents)."""
+
+    __tablename__ = "people"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    curp: Mapped[str | None] = mapped_column(String(18), unique=True)
+    primer_apellido: Mapped[str] = mapped_column(String(100))
+    segundo_apellido: Mapped[str | None] = mapped_column(String(100))
+    nombre: Mapped[str] = mapped_column(String(100))
+    fecha_nacimiento: Mapped[dt.date | None] = mapped_column(Date)
+    entidad_nacimiento: Mapped[str | None] = mapped_column(String(2))
+    sexo: Mapped[str | None] = mapped_column(String(1))
+    discapacidad: Mapped[bool | None] = mapped_column(Boolean)
+    indigena: Mapped[bool | None] = mapped_column(Boolean)
+    version: Mapped[str] = mapped_column(_VERSION)  # order key of the item that gave these values
+    created_at: Mapped[dt.datetime] = mapped_column(_TS)
+    updated_at: Mapped[dt.datetime] = mapped_column(_TS)
+
+
+class Program(Base):
+    """The program catalog (clave presupuestaria, name, CONEVAL inventory key)."""
+
+    __tablename__ = "programs"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    coneval_key: Mapped[str | None] = mapped_column(String(32))
+
+
+class SourceRecord(Base):
+    """One row of an agency's padrón (agreement, reference_id) and its current values."""
+
+    __tablename__ = "source_records"
+
+    agreement_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    reference_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    curp: Mapped[str | None] = mapped_column(String(18))
+    link_version: Mapped[str] = mapped_column(_VERSION)  # item that decided ``person_id``
+    version: Mapped[str] = mapped_column(_VERSION)  # newest item applied to this record
+    payload_hash: Mapped[str] = mapped_column(String(32))
+    geo_version: Mapped[str | None] = mapped_column(_VERSION)  # newest item with geography
+    cve_ent: Mapped[str | None] = mapped_column(String(2))
+    cve_mun: Mapped[str | None] = mapped_column(String(3))
+    cve_loc: Mapped[str | None] = mapped_column(String(4))
+    domicilio: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(_TS)  # earliest sent_at of its items
+    last_seen_at: Mapped[dt.datetime] = mapped_column(_TS)  # latest sent_at of its items
+
+
+class PersonLink(Base):
+    """Evidence that a source record is a person: method ("curp", "registro") and score."""
+
+    __tablename__ = "person_links"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["agreement_id", "reference_id"],
+            ["source_records.agreement_id", "source_records.reference_id"],
+            name="fk_person_links_source_records",
+        ),
+    )
+
+    agreement_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    reference_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), primary_key=True, index=True)
+    method: Mapped[str] = mapped_column(String(20))
+    score: Mapped[float] = mapped_column(Float)
+
+
+class Enrollment(Base):
+    """One state (ACTIVA/BAJA) of a source record in a program over [valid_from, valid_to)."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        CheckConstraint("status IN ('ACTIVA', 'BAJA')", name="status"),
+        ForeignKeyConstraint(
+            ["agreement_id", "reference_id"],
+            ["source_records.agreement_id", "source_records.reference_id"],
+            name="fk_enrollments_source_records",
+        ),
+        Index("ix_enrollments_program_period", "program_key", "valid_from", "valid_to"),
+        Index("ix_enrollments_record", "agreement_id", "reference_id"),
+    )
+
+    id: Mapped[int] = mapped_column(_BIGID, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    program_key: Mapped[str] = mapped_column(ForeignKey("programs.key"))
+    agreement_id: Mapped[str] = mapped_column(_ID)
+    reference_id: Mapped[str] = mapped_column(_ID)
+    status: Mapped[str] = mapped_column(String(6))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    tipo_beneficio: Mapped[str | None] = mapped_column(String(60))
+    monto_centavos: Mapped[int | None] = mapped_column(BigInteger)
+    titular: Mapped[bool | None] = mapped_column(Boolean)
+    cve_ent: Mapped[str | None] = mapped_column(String(2))
+    cve_mun: Mapped[str | None] = mapped_column(String(3))
+    cve_loc: Mapped[str | None] = mapped_column(String(4))
+    message_id: Mapped[str] = mapped_column(_ID)  # the item that opened this state
+
+
+class BenefitPaid(Base):
+    """A benefit payment (PAGO item); geography as the item gave it (NULL: the record's)."""
+
+    __tablename__ = "benefits_paid"
+    __table_args__ = (
+        Index("ix_benefits_paid_program_date", "program_key", "fecha_beneficio"),
+        Index("ix_benefits_paid_record", "agreement_id", "reference_id"),
+    )
+
+    id: Mapped[int] = mapped_column(_BIGID, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    program_key: Mapped[str] = mapped_column(ForeignKey("programs.key"))
+    agreement_id: Mapped[str] = mapped_column(_ID)
+    reference_id: Mapped[str] = mapped_column(_ID)
+    message_id: Mapped[str] = mapped_column(_ID)
+    tipo_beneficio: Mapped[str] = mapped_column(String(60))
+    monto_centavos: Mapped[int] = mapped_column(BigInteger)
+    fecha_beneficio: Mapped[dt.date] = mapped_column(Date)
+    cve_ent: Mapped[str | None] = mapped_column(String(2))
+    cve_mun: Mapped[str | None] = mapped_column(String(3))
+    cve_loc: Mapped[str | None] = mapped_column(String(4))
+
+
+class Delivery(Base):
+    """A delivery (transaction) of an agreement: chunks seen, items applied, when."""
+
+    __tablename__ = "deliveries"
+
+    agreement_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    sender_id: Mapped[str] = mapped_column(_ID)
+    chunk_count: Mapped[int] = mapped_column(Integer)
+    first_chunk_index: Mapped[int] = mapped_column(Integer)
+    last_chunk_index: Mapped[int] = mapped_column(Integer)
+    items_applied: Mapped[int] = mapped_column(Integer)
+    first_sent_at: Mapped[dt.datetime] = mapped_column(_TS)
+    last_sent_at: Mapped[dt.datetime] = mapped_column(_TS)
+    first_applied_at: Mapped[dt.datetime] = mapped_column(_TS)
+    last_applied_at: Mapped[dt.datetime] = mapped_column(_TS)
+
+
+class AppliedItem(Base):
+    """Ledger of applied items; UNIQUE (agreement_id, message_id, reference_id) = invariant 2."""
+
+    __tablename__ = "applied_items"
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "message_id", "reference_id", name="uq_applied_items_key"),
+        Index("ix_applied_items_record", "agreement_id", "reference_id"),
+    )
+
+    id: Mapped[int] = mapped_column(_BIGID, primary_key=True, autoincrement=True)
+    agreement_id: Mapped[str] = mapped_column(_ID)
+    message_id: Mapped[str] = mapped_column(_ID)
+    reference_id: Mapped[str] = mapped_column(_ID)
+    transaction_id: Mapped[str] = mapped_column(_ID)
+    operation: Mapped[str] = mapped_column(String(6))
+    effective_date: Mapped[dt.date] = mapped_column(Date)
+    version: Mapped[str] = mapped_column(_VERSION)
+    program_key: Mapped[str | None] = mapped_column(String(32))
+    tipo_beneficio: Mapped[str | None] = mapped_column(String(60))
+    monto_centavos: Mapped[int | None] = mapped_column(BigInteger)
+    titular: Mapped[bool | None] = mapped_column(Boolean)
+    cve_ent: Mapped[str | None] = mapped_column(String(2))
+    cve_mun: Mapped[str | None] = mapped_column(String(3))
+    cve_loc: Mapped[str | None] = mapped_column(String(4))
+    applied_at: Mapped[dt.datetime] = mapped_column(_TS)
+
+
+#: Every table this package owns (migration 0002), in dependency order.
+REGISTRY_TABLES: tuple[str, ...] = (
+    "people",
+    "programs",
+    "source_records",
+    "person_links",
+    "enrollments",
+    "benefits_paid",
+    "deliveries",
+    "applied_items",
+)

@@ -1,0 +1,281 @@
+"""Questions asked of the registry: who was enrolled, what was paid, one person, totals.
+
+These read personal data; callers that serve people outside the hub must audit each read
+(invariant 5) — the audit stage wraps these functions, they do not audit by themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table, and_, case, func, or_, select
+from sqlalchemy.engine import Engine
+
+from hub.errors import SisiError
+from hub.registry.models import (
+    AppliedItem,
+    BenefitPaid,
+    Delivery,
+    Enrollment,
+    Person,
+    Program,
+    SourceRecord,
+)
+
+__all__ = [
+    "EnrolledPerson",
+    "Payment",
+    "PaymentReport",
+    "PersonReport",
+    "RegistryQueryError",
+    "enrolled_in",
+    "month_range",
+    "paid_in",
+    "person_by_curp",
+    "stats",
+]
+
+_PEOPLE: Table = Person.__table__  # type: ignore[assignment]
+_ENROLLMENTS: Table = Enrollment.__table__  # type: ignore[assignment]
+_PAID: Table = BenefitPaid.__table__  # type: ignore[assignment]
+_RECORDS: Table = SourceRecord.__table__  # type: ignore[assignment]
+_PROGRAMS: Table = Program.__table__  # type: ignore[assignment]
+
+
+class RegistryQueryError(SisiError):
+    """A registry question is malformed (month, CVEGEO, year)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolledPerson:
+    """A person as lists show them: registry id, CURP and names."""
+
+    person_id: str
+    curp: str | None
+    primer_apellido: str
+    segundo_apellido: str | None
+    nombre: str
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """One benefit payment with the geography it counts in (CVEGEO of 2, 5 or 9 digits)."""
+
+    person_id: str
+    curp: str | None
+    agreement_id: str
+    reference_id: str
+    fecha_beneficio: dt.date
+    tipo_beneficio: str
+    monto: Decimal
+    cvegeo: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentReport:
+    """Payments of a program in a territory and year, and their total in pesos."""
+
+    rows: tuple[Payment, ...]
+    total: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PersonReport:
+    """Everything the registry holds about one person."""
+
+    person: dict[str, Any]
+    programs: tuple[dict[str, Any], ...]  # program, name, current status
+    history: tuple[dict[str, Any], ...]  # every enrollment state, oldest first
+    payments: tuple[dict[str, Any], ...]
+
+
+def month_range(month: str) -> tuple[dt.date, dt.date]:
+    """``"YYYY-MM"`` as [first day, first day of the next month)."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})", month)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise RegistryQueryError(
+            f"mes inválido {month!r}", hint="escriba el mes como AAAA-MM, p. ej. 2025-03"
+        )
+    year, mon = int(match.group(1)), int(match.group(2))
+    start = dt.date(year, mon, 1)
+    end = dt.date(year + (mon == 12), mon % 12 + 1, 1)
+    return start, end
+
+
+def enrolled_in(engine: Engine, program_key: str, month: str) -> list[EnrolledPerson]:
+    """People with an ACTIVA state in ``program_key`` on at least one day of ``month``."""
+    start, end = month_range(month)
+    e = _ENROLLMENTS.c
+    ids = (
+        select(e.person_id)
+        .where(
+            e.program_key == program_key,
+            e.status == "ACTIVA",
+            e.valid_from < end,
+            or_(e.valid_to.is_(None), e.valid_to > start),
+        )
+        .distinct()
+    )
+    p = _PEOPLE.c
+    stmt = (
+        select(p.id, p.curp, p.primer_apellido, p.segundo_apellido, p.nombre)
+        .where(p.id.in_(ids))
+        .order_by(p.primer_apellido, p.segundo_apellido, p.nombre, p.id)
+    )
+    with engine.connect() as conn:
+        return [EnrolledPerson(*row) for row in conn.execute(stmt)]
+
+
+def _cvegeo_parts(cvegeo: str) -> tuple[str, ...]:
+    if not cvegeo.isdigit() or len(cvegeo) not in (2, 5, 9):
+        raise RegistryQueryError(
+            f"CVEGEO inválida {cvegeo!r}",
+            field="cvegeo",
+            hint="use 2 dígitos (entidad), 5 (municipio) o 9 (localidad), p. ej. 07 o 07089",
+        )
+    return tuple(part for part in (cvegeo[:2], cvegeo[2:5], cvegeo[5:9]) if part)
+
+
+def paid_in(engine: Engine, program_key: str, cvegeo: str, year: int) -> PaymentReport:
+    """Every payment of ``program_key`` in the territory ``cvegeo`` during ``year``.
+
+    A payment counts where its item said; an item without geography counts at its source
+    record's current address.
+    """
+    parts = _cvegeo_parts(cvegeo)
+    b, r = _PAID.c, _RECORDS.c
+    from_item = b.cve_ent.is_not(None)
+    geo = [
+        case((from_item, own), else_=rec)
+        for own, rec in ((b.cve_ent, r.cve_ent), (b.cve_mun, r.cve_mun), (b.cve_loc, r.cve_loc))
+    ]
+    stmt = (
+        select(
+            b.person_id,
+            _PEOPLE.c.curp,
+            b.agreement_id,
+            b.reference_id,
+            b.fecha_beneficio,
+            b.tipo_beneficio,
+            b.monto_centavos,
+            *geo,
+        )
+        .join(_RECORDS, and_(r.agreement_id == b.agreement_id, r.reference_id == b.reference_id))
+        .join(_PEOPLE, _PEOPLE.c.id == b.person_id)
+        .where(
+            b.program_key == program_key,
+            b.fecha_beneficio >= dt.date(year, 1, 1),
+            b.fecha_beneficio < dt.date(year + 1, 1, 1),
+            *(column == part for column, part in zip(geo, parts, strict=False)),
+        )
+        .order_by(b.fecha_beneficio, b.agreement_id, b.reference_id, b.id)
+    )
+    rows = []
+    with engine.connect() as conn:
+        for pid, curp, agreement, ref, fecha, tipo, cents, ent, mun, loc in conn.execute(stmt):
+            amount = Decimal(cents).scaleb(-2)
+            rows.append(
+                Payment(
+                    pid,
+                    curp,
+                    agreement,
+                    ref,
+                    fecha,
+                    tipo,
+                    amount,
+                    f"{ent or ''}{mun or ''}{loc or ''}",
+                )
+            )
+    total = sum((row.monto for row in rows), Decimal("0.00"))
+    return PaymentReport(tuple(rows), total)
+
+
+def person_by_curp(engine: Engine, curp: str) -> PersonReport | None:
+    """The person with ``curp``: data, programs received, enrollment history and payments."""
+    with engine.connect() as conn:
+        person = (
+            conn.execute(select(_PEOPLE).where(_PEOPLE.c.curp == curp.strip().upper()))
+            .mappings()
+            .first()
+        )
+        if person is None:
+            return None
+        e = _ENROLLMENTS.c
+        history = [
+            dict(row)
+            for row in conn.execute(
+                select(
+                    e.program_key,
+                    _PROGRAMS.c.name.label("program_name"),
+                    e.agreement_id,
+                    e.reference_id,
+                    e.status,
+                    e.valid_from,
+                    e.valid_to,
+                    e.tipo_beneficio,
+                    e.monto_centavos,
+                    e.cve_ent,
+                    e.cve_mun,
+                    e.cve_loc,
+                )
+                .join(_PROGRAMS, _PROGRAMS.c.key == e.program_key)
+                .where(e.person_id == person["id"])
+                .order_by(e.valid_from, e.program_key, e.agreement_id, e.reference_id)
+            ).mappings()
+        ]
+        b = _PAID.c
+        payments = [
+            dict(row)
+            for row in conn.execute(
+                select(
+                    b.program_key,
+                    b.agreement_id,
+                    b.fecha_beneficio,
+                    b.tipo_beneficio,
+                    b.monto_centavos,
+                )
+                .where(b.person_id == person["id"])
+                .order_by(b.fecha_beneficio, b.id)
+            ).mappings()
+        ]
+    programs: dict[tuple[str, str], dict[str, Any]] = {}
+    for state in history:  # oldest first: the last state seen per enrollment is the current one
+        key = (state["program_key"], state["agreement_id"])
+        programs[key] = {
+            "program_key": state["program_key"],
+            "program_name": state["program_name"],
+            "agreement_id": state["agreement_id"],
+            "status": state["status"] if state["valid_to"] is None else "BAJA",
+        }
+    return PersonReport(dict(person), tuple(programs.values()), tuple(history), tuple(payments))
+
+
+def stats(engine: Engine) -> dict[str, Any]:
+    """Totals for ``sisi registry stats``: people, active enrollments by program, payments."""
+    e, b = _ENROLLMENTS.c, _PAID.c
+    with engine.connect() as conn:
+
+        def count(table: Any) -> int:
+            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+        active = conn.execute(
+            select(e.program_key, func.count(func.distinct(e.person_id)))
+            .where(e.status == "ACTIVA", e.valid_to.is_(None))
+            .group_by(e.program_key)
+            .order_by(e.program_key)
+        ).all()
+        paid_count, paid_cents = conn.execute(
+            select(func.count(), func.coalesce(func.sum(b.monto_centavos), 0))
+        ).one()
+        return {
+            "people": count(_PEOPLE),
+            "source_records": count(_RECORDS),
+            "active_enrollments": {str(key): int(n) for key, n in active},
+            "payments": {"count": int(paid_count), "total": Decimal(int(paid_cents)).scaleb(-2)},
+            "deliveries": count(Delivery.__table__),
+            "applied_items": count(AppliedItem.__table__),
+        }
