@@ -60,8 +60,11 @@ def parse_schema(
         raise
     except Exception as exc:  # both libraries raise many unrelated types for a bad schema
         detail = str(exc) or type(exc).__name__
-        quoted = re.findall(r"['\"]([A-Za-z_][\w.]*)['\"]", detail)
-        line = _line_of(text or "", quoted[0] if quoted else None)
+        line = None
+        for token in re.findall(r"[A-Za-z_][\w.]*", detail):
+            line = _line_of(text or "", token) or _line_of(text or "", token.rsplit(".", 1)[-1])
+            if line is not None:
+                break
         raise ContractError(
             f"esquema Avro inválido: {detail}",
             path=path,

@@ -84,7 +84,7 @@ def encode(schema_id: int, schema: ParsedSchema, record: Any) -> bytes:
     out = BytesIO()
     out.write(header(schema_id))
     try:
-        schemaless_writer(out, schema, record, strict=True)
+        schemaless_writer(out, schema, record, strict_allow_default=True)
     except Exception as exc:  # fastavro raises ValueError, TypeError, KeyError, AttributeError...
         raise _encode_error(record, schema, exc) from exc
     return out.getvalue()
@@ -100,7 +100,7 @@ def encode_many(schema_id: int, schema: ParsedSchema, records: Iterable[Any]) ->
         out.truncate()
         out.write(prefix)
         try:
-            schemaless_writer(out, schema, record, strict=True)
+            schemaless_writer(out, schema, record, strict_allow_default=True)
         except Exception as exc:
             raise _encode_error(record, schema, exc) from exc
         frames.append(out.getvalue())
