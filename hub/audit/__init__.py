@@ -1,0 +1,50 @@
+"""The hub's audit log: append-only, hash-chained, every entry signed with the hub's Ed25519 key.
+
+Record with :class:`AuditLog` (``append_many``, ``read_personal``), check with
+:func:`verify_chain`, publish :meth:`AuditLog.head`. The hub's key comes from
+:func:`load_or_create_hub_key`.
+"""
+
+from __future__ import annotations
+
+from hub.audit.chain import (
+    GENESIS_HASH,
+    Action,
+    AuditEntry,
+    AuditEvent,
+    ChainHead,
+    canonical_bytes,
+    chain_hash,
+    extend_chain,
+    idempotency_key,
+)
+from hub.audit.keys import (
+    hub_key_path,
+    hub_public_key_path,
+    load_hub_public_key,
+    load_or_create_hub_key,
+)
+from hub.audit.store import AuditLog, iter_entries, read_head
+from hub.audit.verify import Problem, VerificationReport, verify_chain
+
+__all__ = [
+    "GENESIS_HASH",
+    "Action",
+    "AuditEntry",
+    "AuditEvent",
+    "AuditLog",
+    "ChainHead",
+    "Problem",
+    "VerificationReport",
+    "canonical_bytes",
+    "chain_hash",
+    "extend_chain",
+    "hub_key_path",
+    "hub_public_key_path",
+    "idempotency_key",
+    "iter_entries",
+    "load_hub_public_key",
+    "load_or_create_hub_key",
+    "read_head",
+    "verify_chain",
+]

@@ -1,0 +1,106 @@
+"""The hub's own Ed25519 signing key: ``<data_dir>/keys/hub.key`` (0600) and ``hub.pub`` beside it.
+
+The key is made on first use. Several hub processes may start at once: each writes a private
+temporary file and links it into place, so exactly one key wins and every process loads it.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from hub.agreements.keys import (
+    load_private_key,
+    private_key_to_pem,
+    public_key_from_str,
+    public_key_of,
+)
+from hub.errors import ConfigurationError, SignatureError
+from hub.settings import Settings
+
+__all__ = [
+    "hub_key_path",
+    "hub_public_key_path",
+    "load_hub_public_key",
+    "load_or_create_hub_key",
+]
+
+
+def hub_key_path(settings: Settings) -> Path:
+    """Where the hub's private key lives: ``<data_dir>/keys/hub.key``."""
+    return settings.data_dir / "keys" / "hub.key"
+
+
+def hub_public_key_path(settings: Settings) -> Path:
+    """Where the public key is written as ``ed25519:<base64>``: ``<data_dir>/keys/hub.pub``."""
+    return settings.data_dir / "keys" / "hub.pub"
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> bool:
+    """Write ``data`` to ``path`` unless it exists; True when this call created it."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _check_private(path: Path) -> None:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise ConfigurationError(
+            f"la clave privada del hub tiene permisos {mode:o}: otros usuarios pueden leerla",
+            path=path,
+            hint=f"ejecute 'chmod 600 {path}'",
+        )
+
+
+def load_or_create_hub_key(settings: Settings) -> Ed25519PrivateKey:
+    """The hub's signing key, created with mode 0600 (and its ``hub.pub``) when missing."""
+    path = hub_key_path(settings)
+    if not path.exists():
+        _write_new(path, private_key_to_pem(Ed25519PrivateKey.generate()), 0o600)
+    _check_private(path)
+    key = load_private_key(path)
+    public_path = hub_public_key_path(settings)
+    public_text = public_key_of(key) + "\n"
+    if not public_path.exists():
+        _write_new(public_path, public_text.encode("ascii"), 0o644)
+    elif public_path.read_text(encoding="ascii").strip() != public_text.strip():
+        raise ConfigurationError(
+            "hub.pub no corresponde a la clave privada del hub",
+            path=public_path,
+            hint="borre hub.pub para que se vuelva a escribir desde hub.key",
+        )
+    return key
+
+
+def load_hub_public_key(settings: Settings) -> Ed25519PublicKey:
+    """The hub's public key from ``hub.pub`` (never creates a key: verifying must not sign)."""
+    path = hub_public_key_path(settings)
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError as exc:
+        raise ConfigurationError(
+            "no existe la llave pública del hub",
+            path=path,
+            hint="indique SISI_DATA_DIR del hub o pase --public-key ed25519:... publicada",
+        ) from exc
+    try:
+        return public_key_from_str(text)
+    except SignatureError as exc:
+        raise ConfigurationError(exc.message, path=path, hint=exc.hint) from exc

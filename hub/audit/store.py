@@ -1,0 +1,303 @@
+"""The audit log in the registry database: append a batch in one transaction, stream, head.
+
+Appends are serialized on the single ``audit_chain_head`` row (``SELECT ... FOR UPDATE`` on
+PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), so several hub worker processes can append at once
+and still produce one chain without gaps. Events that carry an idempotency key already in the log
+are skipped: a redelivered message adds nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Connection,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine, Row
+
+from hub.audit.chain import (
+    GENESIS_HASH,
+    Action,
+    AuditEntry,
+    AuditEvent,
+    ChainHead,
+    extend_chain,
+    normalize_timestamp,
+)
+from hub.audit.signing import sign_hashes
+from hub.db import Base
+
+__all__ = ["AuditLog", "audit_chain_head", "audit_log", "iter_entries", "read_head"]
+
+audit_log = Table(
+    "audit_log",
+    Base.metadata,
+    Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("agreement_id", String(255)),
+    Column("message_id", String(255)),
+    Column("reference_id", String(255)),
+    Column("purpose", Text),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", LargeBinary(32), nullable=False),
+    Column("entry_hash", LargeBinary(32), nullable=False),
+    Column("signature", LargeBinary(64), nullable=False),
+    Column("idempotency_key", Text, unique=True),
+    Index("ix_audit_log_agreement_id", "agreement_id", "message_id"),
+    Index("ix_audit_log_action", "action"),
+)
+
+audit_chain_head = Table(
+    "audit_chain_head",
+    Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("entry_hash", LargeBinary(32), nullable=False),
+    Column("signature", LargeBinary(64), nullable=False),
+    Column("recorded_at", DateTime(timezone=True)),
+    CheckConstraint("id = 1", name="single_row"),
+)
+
+_KEY_CHUNK = 900  # bound parameters per idempotency look-up (SQLite allows 999 in old builds)
+_KEY_CHUNK_PG = 5000
+_CURP = re.compile(r"^[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[0-9A-Z]\d$")
+_COLUMNS = [column.name for column in audit_log.columns]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else normalize_timestamp(moment)
+
+
+def _row_to_entry(row: Row[Any]) -> AuditEntry:
+    return AuditEntry(
+        sequence=row.sequence,
+        recorded_at=row.recorded_at,
+        actor=row.actor,
+        action=row.action,
+        agreement_id=row.agreement_id,
+        message_id=row.message_id,
+        reference_id=row.reference_id,
+        purpose=row.purpose,
+        details=json.loads(row.details),
+        prev_hash=bytes(row.prev_hash),
+        entry_hash=bytes(row.entry_hash),
+        signature=bytes(row.signature),
+    )
+
+
+def _entry_to_tuple(entry: AuditEntry, recorded_at: object) -> tuple[object, ...]:
+    """The row in ``_COLUMNS`` order, for the driver directly (no per-value SQLAlchemy work)."""
+    return (
+        entry.sequence,
+        recorded_at,
+        entry.actor,
+        entry.action,
+        entry.agreement_id,
+        entry.message_id,
+        entry.reference_id,
+        entry.purpose,
+        json.dumps(dict(entry.details), sort_keys=True, ensure_ascii=False),
+        entry.prev_hash,
+        entry.entry_hash,
+        entry.signature,
+        entry.idempotency_key,
+    )
+
+
+def _insert(conn: Connection, entries: list[AuditEntry]) -> None:
+    """Write ``entries`` through the driver: COPY on PostgreSQL, executemany on SQLite.
+
+    Going around SQLAlchemy's per-value processing roughly halves the cost of a large batch.
+    """
+    names = ", ".join(_COLUMNS)
+    if conn.dialect.name == "postgresql":
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(f"COPY audit_log ({names}) FROM STDIN") as copy:
+            for entry in entries:
+                copy.write_row(_entry_to_tuple(entry, entry.recorded_at))
+        return
+    # SQLAlchemy's SQLite DateTime is text in this exact form (naive, UTC by our convention).
+    stamp = entries[0].recorded_at.strftime("%Y-%m-%d %H:%M:%S.%f")
+    marks = ", ".join("?" for _ in _COLUMNS)
+    conn.exec_driver_sql(
+        f"INSERT INTO audit_log ({names}) VALUES ({marks})",
+        [_entry_to_tuple(entry, stamp) for entry in entries],
+    )
+
+
+class AuditLog:
+    """The hub's audit log on ``engine``, signing with ``signing_key`` (see ``hub.audit.keys``)."""
+
+    def __init__(
+        self, engine: Engine, signing_key: Ed25519PrivateKey, *, signing_threads: int = 2
+    ) -> None:
+        self._engine = engine
+        self._key = signing_key
+        self._threads = signing_threads
+        self._sqlite = engine.dialect.name == "sqlite"
+
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        """The public half of the signing key (what verifiers need)."""
+        return self._key.public_key()
+
+    def append(self, event: AuditEvent) -> AuditEntry | None:
+        """Append one event; None when its idempotency key is already in the log."""
+        entries = self.append_many([event])
+        return entries[0] if entries else None
+
+    def append_many(self, events: Iterable[AuditEvent]) -> list[AuditEntry]:
+        """Append ``events`` in order in one transaction; returns the entries actually added."""
+        batch = list(events)
+        if not batch:
+            return []
+        if self._sqlite:
+            return self._append_sqlite(batch)
+        with self._engine.begin() as conn:
+            return self._append_locked(conn, batch, for_update=True)
+
+    def _append_sqlite(self, batch: list[AuditEvent]) -> list[AuditEntry]:
+        # AUTOCOMMIT stops pysqlite from opening its own deferred transaction, so ours can be
+        # IMMEDIATE: the write lock is taken before the head is read, not at the first insert.
+        engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                entries = self._append_locked(conn, batch, for_update=False)
+            except BaseException:
+                conn.exec_driver_sql("ROLLBACK")
+                raise
+            conn.exec_driver_sql("COMMIT")
+            return entries
+
+    def _append_locked(
+        self, conn: Connection, batch: list[AuditEvent], *, for_update: bool
+    ) -> list[AuditEntry]:
+        query = select(audit_chain_head).where(audit_chain_head.c.id == 1)
+        row = conn.execute(query.with_for_update() if for_update else query).one()
+        head = ChainHead(row.sequence, bytes(row.entry_hash), bytes(row.signature), row.recorded_at)
+        fresh = self._not_yet_logged(conn, batch)
+        if not fresh:
+            return []
+        entries = extend_chain(
+            head,
+            fresh,
+            datetime.now(UTC),
+            lambda hashes: sign_hashes(self._key, hashes, self._threads),
+        )
+        _insert(conn, entries)
+        last = entries[-1]
+        conn.execute(
+            update(audit_chain_head)
+            .where(audit_chain_head.c.id == 1)
+            .values(
+                sequence=last.sequence,
+                entry_hash=last.entry_hash,
+                signature=last.signature,
+                recorded_at=last.recorded_at,
+            )
+        )
+        return entries
+
+    def _not_yet_logged(self, conn: Connection, batch: list[AuditEvent]) -> list[AuditEvent]:
+        """``batch`` without events whose key is in the log or earlier in the batch."""
+        keys = list({key for event in batch if (key := event.idempotency_key) is not None})
+        seen: set[str] = set()
+        column = audit_log.c.idempotency_key
+        postgres = conn.dialect.name == "postgresql"
+        size = _KEY_CHUNK_PG if postgres else _KEY_CHUNK
+        for start in range(0, len(keys), size):
+            chunk = keys[start : start + size]
+            if postgres:  # one array parameter instead of thousands of bound values
+                found = conn.exec_driver_sql(
+                    "SELECT idempotency_key FROM audit_log WHERE idempotency_key = ANY(%s)",
+                    (chunk,),
+                )
+            else:
+                found = conn.execute(select(column).where(column.in_(chunk)))
+            seen.update(found.scalars())
+        fresh: list[AuditEvent] = []
+        for event in batch:
+            key = event.idempotency_key
+            if key is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            fresh.append(event)
+        return fresh
+
+    def read_personal(
+        self, actor: str, purpose: str, subject: str, details: dict[str, str] | None = None
+    ) -> AuditEntry:
+        """Record that ``actor`` read ``subject``'s personal data for ``purpose`` (invariant 5).
+
+        ``subject`` is the registry's person id, never a CURP: the log is not a place for personal
+        data in clear. Call this before handing the data out.
+        """
+        if not purpose.strip():
+            raise ValueError("una consulta de datos personales requiere una finalidad declarada")
+        if _CURP.match(subject.strip().upper()):
+            raise ValueError("registre el identificador del registro, no la CURP, como sujeto")
+        event = AuditEvent(
+            actor=actor,
+            action=Action.PERSONAL_DATA_READ,
+            purpose=purpose,
+            details={**(details or {}), "subject": subject},
+        )
+        entries = self.append_many([event])
+        return entries[0]
+
+    def head(self) -> ChainHead:
+        """The last link (sequence 0 and the genesis hash while the log is empty)."""
+        with self._engine.connect() as conn:
+            return read_head(conn)
+
+    def iter_entries(self, start: int = 1, batch_size: int = 2000) -> Iterator[AuditEntry]:
+        """Every entry from ``start`` on, in sequence order, streamed from the database."""
+        yield from iter_entries(self._engine, start=start, batch_size=batch_size)
+
+    def entries_for(self, sequences: Sequence[int]) -> list[AuditEntry]:
+        """The entries with these sequence numbers (those that exist), in order."""
+        query = select(audit_log).where(audit_log.c.sequence.in_(list(sequences)))
+        with self._engine.connect() as conn:
+            rows = conn.execute(query.order_by(audit_log.c.sequence)).all()
+        return [_row_to_entry(row) for row in rows]
+
+
+def read_head(conn: Connection) -> ChainHead:
+    """The chain head as stored next to the log."""
+    row = conn.execute(select(audit_chain_head).where(audit_chain_head.c.id == 1)).one_or_none()
+    if row is None or row.sequence == 0:
+        return ChainHead(0, GENESIS_HASH, b"", None)
+    return ChainHead(
+        row.sequence, bytes(row.entry_hash), bytes(row.signature), _utc(row.recorded_at)
+    )
+
+
+def iter_entries(engine: Engine, *, start: int = 1, batch_size: int = 2000) -> Iterator[AuditEntry]:
+    """Stream the log on ``engine`` in sequence order (server-side cursor on PostgreSQL)."""
+    query = select(audit_log).where(audit_log.c.sequence >= start).order_by(audit_log.c.sequence)
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(query)
+        for row in result:
+            yield _row_to_entry(row)
