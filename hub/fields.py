@@ -68,7 +68,8 @@ SURVEY_HOUSEHOLD_FIELDS: Final = (
     "material_techo",  # DESECHO | LAMINA_CARTON | LAMINA_METALICA | TEJA | LOSA | OTRO
     "material_muros",  # DESECHO | LAMINA_CARTON | CARRIZO_BAMBU | EMBARRO | MADERA | TABIQUE
     "cuartos_dormir",
-    "fuente_agua",  # DENTRO_VIVIENDA | DENTRO_TERRENO | LLAVE_PUBLICA | OTRA_VIVIENDA | PIPA | POZO_RIO
+    # DENTRO_VIVIENDA | DENTRO_TERRENO | LLAVE_PUBLICA | OTRA_VIVIENDA | PIPA | POZO_RIO
+    "fuente_agua",
     "drenaje",  # RED_PUBLICA | FOSA_SEPTICA | BARRANCA_RIO | NO_TIENE
     "electricidad",  # S/N
     "combustible_cocina",  # GAS | ELECTRICIDAD | LENA_CARBON | OTRO

@@ -5,7 +5,7 @@ Variables (all optional):
 - ``SISI_BOOTSTRAP_SERVERS``   Kafka bootstrap servers (default ``127.0.0.1:9092``).
 - ``SISI_DATABASE_URL``        SQLAlchemy URL of the registry (default SQLite under the data dir).
 - ``SISI_SCHEMA_REGISTRY_URL`` Schema Registry base URL (default the hub's own, ``http://127.0.0.1:8081``).
-- ``SISI_REFERENCE_DATA``      Directory with INEGI/CONEVAL reference data (default ``../shared/data``
+- ``SISI_REFERENCE_DATA``      INEGI/CONEVAL reference data directory (default ``../shared/data``
                                when it exists next to the checkout or the working directory).
 - ``SISI_DATA_DIR``            Where the hub keeps local state (default ``./var``).
 - ``SISI_KEYS_DIR``            Where private keys are written (default ``~/.config/sisi/keys``).

@@ -36,7 +36,8 @@ class FieldSource(BaseModel):
     )
     constant: str | None = Field(default=None, description="the same value for every row")
     derive: Literal["curp"] | None = Field(
-        default=None, description="derive from the CURP (fecha_nacimiento, sexo, entidad_nacimiento)"
+        default=None,
+        description="derive from the CURP (fecha_nacimiento, sexo, entidad_nacimiento)",
     )
     format: str | None = Field(default=None, description="date format for this field (tokens)")
     codes: dict[str, str] | None = Field(
