@@ -1,0 +1,130 @@
+"""``sisi audit``: verify the hub's hash-chained audit log and show its head for publication."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import click
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from hub.agreements.keys import key_id, public_key_from_str, public_key_to_str
+from hub.audit.keys import load_hub_public_key
+from hub.audit.store import iter_entries, read_head
+from hub.audit.verify import verify_chain
+from hub.db import make_engine
+from hub.errors import ConfigurationError, SignatureError
+from hub.settings import Settings
+
+__all__ = ["audit", "head_command", "verify_command"]
+
+
+def _open_log(settings: Settings) -> Engine:
+    """The registry engine, after checking that the audit tables are there."""
+    url = settings.resolved_database_url()
+    hint = "revise SISI_DATABASE_URL y aplique las migraciones del hub (hub.db.migrate)"
+    try:
+        engine = make_engine(url)
+        tables = set(inspect(engine).get_table_names())
+    except SQLAlchemyError as exc:
+        raise ConfigurationError(
+            f"no se pudo abrir la base de datos del registro ({type(exc).__name__})", hint=hint
+        ) from exc
+    if not {"audit_log", "audit_chain_head"} <= tables:
+        engine.dispose()
+        raise ConfigurationError("la base de datos no tiene la bitácora de auditoría", hint=hint)
+    return engine
+
+
+def _public_key(settings: Settings, text: str | None) -> Ed25519PublicKey:
+    if text is None:
+        return load_hub_public_key(settings)
+    try:
+        return public_key_from_str(text.strip())
+    except SignatureError as exc:
+        raise ConfigurationError(exc.message, field="--public-key", hint=exc.hint) from exc
+
+
+@click.group()
+def audit() -> None:
+    """Bitácora de auditoría: encadenada por hash y firmada por el hub."""
+
+
+@audit.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
+@click.option(
+    "--public-key",
+    default=None,
+    metavar="ed25519:...",
+    help="Llave pública publicada del hub (por omisión, <SISI_DATA_DIR>/keys/hub.pub).",
+)
+@click.pass_context
+def verify_command(ctx: click.Context, as_json: bool, public_key: str | None) -> None:
+    """Verifica toda la bitácora: sale con 0 si está íntegra y 1 si fue alterada."""
+    settings = Settings()
+    key = _public_key(settings, public_key)
+    engine = _open_log(settings)
+    try:
+        with engine.connect() as conn:
+            head = read_head(conn)
+        report = verify_chain(iter_entries(engine), key, expected_head=head)
+    except SQLAlchemyError as exc:
+        raise ConfigurationError(
+            f"falló la lectura de la bitácora ({type(exc).__name__})",
+            hint="revise que la base de datos esté disponible y vuelva a intentar",
+        ) from exc
+    finally:
+        engine.dispose()
+    if as_json:
+        document: dict[str, Any] = report.to_dict()
+        document["key_id"] = key_id(public_key_to_str(key))
+        click.echo(json.dumps(document, ensure_ascii=False))
+    elif report.ok:
+        click.echo(report.render())
+    else:
+        click.echo(report.render(), err=True)
+        click.echo(
+            "Qué hacer: conserve una copia de la base tal como está, compárela con la última "
+            "cabeza publicada y avise al responsable de seguridad.",
+            err=True,
+        )
+    ctx.exit(0 if report.ok else 1)
+
+
+@audit.command("head")
+@click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
+def head_command(as_json: bool) -> None:
+    """Muestra la cabeza de la cadena (última entrada, hash y firma) para publicarla."""
+    settings = Settings()
+    engine = _open_log(settings)
+    try:
+        with engine.connect() as conn:
+            head = read_head(conn)
+    finally:
+        engine.dispose()
+    try:
+        fingerprint: str | None = key_id(public_key_to_str(load_hub_public_key(settings)))
+    except ConfigurationError:
+        fingerprint = None
+    document = {
+        "sequence": head.sequence,
+        "entry_hash": head.entry_hash.hex(),
+        "signature": base64.b64encode(head.signature).decode("ascii"),
+        "recorded_at": head.at.isoformat().replace("+00:00", "Z") if head.at else None,
+        "key_id": fingerprint,
+    }
+    if as_json:
+        click.echo(json.dumps(document, ensure_ascii=False))
+        return
+    if head.is_empty:
+        click.echo("la bitácora está vacía (secuencia 0)")
+        return
+    click.echo(f"secuencia:  {document['sequence']}")
+    click.echo(f"hash:       {document['entry_hash']}")
+    click.echo(f"firma:      {document['signature']}")
+    click.echo(f"registrada: {document['recorded_at']}")
+    click.echo(f"llave:      {fingerprint or 'desconocida (falta hub.pub)'}")
