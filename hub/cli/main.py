@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, str] = {
     "schemas": "hub.cli.schemas:schemas",
     "agreements": "hub.cli.agreements:agreements",
     "broker": "hub.cli.broker:broker",
+    "audit": "hub.cli.audit:audit",
     "synth": "producers.synth.cli:synth",
 }
 
