@@ -146,3 +146,15 @@ def test_soft_then_permanent_delete(store: SchemaStore, catalog: Catalog) -> Non
     # the ids survive: a message written with them can still be read
     definition: Any = json.loads(store.get_schema(1).schema)
     assert definition["type"] == "record"
+
+
+def test_migration_matches_the_models(store: SchemaStore) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from hub.db import Base
+
+    with store.engine.connect() as connection:
+        diffs = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    ours = [diff for diff in diffs if "sr_" in repr(diff)]
+    assert ours == []
