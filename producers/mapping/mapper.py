@@ -23,7 +23,7 @@ from typing import Final
 from hub.agreements.layout import FieldSource, FileLayout
 from hub.errors import InputFileError
 from hub.validation.curp import decode_curp
-from hub.validation.geography import GeoCatalog
+from hub.validation.geography import GeoCatalog, GeoKey
 from hub.validation.issues import ValidationIssue
 from producers.mapping.converters import (
     AMOUNT_FIELDS,
@@ -40,6 +40,10 @@ __all__ = ["MappedRecord", "RowMapper", "compile_layout"]
 _GEOGRAPHY: Final = ("cve_ent", "cve_mun", "cve_loc", "cvegeo")
 #: Issue "field" for problems of the whole row (wrong number of columns).
 ROW: Final = "fila"
+#: Fields whose values rarely repeat: not worth memoizing.
+_UNIQUE: Final = frozenset({"reference_id", "curp", "domicilio", "folio_hogar"})
+_MEMO_LIMIT: Final = 20_000
+_MISS: Final = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +84,14 @@ class RowMapper:
         width: int | None,
         needed: int,
     ) -> None:
-        self._plan = tuple(plan)
+        # (field, index, converter, memo): repeated texts (dates, codes, amounts, names) convert
+        # once; a memo is emptied when full, so memory stays bounded whatever the file size
+        self._plan: tuple[tuple[str, int, Converter, dict[str, object] | None], ...] = tuple(
+            (name, index, convert, None if name in _UNIQUE else {}) for name, index, convert in plan
+        )
+        self._geo_memo: dict[
+            tuple[object, ...], tuple[GeoKey | None, tuple[ValidationIssue, ...]]
+        ] = {}
         self._sums = tuple(sums)
         self._template: dict[str, object] = {name: None for name, _, _ in plan}
         self._template.update({name: None for name, _, _ in sums})
@@ -115,14 +126,25 @@ class RowMapper:
                     "error",
                 )
             )
-        for name, index, convert in self._plan:
+        for name, index, convert, memo in self._plan:
             if index < size:
                 text = row[index].strip()
                 if text:
+                    if memo is not None:
+                        value = memo.get(text, _MISS)
+                        if value is not _MISS:
+                            values[name] = value
+                            continue
                     try:
-                        values[name] = convert(text)
+                        value = convert(text)
                     except ValueError as exc:
                         issues.append(_issue(name, exc))
+                        continue
+                    values[name] = value
+                    if memo is not None:
+                        if len(memo) >= _MEMO_LIMIT:
+                            memo.clear()
+                        memo[text] = value
         for name, indexes, convert in self._sums:
             total: Decimal | None = None
             for index in indexes:
@@ -137,19 +159,25 @@ class RowMapper:
                     total = amount if total is None else total + amount
             values[name] = total
         if self._geography is not None:
-            self._map_geography(self._geography, values, issues)
+            self._map_geography(values, issues)
         if self._derive:
             self._derive_from_curp(values)
         return MappedRecord(line, values, issues)
 
-    @staticmethod
-    def _map_geography(
-        catalog: GeoCatalog, values: dict[str, object], issues: list[ValidationIssue]
-    ) -> None:
+    def _map_geography(self, values: dict[str, object], issues: list[ValidationIssue]) -> None:
         pop = values.pop
         raw = (pop("cve_ent", None), pop("cve_mun", None), pop("cve_loc", None))
         cvegeo = pop("cvegeo", None)
-        key, geo_issues = catalog.normalize_geography(*raw, cvegeo)
+        memo_key = (*raw, cvegeo)
+        found = self._geo_memo.get(memo_key)
+        if found is None:
+            assert self._geography is not None
+            key, geo_issues = self._geography.normalize_geography(*raw, cvegeo)
+            found = (key, tuple(geo_issues))
+            if len(self._geo_memo) >= _MEMO_LIMIT:
+                self._geo_memo.clear()
+            self._geo_memo[memo_key] = found
+        key = found[0]
         if key is not None:
             values["cve_ent"] = key.cve_ent
             values["cve_mun"] = key.cve_mun
@@ -159,8 +187,8 @@ class RowMapper:
             values["cve_ent"], values["cve_mun"], values["cve_loc"] = raw
             if cvegeo is not None:
                 values["cvegeo"] = cvegeo
-        if geo_issues:
-            issues.extend(geo_issues)
+        if found[1]:
+            issues.extend(found[1])
 
     def _derive_from_curp(self, values: dict[str, object]) -> None:
         curp = values.get("curp")
