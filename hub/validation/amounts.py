@@ -75,7 +75,6 @@ def validate_amount(
         return [make_issue(field, "AMOUNT_NEGATIVE", str(value))]
     if value > ceiling:
         return [make_issue(field, "AMOUNT_TOO_LARGE", f"{value} (máximo {ceiling})")]
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2 and value != value.quantize(_CENT):
+    if value != value.quantize(_CENT):  # safe: the value is finite and below the ceiling
         return [make_issue(field, "AMOUNT_PRECISION", str(value))]
     return []

@@ -20,7 +20,12 @@ from hub.validation.curp_rules import (
     RENAPO_TO_CVE_ENT,
     SEX_CODES,
 )
-from hub.validation.curp_stem import curp_stem, raw_name_letters, replace_inconvenient
+from hub.validation.curp_stem import (
+    curp_stem,
+    name_letters,
+    raw_name_letters,
+    replace_inconvenient,
+)
 from hub.validation.issues import ValidationIssue, make_issue
 
 __all__ = [
@@ -28,6 +33,7 @@ __all__ = [
     "birth_state_renapo",
     "build_curp",
     "check_consistency",
+    "check_curp",
     "check_digit",
     "curp_stem",
     "decode_curp",
@@ -38,6 +44,8 @@ __all__ = [
 _STRUCTURE_RE: Final = re.compile(r"[A-Z]{4}[0-9]{6}[A-Z]{6}[A-Z0-9][0-9]")
 _WEIGHTS: Final = tuple(range(18, 1, -1))  # 18 for the first character .. 2 for the 17th
 _CHECK_VALUE_OF = CHECK_VALUES.__getitem__
+#: The check digit for each remainder of the weighted sum: (10 - remainder) mod 10.
+_CHECK_CHARS: Final = tuple(str((10 - r) % 10) for r in range(10))
 _SEPARATORS_RE: Final = re.compile(r"[\s\-_.]+")
 #: Which record field each name position of the CURP comes from (0-based positions).
 _NAME_POSITIONS: Final = (
@@ -77,10 +85,10 @@ def check_digit(first17: str) -> str:
     if len(first17) != 17:
         raise ValueError(f"se necesitan los primeros 17 caracteres, no {len(first17)}")
     try:
-        total = sum(map(mul, map(_CHECK_VALUE_OF, first17), _WEIGHTS))
+        total: int = sum(map(mul, map(_CHECK_VALUE_OF, first17), _WEIGHTS))
     except KeyError as exc:
         raise ValueError(f"carácter no válido en una CURP: {exc.args[0]!r}") from exc
-    return str((10 - total % 10) % 10)
+    return _CHECK_CHARS[total % 10]
 
 
 def _birth_date(curp: str) -> date | None:
@@ -99,28 +107,35 @@ def validate_curp(curp: str, *, today: date | None = None) -> list[ValidationIss
     inconvenient-words rule, birth date (exists, not in the future), sex H/M/X, RENAPO state code
     (including NE) and the check digit.
     """
+    return _validate(curp, today or date.today())[0]
+
+
+def _validate(curp: str, today: date) -> tuple[list[ValidationIssue], date | None]:
+    """The issues of a CURP and the birth date it encodes (None when unreadable)."""
     if len(curp) != 18:
-        return [make_issue("curp", "CURP_LENGTH", f"'{curp}' tiene {len(curp)}")]
+        return [make_issue("curp", "CURP_LENGTH", f"'{curp}' tiene {len(curp)}")], None
     if _STRUCTURE_RE.fullmatch(curp) is None:
-        return [make_issue("curp", "CURP_STRUCTURE", f"'{curp}'")]
+        return [make_issue("curp", "CURP_STRUCTURE", f"'{curp}'")], None
     issues: list[ValidationIssue] = []
     if curp[:4] in INCONVENIENT_WORDS:
         issues.append(make_issue("curp", "CURP_INCONVENIENT_WORD", f"'{curp[:4]}'"))
     born = _birth_date(curp)
     if born is None:
         issues.append(make_issue("curp", "CURP_DATE", f"'{curp[4:10]}'"))
-    elif born > (today or date.today()):
+    elif born > today:
         issues.append(make_issue("curp", "CURP_FUTURE_DATE", born.isoformat()))
     if curp[10] not in SEX_CODES:
         issues.append(make_issue("curp", "CURP_SEX", f"'{curp[10]}'"))
     if curp[11:13] not in RENAPO_STATES:
         issues.append(make_issue("curp", "CURP_STATE", f"'{curp[11:13]}'"))
-    expected = check_digit(curp[:17])
+    # The pattern above guarantees every character has a check value.
+    total: int = sum(map(mul, map(_CHECK_VALUE_OF, curp[:17]), _WEIGHTS))
+    expected = _CHECK_CHARS[total % 10]
     if curp[17] != expected:
         issues.append(
             make_issue("curp", "CURP_CHECK_DIGIT", f"es '{curp[17]}' y debería ser '{expected}'")
         )
-    return issues
+    return issues, born
 
 
 def decode_curp(curp: str) -> CurpParts:
@@ -189,19 +204,62 @@ def check_consistency(
         parts = decode_curp(curp)
     except ValueError:
         return []
+    return _compare(
+        curp,
+        parts.birth_date,
+        primer_apellido,
+        segundo_apellido,
+        nombre,
+        fecha_nacimiento,
+        sexo,
+        entidad_nacimiento,
+    )
+
+
+def check_curp(
+    curp: str,
+    *,
+    today: date | None = None,
+    primer_apellido: str | None,
+    segundo_apellido: str | None,
+    nombre: str | None,
+    fecha_nacimiento: date | None,
+    sexo: str | None,
+    entidad_nacimiento: str | None,
+) -> list[ValidationIssue]:
+    """``validate_curp`` and, when the CURP is valid, ``check_consistency``, in one pass."""
+    issues, born = _validate(curp, today or date.today())
+    if issues or born is None:
+        return issues
+    return _compare(
+        curp, born, primer_apellido, segundo_apellido, nombre, fecha_nacimiento, sexo,
+        entidad_nacimiento,
+    )  # fmt: skip
+
+
+def _compare(
+    curp: str,
+    born: date,
+    primer_apellido: str | None,
+    segundo_apellido: str | None,
+    nombre: str | None,
+    fecha_nacimiento: date | None,
+    sexo: str | None,
+    entidad_nacimiento: str | None,
+) -> list[ValidationIssue]:
     issues: list[ValidationIssue] = []
     if primer_apellido is not None or segundo_apellido is not None or nombre is not None:
         issues.extend(_name_mismatches(curp, primer_apellido, segundo_apellido, nombre))
-    if isinstance(fecha_nacimiento, date) and fecha_nacimiento != parts.birth_date:
-        detail = f"CURP {parts.birth_date.isoformat()}, registro {fecha_nacimiento.isoformat()}"
+    if isinstance(fecha_nacimiento, date) and fecha_nacimiento != born:
+        detail = f"CURP {born.isoformat()}, registro {fecha_nacimiento.isoformat()}"
         issues.append(make_issue("fecha_nacimiento", "CURP_DATE_MISMATCH", detail))
-    if sexo is not None and sexo.strip().upper() != parts.sex:
-        detail = f"CURP {parts.sex}, registro {sexo}"
+    if sexo is not None and sexo != curp[10] and sexo.strip().upper() != curp[10]:
+        detail = f"CURP {curp[10]}, registro {sexo}"
         issues.append(make_issue("sexo", "CURP_SEX_MISMATCH", detail))
-    if entidad_nacimiento is not None:
+    if entidad_nacimiento is not None and entidad_nacimiento != curp[11:13]:
         code = birth_state_renapo(entidad_nacimiento)
-        if code is not None and code != parts.state:
-            detail = f"CURP {parts.state}, registro {entidad_nacimiento} ({code})"
+        if code is not None and code != curp[11:13]:
+            detail = f"CURP {curp[11:13]}, registro {entidad_nacimiento} ({code})"
             issues.append(make_issue("entidad_nacimiento", "CURP_STATE_MISMATCH", detail))
     return issues
 
@@ -209,6 +267,10 @@ def check_consistency(
 def _name_mismatches(
     curp: str, primer: str | None, segundo: str | None, nombre: str | None
 ) -> list[ValidationIssue]:
+    if primer is not None and segundo is not None and nombre is not None:
+        word, consonants = name_letters(primer, segundo, nombre)
+        if curp.startswith(word) and curp[13:16] == consonants:
+            return []  # the common case, without building the per-position comparison
     known = {
         "primer_apellido": primer is not None,
         "segundo_apellido": segundo is not None,

@@ -120,7 +120,7 @@ class GeoCatalog:
         for loc in localities:
             self._localities[loc.cvegeo] = loc
             self._by_municipality.setdefault(loc.cve_ent + loc.cve_mun, []).append(loc)
-        self._memo: dict[tuple[str, str, str, str], _Normalized] = {}
+        self._memo: dict[tuple[object, object, object, object], _Normalized] = {}
 
     @classmethod
     def load(cls, path: Path | None = None) -> GeoCatalog:
@@ -191,14 +191,18 @@ class GeoCatalog:
         that contradict each other, an unknown state or municipality give ``None`` and errors; an
         unknown locality in a known municipality gives the key and a warning.
         """
-        memo_key = (_text(cve_ent), _text(cve_mun), _text(cve_loc), _text(cvegeo))
-        found = self._memo.get(memo_key)
+        raw_key = (cve_ent, cve_mun, cve_loc, cvegeo)
+        try:
+            found = self._memo.get(raw_key)
+        except TypeError:  # an unhashable value: normalize it without the memo
+            key, issues = self._normalize(*map(_text, raw_key))
+            return key, issues
         if found is None:
-            key, issues = self._normalize(*memo_key)
+            key, issues = self._normalize(*map(_text, raw_key))
             found = (key, tuple(issues))
             if len(self._memo) >= _MEMO_LIMIT:
                 self._memo.clear()
-            self._memo[memo_key] = found
+            self._memo[raw_key] = found
         return found[0], list(found[1])
 
     def _normalize(

@@ -8,14 +8,15 @@ item allocates little more than its empty result list.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Final
 
 from hub.validation.amounts import AmountFormatError, parse_amount, validate_amount
-from hub.validation.curp import birth_state_renapo, check_consistency, validate_curp
+from hub.validation.curp import birth_state_renapo, check_curp
 from hub.validation.curp_rules import SEX_CODES
-from hub.validation.dates import coerce_date, validate_date
+from hub.validation.dates import DATE_RULES, coerce_date, validate_date
 from hub.validation.geography import GeoCatalog
 from hub.validation.issues import ValidationIssue, make_issue
 from hub.validation.names import validate_name
@@ -43,13 +44,30 @@ PAGO_REQUIRED: Final = frozenset({"monto", "fecha_beneficio"})
 OPERATIONS: Final = frozenset({"ALTA", "CAMBIO", "BAJA", "PAGO"})
 
 _GEOGRAPHY: Final = frozenset({"cve_ent", "cve_mun", "cve_loc", "cvegeo"})
-_NAMES: Final = ("primer_apellido", "segundo_apellido", "nombre")
 _DATES: Final = ("fecha_nacimiento", "fecha_beneficio", "effective_date")
 _BOOLEANS: Final = ("discapacidad", "indigena", "titular")
 
 
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+_WHITESPACE: Final = frozenset(" \t\n\r\x0b\x0c\xa0")
+
+
+def _is_missing(value: object) -> bool:
+    if not value:
+        return value is None or value == ""
+    return type(value) is str and value[0] in _WHITESPACE and value.isspace()
+
+
+@lru_cache(maxsize=4)
+def _date_bounds(today: date) -> dict[str, tuple[date, date]]:
+    """(earliest, latest) plausible value of each checked date field, for the fast path."""
+    bounds = {}
+    for field in _DATES:
+        rule = DATE_RULES[field]
+        earliest = rule.earliest
+        if rule.max_age_years is not None:
+            earliest = max(earliest, date(today.year - rule.max_age_years, 1, 1))
+        bounds[field] = (earliest, today + timedelta(days=rule.max_future_days))
+    return bounds
 
 
 def validate_item(
@@ -73,14 +91,20 @@ def validate_item(
     elif operation == "PAGO":
         required = PAGO_REQUIRED.union(required)
     for field in required:
-        if field not in _GEOGRAPHY and _missing(get(field)):
+        if _is_missing(get(field)) and field not in _GEOGRAPHY:
             issues.append(make_issue(field, "REQUIRED"))
     if operation is not None and operation not in OPERATIONS:
         issues.append(make_issue("operation", "OPERATION_INVALID", repr(operation)))
 
-    for field in _NAMES:
-        value = get(field)
-        if value is not None and value != "":
+    primer = get("primer_apellido")
+    segundo = get("segundo_apellido")
+    nombre = get("nombre")
+    for field, value in (
+        ("primer_apellido", primer),
+        ("segundo_apellido", segundo),
+        ("nombre", nombre),
+    ):
+        if value:
             issues.extend(validate_name(field, value))
 
     sexo = get("sexo")
@@ -94,36 +118,39 @@ def validate_item(
         issues.append(make_issue("entidad_nacimiento", "BIRTH_STATE_INVALID", repr(entidad)))
         entidad = None
 
-    dates: dict[str, date | None] = {}
-    for field in _DATES:
-        value = get(field)
-        if _missing(value):
-            dates[field] = None
-            continue
-        if type(value) is date:
-            day: date | None = value
-        else:
-            day, problems = coerce_date(field, value)
-            issues.extend(problems)
-        if day is not None:
-            issues.extend(validate_date(field, day, today=today))
-        dates[field] = day
-    born = dates["fecha_nacimiento"]
-    paid = dates["fecha_beneficio"]
+    bounds = _date_bounds(today)
+    born = _checked_date(get("fecha_nacimiento"), "fecha_nacimiento", bounds, today, issues)
+    paid = _checked_date(get("fecha_beneficio"), "fecha_beneficio", bounds, today, issues)
+    _checked_date(get("effective_date"), "effective_date", bounds, today, issues)
     if born is not None and paid is not None and paid < born:
         issues.append(make_issue("fecha_beneficio", "DATE_BEFORE_BIRTH", paid.isoformat()))
 
     curp = get("curp")
-    if not _missing(curp):
-        issues.extend(_curp_issues(values, curp, born, sexo, entidad, today))
+    if curp:
+        if type(curp) is str:
+            issues.extend(
+                check_curp(
+                    curp,
+                    today=today,
+                    primer_apellido=primer if isinstance(primer, str) else None,
+                    segundo_apellido=segundo if isinstance(segundo, str) else None,
+                    nombre=nombre if isinstance(nombre, str) else None,
+                    fecha_nacimiento=born,
+                    sexo=sexo if isinstance(sexo, str) else None,
+                    entidad_nacimiento=entidad if isinstance(entidad, str) else None,
+                )
+            )
+        else:
+            detail = f"se esperaba texto, no {curp!r}"
+            issues.append(make_issue("curp", "CURP_STRUCTURE", detail))
 
     monto = get("monto")
-    if not _missing(monto):
+    if monto is not None and monto != "":
         issues.extend(_amount_issues(monto))
 
     for field in _BOOLEANS:
         value = get(field)
-        if value is not None and not isinstance(value, bool):
+        if value is not None and value is not True and value is not False:
             issues.append(make_issue(field, "BOOLEAN_INVALID", repr(value)))
 
     key, geo_issues = catalog.normalize_geography(
@@ -138,30 +165,27 @@ def validate_item(
     return issues
 
 
-def _curp_issues(
-    values: Mapping[str, object],
-    curp: object,
-    born: date | None,
-    sexo: object,
-    entidad: object,
+def _checked_date(
+    value: object,
+    field: str,
+    bounds: Mapping[str, tuple[date, date]],
     today: date,
-) -> list[ValidationIssue]:
-    if not isinstance(curp, str):
-        return [make_issue("curp", "CURP_STRUCTURE", f"se esperaba texto, no {curp!r}")]
-    issues = validate_curp(curp, today=today)
-    if issues:
-        return issues
-    names = [values.get(f) for f in _NAMES]
-    primer, segundo, nombre = (n if isinstance(n, str) else None for n in names)
-    return check_consistency(
-        curp,
-        primer_apellido=primer,
-        segundo_apellido=segundo,
-        nombre=nombre,
-        fecha_nacimiento=born,
-        sexo=sexo if isinstance(sexo, str) else None,
-        entidad_nacimiento=entidad if isinstance(entidad, str) else None,
-    )
+    issues: list[ValidationIssue],
+) -> date | None:
+    """The field's date (None when absent or unreadable); its issues are appended."""
+    if value is None or value == "":
+        return None
+    if type(value) is date:
+        earliest, latest = bounds[field]
+        if earliest <= value <= latest:
+            return value  # the fast path: a plausible date needs no further look
+        day: date | None = value
+    else:
+        day, problems = coerce_date(field, value)
+        issues.extend(problems)
+    if day is not None:
+        issues.extend(validate_date(field, day, today=today))
+    return day
 
 
 def _amount_issues(monto: object) -> list[ValidationIssue]:
