@@ -291,7 +291,8 @@ def _name_mismatches(
         make_issue(
             field,
             "CURP_NAME_MISMATCH",
-            f"posiciones {', '.join(str(p + 1) for p in positions)} de la CURP "
+            f"{'posición' if len(positions) == 1 else 'posiciones'} "
+            f"{', '.join(str(p + 1) for p in positions)} de la CURP "
             f"('{''.join(curp[p] for p in positions)}', "
             f"se esperaba '{''.join(expected[_INDEX_OF[p]] for p in positions)}')",
         )
