@@ -1,0 +1,142 @@
+"""The audit log on SQLite and PostgreSQL: appends, idempotency, tampering done with plain SQL."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from hub.audit import Action, AuditEvent, AuditLog, Problem, verify_chain
+from tests.hub.audit.conftest import accepted
+
+
+def check(log: AuditLog):  # type: ignore[no-untyped-def]
+    return verify_chain(log.iter_entries(), log.public_key, expected_head=log.head())
+
+
+def sql(engine: Engine, *statements: str) -> None:
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+
+
+def test_append_then_verify(log: AuditLog) -> None:
+    assert log.head().is_empty
+    first = log.append_many(accepted("m-1", 5))
+    second = log.append_many(accepted("m-2", 3))
+    assert [e.sequence for e in first + second] == list(range(1, 9))
+    stored = list(log.iter_entries())
+    assert stored == first + second
+    head = log.head()
+    assert (head.sequence, head.entry_hash, head.signature) == (
+        8,
+        second[-1].entry_hash,
+        second[-1].signature,
+    )
+    assert head.at == second[-1].recorded_at
+    report = check(log)
+    assert report.ok and report.entries_checked == 8
+
+
+def test_replaying_a_batch_adds_nothing(log: AuditLog) -> None:
+    batch = accepted("m-1", 10)
+    assert len(log.append_many(batch)) == 10
+    assert log.append_many(batch) == []
+    assert log.append(batch[0]) is None
+    mixed = log.append_many([*accepted("m-1", 12), *accepted("m-1", 12)])
+    assert [e.reference_id for e in mixed] == ["ref-00010", "ref-00011"]
+    assert log.head().sequence == 12
+    assert check(log).ok
+
+
+def test_events_without_message_are_always_recorded(log: AuditLog) -> None:
+    event = AuditEvent(actor="operador", action=Action.AGREEMENT_LOADED, details={"id": "X"})
+    assert log.append(event) is not None
+    assert log.append(event) is not None
+    assert log.head().sequence == 2
+
+
+def test_read_personal_records_who_what_for(log: AuditLog) -> None:
+    entry = log.read_personal("operador:ana", "solicitud ARCO de acceso", "persona-000123")
+    assert entry.action == Action.PERSONAL_DATA_READ
+    assert (entry.actor, entry.purpose, entry.details["subject"]) == (
+        "operador:ana",
+        "solicitud ARCO de acceso",
+        "persona-000123",
+    )
+    assert list(log.iter_entries()) == [entry]
+    with pytest.raises(ValueError, match="finalidad"):
+        log.read_personal("operador:ana", "  ", "persona-000123")
+    with pytest.raises(ValueError, match="CURP"):
+        log.read_personal("operador:ana", "consulta", "GODE561231HDFRRN09")
+
+
+def test_edit_by_sql_is_detected_at_that_entry(log: AuditLog, audit_engine: Engine) -> None:
+    log.append_many(accepted("m-1", 8))
+    sql(audit_engine, "UPDATE audit_log SET reference_id = 'otra' WHERE sequence = 5")
+    report = check(log)
+    assert (report.first_bad_sequence, report.problem) == (5, Problem.EDITED)
+    assert report.entries_checked == 4
+
+
+def test_edit_of_details_is_detected(log: AuditLog, audit_engine: Engine) -> None:
+    log.append_many(accepted("m-1", 4))
+    sql(audit_engine, """UPDATE audit_log SET details = '{"programa":"U009"}' WHERE sequence = 2""")
+    assert check(log).first_bad_sequence == 2
+
+
+def test_deleted_middle_row_is_detected(log: AuditLog, audit_engine: Engine) -> None:
+    log.append_many(accepted("m-1", 8))
+    sql(audit_engine, "DELETE FROM audit_log WHERE sequence = 4")
+    report = check(log)
+    assert (report.first_bad_sequence, report.problem) == (4, Problem.DELETED)
+    assert "borraron" in (report.reason or "")
+
+
+def test_deleted_tail_is_detected_against_the_head(log: AuditLog, audit_engine: Engine) -> None:
+    log.append_many(accepted("m-1", 8))
+    sql(audit_engine, "DELETE FROM audit_log WHERE sequence >= 7")
+    report = check(log)
+    assert (report.first_bad_sequence, report.problem) == (7, Problem.TRUNCATED)
+
+
+def test_swapped_sequences_are_detected(log: AuditLog, audit_engine: Engine) -> None:
+    log.append_many(accepted("m-1", 8))
+    sql(
+        audit_engine,
+        "UPDATE audit_log SET sequence = -1 WHERE sequence = 3",
+        "UPDATE audit_log SET sequence = 3 WHERE sequence = 6",
+        "UPDATE audit_log SET sequence = 6 WHERE sequence = -1",
+    )
+    report = check(log)
+    assert (report.first_bad_sequence, report.problem) == (3, Problem.REORDERED)
+
+
+def test_forged_signature_is_detected(log: AuditLog, audit_engine: Engine) -> None:
+    entries = log.append_many(accepted("m-1", 6))
+    intruder = Ed25519PrivateKey.generate()
+    with audit_engine.begin() as conn:
+        conn.execute(
+            text("UPDATE audit_log SET signature = :sig WHERE sequence = 4"),
+            {"sig": intruder.sign(entries[3].entry_hash)},
+        )
+    report = check(log)
+    assert (report.first_bad_sequence, report.problem) == (4, Problem.FORGED)
+
+
+def test_log_signed_by_another_key_does_not_verify(
+    audit_engine: Engine, hub_key: Ed25519PrivateKey
+) -> None:
+    AuditLog(audit_engine, Ed25519PrivateKey.generate()).append_many(accepted("m-1", 3))
+    log = AuditLog(audit_engine, hub_key)
+    report = verify_chain(log.iter_entries(), hub_key.public_key())
+    assert (report.first_bad_sequence, report.problem) == (1, Problem.FORGED)
+
+
+def test_large_batch_streams_back_intact(log: AuditLog) -> None:
+    entries = log.append_many(accepted("grande", 3000))
+    assert entries[-1].sequence == 3000
+    assert log.entries_for([1, 1500, 3000, 4000]) == [entries[0], entries[1499], entries[2999]]
+    assert sum(1 for _ in log.iter_entries(start=2001, batch_size=250)) == 1000
+    assert check(log).ok
