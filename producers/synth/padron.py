@@ -203,7 +203,7 @@ class _Padron:
         fields = self.agreement.layout.fields
         curp = fields.get("curp")
         derived = any(s.derive == "curp" for s in fields.values())
-        return curp is not None and curp.required is False and not derived
+        return curp is not None and not curp.required and not derived
 
     def _duplicate(self, original: _Entry, rng: Random) -> None:
         nombre, apellido = original.nombre, original.primer_apellido

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from itertools import accumulate
 from random import Random
 from typing import Final
 
-from hub.validation.curp import build_curp
-from hub.validation.curp_rules import CVE_ENT_TO_RENAPO
-from hub.validation.curp_stem import curp_stem
+from hub.validation.curp_rules import CHECK_VALUES, CVE_ENT_TO_RENAPO
+from hub.validation.curp_stem import name_letters
 from producers.synth.geo import GeoPools
 from producers.synth.names import FEMALE_NAMES, MALE_NAMES, NO_SECOND_SURNAME_SHARE, SURNAMES
 
@@ -33,8 +33,8 @@ AGE_BAND_WEIGHTS: Final = (
     81, 86, 86, 85, 83, 79, 74, 70, 68, 62, 56, 46, 37, 29, 21, 14, 9, 5, 2, 1, 1,
 )  # fmt: skip
 
-_BLOCKS: Final = (64, 64, 128, 256, 512, 1024, 2048)
-_BLOCK_MAX: Final = 4096
+_BLOCKS: Final = (64, 64, 128, 256)
+_BLOCK_MAX: Final = 512
 
 #: Self-identified indigenous share by state (Censo 2020 autoadscripción, rounded); others 0.10.
 _INDIGENOUS: Final = {
@@ -166,13 +166,16 @@ class Universe:
             cve_loc, ambito = geo.locality(cve_ent, cve_mun, rand())
             segundo = "" if rand() < NO_SECOND_SURNAME_SHARE else seconds[i]
             renapo = CVE_ENT_TO_RENAPO[_inegi(birth_state)]
-            stem = curp_stem(firsts[i], segundo or None, nombre, born, sexo, renapo)
+            word, consonants = name_letters(firsts[i], segundo or None, nombre)
+            ymd = f"{born.year % 100:02d}{born.month:02d}{born.day:02d}"
+            head = _part(word, 0) + _part(ymd, 4) + _part(sexo + renapo, 10) + _part(consonants, 13)
+            stem = f"{word}{ymd}{sexo}{renapo}{consonants}"
             pool = _DIGITS if born.year < 2000 else _LETTERS
             j = int(rand() * len(pool))
-            curp = build_curp(stem, pool[j])
+            curp = _with_check(stem, head, pool[j])
             while curp in curps:  # RENAPO's homoclave tells apart people with the same stem
                 j = (j + 1) % len(pool)
-                curp = build_curp(stem, pool[j])
+                curp = _with_check(stem, head, pool[j])
             curps.add(curp)
             if ambito == "RURAL" and rand() < 0.6:
                 domicilio = "DOMICILIO CONOCIDO"
@@ -197,6 +200,18 @@ class Universe:
                     indigena=rand() < indigenous,
                 )
             )
+
+
+@lru_cache(maxsize=1 << 16)
+def _part(text: str, offset: int) -> int:
+    """Check-digit sum of ``text`` placed at 0-based ``offset`` of the CURP (weights 18 down)."""
+    return sum(CHECK_VALUES[c] * (18 - offset - i) for i, c in enumerate(text))
+
+
+def _with_check(stem16: str, stem_sum: int, homoclave: str) -> str:
+    """The CURP from its stem (whose check sum is known), differentiator and check digit."""
+    total = stem_sum + CHECK_VALUES[homoclave] * 2
+    return f"{stem16}{homoclave}{(10 - total % 10) % 10}"
 
 
 def _inegi(state: str) -> str:

@@ -13,7 +13,7 @@ import contextlib
 import csv
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -49,6 +49,29 @@ class WriteResult:
 class _Column:
     header: str
     encode: Callable[[SynthRecord], str]
+    fast: Callable[[Mapping[str, Value]], str]  # for rows without raw overrides
+
+    @classmethod
+    def plain(cls, header: str, name: str, write: Callable[[Value], str]) -> _Column:
+        """A one-field column; values are memoised (dates, amounts and codes repeat a lot)."""
+        memo: dict[Value, str] = {}
+
+        def fast(values: Mapping[str, Value]) -> str:
+            value = values.get(name)
+            if value is None:
+                return ""
+            text = memo.get(value)
+            if text is None:
+                text = write(value)
+                if len(memo) < 100_000:
+                    memo[value] = text
+            return text
+
+        def encode(record: SynthRecord) -> str:
+            raw = record.raw.get(name)
+            return raw if raw is not None else fast(record.values)
+
+        return cls(header, encode, fast)
 
 
 def sidecar_path(out: Path | str) -> Path:
@@ -66,11 +89,17 @@ def write_records(
     errors: list[tuple[int, str, str, str]] = []
     first_line = layout.skip_rows + (2 if layout.header else 1)
 
+    fast = [column.fast for column in columns]
+
     def rows() -> Iterator[list[str] | list[Any]]:
         for line, record in enumerate(records, first_line):
-            for error in record.errors:
-                errors.append((line, record.reference_id, error.field, error.kind))
-            yield [column.encode(record) for column in columns]
+            if record.raw or record.errors:
+                for error in record.errors:
+                    errors.append((line, record.reference_id, error.field, error.kind))
+                yield [column.encode(record) for column in columns]
+            else:
+                values = record.values
+                yield [encode(values) for encode in fast]
 
     headers = [column.header for column in columns]
     preamble = [title or "Padrón de beneficiarios"] * layout.skip_rows
@@ -213,13 +242,14 @@ def _columns(layout: FileLayout) -> list[_Column]:
         if source.columns is not None:
             headers = _headers_of(name, source)
             for part, ref in enumerate(source.columns):
-                column = _Column(headers[part], _amount_part(name, source, layout, part))
+                encode = _amount_part(name, source, layout, part)
+                column = _Column(headers[part], encode, _values_only(encode))
                 if isinstance(ref, int):
                     placed[ref] = column
                 else:
                     loose.append(column)
             continue
-        column = _Column(source.column or name, _encoder(name, source, layout))
+        column = _Column.plain(source.column or name, name, _value_writer(name, source, layout))
         if source.position is not None:
             placed[source.position] = column
         else:
@@ -231,20 +261,16 @@ def _columns(layout: FileLayout) -> list[_Column]:
         if position in placed:
             out.append(placed[position])
         else:
-            out.append(next(pending, None) or _Column(f"col{position}", lambda _r: ""))
+            out.append(next(pending, None) or _Column(f"col{position}", _empty, _empty))
     return out
 
 
-def _encoder(name: str, source: FieldSource, layout: FileLayout) -> Callable[[SynthRecord], str]:
-    to_text = _value_writer(name, source, layout)
+def _empty(_item: object) -> str:
+    return ""
 
-    def encode(record: SynthRecord) -> str:
-        raw = record.raw.get(name)
-        if raw is not None:
-            return raw
-        return to_text(record.values.get(name))
 
-    return encode
+def _values_only(encode: Callable[[SynthRecord], str]) -> Callable[[Mapping[str, Value]], str]:
+    return lambda values: encode(SynthRecord("", values))
 
 
 def _value_writer(name: str, source: FieldSource, layout: FileLayout) -> Callable[[Value], str]:
