@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 __all__ = ["ACTIVA", "BAJA", "EnrollmentEvent", "Span", "fold"]
 
@@ -27,9 +27,8 @@ ACTIVA = "ACTIVA"
 BAJA = "BAJA"
 
 
-@dataclass(frozen=True, slots=True)
-class EnrollmentEvent:
-    """What an item says about its record's enrollment."""
+class EnrollmentEvent(NamedTuple):
+    """What an item says about its record's enrollment (a named tuple: cheap to make)."""
 
     version: str
     operation: str
@@ -44,8 +43,7 @@ class EnrollmentEvent:
     cve_loc: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     """One enrollment state over [valid_from, valid_to) (``valid_to`` None: current)."""
 
     status: str
@@ -62,16 +60,7 @@ class Span:
 
     def same_state(self, other: Span) -> bool:
         """True when both describe the same status, program and attributes."""
-        return (
-            self.status == other.status
-            and self.program_key == other.program_key
-            and self.tipo_beneficio == other.tipo_beneficio
-            and self.monto_centavos == other.monto_centavos
-            and self.titular == other.titular
-            and self.cve_ent == other.cve_ent
-            and self.cve_mun == other.cve_mun
-            and self.cve_loc == other.cve_loc
-        )
+        return self[:2] == other[:2] and self[4:10] == other[4:10]
 
 
 def _next_span(event: EnrollmentEvent, current: Span | None) -> Span | None:
@@ -103,7 +92,11 @@ def _next_span(event: EnrollmentEvent, current: Span | None) -> Span | None:
 def fold(events: Iterable[EnrollmentEvent]) -> list[Span]:
     """The enrollment history the events describe, oldest first."""
     spans: list[Span] = []
-    for event in sorted(events, key=lambda e: e.version):
+    ordered = list(events)
+    if len(ordered) == 1:  # the common case: a new record's ALTA
+        first = _next_span(ordered[0], None)
+        return [first] if first is not None else []
+    for event in sorted(ordered, key=lambda e: e.version):
         current = spans[-1] if spans else None
         new = _next_span(event, current)
         if new is None or (current is not None and new.same_state(current)):
@@ -113,9 +106,9 @@ def fold(events: Iterable[EnrollmentEvent]) -> list[Span]:
                 spans.pop()  # superseded on the same day
                 previous = spans[-1] if spans else None
                 if previous is not None and previous.same_state(new):
-                    spans[-1] = replace(previous, valid_to=None)
+                    spans[-1] = previous._replace(valid_to=None)
                     continue
             else:
-                spans[-1] = replace(current, valid_to=new.valid_from)
+                spans[-1] = current._replace(valid_to=new.valid_from)
         spans.append(new)
     return spans

@@ -13,6 +13,7 @@ date and time prefixes, compared in Python only.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import unicodedata
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -24,11 +25,13 @@ __all__ = [
     "ChangeSetHeader",
     "Geography",
     "PersonData",
+    "as_utc",
     "centavos",
     "normalize_name",
     "payload_hash",
     "utc_naive",
     "version",
+    "version_prefix",
 ]
 
 Operation = Literal["ALTA", "CAMBIO", "BAJA", "PAGO"]
@@ -101,15 +104,27 @@ def utc_naive(moment: dt.datetime) -> dt.datetime:
     return moment
 
 
-def version(header: ChangeSetHeader, item: ChangeItem) -> str:
-    """The item's order key (see module docstring)."""
-    sent = utc_naive(header["sent_at"])
-    return (
-        f"{item['effective_date'].isoformat()}|{sent.strftime('%Y-%m-%dT%H:%M:%S.%f')}|"
-        f"{header['agreement_id']}{_SEP}{header['message_id']}{_SEP}{item['reference_id']}"
-    )
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """``moment`` as an aware UTC datetime (naive values are taken as UTC already)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
 
 
+def version_prefix(header: ChangeSetHeader) -> str:
+    """The part of the order key every item of one change set shares (after the date)."""
+    sent = utc_naive(header["sent_at"]).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return f"|{sent}|{header['agreement_id']}{_SEP}{header['message_id']}{_SEP}"
+
+
+def version(header: ChangeSetHeader, item: ChangeItem, prefix: str | None = None) -> str:
+    """The item's order key (see module docstring); pass ``version_prefix(header)`` in loops."""
+    if prefix is None:
+        prefix = version_prefix(header)
+    return item["effective_date"].isoformat() + prefix + item["reference_id"]
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def normalize_name(value: str | None) -> str | None:
     """Uppercase, single spaces, accents removed (Ñ kept): how RENAPO writes names."""
     if value is None:

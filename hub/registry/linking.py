@@ -15,12 +15,12 @@ Rules (each decided by the order key, so arrival order does not matter):
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.registry.items import ChangeItem, normalize_name, payload_hash, utc_naive
+from hub.registry.items import ChangeItem, as_utc, normalize_name, payload_hash
 
 __all__ = ["LinkPlan", "Relink", "clean_curp"]
 
@@ -63,7 +63,7 @@ class LinkPlan:
     """People and source records of one agreement as a batch of items leaves them."""
 
     agreement_id: str
-    now: dt.datetime
+    now: dt.datetime  # aware UTC, like every time the plan holds
     people: dict[str, Row] = field(default_factory=dict)
     records: dict[str, Row] = field(default_factory=dict)
     new_people: set[str] = field(default_factory=set)
@@ -84,12 +84,12 @@ class LinkPlan:
                 self._by_curp[row["curp"]] = row["id"]
         for row in records:
             record = dict(row)
-            record["first_seen_at"] = utc_naive(record["first_seen_at"])
-            record["last_seen_at"] = utc_naive(record["last_seen_at"])
+            record["first_seen_at"] = as_utc(record["first_seen_at"])
+            record["last_seen_at"] = as_utc(record["last_seen_at"])
             self.records[row["reference_id"]] = record
 
     def _new_person(self, item: ChangeItem, curp: str | None, ver: str) -> str:
-        person_id = uuid.uuid4().hex
+        person_id = os.urandom(16).hex()  # random registry id, 32 hex digits
         row = _person_fields(item)
         row.update(id=person_id, curp=curp, version=ver, created_at=self.now, updated_at=self.now)
         self.people[person_id] = row

@@ -28,7 +28,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -197,18 +196,17 @@ class Delivery(Base):
 
 
 class AppliedItem(Base):
-    """Ledger of applied items; UNIQUE (agreement_id, message_id, reference_id) = invariant 2."""
+    """Ledger of applied items, keyed by invariant 2's (agreement, message, reference).
+
+    The key is the primary key (a UNIQUE, NOT NULL constraint) in the order agreement, reference,
+    message, so that the same index also finds a record's whole ledger when it is re-folded.
+    """
 
     __tablename__ = "applied_items"
-    __table_args__ = (
-        UniqueConstraint("agreement_id", "message_id", "reference_id", name="uq_applied_items_key"),
-        Index("ix_applied_items_record", "agreement_id", "reference_id"),
-    )
 
-    id: Mapped[int] = mapped_column(_BIGID, primary_key=True, autoincrement=True)
-    agreement_id: Mapped[str] = mapped_column(_ID)
-    message_id: Mapped[str] = mapped_column(_ID)
-    reference_id: Mapped[str] = mapped_column(_ID)
+    agreement_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    reference_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    message_id: Mapped[str] = mapped_column(_ID, primary_key=True)
     transaction_id: Mapped[str] = mapped_column(_ID)
     operation: Mapped[str] = mapped_column(String(6))
     effective_date: Mapped[dt.date] = mapped_column(Date)

@@ -17,15 +17,24 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from hub.errors import ConfigurationError
+from hub.errors import ConfigurationError, SisiError
+from hub.registry.bulk import BulkInsert
 from hub.registry.history import ACTIVA, EnrollmentEvent, Span, fold
-from hub.registry.items import ChangeItem, ChangeSetHeader, centavos, utc_naive, version
+from hub.registry.items import (
+    ChangeItem,
+    ChangeSetHeader,
+    as_utc,
+    centavos,
+    version,
+    version_prefix,
+)
 from hub.registry.linking import LinkPlan, clean_curp
 from hub.registry.models import (
     AppliedItem,
@@ -42,9 +51,10 @@ __all__ = ["ApplyResult", "RegistryWriter", "RejectedItem", "screen"]
 
 Row = dict[str, Any]
 _OPERATIONS = frozenset({"ALTA", "CAMBIO", "BAJA", "PAGO"})
+_ATTEMPTS = 5
 _IN_CHUNK = 5000  # values per IN (...) list: far below SQLite's and PostgreSQL's limits
-_EVENT_FIELDS = tuple(EnrollmentEvent.__dataclass_fields__)
-_SPAN_FIELDS = tuple(Span.__dataclass_fields__)
+_EVENT_FIELDS = EnrollmentEvent._fields
+_SPAN_FIELDS = Span._fields
 
 _APPLIED: Table = AppliedItem.__table__  # type: ignore[assignment]
 _PEOPLE: Table = Person.__table__  # type: ignore[assignment]
@@ -54,6 +64,10 @@ _ENROLLMENTS: Table = Enrollment.__table__  # type: ignore[assignment]
 _PAID: Table = BenefitPaid.__table__  # type: ignore[assignment]
 _PROGRAMS: Table = Program.__table__  # type: ignore[assignment]
 _DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
+
+
+class _ConcurrentClaimError(Exception):
+    """Another writer applied some of these items at the same time (internal: apply retries)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,12 +139,11 @@ def _ledger_row(header: ChangeSetHeader, item: ChangeItem, ver: str, now: dt.dat
     }
 
 
+_event_values = itemgetter(*EnrollmentEvent._fields)
+
+
 def _event(row: Any) -> EnrollmentEvent:
-    return EnrollmentEvent(*(row[name] for name in _EVENT_FIELDS))
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+    return EnrollmentEvent(*_event_values(row))
 
 
 def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -148,7 +161,22 @@ class RegistryWriter:
                 hint="use una URL sqlite:/// o postgresql+psycopg://",
             )
         self.engine = engine
-        self._pg = engine.dialect.name == "postgresql"
+        self._pg = pg = engine.dialect.name == "postgresql"
+        key = ("agreement_id", "reference_id", "message_id")
+        self._bulk = {
+            table.name: BulkInsert(
+                table,
+                [c.name for c in table.columns if c.autoincrement is not True],
+                postgres=pg,
+                conflict=key if table is _APPLIED else None,
+            )
+            for table in (_APPLIED, _PEOPLE, _RECORDS, _LINKS, _ENROLLMENTS, _PAID)
+        }
+        self._getters = {name: itemgetter(*b.columns) for name, b in self._bulk.items()}
+
+    def _bulk_insert(self, conn: Connection, table: Table, rows: Iterable[Row]) -> int:
+        get = self._getters[table.name]
+        return self._bulk[table.name].execute(conn, [get(row) for row in rows])
 
     def _insert(self, table: Table) -> Any:
         return postgresql.insert(table) if self._pg else sqlite.insert(table)
@@ -164,15 +192,27 @@ class RegistryWriter:
             else:
                 unique[item["reference_id"]] = item
         now = dt.datetime.now(dt.UTC)
-        versioned = sorted(((version(header, it), it) for it in unique.values()), key=_first)
+        prefix = version_prefix(header)
+        versioned = sorted(
+            ((version(header, it, prefix), it) for it in unique.values()), key=_first
+        )
         ledger = [_ledger_row(header, item, ver, now) for ver, item in versioned]
         plan: LinkPlan | None = None
-        with self.engine.begin() as conn:
-            claimed = self._claim(conn, ledger) if ledger else set()
-            fresh = [(ver, item) for ver, item in versioned if item["reference_id"] in claimed]
-            if fresh:
-                fresh_ledger = [row for row in ledger if row["reference_id"] in claimed]
-                plan = self._apply_fresh(conn, header, fresh, fresh_ledger, now)
+        for attempt in range(_ATTEMPTS):
+            try:
+                with self.engine.begin() as conn:
+                    claimed = self._claim(conn, header, ledger) if ledger else set()
+                    fresh = [(v, it) for v, it in versioned if it["reference_id"] in claimed]
+                    if fresh:
+                        fresh_ledger = [r for r in ledger if r["reference_id"] in claimed]
+                        plan = self._apply_fresh(conn, header, fresh, fresh_ledger, now)
+                break
+            except _ConcurrentClaimError:
+                if attempt == _ATTEMPTS - 1:
+                    raise SisiError(
+                        f"el mensaje {header['message_id']} se está aplicando en otro proceso",
+                        hint="reintente la entrega; los elementos ya aplicados no se duplican",
+                    ) from None
         applied_ids = tuple(
             item["reference_id"] for _, item in versioned if item["reference_id"] in claimed
         )
@@ -189,13 +229,28 @@ class RegistryWriter:
             people_created=len(plan.new_people) if plan else 0,
         )
 
-    def _claim(self, conn: Connection, ledger: list[Row]) -> set[str]:
-        stmt = (
-            self._insert(_APPLIED)
-            .on_conflict_do_nothing(index_elements=["agreement_id", "message_id", "reference_id"])
-            .returning(_APPLIED.c.reference_id)
-        )
-        return {row[0] for row in conn.execute(stmt, ledger)}
+    def _claim(self, conn: Connection, header: ChangeSetHeader, ledger: list[Row]) -> set[str]:
+        """Insert the ledger rows not applied yet; returns their reference ids.
+
+        Every item of a call shares one message, so one indexed query finds those already
+        applied. A writer that claims the same items concurrently makes the insert count fall
+        short (PostgreSQL waits for it and then skips the conflicting rows; SQLite refuses the
+        stale write): the transaction is undone and :meth:`apply` starts over.
+        """
+        a = _APPLIED.c
+        message = header["message_id"]
+        refs = [row["reference_id"] for row in ledger]
+        done: set[str] = set()
+        for chunk in _chunks(refs):  # the key's (agreement, reference) prefix: one index range
+            stmt = select(a.reference_id, a.message_id).where(
+                a.agreement_id == header["agreement_id"], a.reference_id.in_(chunk)
+            )
+            done.update(ref for ref, msg in conn.execute(stmt) if msg == message)
+        fresh = [row for row in ledger if row["reference_id"] not in done]
+        inserted = self._bulk_insert(conn, _APPLIED, fresh)
+        if inserted != len(fresh):
+            raise _ConcurrentClaimError
+        return {row["reference_id"] for row in fresh}
 
     def _apply_fresh(
         self,
@@ -206,7 +261,7 @@ class RegistryWriter:
         now: dt.datetime,
     ) -> LinkPlan:
         agreement = header["agreement_id"]
-        sent_at = utc_naive(header["sent_at"])
+        sent_at = as_utc(header["sent_at"])
         self._ensure_programs(conn, {r["program_key"] for r in ledger if r["program_key"]})
         refs = [item["reference_id"] for _, item in fresh]
         records = self._select_in(conn, _RECORDS, _RECORDS.c.reference_id, refs, agreement)
@@ -216,7 +271,7 @@ class RegistryWriter:
         linked = sorted({r["person_id"] for r in records} - known)
         people += self._select_in(conn, _PEOPLE, _PEOPLE.c.id, linked)
 
-        plan = LinkPlan(agreement, now.replace(tzinfo=None))
+        plan = LinkPlan(agreement, now)
         plan.load(people, records)
         for ver, item in fresh:
             plan.apply(ver, item, sent_at)
@@ -291,7 +346,7 @@ class RegistryWriter:
     def _write_people(self, conn: Connection, plan: LinkPlan) -> None:
         rows = [plan.people[pid] for pid in plan.new_people]
         if rows:
-            conn.execute(_PEOPLE.insert(), [{**r, **_times(r)} for r in rows])
+            self._bulk_insert(conn, _PEOPLE, rows)
         if plan.dirty_people:
             names = [c.name for c in _PEOPLE.columns if c.name not in ("id", "created_at")]
             stmt = (
@@ -303,13 +358,12 @@ class RegistryWriter:
             for pid in plan.dirty_people:
                 row = plan.people[pid]
                 params.append({"_id": pid, **{n: row[n] for n in names}})
-                params[-1]["updated_at"] = _aware(row["updated_at"])
             conn.execute(stmt, params)
 
     def _write_records(self, conn: Connection, plan: LinkPlan) -> None:
         if plan.new_records:
             rows = [plan.records[ref] for ref in plan.new_records]
-            conn.execute(_RECORDS.insert(), [{**r, **_seen(r)} for r in rows])
+            self._bulk_insert(conn, _RECORDS, rows)
         if plan.dirty_records:
             keys = ("agreement_id", "reference_id")
             names = [c.name for c in _RECORDS.columns if c.name not in keys]
@@ -327,7 +381,6 @@ class RegistryWriter:
                         "_agreement": plan.agreement_id,
                         "_ref": ref,
                         **{n: row[n] for n in names},
-                        **_seen(row),
                     }
                 )
             conn.execute(stmt, params)
@@ -343,7 +396,7 @@ class RegistryWriter:
             )
         rows = plan.link_rows([*plan.new_records, *plan.changed_links])
         if rows:
-            conn.execute(_LINKS.insert(), rows)
+            self._bulk_insert(conn, _LINKS, rows)
         for table in (_ENROLLMENTS, _PAID):
             if plan.relinks:
                 relink = (
@@ -376,11 +429,11 @@ class RegistryWriter:
         for ref, ref_spans in spans.items():
             person_id = plan.records[ref]["person_id"]
             for span in ref_spans:
-                row = {name: getattr(span, name) for name in _SPAN_FIELDS}
+                row = span._asdict()
                 row.update(person_id=person_id, agreement_id=agreement, reference_id=ref)
                 rows.append(row)
         if rows:
-            conn.execute(_ENROLLMENTS.insert(), rows)
+            self._bulk_insert(conn, _ENROLLMENTS, rows)
 
     def _write_payments(
         self,
@@ -411,7 +464,7 @@ class RegistryWriter:
                 }
             )
         if rows:
-            conn.execute(_PAID.insert(), rows)
+            self._bulk_insert(conn, _PAID, rows)
 
     def _drop_orphans(self, conn: Connection, plan: LinkPlan) -> None:
         """People a relink left without any source record disappear (as if never linked)."""
@@ -431,7 +484,7 @@ class RegistryWriter:
     def _record_delivery(
         self, conn: Connection, header: ChangeSetHeader, applied: int, now: dt.datetime
     ) -> None:
-        sent = _aware(utc_naive(header["sent_at"]))
+        sent = as_utc(header["sent_at"])
         row = {
             "agreement_id": header["agreement_id"],
             "transaction_id": header["transaction_id"],
@@ -467,14 +520,3 @@ class RegistryWriter:
 
 def _first(pair: tuple[str, ChangeItem]) -> str:
     return pair[0]
-
-
-def _times(row: Row) -> Row:
-    return {"created_at": _aware(row["created_at"]), "updated_at": _aware(row["updated_at"])}
-
-
-def _seen(row: Row) -> Row:
-    return {
-        "first_seen_at": _aware(row["first_seen_at"]),
-        "last_seen_at": _aware(row["last_seen_at"]),
-    }

@@ -175,10 +175,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "applied_items",
-        sa.Column("id", _BIGID, autoincrement=True, nullable=False),
         sa.Column("agreement_id", _ID, nullable=False),
-        sa.Column("message_id", _ID, nullable=False),
         sa.Column("reference_id", _ID, nullable=False),
+        sa.Column("message_id", _ID, nullable=False),
         sa.Column("transaction_id", _ID, nullable=False),
         sa.Column("operation", sa.String(6), nullable=False),
         sa.Column("effective_date", sa.Date(), nullable=False),
@@ -189,12 +188,11 @@ def upgrade() -> None:
         sa.Column("titular", sa.Boolean(), nullable=True),
         *_geo(),
         sa.Column("applied_at", _TS, nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_applied_items"),
-        sa.UniqueConstraint(
-            "agreement_id", "message_id", "reference_id", name="uq_applied_items_key"
+        # invariant 2's idempotency key; reference before message so it also serves re-folding
+        sa.PrimaryKeyConstraint(
+            "agreement_id", "reference_id", "message_id", name="pk_applied_items"
         ),
     )
-    op.create_index("ix_applied_items_record", "applied_items", ["agreement_id", "reference_id"])
 
 
 def downgrade() -> None:
