@@ -132,9 +132,9 @@ def validate_item(
                 check_curp(
                     curp,
                     today=today,
-                    primer_apellido=primer if isinstance(primer, str) else None,
+                    primer_apellido=_known_name(primer),
                     segundo_apellido=segundo if isinstance(segundo, str) else None,
-                    nombre=nombre if isinstance(nombre, str) else None,
+                    nombre=_known_name(nombre),
                     fecha_nacimiento=born,
                     sexo=sexo if isinstance(sexo, str) else None,
                     entidad_nacimiento=entidad if isinstance(entidad, str) else None,
@@ -163,6 +163,11 @@ def validate_item(
     elif key.cve_loc is None and "cve_loc" in required:
         issues.append(make_issue("cve_loc", "REQUIRED"))
     return issues
+
+
+def _known_name(value: object) -> str | None:
+    """A name to compare with the CURP; a missing one is unknown (REQUIRED reports it)."""
+    return value if isinstance(value, str) and value and not value.isspace() else None
 
 
 def _checked_date(
