@@ -34,6 +34,9 @@ __all__ = [
 #: ``prev_hash`` of the first entry.
 GENESIS_HASH = bytes(32)
 
+# One encoder for every entry: ``json.dumps`` with options builds a new encoder on each call.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
 
 class Action(StrEnum):
     """What an entry records. The values are stable: they are hashed and published."""
@@ -60,6 +63,8 @@ def _frozen(details: Mapping[str, str]) -> Mapping[str, str]:
 
 def normalize_timestamp(moment: datetime) -> datetime:
     """``moment`` in UTC, truncated to milliseconds; a naive datetime is taken as UTC."""
+    if moment.tzinfo is UTC and moment.microsecond % 1000 == 0:
+        return moment
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
@@ -181,9 +186,33 @@ def canonical_bytes(
     details: Mapping[str, str],
 ) -> bytes:
     """Deterministic bytes of an entry: sorted-key compact JSON in UTF-8, UTC millisecond time."""
+    return _canonical(
+        sequence,
+        format_timestamp(recorded_at),
+        actor,
+        action,
+        agreement_id,
+        message_id,
+        reference_id,
+        purpose,
+        details,
+    )
+
+
+def _canonical(
+    sequence: int,
+    stamp: str,
+    actor: str,
+    action: str,
+    agreement_id: str | None,
+    message_id: str | None,
+    reference_id: str | None,
+    purpose: str | None,
+    details: Mapping[str, str],
+) -> bytes:
     document = {
         "sequence": sequence,
-        "recorded_at": format_timestamp(recorded_at),
+        "recorded_at": stamp,
         "actor": actor,
         "action": action,
         "agreement_id": agreement_id,
@@ -192,8 +221,7 @@ def canonical_bytes(
         "purpose": purpose,
         "details": dict(details),
     }
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text.encode("utf-8")
+    return _ENCODER.encode(document).encode("utf-8")
 
 
 def chain_hash(prev_hash: bytes, canonical: bytes) -> bytes:
@@ -213,20 +241,21 @@ def extend_chain(
     so ``sign_all`` gets every hash at once and may spread the work over threads.
     """
     at = normalize_timestamp(recorded_at)
+    stamp = format_timestamp(at)
     prev = head.entry_hash if head.sequence else GENESIS_HASH
     pending: list[tuple[int, AuditEvent, bytes, bytes]] = []
     for offset, event in enumerate(events, start=1):
         sequence = head.sequence + offset
-        canonical = canonical_bytes(
-            sequence=sequence,
-            recorded_at=at,
-            actor=event.actor,
-            action=str(event.action),
-            agreement_id=event.agreement_id,
-            message_id=event.message_id,
-            reference_id=event.reference_id,
-            purpose=event.purpose,
-            details=event.details,
+        canonical = _canonical(
+            sequence,
+            stamp,
+            event.actor,
+            str(event.action),
+            event.agreement_id,
+            event.message_id,
+            event.reference_id,
+            event.purpose,
+            event.details,
         )
         entry_hash = chain_hash(prev, canonical)
         pending.append((sequence, event, prev, entry_hash))

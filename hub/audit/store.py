@@ -81,6 +81,7 @@ _KEY_CHUNK = 900  # bound parameters per idempotency look-up (SQLite allows 999 
 _KEY_CHUNK_PG = 5000
 _CURP = re.compile(r"^[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[0-9A-Z]\d$")
 _COLUMNS = [column.name for column in audit_log.columns]
+_DETAILS = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -115,7 +116,7 @@ def _entry_to_tuple(entry: AuditEntry, recorded_at: object) -> tuple[object, ...
         entry.message_id,
         entry.reference_id,
         entry.purpose,
-        json.dumps(dict(entry.details), sort_keys=True, ensure_ascii=False),
+        _DETAILS.encode(dict(entry.details)),
         entry.prev_hash,
         entry.entry_hash,
         entry.signature,

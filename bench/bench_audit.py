@@ -1,0 +1,124 @@
+"""Audit log throughput: ``append_many`` entries/s on SQLite and PostgreSQL, and verification rate.
+
+Usage: ``python bench/bench_audit.py [--entries N] [--batch B] [--threads T] [--pg URL]``. Runs on
+a fresh SQLite file and on a scratch PostgreSQL database created and dropped on the local server
+(skipped with a note when there is none). Also prints the cost of the parts: canonical bytes +
+SHA-256, and one Ed25519 signature, so the ceiling set by signing every entry is visible.
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import text
+
+from hub.audit import (
+    GENESIS_HASH,
+    Action,
+    AuditEvent,
+    AuditLog,
+    ChainHead,
+    extend_chain,
+    verify_chain,
+)
+from hub.audit.signing import sign_hashes
+from hub.db import make_engine, migrate
+
+__all__ = ["main"]
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def events(count: int, tag: str) -> list[AuditEvent]:
+    return [
+        AuditEvent(
+            actor="hub.registro",
+            action=Action.ITEM_ACCEPTED,
+            agreement_id="BIENESTAR-01",
+            message_id=f"{tag}-{index // 500:06d}",
+            reference_id=f"ref-{index:08d}",
+            details={"programa": "S072", "operacion": "ALTA"},
+        )
+        for index in range(count)
+    ]
+
+
+def parts(count: int, threads: int) -> None:
+    key = Ed25519PrivateKey.generate()
+    batch = events(count, "parts")
+    empty = ChainHead(0, GENESIS_HASH, b"", None)
+    started = time.perf_counter()
+    entries = extend_chain(empty, batch, datetime.now(UTC), lambda hashes: [b""] * len(hashes))
+    hashing = time.perf_counter() - started
+    hashes = [entry.entry_hash for entry in entries]
+    started = time.perf_counter()
+    sign_hashes(key, hashes, threads=1)
+    one = time.perf_counter() - started
+    started = time.perf_counter()
+    sign_hashes(key, hashes, threads=threads)
+    many = time.perf_counter() - started
+    print(f"canonical bytes + SHA-256 + entry: {hashing / count * 1e6:6.1f} µs/entry")
+    print(f"Ed25519 sign, 1 thread:            {one / count * 1e6:6.1f} µs/entry")
+    print(f"Ed25519 sign, {threads} threads:           {many / count * 1e6:6.1f} µs/entry")
+
+
+def run(label: str, url: str, total: int, batch: int, threads: int) -> None:
+    engine = make_engine(url)
+    migrate(engine)
+    log = AuditLog(engine, Ed25519PrivateKey.generate(), signing_threads=threads)
+    workload = events(total, label)
+    started = time.perf_counter()
+    for start in range(0, total, batch):
+        log.append_many(workload[start : start + batch])
+    elapsed = time.perf_counter() - started
+    rate = total / elapsed
+    print(f"{label:10s} append_many: {rate:9,.0f} entries/s ({total:,}, batches of {batch:,})")
+    started = time.perf_counter()
+    again = sum(len(log.append_many(workload[s : s + batch])) for s in range(0, total, batch))
+    elapsed = time.perf_counter() - started
+    print(f"{label:10s} replay:      {total / elapsed:9,.0f} entries/s skipped (added {again})")
+    started = time.perf_counter()
+    report = verify_chain(log.iter_entries(), log.public_key, expected_head=log.head())
+    elapsed = time.perf_counter() - started
+    state = "ok" if report.ok else report.render()
+    print(f"{label:10s} verify:      {report.entries_checked / elapsed:9,.0f} entries/s ({state})")
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=5_000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--pg", default=PG_ADMIN, help="admin URL of a PostgreSQL server")
+    args = parser.parse_args()
+    parts(min(args.entries, 20_000), args.threads)
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'audit.sqlite3'}"
+        run("sqlite", url, args.entries, args.batch, args.threads)
+    name = f"sisi_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = make_engine(args.pg, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        print(f"postgresql: omitido ({type(exc).__name__}: no hay servidor en {args.pg})")
+        return
+    try:
+        url = f"{args.pg.rsplit('/', 1)[0]}/{name}"
+        run("postgresql", url, args.entries, args.batch, args.threads)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
