@@ -24,10 +24,19 @@ from hub.audit.keys import (
     load_hub_public_key,
     load_or_create_hub_key,
 )
+from hub.audit.publish import (
+    AUDIT_RECORD_SUBJECT,
+    CHAIN_HEAD_SUBJECT,
+    entry_from_record,
+    entry_to_record,
+    head_to_record,
+)
 from hub.audit.store import AuditLog, iter_entries, read_head
 from hub.audit.verify import Problem, VerificationReport, verify_chain
 
 __all__ = [
+    "AUDIT_RECORD_SUBJECT",
+    "CHAIN_HEAD_SUBJECT",
     "GENESIS_HASH",
     "Action",
     "AuditEntry",
@@ -38,7 +47,10 @@ __all__ = [
     "VerificationReport",
     "canonical_bytes",
     "chain_hash",
+    "entry_from_record",
+    "entry_to_record",
     "extend_chain",
+    "head_to_record",
     "hub_key_path",
     "hub_public_key_path",
     "idempotency_key",
