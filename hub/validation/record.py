@@ -91,7 +91,12 @@ def validate_item(
     elif operation == "PAGO":
         required = PAGO_REQUIRED.union(required)
     for field in required:
-        if _is_missing(get(field)) and field not in _GEOGRAPHY:
+        value = get(field)
+        if (
+            (not value or (type(value) is str and value[0] in _WHITESPACE and value.isspace()))
+            and _is_missing(value)
+            and field not in _GEOGRAPHY
+        ):
             issues.append(make_issue(field, "REQUIRED"))
     if operation is not None and operation not in OPERATIONS:
         issues.append(make_issue("operation", "OPERATION_INVALID", repr(operation)))
@@ -99,13 +104,12 @@ def validate_item(
     primer = get("primer_apellido")
     segundo = get("segundo_apellido")
     nombre = get("nombre")
-    for field, value in (
-        ("primer_apellido", primer),
-        ("segundo_apellido", segundo),
-        ("nombre", nombre),
-    ):
-        if value:
-            issues.extend(validate_name(field, value))
+    if primer:
+        issues.extend(validate_name("primer_apellido", primer))
+    if segundo:
+        issues.extend(validate_name("segundo_apellido", segundo))
+    if nombre:
+        issues.extend(validate_name("nombre", nombre))
 
     sexo = get("sexo")
     if sexo is not None and sexo not in SEX_CODES and sexo != "":
