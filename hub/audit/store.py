@@ -177,6 +177,18 @@ class AuditLog:
         with self._engine.begin() as conn:
             return self._append_locked(conn, batch, for_update=True)
 
+    def append_in(self, conn: Connection, events: Iterable[AuditEvent]) -> list[AuditEntry]:
+        """Append within the caller's open transaction on ``conn`` (commit or roll back together).
+
+        For writers that want their rows and the audit entries to land atomically. On SQLite the
+        caller's transaction should have begun with ``BEGIN IMMEDIATE``: a deferred one that reads
+        first can fail with "database is locked" when another process is writing.
+        """
+        batch = list(events)
+        if not batch:
+            return []
+        return self._append_locked(conn, batch, for_update=not self._sqlite)
+
     def _append_sqlite(self, batch: list[AuditEvent]) -> list[AuditEntry]:
         # AUTOCOMMIT stops pysqlite from opening its own deferred transaction, so ours can be
         # IMMEDIATE: the write lock is taken before the head is read, not at the first insert.

@@ -140,3 +140,19 @@ def test_large_batch_streams_back_intact(log: AuditLog) -> None:
     assert log.entries_for([1, 1500, 3000, 4000]) == [entries[0], entries[1499], entries[2999]]
     assert sum(1 for _ in log.iter_entries(start=2001, batch_size=250)) == 1000
     assert check(log).ok
+
+
+def test_append_in_callers_transaction_rolls_back_with_it(
+    log: AuditLog, audit_engine: Engine
+) -> None:
+    log.append_many(accepted("m-1", 2))
+    with audit_engine.connect() as conn:
+        with conn.begin():
+            added = log.append_in(conn, accepted("m-2", 3))
+            assert [e.sequence for e in added] == [3, 4, 5]
+        with conn.begin() as transaction:
+            log.append_in(conn, accepted("m-3", 4))
+            transaction.rollback()
+    assert log.head().sequence == 5
+    assert {e.message_id for e in log.iter_entries()} == {"m-1", "m-2"}
+    assert check(log).ok
