@@ -34,6 +34,8 @@ __all__ = [
 #: ``prev_hash`` of the first entry.
 GENESIS_HASH = bytes(32)
 
+_MAX_ID = 255  # the width of the identifier columns in audit_log
+
 # One encoder for every entry: ``json.dumps`` with options builds a new encoder on each call.
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -104,6 +106,10 @@ class AuditEvent:
     def __post_init__(self) -> None:
         if not self.actor:
             raise ValueError("an audit event needs an actor")
+        for name in ("actor", "agreement_id", "message_id", "reference_id"):
+            value = getattr(self, name)
+            if value is not None and len(value) > _MAX_ID:
+                raise ValueError(f"{name} is longer than {_MAX_ID} characters")
         object.__setattr__(self, "action", str(Action(self.action)))
         object.__setattr__(self, "details", _frozen(self.details))
 
