@@ -13,6 +13,7 @@ Variables (all optional):
 - ``SISI_SCHEMAS_DIR``         Directory of Avro contracts (default ``<repo>/avro_schemas``).
 - ``SISI_REGISTRY_OPERATOR_TOKEN`` Bearer token the Schema Registry requires for writes
                                (register, config, delete); without it writes are refused.
+- ``SISI_METRICS_PORT``        Port of a hub worker's Prometheus ``/metrics`` (default ``9100``).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Settings(BaseSettings):
     agreements_dir: Path = REPO_ROOT / "agreements"
     schemas_dir: Path = REPO_ROOT / "avro_schemas"
     registry_operator_token: SecretStr | None = None
+    metrics_port: int = 9100
 
     def resolved_database_url(self) -> str:
         """The registry URL; SQLite in the data directory unless ``SISI_DATABASE_URL`` is set."""
