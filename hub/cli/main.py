@@ -19,6 +19,10 @@ SUBCOMMANDS: dict[str, str] = {
     "broker": "hub.cli.broker:broker",
     "audit": "hub.cli.audit:audit",
     "synth": "producers.synth.cli:synth",
+    "hub": "hub.cli.hub:hub",
+    "quarantine": "hub.cli.quarantine:quarantine",
+    "compliance": "hub.cli.compliance:compliance",
+    "registry": "hub.cli.registry:registry",
 }
 
 
