@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, str] = {
     "quarantine": "hub.cli.quarantine:quarantine",
     "compliance": "hub.cli.compliance:compliance",
     "registry": "hub.cli.registry:registry",
+    "up": "hub.cli.up:up",
 }
 
 

@@ -1,0 +1,260 @@
+"""``sisi up``: the whole embedded stack in one command, and with ``--demo`` the sample agencies.
+
+What runs, in this process or as children of it:
+
+- the embedded Kafka-protocol broker (Tansu) with every agreement's topics,
+- the registry database (SQLite under the data directory unless ``SISI_DATABASE_URL`` says
+  otherwise), migrated, and the hub's Schema Registry API seeded from ``avro_schemas/``,
+- ``--workers`` hub worker processes (``sisi hub``) sharing the agency topics' partitions,
+- with ``--demo``: every padrón agreement's agency delivering synthetic padrones
+  (``sisi synth padron`` then ``sisi produce --wait``), a new delivery with realistic churn
+  every ``--demo-interval`` seconds.
+
+Ctrl-C (or SIGTERM) stops everything in reverse order.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from hub.agreements import load_agreements
+from hub.cli.broker import open_broker, stop_signals
+from hub.db import make_engine, migrate
+from hub.errors import ConfigurationError
+from hub.schema_registry.server import running_registry
+from hub.settings import Settings, get_settings
+
+__all__ = ["DemoAgency", "up"]
+
+Echo = Callable[[str], None]
+
+_LAYOUT_SUFFIX = {"csv": ".csv", "tsv": ".tsv", "pipe": ".txt", "xlsx": ".xlsx"}
+
+
+def _sisi(*args: str) -> list[str]:
+    """The command line that runs ``sisi`` with this interpreter (no PATH assumptions)."""
+    return [sys.executable, "-m", "hub.cli", *args]
+
+
+@dataclass
+class DemoAgency:
+    """One sample agency: synthesises delivery K of its padrón and hands it to ``sisi produce``."""
+
+    agreement_id: str
+    suffix: str
+    workdir: Path
+    people: int
+    seed: int = 2026
+
+    def deliver(self, delivery: int, env: Mapping[str, str], stop: threading.Event) -> str:
+        """Run one delivery end to end; returns a one-line Spanish summary."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        path = self.workdir / f"entrega-{delivery:03d}{self.suffix}"
+        synth = _sisi(
+            "synth", "padron", "--agreement", self.agreement_id, "--people", str(self.people),
+            "--seed", str(self.seed), "--delivery", str(delivery), "--out", str(path),
+            "--error-rate", "0.01",
+        )  # fmt: skip
+        done = subprocess.run(synth, env=dict(env), capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            return f"{self.agreement_id}: no se pudo generar la entrega {delivery}: {done.stderr}"
+        produce = _sisi(
+            "produce", "--agreement", self.agreement_id, "--input", str(path), "--wait",
+            "--timeout", "120", "--json",
+        )  # fmt: skip
+        if stop.is_set():
+            return f"{self.agreement_id}: entrega {delivery} cancelada"
+        result = subprocess.run(produce, env=dict(env), capture_output=True, text=True, check=False)
+        tail = (result.stdout.strip().splitlines() or [result.stderr.strip()])[-1:]
+        return (
+            f"{self.agreement_id}: entrega {delivery} → código {result.returncode} "
+            f"{' '.join(tail)[:300]}"
+        )
+
+
+def _demo_loop(
+    agencies: list[DemoAgency],
+    env: Mapping[str, str],
+    interval: float,
+    deliveries: int,
+    stop: threading.Event,
+    echo: Echo,
+) -> None:
+    for delivery in range(1, deliveries + 1):
+        for agency in agencies:
+            if stop.is_set():
+                return
+            echo(f"[demo] {agency.deliver(delivery, env, stop)}")
+        if stop.wait(interval):
+            return
+    echo("[demo] las agencias de demostración terminaron sus entregas.")
+
+
+@contextmanager
+def _workers(
+    count: int, env: Mapping[str, str], metrics_port: int
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for index in range(count):
+            worker_env = dict(env, SISI_METRICS_PORT=str(metrics_port + index))
+            procs.append(subprocess.Popen(_sisi("hub"), env=worker_env))
+        yield procs
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def run_up(
+    settings: Settings,
+    *,
+    broker_port: int,
+    registry_port: int,
+    metrics_port: int,
+    workers: int,
+    demo: bool,
+    demo_people: int,
+    demo_interval: float,
+    demo_deliveries: int,
+    echo: Echo = click.echo,
+    stop: threading.Event,
+) -> None:
+    """Bring the stack up, report where everything is, wait for ``stop``, bring it down."""
+    if settings.reference_data is None:
+        raise ConfigurationError(
+            "no se encontraron los datos de referencia (catálogos INEGI, líneas CONEVAL)",
+            hint="defina SISI_REFERENCE_DATA con la carpeta de datos (vea README.md).",
+        )
+    agreements = load_agreements(settings.agreements_dir)
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database_url = settings.resolved_database_url()
+    engine = make_engine(database_url)
+    migrate(engine)
+    engine.dispose()
+    with ExitStack() as stack:
+        embedded, specs = stack.enter_context(
+            open_broker(broker_port, agreements_dir=settings.agreements_dir,
+                        log_path=data_dir / "broker.log")
+        )  # fmt: skip
+        registry = stack.enter_context(
+            running_registry(port=registry_port, database_url=database_url,
+                             schemas_dir=settings.schemas_dir)
+        )  # fmt: skip
+        env = dict(
+            os.environ,
+            SISI_BOOTSTRAP_SERVERS=embedded.bootstrap_servers,
+            SISI_SCHEMA_REGISTRY_URL=registry.url,
+            SISI_DATABASE_URL=database_url,
+            SISI_DATA_DIR=str(data_dir),
+            SISI_AGREEMENTS_DIR=str(settings.agreements_dir),
+            SISI_SCHEMAS_DIR=str(settings.schemas_dir),
+            SISI_REFERENCE_DATA=str(settings.reference_data),
+        )
+        procs = stack.enter_context(_workers(workers, env, metrics_port))
+        echo("SISI en marcha:")
+        echo(
+            f"  broker (Tansu)         {embedded.bootstrap_servers} ({len(specs)} temas, memoria)"
+        )
+        echo(f"  registro de esquemas   {registry.url}/subjects")
+        echo(f"  base del registro      {database_url}")
+        ports = ", ".join(str(metrics_port + i) for i in range(workers))
+        echo(f"  métricas Prometheus    http://127.0.0.1:{{{ports}}}/metrics")
+        echo(
+            f"  trabajadores del hub   {workers} (pid {', '.join(str(p.pid) for p in procs)})"
+        )
+        echo(f"  convenios              {', '.join(agreements.ids)}")
+        echo(f"  datos locales          {data_dir}")
+        if demo:
+            agencies = [
+                DemoAgency(
+                    a.id, _LAYOUT_SUFFIX[a.layout.format], data_dir / "demo" / a.id, demo_people
+                )
+                for a in agreements
+                if a.kind == "padron" and a.environment == "demo"
+            ]
+            echo(
+                f"  agencias de demo       {len(agencies)}, una entrega cada {demo_interval:g} s"
+            )
+            thread = threading.Thread(
+                target=_demo_loop,
+                args=(agencies, env, demo_interval, demo_deliveries, stop, echo),
+                name="demo-agencies",
+                daemon=True,
+            )
+            thread.start()
+        echo(
+            "Consultas: sisi registry stats · sisi compliance · sisi audit verify. "
+            "Ctrl-C para detener."
+        )
+        while not stop.wait(1.0):
+            dead = [p for p in procs if p.poll() is not None]
+            if dead:
+                echo(
+                    f"aviso: un trabajador del hub terminó (código {dead[0].returncode}); "
+                    "deteniendo todo."
+                )
+                break
+        echo("Deteniendo SISI…")
+    echo("SISI detenido.")
+
+
+@click.command("up")
+@click.option(
+    "--demo", is_flag=True, help="Con agencias de demostración entregando padrones sintéticos."
+)
+@click.option("--port", "broker_port", type=click.IntRange(1, 65535), default=9092,
+              show_default=True,
+              help="Puerto del broker embebido.")  # fmt: skip
+@click.option("--registry-port", type=click.IntRange(1, 65535), default=8081, show_default=True,
+              help="Puerto del registro de esquemas.")  # fmt: skip
+@click.option("--metrics-port", type=click.IntRange(1, 65535), default=9100, show_default=True,
+              help="Puerto de métricas del primer trabajador; los demás siguen.")  # fmt: skip
+@click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="Procesos trabajadores del hub.")  # fmt: skip
+@click.option("--demo-people", type=click.IntRange(10, 1_000_000), default=2000, show_default=True,
+              help="Personas por padrón de demostración.")  # fmt: skip
+@click.option("--demo-interval", type=click.FloatRange(1, 3600), default=30.0, show_default=True,
+              help="Segundos entre entregas de demostración.")  # fmt: skip
+@click.option("--demo-deliveries", type=click.IntRange(1, 1000), default=12, show_default=True,
+              help="Entregas por agencia de demostración.")  # fmt: skip
+def up(
+    demo: bool,
+    broker_port: int,
+    registry_port: int,
+    metrics_port: int,
+    workers: int,
+    demo_people: int,
+    demo_interval: float,
+    demo_deliveries: int,
+) -> None:
+    """Levanta todo SISI embebido: broker, registro, esquemas, trabajadores del hub (y demo)."""
+    with stop_signals() as stop:
+        run_up(
+            get_settings(),
+            broker_port=broker_port,
+            registry_port=registry_port,
+            metrics_port=metrics_port,
+            workers=workers,
+            demo=demo,
+            demo_people=demo_people,
+            demo_interval=demo_interval,
+            demo_deliveries=demo_deliveries,
+            stop=stop,
+        )
