@@ -3,11 +3,13 @@
 SQLAlchemy's executemany spends ~10 µs per row building and processing parameters, more than the
 databases take to store the row. Here the statement comes from SQLAlchemy's own dialect insert
 construct (so ``ON CONFLICT DO NOTHING`` is rendered by the dialect) and tuples go straight to the
-driver: on SQLite as an executemany of the single-row statement (measured here: multi-row VALUES
-is 3-4x slower on SQLite), on PostgreSQL with the ``VALUES (...)`` group repeated for up to
-``rows_per_statement`` rows (what SQLAlchemy's "insertmanyvalues" does internally), which saves
-a round trip per row. SQLite gets dates and times as the same text SQLAlchemy stores, so core and
-ORM reads see ordinary values.
+driver as an executemany of the single-row statement (measured here: multi-row VALUES is 3-4x
+slower on SQLite, and psycopg re-parses long statements on every call). On PostgreSQL, rows that
+cannot conflict (no ``conflict`` target) go in with ``COPY ... FROM STDIN`` on the same connection
+and transaction; the idempotency claim keeps its ``INSERT ... ON CONFLICT DO NOTHING``. The
+multi-row form (``multirow=True``, the ``VALUES (...)`` group repeated as SQLAlchemy's
+"insertmanyvalues" does) is kept for PostgreSQL callers that want it. SQLite gets dates and
+times as the same text SQLAlchemy stores, so core and ORM reads see ordinary values.
 """
 
 from __future__ import annotations
@@ -49,9 +51,11 @@ class BulkInsert:
         postgres: bool,
         conflict: Sequence[str] | None = None,
         rows_per_statement: int = 1000,
+        multirow: bool = False,
     ) -> None:
         self.columns = tuple(columns)
         self.postgres = postgres
+        self.multirow = multirow and postgres
         module: Any = postgresql if postgres else sqlite
         stmt = module.insert(table)
         if conflict is not None:
@@ -69,6 +73,10 @@ class BulkInsert:
         self._head, self._group, self._tail = sql[:start], sql[start:end], sql[end:]
         self._per_statement = max(1, min(rows_per_statement, _MAX_PARAMS // len(columns)))
         self._sql: dict[int, str] = {}
+        # PostgreSQL: rows that cannot conflict go in with COPY, its fastest bulk path
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        copyable = postgres and conflict is None
+        self._copy_sql = f'COPY "{table.name}" ({quoted}) FROM STDIN' if copyable else None
         self._dates = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, Date)]
         self._times = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, DateTime)]
 
@@ -99,12 +107,24 @@ class BulkInsert:
             adapted.append(tuple(values))
         return adapted
 
+    def _copy(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+        assert self._copy_sql is not None
+        driver = conn.connection.driver_connection  # the psycopg connection, same transaction
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(self._copy_sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return len(rows)
+
     def execute(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
         """Insert ``rows`` (tuples in column order); returns how many rows were inserted."""
         if not rows:
             return 0
-        if not self.postgres:
-            result = conn.exec_driver_sql(self._statement(1), list(self._adapt(rows)))
+        if self.postgres and self._copy_sql is not None:
+            return self._copy(conn, rows)
+        if not self.multirow:
+            adapted = rows if self.postgres else self._adapt(rows)
+            result = conn.exec_driver_sql(self._statement(1), list(adapted))
             return int(result.rowcount)
         inserted = 0
         size = self._per_statement
