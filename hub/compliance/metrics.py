@@ -1,0 +1,122 @@
+"""Prometheus metrics computed from the database at scrape time (custom collector).
+
+Every worker exposes the same numbers (they come from the shared database, not from process
+memory), so a restarted or added worker never resets or splits a counter. Labels are the
+agreement, the agency's level (federal, estatal, municipal) and state (CVE_ENT, ``00`` for
+federal agencies) and, for rejections, the reason code: never a person.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from hub.agreements.loader import AgreementSet
+from hub.compliance.store import AgreementCompliance, read_compliance
+
+__all__ = ["METRIC_NAMES", "ComplianceCollector"]
+
+_log = logging.getLogger(__name__)
+
+METRIC_NAMES = (
+    "sisi_items_accepted_total",
+    "sisi_items_rejected_total",
+    "sisi_messages_rejected_total",
+    "sisi_deliveries_total",
+    "sisi_delivery_lag_seconds",
+    "sisi_delivery_lag_sla_seconds",
+    "sisi_curp_validity_ratio",
+    "sisi_completeness_ratio",
+    "sisi_duplicate_ratio",
+    "sisi_last_delivery_timestamp_seconds",
+)
+_LABELS = ["agreement", "level", "state"]
+
+
+class ComplianceCollector(Collector):
+    """Reads ``compliance_*`` tables on each scrape and yields the ``sisi_*`` families."""
+
+    def __init__(self, engine: Engine, agreements: AgreementSet | None = None) -> None:
+        self._engine = engine
+        self._agreements = agreements
+
+    def _labels(self, agreement_id: str) -> list[str]:
+        if self._agreements is not None and agreement_id in self._agreements:
+            agency = self._agreements.get(agreement_id).parties.agency
+            return [agreement_id, agency.level, agency.state or "00"]
+        return [agreement_id, "", ""]
+
+    def _sla(self, agreement_id: str) -> float | None:
+        if self._agreements is not None and agreement_id in self._agreements:
+            return float(self._agreements.get(agreement_id).delivery.max_lag_hours * 3600)
+        return None
+
+    def describe(self) -> Iterator[Metric]:
+        """No families up front: scraping must not touch the database at registration."""
+        return iter(())
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            rows = read_compliance(self._engine)
+        except SQLAlchemyError as exc:
+            _log.error("no se pudieron leer las métricas de cumplimiento: %s", exc)
+            return
+        yield from self._families(rows)
+
+    def _families(self, rows: list[AgreementCompliance]) -> Iterator[Metric]:
+        def counter(name: str, doc: str, extra: tuple[str, ...] = ()) -> Any:
+            return CounterMetricFamily(name, doc, labels=[*_LABELS, *extra])
+
+        def gauge(name: str, doc: str) -> Any:
+            return GaugeMetricFamily(name, doc, labels=_LABELS)
+
+        accepted = counter("sisi_items_accepted_total", "Elementos aceptados por convenio.")
+        rejected = counter(
+            "sisi_items_rejected_total", "Elementos rechazados por motivo.", ("reason",)
+        )
+        refused = counter(
+            "sisi_messages_rejected_total", "Conjuntos rechazados completos.", ("reason",)
+        )
+        deliveries = counter("sisi_deliveries_total", "Entregas (transaction_id) recibidas.")
+        lag = gauge(
+            "sisi_delivery_lag_seconds",
+            "Mayor desfase (envío menos fecha efectiva) del último conjunto aceptado.",
+        )
+        sla = gauge("sisi_delivery_lag_sla_seconds", "Desfase máximo que fija el convenio.")
+        curp = gauge("sisi_curp_validity_ratio", "Proporción de CURP válidas entre las enviadas.")
+        complete = gauge("sisi_completeness_ratio", "Proporción de campos obligatorios presentes.")
+        duplicate = gauge("sisi_duplicate_ratio", "Proporción de elementos repetidos.")
+        last = gauge(
+            "sisi_last_delivery_timestamp_seconds", "Momento (Unix) del último conjunto aceptado."
+        )
+        for row in rows:
+            labels = self._labels(row.agreement_id)
+            accepted.add_metric(labels, row.items_accepted)
+            deliveries.add_metric(labels, row.deliveries)
+            for code, count in sorted(row.item_rejections.items()):
+                rejected.add_metric([*labels, code], count)
+            for code, count in sorted(row.message_rejections.items()):
+                refused.add_metric([*labels, code], count)
+            if row.last_lag_seconds is not None:
+                lag.add_metric(labels, row.last_lag_seconds)
+            limit = self._sla(row.agreement_id)
+            if limit is not None:
+                sla.add_metric(labels, limit)
+            for family, value in (
+                (curp, row.curp_validity),
+                (complete, row.completeness),
+                (duplicate, row.duplicate_ratio),
+            ):
+                if value is not None:
+                    family.add_metric(labels, value)
+            if row.last_delivery_at is not None:
+                last.add_metric(labels, row.last_delivery_at.timestamp())
+        yield from (
+            accepted, rejected, refused, deliveries, lag, sla, curp, complete, duplicate, last
+        )

@@ -1,0 +1,239 @@
+"""The gatekeeper: decides whether a message from an agency topic gets into the hub, and what.
+
+Pure domain (no Kafka, no writes): :meth:`Gatekeeper.inspect` takes the topic, the exact value
+bytes and the headers, and returns a :class:`Verdict`. Set-level checks, in this order, each with
+its own reason code: the agreement is known, the topic is that agreement's, the signature is by
+the agreement's key (nothing is decoded before this), the agreement is in force, the value is
+readable Confluent Avro, its subject and version are allowed, and the body's agreement matches.
+Then every item is checked (``hub.gatekeeper.items``).
+
+Agreements reload without a restart: :meth:`Gatekeeper.refresh` re-reads the directory when a
+file changed (at most every ``reload_interval`` seconds; a broken edit keeps the previous set).
+Schema ids are resolved on demand by the schema source.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from hub.agreements.loader import AgreementSet
+from hub.agreements.model import Agreement
+from hub.contracts.wire import WireFormatError, decode, split
+from hub.envelope import AGREEMENT_HEADER, MESSAGE_ID_HEADER, verify_envelope
+from hub.errors import AgreementError, SisiError
+from hub.gatekeeper.items import check_items
+from hub.gatekeeper.reasons import (
+    CONVENIO_DESCONOCIDO,
+    CONVENIO_NO_COINCIDE,
+    CONVENIO_NO_VIGENTE,
+    ESQUEMA_NO_PERMITIDO,
+    FIRMA_INVALIDA,
+    MENSAJE_ILEGIBLE,
+    TOPICO_INCORRECTO,
+    describe,
+)
+from hub.gatekeeper.schemas import ResolvedSchema
+from hub.gatekeeper.verdict import Refusal, Verdict
+from hub.registry.items import ChangeItem, ChangeSetHeader
+from hub.validation.geography import GeoCatalog
+
+__all__ = ["Gatekeeper", "SchemaSource", "message_identity"]
+
+_log = logging.getLogger(__name__)
+
+
+class SchemaSource(Protocol):
+    """Where writer schemas come from (``hub.gatekeeper.schemas.StoreSchemas``)."""
+
+    def resolve(self, schema_id: int) -> ResolvedSchema: ...
+
+
+def _text(headers: Mapping[str, bytes], name: str) -> str | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        return raw.decode("utf-8").strip() or None
+    except UnicodeDecodeError:
+        return None
+
+
+def message_identity(value: bytes, headers: Mapping[str, bytes]) -> tuple[str | None, str]:
+    """``(agreement header, message id)``; without a message-id header, a digest of the value."""
+    message_id = _text(headers, MESSAGE_ID_HEADER)
+    if message_id is None:
+        message_id = "sha256:" + hashlib.sha256(value).hexdigest()
+    return _text(headers, AGREEMENT_HEADER), message_id
+
+
+def _directory_signature(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    try:
+        return tuple(
+            sorted(
+                (p.name, p.stat().st_mtime_ns, p.stat().st_size)
+                for p in directory.iterdir()
+                if p.suffix in (".yaml", ".yml")
+            )
+        )
+    except OSError:
+        return ()
+
+
+class Gatekeeper:
+    """Inspects agency messages against the agreements, the contracts and item validation."""
+
+    def __init__(
+        self,
+        agreements: AgreementSet,
+        schema_resolver: SchemaSource,
+        geo_catalog: GeoCatalog,
+        *,
+        today: dt.date | None = None,
+        reload_interval: float = 5.0,
+    ) -> None:
+        self.agreements = agreements
+        self.schemas = schema_resolver
+        self.catalog = geo_catalog
+        self._today = today
+        self._reload_interval = reload_interval
+        self._checked_at = time.monotonic()
+        self._signature = _directory_signature(agreements.directory)
+
+    def today(self) -> dt.date:
+        """The date agreements must be in force on (fixed in tests, else the current day)."""
+        return self._today or dt.date.today()
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Reload the agreements if their files changed; True when a new set was loaded."""
+        now = time.monotonic()
+        if not force and now - self._checked_at < self._reload_interval:
+            return False
+        self._checked_at = now
+        signature = _directory_signature(self.agreements.directory)
+        if signature == self._signature and not force:
+            return False
+        try:
+            self.agreements.reload()
+        except SisiError as exc:
+            _log.error("los convenios no se recargaron (se conservan los anteriores): %s", exc)
+            return False
+        self._signature = signature
+        _log.info("convenios recargados: %s", ", ".join(self.agreements.ids))
+        return True
+
+    def inspect(self, topic: str, value: bytes, headers: Mapping[str, bytes]) -> Verdict:
+        """The verdict on one message (see the module docstring for the order of checks)."""
+        agreement_id, message_id = message_identity(value, headers)
+
+        def refuse(code: str, detail: str | None = None, **extra: Any) -> Verdict:
+            refusal = Refusal(code, describe(code, detail), extra.pop("field", None))
+            return Verdict(agreement_id, message_id, refusal=refusal, **extra)
+
+        if agreement_id is None:
+            return refuse(CONVENIO_DESCONOCIDO, "falta el encabezado sisi-agreement")
+        try:
+            agreement = self.agreements.get(agreement_id)
+        except AgreementError:
+            return refuse(CONVENIO_DESCONOCIDO, f"'{agreement_id}'")
+        if topic != agreement.changes_topic:
+            detail = f"llegó a '{topic}', su tema es '{agreement.changes_topic}'"
+            return refuse(TOPICO_INCORRECTO, detail, agreement=agreement)
+        if not verify_envelope(agreement.public_key, value, dict(headers)):
+            return refuse(FIRMA_INVALIDA, agreement=agreement)
+        today = self.today()
+        if not agreement.in_force(today):
+            detail = (
+                f"estado '{agreement.status}', vigencia {agreement.valid_from.isoformat()} a "
+                f"{agreement.valid_until.isoformat()}, hoy {today.isoformat()}"
+            )
+            header, items, _ = self._try_decode(value)
+            return refuse(
+                CONVENIO_NO_VIGENTE,
+                detail,
+                agreement=agreement,
+                authenticated=True,
+                header=header,
+                item_count=len(items),
+            )
+        try:
+            resolved, record = self._decode(value)
+            header, items = _header_and_items(record)
+        except WireFormatError as exc:
+            return refuse(MENSAJE_ILEGIBLE, exc.message, agreement=agreement, authenticated=True)
+        known = dict(
+            agreement=agreement,
+            authenticated=True,
+            header=header,
+            item_count=len(items),
+            subject=resolved.versions[0][0] if resolved.versions else None,
+            version=resolved.versions[0][1] if resolved.versions else None,
+        )
+        if header["item_count"] != len(items) or not items:
+            detail = f"item_count dice {header['item_count']} y el arreglo trae {len(items)}"
+            return refuse(MENSAJE_ILEGIBLE, detail, **known)
+        allowed = [(s, v) for s, v in resolved.versions if agreement.allows_version(s, v)]
+        if not allowed:
+            used = ", ".join(f"{s} v{v}" for s, v in resolved.versions) or f"id {resolved.id}"
+            return refuse(ESQUEMA_NO_PERMITIDO, used, **known)
+        known["subject"], known["version"] = allowed[0]
+        if header["agreement_id"] != agreement.id:
+            detail = f"el cuerpo dice '{header['agreement_id']}'"
+            return refuse(CONVENIO_NO_COINCIDE, detail, field="agreement_id", **known)
+        if header["message_id"] != message_id:
+            detail = f"el cuerpo dice message_id '{header['message_id']}'"
+            return refuse(CONVENIO_NO_COINCIDE, detail, field="message_id", **known)
+        checks = check_items(agreement, header, items, self.catalog, today)
+        return Verdict(
+            agreement_id,
+            message_id,
+            accepted=checks.accepted,
+            rejected=checks.rejected,
+            quality=checks.quality,
+            **known,  # type: ignore[arg-type]
+        )
+
+    def _decode(self, value: bytes) -> tuple[ResolvedSchema, Any]:
+        schema_id, _ = split(value)
+        try:
+            resolved = self.schemas.resolve(schema_id)
+        except KeyError:
+            raise WireFormatError(f"id de esquema {schema_id} desconocido en el registro") from None
+        return resolved, decode(value, {schema_id: resolved.parsed})
+
+    def _try_decode(
+        self, value: bytes
+    ) -> tuple[ChangeSetHeader | None, list[ChangeItem], ResolvedSchema | None]:
+        """Decode for the receipt of a refused, authenticated message; nothing when unreadable."""
+        try:
+            resolved, record = self._decode(value)
+            header, items = _header_and_items(record)
+        except (WireFormatError, KeyError, TypeError):
+            return None, [], None
+        return header, items, resolved
+
+    def agreement(self, agreement_id: str) -> Agreement | None:
+        """The agreement ``agreement_id`` if known."""
+        return self.agreements.get(agreement_id) if agreement_id in self.agreements else None
+
+
+def _header_and_items(record: Any) -> tuple[ChangeSetHeader, list[ChangeItem]]:
+    if not isinstance(record, dict) or "items" not in record or "message_id" not in record:
+        raise WireFormatError("el registro no es un conjunto de cambios (faltan items)")
+    items = list(record["items"])
+    header: ChangeSetHeader = {
+        "message_id": record["message_id"],
+        "transaction_id": record["transaction_id"],
+        "sender_id": record["sender_id"],
+        "agreement_id": record["agreement_id"],
+        "sent_at": record["sent_at"],
+        "chunk_index": record["chunk_index"],
+        "chunk_count": record["chunk_count"],
+        "item_count": record["item_count"],
+    }
+    return header, items

@@ -1,0 +1,147 @@
+"""Per-item checks of an authenticated change set: program, scope, validation, quality facts.
+
+Order of refusal reasons for one item: program outside the agreement, a field outside the
+agreement's scope (sensitive fields only where declared), then ``hub.validation`` errors (the
+first one names the reason; the message lists them all). Validation runs on every item anyway,
+because compliance measures CURP validity and completeness over everything received.
+
+Contract fields that are not in the canonical vocabulary ride with their group: ``periodicidad``
+(ChangeSet v2) belongs to the benefit and is in scope when ``tipo_beneficio`` is; ``ageb`` belongs
+to the geography and is in scope when ``cve_loc`` is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hub.agreements.model import Agreement
+from hub.fields import ITEM_FIELDS, SENSITIVE_FIELDS
+from hub.gatekeeper.reasons import CAMPO_FUERA_DE_ALCANCE, PROGRAMA_FUERA_DE_CONVENIO, describe
+from hub.gatekeeper.verdict import CurpState, ItemQuality, RejectedItem
+from hub.registry.items import ChangeItem, ChangeSetHeader
+from hub.validation.geography import GeoCatalog
+from hub.validation.record import BAJA_REQUIRED, DEFAULT_REQUIRED, PAGO_REQUIRED, validate_item
+
+__all__ = ["ItemChecks", "check_items", "flatten", "required_fields"]
+
+#: Non-canonical contract fields and the canonical field whose scope covers them.
+_COVERED_BY = {"periodicidad": "tipo_beneficio", "ageb": "cve_loc"}
+_ITEM_FIELDS = frozenset(ITEM_FIELDS)
+
+
+def flatten(item: ChangeItem) -> dict[str, Any]:
+    """The item as canonical field → value (person, benefit and geography merged)."""
+    flat: dict[str, Any] = {
+        "reference_id": item.get("reference_id"),
+        "operation": item.get("operation"),
+        "effective_date": item.get("effective_date"),
+    }
+    person = item.get("person")
+    if person:
+        flat.update(person)
+    benefit = item.get("benefit")
+    if benefit:
+        flat.update(benefit)
+    geography = item.get("geography")
+    if geography:
+        flat.update(geography)
+    return flat
+
+
+def required_fields(operation: object) -> frozenset[str]:
+    """Fields an item with ``operation`` must carry (as ``validate_item`` requires them)."""
+    if operation == "BAJA":
+        return BAJA_REQUIRED & DEFAULT_REQUIRED
+    if operation == "PAGO":
+        return PAGO_REQUIRED | DEFAULT_REQUIRED
+    return DEFAULT_REQUIRED
+
+
+def _present(value: object) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _out_of_scope(agreement: Agreement, flat: dict[str, Any]) -> str | None:
+    """The first non-null field the agreement does not allow, or None."""
+    sensitive = agreement.scope.sensitive
+    for name, value in flat.items():
+        if value is None or name in _ITEM_FIELDS:
+            continue
+        scoped = _COVERED_BY.get(name, name)
+        if not agreement.allows_field(scoped):
+            return name
+        if scoped in SENSITIVE_FIELDS and scoped not in sensitive:
+            return name
+    return None
+
+
+@dataclass(frozen=True)
+class ItemChecks:
+    """The per-item result: accepted items, rejected items and quality facts of every item."""
+
+    accepted: tuple[ChangeItem, ...]
+    rejected: tuple[RejectedItem, ...]
+    quality: tuple[ItemQuality, ...]
+
+
+def check_items(
+    agreement: Agreement,
+    header: ChangeSetHeader,
+    items: Sequence[ChangeItem],
+    catalog: GeoCatalog,
+    today: dt.date,
+) -> ItemChecks:
+    """Check every item of an authenticated, allowed change set (pure)."""
+    accepted: list[ChangeItem] = []
+    rejected: list[RejectedItem] = []
+    quality: list[ItemQuality] = []
+    seen_refs: set[str] = set()
+    seen_curps: set[str] = set()
+    sent_at = header["sent_at"]
+    if sent_at.tzinfo is None:
+        sent_at = sent_at.replace(tzinfo=dt.UTC)
+    for item in items:
+        flat = flatten(item)
+        ref = str(flat.get("reference_id") or "")
+        issues = validate_item(flat, catalog=catalog, today=today)
+        errors = [issue for issue in issues if issue.is_error]
+        curp = flat.get("curp")
+        curp_state: CurpState = "absent"
+        if _present(curp):
+            bad = any(issue.field == "curp" for issue in errors)
+            curp_state = "invalid" if bad else "valid"
+        required = required_fields(flat.get("operation"))
+        present = sum(1 for name in required if _present(flat.get(name)))
+        duplicate = ref in seen_refs or (isinstance(curp, str) and curp in seen_curps)
+        seen_refs.add(ref)
+        if isinstance(curp, str):
+            seen_curps.add(curp)
+        effective = flat.get("effective_date")
+        lag = 0.0
+        if isinstance(effective, dt.date):
+            start = dt.datetime(effective.year, effective.month, effective.day, tzinfo=dt.UTC)
+            lag = max(0.0, (sent_at - start).total_seconds())
+        quality.append(ItemQuality(curp_state, len(required), present, duplicate, lag))
+
+        program = flat.get("clave_programa")
+        outside = _out_of_scope(agreement, flat)
+        if _present(program) and agreement.program(str(program)) is None:
+            detail = f"'{program}' (el convenio cubre: {', '.join(agreement.program_keys)})"
+            message = describe(PROGRAMA_FUERA_DE_CONVENIO, detail)
+            rejected.append(
+                RejectedItem(ref, PROGRAMA_FUERA_DE_CONVENIO, message, "clave_programa")
+            )
+        elif outside is not None:
+            kind = "dato sensible no declarado" if outside in SENSITIVE_FIELDS else "campo"
+            message = describe(CAMPO_FUERA_DE_ALCANCE, f"{kind} '{outside}'")
+            rejected.append(RejectedItem(ref, CAMPO_FUERA_DE_ALCANCE, message, outside))
+        elif errors:
+            first = errors[0]
+            message = "; ".join(f"{e.field}: {e.message}" for e in errors)
+            rejected.append(RejectedItem(ref, first.code, message, first.field))
+        else:
+            accepted.append(item)
+    return ItemChecks(tuple(accepted), tuple(rejected), tuple(quality))

@@ -1,0 +1,141 @@
+"""The processed-message ledger: what the hub did with each Kafka message, and its receipt.
+
+One row per message position (topic, partition, offset). A message whose signature verified and
+that was inspected item by item also *claims* its identity (agreement_id, message_id): a second
+message with the same identity at another position is a replay. Refused change sets claim
+nothing (they changed nothing, so the operator may replay them once the cause is fixed).
+
+The row is written in the same transaction as the quarantine entries and the compliance counts,
+so a message is marked done exactly when its effects are counted; a redelivery finds the row and
+re-emits the stored receipt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    UniqueConstraint,
+    select,
+)
+
+from hub.db import Base
+
+__all__ = ["LedgerRow", "find_claim", "find_position", "processed_messages", "record"]
+
+_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+processed_messages = Table(
+    "processed_messages",
+    Base.metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("topic", String(255), nullable=False),
+    Column("kafka_partition", Integer, nullable=False),
+    Column("kafka_offset", BigInteger, nullable=False),
+    # the claim: set only for authenticated messages inspected item by item
+    Column("agreement_id", String(255)),
+    Column("message_id", String(255)),
+    Column("header_agreement_id", String(255)),
+    Column("header_message_id", String(255), nullable=False),
+    Column("transaction_id", String(255)),
+    Column("outcome", String(16), nullable=False),
+    Column("reason_code", String(64)),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("processed_at", DateTime(timezone=True), nullable=False),
+    Column("receipt_topic", String(255)),
+    Column("receipt", LargeBinary),
+    UniqueConstraint("topic", "kafka_partition", "kafka_offset"),
+    UniqueConstraint("agreement_id", "message_id"),
+)
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """A processed message as the ledger remembers it."""
+
+    topic: str
+    partition: int
+    offset: int
+    agreement_id: str | None
+    message_id: str | None
+    header_agreement_id: str | None
+    header_message_id: str
+    outcome: str
+    reason_code: str | None
+    receipt_topic: str | None
+    receipt: bytes | None
+
+
+def _row(row: Any) -> LedgerRow:
+    return LedgerRow(
+        row.topic,
+        row.kafka_partition,
+        row.kafka_offset,
+        row.agreement_id,
+        row.message_id,
+        row.header_agreement_id,
+        row.header_message_id,
+        row.outcome,
+        row.reason_code,
+        row.receipt_topic,
+        bytes(row.receipt) if row.receipt is not None else None,
+    )
+
+
+def find_position(conn: Connection, topic: str, partition: int, offset: int) -> LedgerRow | None:
+    """The ledger row of the message at this position, if it was processed."""
+    c = processed_messages.c
+    row = conn.execute(
+        select(processed_messages).where(
+            c.topic == topic, c.kafka_partition == partition, c.kafka_offset == offset
+        )
+    ).first()
+    return _row(row) if row is not None else None
+
+
+def find_claim(conn: Connection, agreement_id: str, message_id: str) -> LedgerRow | None:
+    """The message that claimed (agreement_id, message_id), if any."""
+    c = processed_messages.c
+    row = conn.execute(
+        select(processed_messages).where(c.agreement_id == agreement_id, c.message_id == message_id)
+    ).first()
+    return _row(row) if row is not None else None
+
+
+def record(
+    conn: Connection,
+    row: LedgerRow,
+    *,
+    transaction_id: str | None,
+    sent_at: dt.datetime | None,
+    processed_at: dt.datetime,
+) -> None:
+    """Insert the ledger row (``IntegrityError`` when the position or the claim is taken)."""
+    conn.execute(
+        processed_messages.insert().values(
+            topic=row.topic,
+            kafka_partition=row.partition,
+            kafka_offset=row.offset,
+            agreement_id=row.agreement_id,
+            message_id=row.message_id,
+            header_agreement_id=row.header_agreement_id,
+            header_message_id=row.header_message_id,
+            transaction_id=transaction_id,
+            outcome=row.outcome,
+            reason_code=row.reason_code,
+            sent_at=sent_at,
+            processed_at=processed_at,
+            receipt_topic=row.receipt_topic,
+            receipt=row.receipt,
+        )
+    )

@@ -1,0 +1,81 @@
+"""Schemas from the hub's own registry database: writer schemas by id and the hub's record ids.
+
+Ids are resolved on demand and remembered (an id never changes meaning), so a contract version
+registered while the hub runs is usable at once, without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from hub.contracts.schema_text import ParsedSchema, parse_schema
+from hub.errors import ContractError
+from hub.schema_registry.errors import RegistryError
+from hub.schema_registry.store import SchemaStore
+
+__all__ = ["ResolvedSchema", "StoreSchemas"]
+
+
+@dataclass(frozen=True)
+class ResolvedSchema:
+    """A writer schema: its id, the (subject, version) pairs that use it and the parsed form."""
+
+    id: int
+    versions: tuple[tuple[str, int], ...]
+    parsed: ParsedSchema
+
+
+class StoreSchemas:
+    """Resolves schema ids against the registry tables at ``engine`` (thread-safe cache)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._store = SchemaStore(engine)
+        self._by_id: dict[int, ResolvedSchema] = {}
+        self._latest: dict[str, ResolvedSchema] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, schema_id: int) -> ResolvedSchema:
+        """The schema with ``schema_id``; ``KeyError`` when the registry does not have it."""
+        cached = self._by_id.get(schema_id)
+        if cached is not None:
+            return cached
+        try:
+            stored = self._store.get_schema(schema_id)
+            versions = tuple(self._store.schema_versions(schema_id))
+        except RegistryError as exc:
+            raise KeyError(schema_id) from exc
+        parsed = parse_schema(json.loads(stored.schema))
+        resolved = ResolvedSchema(schema_id, versions, parsed)
+        with self._lock:
+            self._by_id[schema_id] = resolved
+        return resolved
+
+    def __call__(self, schema_id: int) -> ParsedSchema:
+        """The parsed writer schema (``hub.contracts.wire.SchemaResolver`` protocol)."""
+        return self.resolve(schema_id).parsed
+
+    def latest(self, subject: str) -> ResolvedSchema:
+        """The latest version of one of the hub's own subjects (receipts, quarantine...)."""
+        cached = self._latest.get(subject)
+        if cached is not None:
+            return cached
+        try:
+            registered = self._store.get_version(subject, "latest")
+        except RegistryError as exc:
+            raise ContractError(
+                f"el registro de esquemas no tiene el subject {subject}",
+                hint="siembre el registro con 'sisi schemas register' o inicie el hub con "
+                "'sisi hub', que lo siembra desde avro_schemas/",
+            ) from exc
+        resolved = ResolvedSchema(
+            registered.id,
+            ((subject, registered.version),),
+            parse_schema(json.loads(registered.schema)),
+        )
+        with self._lock:
+            self._latest[subject] = resolved
+        return resolved

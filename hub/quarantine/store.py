@@ -1,0 +1,230 @@
+"""Quarantine in the database: record refused messages, list and show them, mark replays."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.engine import Engine
+
+from hub.errors import SisiError
+from hub.quarantine.records import QuarantineEntry
+from hub.quarantine.tables import quarantine_entries, quarantine_messages
+
+__all__ = [
+    "QuarantineNotFoundError",
+    "QuarantinedItem",
+    "count_by_reason",
+    "decode_headers",
+    "encode_headers",
+    "get_item",
+    "insert",
+    "items_at",
+    "list_items",
+    "mark_replayed",
+]
+
+
+class QuarantineNotFoundError(SisiError):
+    """No quarantine entry has that id."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class QuarantinedItem:
+    """A quarantine entry with its message (the original bytes only when asked for)."""
+
+    id: int
+    message_row: int
+    agreement_id: str | None
+    message_id: str
+    reference_id: str | None
+    reason_code: str
+    field: str | None
+    message: str
+    topic: str
+    partition: int
+    offset: int
+    received_at: dt.datetime
+    status: str
+    replayed_at: dt.datetime | None
+    replayed_by: str | None
+    value: bytes | None = None
+    headers: tuple[tuple[str, bytes | None], ...] = ()
+
+
+def encode_headers(headers: Sequence[tuple[str, bytes | None]]) -> str:
+    """Kafka headers as JSON text (values base64; None kept)."""
+    return json.dumps(
+        [[name, None if raw is None else base64.b64encode(raw).decode()] for name, raw in headers]
+    )
+
+
+def decode_headers(text: str) -> tuple[tuple[str, bytes | None], ...]:
+    """The inverse of :func:`encode_headers`."""
+    return tuple(
+        (str(name), None if raw is None else base64.b64decode(raw))
+        for name, raw in json.loads(text)
+    )
+
+
+def insert(
+    conn: Connection,
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    agreement_id: str | None,
+    message_id: str,
+    value: bytes,
+    headers: Sequence[tuple[str, bytes | None]],
+    received_at: dt.datetime,
+    entries: Sequence[QuarantineEntry],
+) -> int:
+    """Quarantine one message and its entries (inside the caller's transaction)."""
+    result = conn.execute(
+        quarantine_messages.insert().values(
+            topic=topic,
+            kafka_partition=partition,
+            kafka_offset=offset,
+            agreement_id=agreement_id,
+            message_id=message_id,
+            value=value,
+            headers=encode_headers(headers),
+            received_at=received_at,
+            status="PENDIENTE",
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    row_id = int(key[0])
+    conn.execute(
+        quarantine_entries.insert(),
+        [
+            {
+                "quarantine_message_id": row_id,
+                "agreement_id": agreement_id,
+                "reference_id": e.reference_id,
+                "reason_code": e.reason_code,
+                "field": e.field,
+                "message": e.message,
+            }
+            for e in entries
+        ],
+    )
+    return row_id
+
+
+def _query(with_value: bool):  # type: ignore[no-untyped-def]
+    e, m = quarantine_entries.c, quarantine_messages.c
+    columns = [
+        e.id,
+        m.id.label("message_row"),
+        e.agreement_id,
+        m.message_id,
+        e.reference_id,
+        e.reason_code,
+        e.field,
+        e.message,
+        m.topic,
+        m.kafka_partition,
+        m.kafka_offset,
+        m.received_at,
+        m.status,
+        m.replayed_at,
+        m.replayed_by,
+    ]
+    if with_value:
+        columns += [m.value, m.headers]
+    return select(*columns).join(quarantine_messages, m.id == e.quarantine_message_id)
+
+
+def _item(row: object, with_value: bool) -> QuarantinedItem:
+    r = row._mapping  # type: ignore[attr-defined]
+    return QuarantinedItem(
+        id=int(r["id"]),
+        message_row=int(r["message_row"]),
+        agreement_id=r["agreement_id"],
+        message_id=r["message_id"],
+        reference_id=r["reference_id"],
+        reason_code=r["reason_code"],
+        field=r["field"],
+        message=r["message"],
+        topic=r["topic"],
+        partition=int(r["kafka_partition"]),
+        offset=int(r["kafka_offset"]),
+        received_at=r["received_at"],
+        status=r["status"],
+        replayed_at=r["replayed_at"],
+        replayed_by=r["replayed_by"],
+        value=bytes(r["value"]) if with_value else None,
+        headers=decode_headers(r["headers"]) if with_value else (),
+    )
+
+
+def list_items(
+    engine: Engine,
+    *,
+    agreement_id: str | None = None,
+    reason_code: str | None = None,
+    status: str | None = None,
+    limit: int = 100,
+) -> list[QuarantinedItem]:
+    """Quarantine entries, newest first, optionally filtered."""
+    e, m = quarantine_entries.c, quarantine_messages.c
+    query = _query(False)
+    if agreement_id is not None:
+        query = query.where(e.agreement_id == agreement_id)
+    if reason_code is not None:
+        query = query.where(e.reason_code == reason_code)
+    if status is not None:
+        query = query.where(m.status == status)
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(e.id.desc()).limit(limit)).all()
+    return [_item(row, False) for row in rows]
+
+
+def get_item(engine: Engine, entry_id: int) -> QuarantinedItem:
+    """One entry with its original bytes and headers."""
+    with engine.connect() as conn:
+        row = conn.execute(_query(True).where(quarantine_entries.c.id == entry_id)).first()
+    if row is None:
+        raise QuarantineNotFoundError(
+            f"no hay una entrada de cuarentena con id {entry_id}",
+            hint="consulte los ids con 'sisi quarantine list'",
+        )
+    return _item(row, True)
+
+
+def items_at(conn: Connection, topic: str, partition: int, offset: int) -> list[QuarantinedItem]:
+    """The entries (with original bytes) quarantined for the message at this position."""
+    m = quarantine_messages.c
+    query = _query(True).where(
+        m.topic == topic, m.kafka_partition == partition, m.kafka_offset == offset
+    )
+    return [_item(row, True) for row in conn.execute(query.order_by(quarantine_entries.c.id))]
+
+
+def mark_replayed(engine: Engine, message_row: int, actor: str, at: dt.datetime) -> bool:
+    """Mark a quarantined message as replayed; False when it already was."""
+    m = quarantine_messages.c
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(quarantine_messages)
+            .where(m.id == message_row, m.status == "PENDIENTE")
+            .values(status="REENVIADO", replayed_at=at, replayed_by=actor)
+        )
+        return bool(result.rowcount)
+
+
+def count_by_reason(engine: Engine) -> dict[str, int]:
+    """Quarantine entries per reason code."""
+    e = quarantine_entries.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(e.reason_code, func.count()).group_by(e.reason_code)).all()
+    return {str(code): int(n) for code, n in rows}
