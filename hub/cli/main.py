@@ -19,6 +19,8 @@ SUBCOMMANDS: dict[str, str] = {
     "broker": "hub.cli.broker:broker",
     "audit": "hub.cli.audit:audit",
     "synth": "producers.synth.cli:synth",
+    "produce": "producers.cli:produce",
+    "outbox": "producers.cli:outbox",
     "hub": "hub.cli.hub:hub",
     "quarantine": "hub.cli.quarantine:quarantine",
     "compliance": "hub.cli.compliance:compliance",
