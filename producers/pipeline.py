@@ -1,0 +1,252 @@
+"""A file delivery, end to end: stage, diff, chunk, sign, outbox, publish, wait for receipts.
+
+``produce_file`` is what ``sisi produce`` runs. The snapshot replacement and the outbox rows of a
+delivery are written in one SQLite transaction: after a crash either the whole delivery is in
+the outbox (and ``sisi outbox resend`` publishes it) or none of it is and the snapshot is the old
+one. Publishing happens only after that commit, so nothing reaches the broker that the outbox
+does not hold.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hub.agreements import Agreement
+from hub.envelope import seal
+from hub.errors import AgreementError, InputFileError
+from hub.settings import Settings
+from hub.topics import agreement_changes
+from producers import snapshot
+from producers.changeset import ChangeSetCodec, ChangeSetHeader
+from producers.contract import SchemaSource
+from producers.outbox import Outbox
+from producers.publisher import Publisher, topic_exists
+from producers.receipts import ReceiptListener
+from producers.staging import CodecSpec, stage_file
+from producers.store import delivery_lock, open_state
+from producers.summary import ProduceSummary, write_report
+
+__all__ = ["DEFAULT_CHUNK_SIZE", "ProduceOptions", "Progress", "codec_spec", "produce_file"]
+
+DEFAULT_CHUNK_SIZE = 500
+
+
+@dataclass(frozen=True)
+class ProduceOptions:
+    """How to deliver one file."""
+
+    input: Path
+    period: str | None = None
+    dry_run: bool = False
+    wait: bool = False
+    timeout: float = 60.0
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    report: Path | None = None
+    parts: int | None = None
+    today: date | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Callbacks for a progress display: rows read, change sets published."""
+
+    rows: Callable[[int], None] | None = None
+    start_publishing: Callable[[int], None] | None = None
+    published: Callable[[int], None] | None = None
+
+
+def codec_spec(agreement: Agreement, schema_id: int, definition: object) -> CodecSpec:
+    """The codec parameters for an agreement: scope and the benefit's periodicity."""
+    periodicity = agreement.programs[0].benefit.periodicity if agreement.programs else None
+    return CodecSpec(schema_id, definition, tuple(agreement.scope.fields), periodicity)
+
+
+def _check(agreement: Agreement, options: ProduceOptions) -> None:
+    if agreement.kind != "padron":
+        raise AgreementError(
+            f"el convenio {agreement.id} es de tipo '{agreement.kind}', no de padrón",
+            field="agreement",
+            hint="sisi produce envía padrones; use un convenio de tipo padron.",
+        )
+    if options.period is not None:
+        try:
+            snapshot.period_start(options.period)
+        except ValueError as exc:
+            raise InputFileError(str(exc), field="period", hint="use --period AAAA-MM") from exc
+    if not 1 <= options.chunk_size <= 5000:
+        raise InputFileError(
+            f"tamaño de fragmento {options.chunk_size} fuera de rango",
+            field="chunk-size",
+            hint="use entre 1 y 5000 elementos por conjunto de cambios.",
+        )
+
+
+def produce_file(
+    agreement: Agreement,
+    private_key: Ed25519PrivateKey,
+    options: ProduceOptions,
+    settings: Settings,
+    progress: Progress | None = None,
+) -> ProduceSummary:
+    """Deliver ``options.input`` under ``agreement``; the summary says what happened."""
+    _check(agreement, options)
+    progress = progress or Progress()
+    today = options.today or date.today()
+    source = SchemaSource.for_settings(settings)
+    contract = source.changeset_contract(agreement)
+    spec = codec_spec(agreement, contract.schema_id, contract.definition)
+    summary = ProduceSummary(agreement.id, str(options.input), dry_run=options.dry_run)
+    conn = open_state(settings, agreement.id)
+    try:
+        with delivery_lock(settings, agreement.id):
+            staged = stage_file(
+                conn,
+                options.input,
+                agreement,
+                spec,
+                reference_data=settings.reference_data,
+                today=today,
+                parts=options.parts,
+                progress=progress.rows,
+            )
+            summary.read = staged.read
+            summary.invalid_rows = staged.invalid_rows
+            summary.invalid_by_code = staged.invalid_by_code
+            summary.warnings_by_code = staged.warnings_by_code
+            counts = snapshot.diff_counts(conn, today, options.period)
+            summary.altas, summary.cambios = counts.altas, counts.cambios
+            summary.bajas, summary.pagos = counts.bajas, counts.pagos
+            report = options.report or options.input.with_name(options.input.name + ".rechazos.csv")
+            if options.dry_run or staged.invalid_rows:
+                write_report(conn, report)
+                summary.report = str(report)
+            if options.dry_run:
+                conn.execute("DROP TABLE IF EXISTS staging")
+                return summary
+            transaction_id = str(uuid.uuid4())
+            summary.transaction_id = transaction_id
+            summary.change_sets = _write_delivery(
+                conn,
+                agreement,
+                private_key,
+                spec.build(),
+                options,
+                today,
+                transaction_id,
+                counts.total,
+            )
+        _publish(conn, agreement, settings, options, summary, progress)
+        return summary
+    finally:
+        conn.close()
+
+
+def _write_delivery(
+    conn: sqlite3.Connection,
+    agreement: Agreement,
+    private_key: Ed25519PrivateKey,
+    codec: ChangeSetCodec,
+    options: ProduceOptions,
+    today: date,
+    transaction_id: str,
+    total: int,
+) -> int:
+    """Chunk, sign and store the delivery and replace the snapshot, in one transaction."""
+    outbox = Outbox(conn)
+    size = options.chunk_size
+    chunk_count = -(-total // size)
+    sent_at = datetime.now(UTC)
+    sender = agreement.parties.agency.key
+    encode_item = codec.encode_item
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        chunk: list[bytes] = []
+        index = 0
+
+        def flush() -> None:
+            nonlocal index
+            message_id = str(uuid.uuid4())
+            header = ChangeSetHeader(
+                message_id, transaction_id, sender, agreement.id, sent_at, index, chunk_count
+            )
+            envelope = seal(private_key, agreement.id, message_id, codec.frame(header, chunk))
+            outbox.add(
+                envelope,
+                transaction_id=transaction_id,
+                chunk_index=index,
+                item_count=len(chunk),
+                period=options.period,
+            )
+            index += 1
+            chunk.clear()
+
+        for operation, reference_id, days, tail in snapshot.diff_items(conn, today, options.period):
+            chunk.append(encode_item(reference_id, operation, days, tail))
+            if len(chunk) == size:
+                flush()
+        if chunk:
+            flush()
+        snapshot.apply(conn, options.period)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return index
+
+
+def _publish(
+    conn: sqlite3.Connection,
+    agreement: Agreement,
+    settings: Settings,
+    options: ProduceOptions,
+    summary: ProduceSummary,
+    progress: Progress,
+) -> None:
+    assert summary.transaction_id is not None
+    outbox = Outbox(conn)
+    topic = agreement_changes(agreement.id)
+    if summary.change_sets:
+        exists = topic_exists(settings, topic)
+        if not exists:
+            summary.unpublished = summary.change_sets
+            summary.publish_error = (
+                "el broker no responde"
+                if exists is None
+                else f"el tema {topic} no existe (el operador lo crea con 'sisi broker')"
+            )
+        else:
+            if progress.start_publishing is not None:
+                progress.start_publishing(summary.change_sets)
+            publisher = Publisher(settings, timeout=options.timeout)
+            result = publisher.publish(
+                topic,
+                outbox.unreceipted(summary.transaction_id),
+                outbox.mark_published,
+                progress=progress.published,
+            )
+            summary.published = result.published
+            summary.unpublished = summary.change_sets - result.published
+            if result.errors:
+                summary.publish_error = next(iter(result.errors.values()))
+    if options.wait and summary.change_sets:
+        summary.waited = True
+        listener = ReceiptListener(agreement.id, settings, conn)
+        try:
+            listener.wait_for(outbox.message_ids(summary.transaction_id), options.timeout)
+        finally:
+            listener.close()
+    status = outbox.status(summary.transaction_id)
+    summary.accepted = status.items.get("ACEPTADO", 0)
+    summary.rejected = status.items.get("RECHAZADO", 0)
+    summary.rejected_by_code = status.rejected_items
+    summary.rejection_reasons = status.reasons
+    summary.awaiting_receipt = status.unreceipted
+    if options.wait and not summary.change_sets:
+        summary.waited = True

@@ -1,0 +1,191 @@
+"""The last delivered snapshot and the diff of a new full file against it, in SQL.
+
+The snapshot maps ``reference_id`` to the content hash and the Avro tail (person, benefit,
+geography) of the last record the hub was sent. A new file, staged by ``producers.staging``, is
+compared in SQLite, never in Python dicts:
+
+- ALTA   a reference the snapshot does not have;
+- CAMBIO a reference whose content hash changed;
+- PAGO   with a period (``YYYY-MM``), every row with an amount not yet paid in that period;
+- BAJA   a snapshot reference missing from the new file (but not one whose row was invalid:
+         an invalid row is not a departure).
+
+``apply`` makes the staged file the new snapshot (a table rename, so it costs nothing per row)
+inside the caller's transaction, together with the outbox rows. ``forget`` undoes what a
+receipt rejected, so the next delivery sends it again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Final
+
+from producers.changeset import epoch_days
+
+__all__ = [
+    "DiffCounts",
+    "DiffItem",
+    "apply",
+    "diff_counts",
+    "diff_items",
+    "forget",
+    "period_start",
+    "record_change",
+]
+
+#: The hash a forgotten row gets: never equal to a real content hash in practice.
+UNKNOWN_HASH: Final = 0
+
+DiffItem = tuple[str, str, int, bytes]  # operation, reference_id, effective days, tail
+
+_ALTA = (
+    "SELECT s.reference_id, coalesce(s.eff, :today), s.tail FROM staging s "
+    "WHERE NOT EXISTS (SELECT 1 FROM snapshot p WHERE p.reference_id = s.reference_id) "
+    "ORDER BY s.rowid"
+)
+_CAMBIO = (
+    "SELECT s.reference_id, :today, s.tail FROM staging s "
+    "JOIN snapshot p ON p.reference_id = s.reference_id WHERE p.hash <> s.hash ORDER BY s.rowid"
+)
+_PAGO = (
+    "SELECT s.reference_id, coalesce(s.paid, :start), s.tail FROM staging s "
+    "WHERE s.has_amount = 1 AND NOT EXISTS (SELECT 1 FROM payments y "
+    "WHERE y.reference_id = s.reference_id AND y.period = :period) ORDER BY s.rowid"
+)
+_BAJA = (
+    "SELECT p.reference_id, :today, p.tail FROM snapshot p "
+    "WHERE NOT EXISTS (SELECT 1 FROM staging s WHERE s.reference_id = p.reference_id) "
+    "AND NOT EXISTS (SELECT 1 FROM invalid i WHERE i.reference_id = p.reference_id) "
+    "ORDER BY p.rowid"
+)
+_QUERIES: Final = (("ALTA", _ALTA), ("CAMBIO", _CAMBIO), ("PAGO", _PAGO), ("BAJA", _BAJA))
+
+
+def period_start(period: str) -> date:
+    """The first day of a ``YYYY-MM`` period (``ValueError`` when malformed)."""
+    year, _, month = period.partition("-")
+    if len(year) != 4 or len(month) != 2 or not (year + month).isdigit():
+        raise ValueError(f"periodo '{period}' inválido; use AAAA-MM, por ejemplo 2026-03")
+    return date(int(year), int(month), 1)
+
+
+@dataclass(frozen=True)
+class DiffCounts:
+    """How many items of each operation the diff yields."""
+
+    altas: int
+    cambios: int
+    pagos: int
+    bajas: int
+
+    @property
+    def total(self) -> int:
+        return self.altas + self.cambios + self.pagos + self.bajas
+
+
+def _params(today: date, period: str | None) -> dict[str, object]:
+    return {
+        "today": epoch_days(today),
+        "period": period or "",
+        "start": epoch_days(period_start(period)) if period else 0,
+    }
+
+
+def _index_invalid(conn: sqlite3.Connection) -> None:
+    conn.execute("CREATE INDEX IF NOT EXISTS invalid_reference ON invalid (reference_id)")
+
+
+def diff_counts(conn: sqlite3.Connection, today: date, period: str | None) -> DiffCounts:
+    """Counts of each operation between ``staging`` and ``snapshot``."""
+    _index_invalid(conn)
+    params = _params(today, period)
+    counts: dict[str, int] = {}
+    for operation, query in _QUERIES:
+        if operation == "PAGO" and period is None:
+            counts[operation] = 0
+            continue
+        counted = f"SELECT count(*) FROM ({query.rsplit(' ORDER BY ', 1)[0]})"
+        counts[operation] = conn.execute(counted, params).fetchone()[0]
+    return DiffCounts(counts["ALTA"], counts["CAMBIO"], counts["PAGO"], counts["BAJA"])
+
+
+def diff_items(conn: sqlite3.Connection, today: date, period: str | None) -> Iterator[DiffItem]:
+    """Every item of the diff, streamed: altas, cambios, pagos, bajas (file order within each)."""
+    _index_invalid(conn)
+    params = _params(today, period)
+    for operation, query in _QUERIES:
+        if operation == "PAGO" and period is None:
+            continue
+        cursor = conn.execute(query, params)
+        while rows := cursor.fetchmany(1000):
+            for reference_id, days, tail in rows:
+                yield operation, reference_id, days, tail
+
+
+def apply(conn: sqlite3.Connection, period: str | None) -> None:
+    """Make the staged file the snapshot (inside the caller's transaction).
+
+    References whose row was invalid this time keep their previous snapshot entry; payments
+    of the period are recorded so a second run for the same period pays nothing twice.
+    """
+    if period is not None:
+        conn.execute(
+            "INSERT OR IGNORE INTO payments (reference_id, period) "
+            "SELECT reference_id, ? FROM staging WHERE has_amount = 1",
+            (period,),
+        )
+    conn.execute(
+        "INSERT INTO staging (reference_id, hash, tail) SELECT p.reference_id, p.hash, p.tail "
+        "FROM snapshot p WHERE EXISTS (SELECT 1 FROM invalid i WHERE i.reference_id = "
+        "p.reference_id) AND NOT EXISTS (SELECT 1 FROM staging s WHERE s.reference_id = "
+        "p.reference_id)"
+    )
+    conn.execute("DROP TABLE snapshot")
+    conn.execute("ALTER TABLE staging RENAME TO snapshot")
+
+
+def record_change(conn: sqlite3.Connection, operation: str, reference_id: str, tail: bytes) -> None:
+    """A single live change (SDK) reflected in the snapshot, so later file diffs agree."""
+    from producers.changeset import content_hash
+
+    if operation == "PAGO":
+        return
+    conn.execute("DELETE FROM snapshot WHERE reference_id = ?", (reference_id,))
+    if operation != "BAJA":
+        conn.execute(
+            "INSERT INTO snapshot (reference_id, hash, tail) VALUES (?, ?, ?)",
+            (reference_id, content_hash(tail), tail),
+        )
+
+
+def forget(
+    conn: sqlite3.Connection, operation: str, reference_id: str, tail: bytes, period: str | None
+) -> None:
+    """Treat a rejected item as never delivered, so the next delivery sends it again.
+
+    A rejected ALTA leaves the snapshot; a rejected CAMBIO keeps the reference with an unknown
+    hash (the next file sends a CAMBIO); a rejected BAJA puts the reference back (the next file
+    that lacks it sends the BAJA again); a rejected PAGO is no longer counted as paid.
+    """
+    if operation == "ALTA":
+        conn.execute("DELETE FROM snapshot WHERE reference_id = ?", (reference_id,))
+    elif operation == "CAMBIO":
+        conn.execute(
+            "UPDATE snapshot SET hash = ? WHERE reference_id = ?", (UNKNOWN_HASH, reference_id)
+        )
+    elif operation == "BAJA":
+        exists = conn.execute(
+            "SELECT 1 FROM snapshot WHERE reference_id = ?", (reference_id,)
+        ).fetchone()
+        if exists is None:
+            conn.execute(
+                "INSERT INTO snapshot (reference_id, hash, tail) VALUES (?, ?, ?)",
+                (reference_id, UNKNOWN_HASH, tail),
+            )
+    elif operation == "PAGO" and period is not None:
+        conn.execute(
+            "DELETE FROM payments WHERE reference_id = ? AND period = ?", (reference_id, period)
+        )

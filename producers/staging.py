@@ -1,0 +1,329 @@
+"""Stream an agency file into the staging table: read, map, validate, encode, across processes.
+
+Each part reads the whole file with the agreement's layout (splitting rows is cheap) but maps,
+validates and encodes only the rows whose line number falls to it (``line % parts == part``).
+Part 0 runs in this process, the others in spawned processes that send bounded batches back
+through queues; this process inserts every batch into SQLite as it comes. Nothing proportional
+to the file stays in memory: valid rows go to ``staging`` (reference, line, content hash, Avro
+tail, effective date, payment date, whether an amount was given), invalid rows to ``invalid``
+with every issue (line, reference, field, code, Spanish reason).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue as queue_module
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Final
+
+from hub.agreements import Agreement
+from hub.errors import InputFileError, SisiError
+from hub.validation.geography import GeoCatalog
+from hub.validation.issues import ValidationIssue
+from hub.validation.record import validate_item
+from producers.changeset import ChangeSetCodec, content_hash, epoch_days
+from producers.mapping import RowReader, compile_layout
+from producers.mapping.records import required_fields
+
+__all__ = [
+    "DUPLICATE_CODE",
+    "DUPLICATE_REASON",
+    "CodecSpec",
+    "StageResult",
+    "create_staging",
+    "stage_file",
+]
+
+DUPLICATE_CODE: Final = "REFERENCE_DUPLICATE"
+DUPLICATE_REASON: Final = (
+    "el reference_id se repite en el archivo; se tomó la primera fila y esta se descartó"
+)
+_BATCH: Final = 2_000
+#: Below this size a file is read in this process only (starting processes costs more).
+_PARALLEL_MIN_BYTES: Final = 8 * 1024 * 1024
+
+StagedRow = tuple[str, int, int, bytes, int | None, int | None, int]
+InvalidRow = tuple[int, str | None, str, str, str]
+
+
+@dataclass(frozen=True)
+class CodecSpec:
+    """What a process needs to build the ``ChangeSetCodec`` (picklable)."""
+
+    schema_id: int
+    definition: Any
+    scope: tuple[str, ...]
+    periodicity: str | None
+
+    def build(self) -> ChangeSetCodec:
+        return ChangeSetCodec(
+            self.schema_id, self.definition, scope=self.scope, periodicity=self.periodicity
+        )
+
+
+@dataclass
+class StageResult:
+    """What staging found: rows read, invalid rows (and issues by code), warnings by code."""
+
+    read: int = 0
+    invalid_rows: int = 0
+    invalid_by_code: dict[str, int] = field(default_factory=dict)
+    warnings_by_code: dict[str, int] = field(default_factory=dict)
+
+
+def create_staging(conn: sqlite3.Connection) -> None:
+    """Fresh ``staging`` and ``invalid`` tables (a leftover from an interrupted run is dropped)."""
+    conn.executescript(
+        """
+        DROP TABLE IF EXISTS staging;
+        DROP TABLE IF EXISTS invalid;
+        CREATE TABLE staging (
+            reference_id TEXT NOT NULL, line INTEGER, hash INTEGER NOT NULL, tail BLOB NOT NULL,
+            eff INTEGER, paid INTEGER, has_amount INTEGER
+        );
+        CREATE TABLE invalid (
+            line INTEGER NOT NULL, reference_id TEXT, field TEXT NOT NULL, code TEXT NOT NULL,
+            message TEXT NOT NULL
+        );
+        """
+    )
+
+
+def _new_issues(
+    known: list[ValidationIssue], found: list[ValidationIssue]
+) -> list[ValidationIssue]:
+    """Validation issues not already reported by the mapping (same rule as ``read_records``)."""
+    seen = set(known)
+    fields = {issue.field for issue in known}
+    return [i for i in found if i not in seen and not (i.code == "REQUIRED" and i.field in fields)]
+
+
+def _days(value: object) -> int | None:
+    return epoch_days(value) if isinstance(value, date) else None
+
+
+def _part_batches(
+    path: str,
+    agreement: Agreement,
+    spec: CodecSpec,
+    part: int,
+    parts: int,
+    reference_data: Path | None,
+    today: date | None,
+) -> Iterator[tuple[list[StagedRow], list[InvalidRow], dict[str, int]]]:
+    """This part's rows, in batches of (valid rows, invalid issues, warning counts)."""
+    layout = agreement.layout
+    geo = GeoCatalog.load(reference_data)
+    codec = spec.build()
+    required = required_fields(layout)
+    staged: list[StagedRow] = []
+    invalid: list[InvalidRow] = []
+    warnings: dict[str, int] = {}
+    with RowReader(path, layout) as rows:
+        try:
+            mapper = compile_layout(layout, rows.header, catalog=geo)
+        except InputFileError as exc:
+            raise InputFileError(exc.message, path=path, field=exc.field, hint=exc.hint) from exc
+        for line, row in rows:
+            if parts > 1 and line % parts != part:
+                continue
+            record = mapper.map(line, row)
+            values = record.values
+            issues = record.issues
+            found = validate_item(values, catalog=geo, required=required, today=today)
+            if found:
+                issues.extend(_new_issues(issues, found) if issues else found)
+            failed = False
+            for issue in issues:
+                if issue.severity == "error":
+                    failed = True
+                else:
+                    warnings[issue.code] = warnings.get(issue.code, 0) + 1
+            reference = values.get("reference_id")
+            ref = reference if isinstance(reference, str) and reference else None
+            if failed or ref is None:
+                invalid.extend(
+                    (line, ref, i.field, i.code, i.message) for i in issues if i.severity == "error"
+                )
+                if not failed:  # no reference at all: already REQUIRED by validation
+                    invalid.append((line, None, "reference_id", "REQUIRED", "falta reference_id"))
+            else:
+                tail = codec.encode_tail(values)
+                monto = values.get("monto")
+                staged.append(
+                    (
+                        ref,
+                        line,
+                        content_hash(tail),
+                        tail,
+                        _days(values.get("effective_date")),
+                        _days(values.get("fecha_beneficio")),
+                        1 if monto is not None else 0,
+                    )
+                )
+            if len(staged) + len(invalid) >= _BATCH:
+                yield staged, invalid, warnings
+                staged, invalid, warnings = [], [], {}
+    yield staged, invalid, warnings
+
+
+def _worker(
+    out: Any,
+    path: str,
+    agreement: Agreement,
+    spec: CodecSpec,
+    part: int,
+    parts: int,
+    reference_data: Path | None,
+    today: date | None,
+) -> None:
+    """Process entry point: send batches, then ``("done", None)`` or ``("error", SisiError)``."""
+    try:
+        for batch in _part_batches(path, agreement, spec, part, parts, reference_data, today):
+            out.put(("batch", batch))
+        out.put(("done", None))
+    except SisiError as exc:
+        error = InputFileError(
+            exc.message, path=exc.path, field=exc.field, line=exc.line, hint=exc.hint
+        )
+        out.put(("error", error))
+    except Exception as exc:  # anything else still ends the run with a readable message
+        out.put(("error", InputFileError(f"fallo al leer el archivo: {exc!r}", path=path)))
+
+
+class _Sink:
+    """Inserts batches into ``staging``/``invalid`` and keeps the counts."""
+
+    def __init__(self, conn: sqlite3.Connection, progress: Callable[[int], None] | None) -> None:
+        self.conn = conn
+        self.progress = progress
+        self.result = StageResult()
+
+    def add(self, batch: tuple[list[StagedRow], list[InvalidRow], Mapping[str, int]]) -> None:
+        staged, invalid, warnings = batch
+        if staged:
+            self.conn.executemany("INSERT INTO staging VALUES (?,?,?,?,?,?,?)", staged)
+        if invalid:
+            self.conn.executemany("INSERT INTO invalid VALUES (?,?,?,?,?)", invalid)
+        for code, count in warnings.items():
+            counts = self.result.warnings_by_code
+            counts[code] = counts.get(code, 0) + count
+        rows = len(staged) + len({row[0] for row in invalid})
+        self.result.read += rows
+        if self.progress is not None:
+            self.progress(rows)
+
+
+def _parts_for(path: Path, agreement: Agreement, parts: int | None) -> int:
+    if parts is not None:
+        return max(1, parts)
+    if agreement.layout.format == "xlsx":
+        return 1
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return 1
+    return 2 if size >= _PARALLEL_MIN_BYTES and (multiprocessing.cpu_count() or 1) > 1 else 1
+
+
+def stage_file(
+    conn: sqlite3.Connection,
+    path: Path,
+    agreement: Agreement,
+    spec: CodecSpec,
+    *,
+    reference_data: Path | None,
+    today: date | None = None,
+    parts: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> StageResult:
+    """Read, map, validate and encode ``path`` into fresh ``staging``/``invalid`` tables.
+
+    Duplicated reference ids keep their first row; the others move to ``invalid`` with
+    ``REFERENCE_DUPLICATE``. File-level problems raise ``InputFileError``.
+    """
+    count = _parts_for(path, agreement, parts)
+    create_staging(conn)
+    sink = _Sink(conn, progress)
+    ctx = multiprocessing.get_context("spawn")
+    queues: list[Any] = []
+    procs: list[Any] = []
+    conn.execute("BEGIN")
+    try:
+        for part in range(1, count):
+            q = ctx.Queue(maxsize=16)
+            proc = ctx.Process(
+                target=_worker,
+                args=(q, str(path), agreement, spec, part, count, reference_data, today),
+                daemon=True,
+            )
+            proc.start()
+            queues.append(q)
+            procs.append(proc)
+        open_queues = list(queues)
+        for batch in _part_batches(str(path), agreement, spec, 0, count, reference_data, today):
+            sink.add(batch)
+            open_queues = _drain(open_queues, sink, block=False)
+        while open_queues:
+            open_queues = _drain(open_queues, sink, block=True)
+        for proc in procs:
+            proc.join()
+        _move_duplicates(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join()
+        raise
+    result = sink.result
+    by_code = dict(conn.execute("SELECT code, count(*) FROM invalid GROUP BY code").fetchall())
+    result.invalid_by_code = by_code
+    result.invalid_rows = conn.execute("SELECT count(DISTINCT line) FROM invalid").fetchone()[0]
+    return result
+
+
+def _drain(queues: list[Any], sink: _Sink, *, block: bool) -> list[Any]:
+    """Insert what the worker queues hold; the queues still open afterwards."""
+    still: list[Any] = []
+    for q in queues:
+        done = False
+        while True:
+            try:
+                kind, payload = q.get(timeout=0.5) if block else q.get_nowait()
+            except queue_module.Empty:
+                break
+            if kind == "batch":
+                sink.add(payload)
+            elif kind == "error":
+                raise payload
+            else:
+                done = True
+                break
+        if not done:
+            still.append(q)
+    return still
+
+
+def _move_duplicates(conn: sqlite3.Connection) -> None:
+    """Index staging by reference and move every repeated reference (after the first) out."""
+    conn.execute(f"CREATE INDEX ref_{uuid.uuid4().hex} ON staging (reference_id)")
+    conn.execute("DROP TABLE IF EXISTS temp.duplicate")
+    conn.execute(
+        "CREATE TEMP TABLE duplicate AS SELECT s.rowid AS rid, s.line, s.reference_id "
+        "FROM staging s JOIN (SELECT reference_id, min(rowid) AS first FROM staging "
+        "GROUP BY reference_id HAVING count(*) > 1) d "
+        "ON s.reference_id = d.reference_id AND s.rowid <> d.first"
+    )
+    conn.execute(
+        "INSERT INTO invalid SELECT line, reference_id, 'reference_id', ?, ? FROM duplicate",
+        (DUPLICATE_CODE, DUPLICATE_REASON),
+    )
+    conn.execute("DELETE FROM staging WHERE rowid IN (SELECT rid FROM duplicate)")
+    conn.execute("DROP TABLE temp.duplicate")
