@@ -30,6 +30,8 @@ __all__ = ["ItemChecks", "check_items", "flatten", "required_fields"]
 #: Non-canonical contract fields and the canonical field whose scope covers them.
 _COVERED_BY = {"periodicidad": "tipo_beneficio", "ageb": "cve_loc"}
 _ITEM_FIELDS = frozenset(ITEM_FIELDS)
+#: The contract's geography keys, in scope when the agreement declares ``cvegeo`` (the same keys).
+_GEO_PARTS = frozenset({"cve_ent", "cve_mun", "cve_loc"})
 
 
 def flatten(item: ChangeItem) -> dict[str, Any]:
@@ -71,7 +73,9 @@ def _out_of_scope(agreement: Agreement, flat: dict[str, Any]) -> str | None:
         if value is None or name in _ITEM_FIELDS:
             continue
         scoped = _COVERED_BY.get(name, name)
-        if not agreement.allows_field(scoped):
+        if not agreement.allows_field(scoped) and not (
+            name in _GEO_PARTS and agreement.allows_field("cvegeo")
+        ):
             return name
         if scoped in SENSITIVE_FIELDS and scoped not in sensitive:
             return name

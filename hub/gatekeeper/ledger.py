@@ -1,9 +1,9 @@
 """The processed-message ledger: what the hub did with each Kafka message, and its receipt.
 
-One row per message position (topic, partition, offset). A message whose signature verified and
-that was inspected item by item also *claims* its identity (agreement_id, message_id): a second
-message with the same identity at another position is a replay. Refused change sets claim
-nothing (they changed nothing, so the operator may replay them once the cause is fixed).
+One row per message position (topic, partition, offset and the message id header). A message
+whose signature verified and that was inspected item by item also *claims* its identity
+(agreement_id, message_id): the same identity at another position is a replay. Refused change
+sets claim nothing (they changed nothing, so the operator may replay them once fixed).
 
 The row is written in the same transaction as the quarantine entries and the compliance counts,
 so a message is marked done exactly when its effects are counted; a redelivery finds the row and
@@ -54,7 +54,7 @@ processed_messages = Table(
     Column("processed_at", DateTime(timezone=True), nullable=False),
     Column("receipt_topic", String(255)),
     Column("receipt", LargeBinary),
-    UniqueConstraint("topic", "kafka_partition", "kafka_offset"),
+    UniqueConstraint("topic", "kafka_partition", "kafka_offset", "header_message_id"),
     UniqueConstraint("agreement_id", "message_id"),
 )
 
@@ -92,12 +92,21 @@ def _row(row: Any) -> LedgerRow:
     )
 
 
-def find_position(conn: Connection, topic: str, partition: int, offset: int) -> LedgerRow | None:
-    """The ledger row of the message at this position, if it was processed."""
+def find_position(
+    conn: Connection, topic: str, partition: int, offset: int, header_message_id: str
+) -> LedgerRow | None:
+    """The ledger row of this message at this position, if it was processed.
+
+    The message id is part of the key because an in-memory broker that restarts hands out the
+    same offsets again: a different message at a known position is a new message.
+    """
     c = processed_messages.c
     row = conn.execute(
         select(processed_messages).where(
-            c.topic == topic, c.kafka_partition == partition, c.kafka_offset == offset
+            c.topic == topic,
+            c.kafka_partition == partition,
+            c.kafka_offset == offset,
+            c.header_message_id == header_message_id,
         )
     ).first()
     return _row(row) if row is not None else None

@@ -1,0 +1,70 @@
+"""``sisi hub``: run the hub's workers (gatekeeper, registry, audit, quarantine, compliance)."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from hub.agreements.loader import AgreementSet
+from hub.broker.topics import ensure_topics, topics_for_agreements
+from hub.settings import Settings
+
+__all__ = ["hub"]
+
+
+@click.command("hub")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Procesos worker (comparten las particiones por el grupo de consumidores).")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
+              help="Puerto de /metrics (por omisión SISI_METRICS_PORT; 0 lo desactiva). "
+              "El worker i usa puerto + i.")
+@click.option("--publish-interval", type=click.FloatRange(1, 86400), default=60.0,
+              show_default=True, help="Segundos entre publicaciones de la cabeza de auditoría "
+              "y de los tableros públicos.")
+@click.option("--no-topics", is_flag=True, help="No crear los temas (ya existen).")
+@click.option("-v", "--verbose", is_flag=True, help="Bitácora detallada.")
+def hub(
+    workers: int,
+    metrics_port: int | None,
+    publish_interval: float,
+    no_topics: bool,
+    verbose: bool,
+) -> None:
+    """Ejecuta los workers del hub sobre los temas de los convenios de padrón."""
+    from hub.worker.assembly import prepare_database
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    settings = Settings()
+    port = settings.metrics_port if metrics_port is None else metrics_port
+    agreements = AgreementSet(settings.agreements_dir)
+    prepare_database(settings)
+    if not no_topics:
+        ensure_topics(settings.bootstrap_servers, topics_for_agreements(agreements.ids))
+    from hub.worker.app import subscribed_topics
+
+    topics = subscribed_topics(agreements)
+    click.echo(
+        f"hub: {workers} worker(s) sobre {len(topics)} temas de convenio en "
+        f"{settings.bootstrap_servers}",
+        err=True,
+    )
+    if port:
+        ports = f"{port}" if workers == 1 else f"{port}-{port + workers - 1}"
+        click.echo(f"métricas: http://0.0.0.0:{ports}/metrics", err=True)
+    if workers == 1:
+        from hub.worker.app import run_worker
+
+        run_worker(
+            settings,
+            metrics_port=port or None,
+            publish_interval=publish_interval,
+            loglevel="info" if verbose else "warning",
+        )
+        return
+    from hub.worker.supervisor import supervise
+
+    supervise(settings, workers, metrics_port=port or None, publish_interval=publish_interval)
