@@ -107,7 +107,8 @@ def sealed(
     """(value, headers) signed with the agreement's demo key (or ``key``)."""
     agreement_id = header_agreement or record["agreement_id"]
     value = frame(engine, record, version)
-    envelope = seal(key or demo_private_key(agreement_id), agreement_id, record["message_id"], value)
+    signer = key or demo_private_key(agreement_id)
+    envelope = seal(signer, agreement_id, record["message_id"], value)
     return value, envelope.headers
 
 
