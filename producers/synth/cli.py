@@ -52,13 +52,13 @@ def padron(
     agreement_id: str, people: int, seed: int, out: Path, error_rate: float, delivery: int
 ) -> None:
     """Escribe el padrón de la entrega DELIVERY (1 = padrón base) de un convenio de padrón."""
-    from producers.synth.padron import generate_padron
-    from producers.synth.writer import write_records
+    from producers.synth.blockwriter import write_blocks
+    from producers.synth.padron import padron_blocks
 
     try:
         agreement = _agreement(agreement_id, "padron")
-        records = generate_padron(agreement, people, seed, delivery, error_rate)
-        result = write_records(records, agreement.layout, out, title=agreement.title)
+        blocks = padron_blocks(agreement, people, seed, delivery, error_rate)
+        result = write_blocks(blocks, agreement.layout, out, title=agreement.title)
     except SisiError as exc:
         _fail(exc)
     _report(result, f"padrón {agreement_id}, entrega {delivery}")

@@ -4,12 +4,15 @@ Kinds (``record.ERROR_KINDS``): a CURP with a wrong check digit or a broken stru
 municipality key INEGI does not have, an impossible date (31 February) or a birth date in the
 future, and an empty required field. Only kinds the agreement's layout can carry are used (a file
 without a CURP column gets no CURP errors; a field given as a constant cannot be broken), and a row
-gets one error, so the sidecar lists every spoiled row once.
+gets one error, so the sidecar lists every spoiled row once. A field is emptied only when the
+agency-file reader really requires it (``producers.mapping.records.required_fields``: the default
+required fields the layout maps, plus ``required: true``, minus ``required: false``), so every
+injected error is detected.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import date, timedelta
 from random import Random
@@ -17,8 +20,9 @@ from typing import Final
 
 from hub.agreements.dateformat import DateFormat
 from hub.agreements.layout import FileLayout
+from producers.mapping.records import required_fields as reader_required
 from producers.synth.geo import GeoPools
-from producers.synth.record import InjectedError, SynthRecord
+from producers.synth.record import Block, InjectedError, SynthRecord, Value
 
 __all__ = ["ErrorInjector", "impossible_date", "required_fields"]
 
@@ -26,8 +30,30 @@ _DATE_FIELDS: Final = ("fecha_nacimiento", "fecha_beneficio", "effective_date")
 
 
 def required_fields(layout: FileLayout) -> frozenset[str]:
-    """Fields whose absence the agency-file reader reports (declared ``required: true``)."""
-    return frozenset(name for name, source in layout.fields.items() if source.required)
+    """Fields read from the file whose emptiness the agency-file reader reports as an error."""
+    return frozenset(
+        name
+        for name in reader_required(layout)
+        if (source := layout.fields.get(name)) is not None
+        and source.derive is None
+        and source.constant is None
+    )
+
+
+class _Row:
+    """One row of a block seen as a mapping (only ``get`` is needed)."""
+
+    __slots__ = ("block", "i")
+
+    def __init__(self, block: Block, i: int) -> None:
+        self.block = block
+        self.i = i
+
+    def get(self, name: str) -> Value:
+        column = self.block.columns.get(name)
+        if column is not None:
+            return column[self.i]
+        return self.block.constants.get(name)
 
 
 def impossible_date(fmt: DateFormat, year: int = 2019) -> str:
@@ -48,7 +74,10 @@ def impossible_date(fmt: DateFormat, year: int = 2019) -> str:
 class ErrorInjector:
     """Spoils rows of one layout; every spoiled row lists its error."""
 
-    def __init__(self, layout: FileLayout, geo: GeoPools, rng: Random, today: date) -> None:
+    def __init__(
+        self, layout: FileLayout, geo: GeoPools, rng: Random, today: date, *, rate: float = 0.0
+    ) -> None:
+        self.rate = rate
         self.layout = layout
         self.geo = geo
         self.rng = rng
@@ -73,8 +102,18 @@ class ErrorInjector:
         self.kinds += [(name, "fecha_inexistente") for name in self.formats]
         if "fecha_nacimiento" in self.formats and "YYYY" in self.formats["fecha_nacimiento"].fmt:
             self.kinds.append(("fecha_nacimiento", "fecha_futura"))
-        required = sorted(required_fields(layout) & in_file)
+        required = sorted(required_fields(layout))
         self.kinds += [(name, "campo_faltante") for name in required]
+        self.fields_of: dict[str, list[str]] = {}
+        for name, kind in self.kinds:
+            self.fields_of.setdefault(kind, []).append(name)
+        self.by_kind = list(self.fields_of)
+
+    def _pick(self) -> tuple[str, str]:
+        """A kind of error (each equally likely), then one of the fields it can hit."""
+        kind = self.by_kind[int(self.rng.random() * len(self.by_kind))]
+        fields = self.fields_of[kind]
+        return fields[int(self.rng.random() * len(fields))], kind
 
     def inject(self, records: Iterable[SynthRecord], rate: float) -> Iterator[SynthRecord]:
         """``records`` with about ``rate`` of them spoiled."""
@@ -87,10 +126,21 @@ class ErrorInjector:
                     continue
             yield record
 
+    def spoil_block(self, block: Block) -> None:
+        """Spoil about ``rate`` of ``block``'s rows, adding each error to ``block.errors``."""
+        if not self.kinds:
+            return
+        rand = self.rng.random
+        rate = self.rate
+        for i in [i for i in range(block.size) if rand() < rate]:
+            field, kind = self._pick()
+            text = self._text(_Row(block, i), field, kind)
+            if text is not None:
+                block.errors.append((i, field, text, kind))
+
     def _spoil(self, record: SynthRecord) -> SynthRecord | None:
-        rng = self.rng
-        field, kind = self.kinds[int(rng.random() * len(self.kinds))]
-        text = self._text(record, field, kind)
+        field, kind = self._pick()
+        text = self._text(record.values, field, kind)
         if text is None:
             return None
         return replace(
@@ -99,8 +149,7 @@ class ErrorInjector:
             errors=(*record.errors, InjectedError(field, kind)),
         )
 
-    def _text(self, record: SynthRecord, field: str, kind: str) -> str | None:
-        values = record.values
+    def _text(self, values: Mapping[str, Value] | _Row, field: str, kind: str) -> str | None:
         if kind.startswith("curp"):
             curp = values.get("curp")
             if not isinstance(curp, str) or len(curp) != 18:

@@ -1,22 +1,24 @@
 """Synthetic padrones: a base roll per agreement and seed, then deterministic churn per delivery.
 
-Delivery 1 is the base roll; delivery K is the roll after K-1 rounds of churn (≈3% bajas, ≈4%
-altas, ≈2% cambios of name spelling or amount, ≈1% moves to another municipality), each round
-seeded by (seed, agreement, round) so any delivery can be regenerated alone. Reference ids
-(``<program>-<n>``) never change for a person in a program; altas get new ones. A few entries are
-the same person registered twice, the second copy without CURP and often with a typo in a name
+The roll is streamed in blocks and never held whole. Delivery 1 is the base roll of N rows; each
+later delivery g adds ``segment_sizes`` altas (≈4% of the expected roll) drawn from fresh people.
+Every entry belongs to one *pass* (segment, program, stream of people) and its fate in each round
+of churn (≈3% bajas, ≈2% cambios of name spelling or amount, ≈1% moves to another locality) is
+drawn from a ``Random`` seeded by (seed, agreement, pass, round), consumed in entry order, so
+delivery K is produced without building deliveries 1..K-1. Reference ids (``<program>-<n>``)
+never change for an entry; altas get new, higher ones. In the base roll of a layout whose CURP may
+be empty, ≈0.4% of rows are the same person registered again without CURP and often with a typo
 (what identity resolution must catch). ``error_rate`` then spoils a share of rows with errors
-validation detects, each listed on the record (``producers.synth.errors``).
+validation detects (``producers.synth.errors``), each listed in the block.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from itertools import accumulate
+from itertools import repeat
 from random import Random
 from typing import Final
 
@@ -24,12 +26,13 @@ from hub.agreements.model import Agreement, ProgramTerms
 from hub.errors import AgreementError
 from producers.synth.errors import ErrorInjector
 from producers.synth.geo import GeoPools, load_pools
-from producers.synth.population import AGE_BAND_WEIGHTS, REFERENCE_DATE, Person, Universe
+from producers.synth.people import Places, StreamKey, people
+from producers.synth.plan import apportion, segment_sizes, stream_weights
 from producers.synth.profile import program_profile
-from producers.synth.record import SynthRecord, Value
+from producers.synth.record import Block, SynthRecord, Value
 from producers.synth.spelling import respell, typo
 
-__all__ = ["CHURN", "generate_padron"]
+__all__ = ["CHURN", "generate_padron", "padron_blocks"]
 
 #: Per-round churn shares: bajas, altas, cambios, moves; and the base roll's duplicate share.
 CHURN: Final = {"baja": 0.03, "alta": 0.04, "cambio": 0.02, "mudanza": 0.01, "duplicado": 0.004}
@@ -38,97 +41,41 @@ _MONTHS: Final = {
     "unica": 12, "mensual": 1, "bimestral": 2, "trimestral": 3, "cuatrimestral": 4,
     "semestral": 6, "anual": 12,
 }  # fmt: skip
-#: Share of drawn people a program takes (so programs overlap without being identical).
-_TAKE_PERCENT: Final = 80
+_BAJA: Final = CHURN["baja"]
+_CAMBIO: Final = _BAJA + CHURN["cambio"]
+_MUDANZA: Final = _CAMBIO + CHURN["mudanza"]
+_BLOCK: Final = 4096
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    seq: int
-    program: str
-    person: Person
-    primer_apellido: str
-    segundo_apellido: str
-    nombre: str
-    cve_mun: str
-    cve_loc: str
-    domicilio: str
-    amount: Decimal
-    benefit_type: str
-    alta: date
-    titular: str
-    with_curp: bool = True
+class _Dates(dict[int, date]):
+    """Date objects by ordinal, made once (birth, alta and payment dates repeat a lot)."""
+
+    def __missing__(self, key: int) -> date:
+        value = self[key] = date.fromordinal(key)
+        return value
 
 
-class _Selector:
-    """Draws a program's next beneficiaries from the universe, in a deterministic order."""
-
-    def __init__(
-        self, agreement: Agreement, program: ProgramTerms, universe: Universe, seed: int
-    ) -> None:
-        agency = agreement.parties.agency
-        self.program = program
-        self.universe = universe
-        self.profile = program_profile(
-            program.eligibility.expression, agency.state, agency.municipality
-        )
-        self.municipality = agency.municipality
-        sexo = agreement.layout.fields.get("sexo")
-        sexes = set(self.profile.sexes)
-        if sexo is not None and sexo.codes is not None:
-            sexes &= set(sexo.codes.values())
-        self.sexes = frozenset(sexes or {"H", "M"})
-        geo = universe.geo
-        if agency.state is not None:
-            self.states: tuple[str, ...] = (agency.state,)
-            self.state_cw: tuple[int, ...] = (1,)
-        else:
-            self.states, self.state_cw = geo.states, geo.state_weights
-        lo, hi = self.profile.min_age, self.profile.max_age
-        bands = range(len(AGE_BAND_WEIGHTS))
-        self.bands = tuple(b for b in bands if 5 * b <= hi and 5 * b + 4 >= lo)
-        weights = [
-            AGE_BAND_WEIGHTS[b] * (min(hi, 5 * b + 4) - max(lo, 5 * b) + 1) for b in self.bands
-        ]
-        self.band_cw = tuple(accumulate(weights))
-        self.rng = Random(f"{seed}/{agreement.id}/{program.key}/draw")
-        self.cursors: dict[tuple[str, int], int] = {}
-        self.salt = program.key.encode()
-
-    def draw(self, n: int) -> list[Person]:
-        """The next ``n`` beneficiaries."""
-        rng = self.rng
-        states = rng.choices(self.states, cum_weights=self.state_cw, k=n)
-        bands = rng.choices(self.bands, cum_weights=self.band_cw, k=n)
-        lo, hi = self.profile.min_age, self.profile.max_age
-        out: list[Person] = []
-        for state, band in zip(states, bands, strict=True):
-            key = (state, band)
-            k = self.cursors.get(key, 0)
-            while True:
-                person = self.universe.person(state, band, k)
-                k += 1
-                if (
-                    person.sexo in self.sexes
-                    and lo <= person.age_on(REFERENCE_DATE) <= hi
-                    and (self.municipality is None or person.cve_mun == self.municipality)
-                    and zlib.crc32(person.uid.encode(), zlib.crc32(self.salt)) % 100 < _TAKE_PERCENT
-                ):
-                    break
-            self.cursors[key] = k
-            out.append(person)
-        return out
+_DATES: Final = _Dates()
 
 
-def _amount(program: ProgramTerms, rng: Random) -> Decimal:
-    """An amount within the program's range, rounded as agencies pay (to 500, 100 or 10 pesos)."""
+@dataclass(frozen=True)
+class _Program:
+    terms: ProgramTerms
+    min_age: int
+    allow_x: bool
+    streams: list[tuple[StreamKey, float]]
+    amounts: tuple[Decimal, ...]
+    types: tuple[str, ...]
+
+
+def _amounts(program: ProgramTerms) -> tuple[Decimal, ...]:
+    """Amounts within the program's range, rounded as agencies pay (to 500, 100 or 10 pesos)."""
     lo, hi = program.benefit.amount.min, program.benefit.amount.max
     span = hi - lo
     if span <= 0:
-        return lo
+        return (lo,)
     step = Decimal(500 if span >= 1000 else 100 if span >= 200 else 10 if span >= 20 else 1)
-    steps = int(span // step)
-    return lo + step * rng.randint(0, steps)
+    return tuple(lo + step * k for k in range(int(span // step) + 1))
 
 
 def _add_months(d: date, months: int) -> date:
@@ -137,9 +84,11 @@ def _add_months(d: date, months: int) -> date:
 
 
 class _Padron:
-    """The roll of one agreement as it evolves delivery by delivery."""
+    """The roll of one agreement for one delivery, produced pass by pass."""
 
-    def __init__(self, agreement: Agreement, seed: int, geo: GeoPools, today: date) -> None:
+    def __init__(
+        self, agreement: Agreement, seed: int, delivery: int, geo: GeoPools, today: date
+    ) -> None:
         if agreement.kind != "padron":
             raise AgreementError(
                 f"el convenio {agreement.id} es de tipo '{agreement.kind}', no de padrón",
@@ -147,172 +96,251 @@ class _Padron:
             )
         self.agreement = agreement
         self.seed = seed
+        self.delivery = delivery
         self.today = today
-        universe = Universe(seed, geo)
-        self.selectors = [_Selector(agreement, p, universe, seed) for p in agreement.programs]
-        self.entries: dict[int, _Entry] = {}
-        self.next_seq = 1
-        months = {_MONTHS[p.benefit.periodicity] for p in agreement.programs}
-        self.period_months = min(months)
+        self.places = Places(geo)
+        agency = agreement.parties.agency
+        self.municipality = agency.municipality
+        sexo = agreement.layout.fields.get("sexo")
+        coded = set(sexo.codes.values()) if sexo is not None and sexo.codes else {"H", "M", "X"}
+        self.programs: list[_Program] = []
+        for terms in agreement.programs:
+            profile = program_profile(
+                terms.eligibility.expression, agency.state, agency.municipality
+            )
+            self.programs.append(
+                _Program(
+                    terms=terms,
+                    min_age=profile.min_age,
+                    allow_x="X" in profile.sexes and "X" in coded,
+                    streams=stream_weights(profile, geo, agency.state, agency.municipality),
+                    amounts=_amounts(terms),
+                    types=tuple(terms.benefit.types),
+                )
+            )
+        self.period_months = min(_MONTHS[p.benefit.periodicity] for p in agreement.programs)
+        fields = agreement.layout.fields
+        curp = fields.get("curp")
+        derived = any(s.derive == "curp" for s in fields.values())
+        self.duplicates = curp is not None and not curp.required and not derived
+        self.layout_constants: dict[str, Value] = {
+            name: source.constant for name, source in fields.items() if source.constant is not None
+        }
 
-    def period(self, delivery: int) -> tuple[date, date]:
+    def period(self, delivery: int) -> tuple[int, int]:
+        """First and last day (ordinals) of ``delivery``'s period, capped at yesterday."""
         start = _add_months(self.agreement.valid_from, (delivery - 1) * self.period_months)
         end = _add_months(start, self.period_months) - timedelta(days=1)
         limit = self.today - timedelta(days=1)
-        return min(start, limit), min(end, limit)
+        return min(start, limit).toordinal(), min(end, limit).toordinal()
 
-    def _new_entries(self, n: int, rng: Random, delivery: int) -> None:
-        start, end = self.period(delivery)
-        counts = [n // len(self.selectors)] * len(self.selectors)
-        counts[0] += n - sum(counts)
-        for selector, count in zip(self.selectors, counts, strict=True):
-            program = selector.program
-            for person in selector.draw(count):
-                eligible_since = _years_after(person.fecha_nacimiento, selector.profile.min_age)
-                if delivery == 1:
-                    earliest = max(eligible_since, start - timedelta(days=4 * 365))
-                    alta = _between(rng, min(earliest, start), start)
-                else:
-                    alta = _between(rng, start, end)
-                self.entries[self.next_seq] = _Entry(
-                    seq=self.next_seq,
-                    program=program.key,
-                    person=person,
-                    primer_apellido=person.primer_apellido,
-                    segundo_apellido=person.segundo_apellido,
-                    nombre=person.nombre,
-                    cve_mun=person.cve_mun,
-                    cve_loc=person.cve_loc,
-                    domicilio=person.domicilio,
-                    amount=_amount(program, rng),
-                    benefit_type=rng.choice(program.benefit.types),
-                    alta=alta,
-                    titular="S" if rng.random() < 0.97 else "N",
-                )
-                self.next_seq += 1
+    def blocks(self, people_n: int, injector: ErrorInjector | None) -> Iterator[Block]:
+        """The roll in blocks of at least ``_BLOCK`` rows (but the last), errors injected."""
+        pending: list[Block] = []
+        rows = 0
+        for block in self._passes(people_n):
+            pending.append(block)
+            rows += block.size
+            if rows >= _BLOCK:
+                yield self._spoiled(Block.concat(pending), injector)
+                pending, rows = [], 0
+        if pending:
+            yield self._spoiled(Block.concat(pending), injector)
 
-    def base(self, people: int) -> None:
-        rng = Random(f"{self.seed}/{self.agreement.id}/base")
-        duplicates = int(people * CHURN["duplicado"]) if self._allows_missing_curp() else 0
-        self._new_entries(people - duplicates, rng, 1)
-        originals = list(self.entries.values())
-        for original in rng.sample(originals, min(duplicates, len(originals))):
-            self._duplicate(original, rng)
+    @staticmethod
+    def _spoiled(block: Block, injector: ErrorInjector | None) -> Block:
+        if injector is not None:
+            injector.spoil_block(block)
+        return block
 
-    def _allows_missing_curp(self) -> bool:
-        fields = self.agreement.layout.fields
-        curp = fields.get("curp")
-        derived = any(s.derive == "curp" for s in fields.values())
-        return curp is not None and not curp.required and not derived
+    def _passes(self, people_n: int) -> Iterator[Block]:
+        seq = 1
+        sizes = segment_sizes(people_n, self.delivery, _BAJA, CHURN["alta"])
+        for segment, size in enumerate(sizes, 1):
+            dups = int(size * CHURN["duplicado"]) if segment == 1 and self.duplicates else 0
+            shares = apportion(size - dups, [1.0] * len(self.programs))
+            program_dups = apportion(dups, [float(s) for s in shares])
+            for program, count, dup in zip(self.programs, shares, program_dups, strict=True):
+                counts = apportion(count, [w for _, w in program.streams])
+                dup_counts = apportion(dup, [float(c) for c in counts])
+                for (key, _w), n, d in zip(program.streams, counts, dup_counts, strict=True):
+                    if n:
+                        yield from self._pass(segment, program, key, n, d, seq)
+                        seq += n + d
 
-    def _duplicate(self, original: _Entry, rng: Random) -> None:
-        nombre, apellido = original.nombre, original.primer_apellido
-        if rng.random() < 0.6:
-            if rng.random() < 0.5:
-                nombre = typo(nombre, rng)
+    def _pass(
+        self,
+        segment: int,
+        program: _Program,
+        key: StreamKey,
+        n: int,
+        d: int,
+        seq: int,
+    ) -> Iterator[Block]:
+        tag = f"{self.seed}/{self.agreement.id}/{segment}/{program.terms.key}/{key}"
+        rng = Random(f"{tag}/alta")
+        pay = Random(f"{tag}/pago/{self.delivery}")
+        rounds = [Random(f"{tag}/churn/{r}") for r in range(segment, self.delivery)]
+        dup_rng = Random(f"{tag}/duplicado")
+        dup_at = set(dup_rng.sample(range(n), d)) if d else set()
+        alta_start, alta_end = self.period(segment)
+        pay_start, pay_end = self.period(self.delivery)
+        eligible_days = int(365.25 * program.min_age) + 1
+        earliest = alta_start - 4 * 365
+        pkey = program.terms.key
+        constants: dict[str, Value] = {
+            "operation": "ALTA", "clave_programa": pkey, "cve_ent": key[0],
+        }  # fmt: skip
+        if len(program.amounts) == 1:
+            constants["monto"] = program.amounts[0]
+        if len(program.types) == 1:
+            constants["tipo_beneficio"] = program.types[0]
+        constants.update(self.layout_constants)
+        taken = 0
+        for chunk in people(self.seed, segment, key, self.places, n):
+            cols = chunk.columns()
+            borns = chunk.born_ordinal
+            if not program.allow_x and "X" in chunk.sexo:  # the program's rule excludes sex X
+                keep = [i for i, s in enumerate(chunk.sexo) if s != "X"]
+                cols = {name: [column[i] for i in keep] for name, column in cols.items()}
+                borns = [borns[i] for i in keep]
+            m = len(borns)
+            rand = rng.random
+            us = [rand() for _ in repeat(None, m)]
+            if segment == 1:
+                los = [b + eligible_days for b in borns]
+                los = [lo if lo > earliest else earliest for lo in los]
+                altas = [
+                    alta_start - int(u * (alta_start - lo + 1)) if lo < alta_start
+                    else alta_start
+                    for lo, u in zip(los, us, strict=True)
+                ]  # fmt: skip
             else:
-                apellido = typo(apellido, rng)
-        self.entries[self.next_seq] = replace(
-            original, seq=self.next_seq, nombre=nombre, primer_apellido=apellido, with_curp=False
-        )
-        self.next_seq += 1
+                span = alta_end - alta_start + 1
+                altas = [alta_start + int(u * span) for u in us]
+            if "monto" not in constants:
+                cols["monto"] = list(rng.choices(program.amounts, k=m))
+            if "tipo_beneficio" not in constants:
+                cols["tipo_beneficio"] = list(rng.choices(program.types, k=m))
+            cols["titular"] = ["S" if rand() < 0.97 else "N" for _ in repeat(None, m)]
+            cols["effective_date"] = list(map(_DATES.__getitem__, altas))
+            first = seq + taken
+            cols["reference_id"] = [f"{pkey}-{s:07d}" for s in range(first, first + m)]
+            extra: list[int] = []
+            if dup_at:
+                extra = [i for i in range(m) if taken + i in dup_at]
+                self._duplicate(cols, extra, dup_rng, pkey, first + m)
+                altas += [altas[i] for i in extra]
+            taken += m
+            seq += len(extra)
+            size = len(cols["curp"])
+            alive = self._churn(cols, size, rounds, program, key)
+            if alive is not None:
+                cols = {name: [col[i] for i in alive] for name, col in cols.items()}
+                altas = [altas[i] for i in alive]
+                size = len(alive)
+            los = [a if a > pay_start else pay_start for a in altas]
+            paid = [
+                lo + int(u * (pay_end - lo + 1)) if pay_end > lo else lo
+                for lo, u in zip(los, [pay.random() for _ in repeat(None, size)], strict=True)
+            ]
+            cols["fecha_beneficio"] = list(map(_DATES.__getitem__, paid))
+            cols["cvegeo"] = [
+                key[0] + mun + loc  # type: ignore[operator]
+                for mun, loc in zip(cols["cve_mun"], cols["cve_loc"], strict=True)
+            ]
+            yield Block(size, cols, constants)
 
-    def churn(self, round_: int) -> None:
-        rng = Random(f"{self.seed}/{self.agreement.id}/churn/{round_}")
-        delivery = round_ + 1
-        before = len(self.entries)
-        geo = self.selectors[0].universe.geo
-        for seq in list(self.entries):
-            entry = self.entries[seq]
-            r = rng.random()
-            if r < CHURN["baja"]:
-                del self.entries[seq]
-            elif r < CHURN["baja"] + CHURN["cambio"]:
-                self.entries[seq] = self._change(entry, rng)
-            elif r < CHURN["baja"] + CHURN["cambio"] + CHURN["mudanza"]:
-                self.entries[seq] = self._move(entry, rng, geo)
-        self._new_entries(round(before * CHURN["alta"]), rng, delivery)
+    def _duplicate(
+        self, cols: dict[str, list[Value]], rows: list[int], rng: Random, pkey: str, seq: int
+    ) -> None:
+        """Append a copy without CURP (and often with a typo) of each row in ``rows``."""
+        for offset, i in enumerate(rows):
+            for column in cols.values():
+                column.append(column[i])
+            last = len(cols["curp"]) - 1
+            cols["curp"][last] = None
+            cols["reference_id"][last] = f"{pkey}-{seq + offset:07d}"
+            if rng.random() < 0.6:
+                name = "nombre" if rng.random() < 0.5 else "primer_apellido"
+                cols[name][last] = typo(str(cols[name][last]), rng)
 
-    def _change(self, entry: _Entry, rng: Random) -> _Entry:
-        program = self.agreement.program(entry.program)
-        assert program is not None
-        amount = program.benefit.amount
-        if amount.max > amount.min and rng.random() < 0.5:
-            new = _amount(program, rng)
-            if new != entry.amount:
-                return replace(entry, amount=new)
-        nombre = respell(entry.nombre, entry.person, rng, field="nombre")
-        if nombre != entry.nombre:
-            return replace(entry, nombre=nombre)
-        apellido = respell(entry.primer_apellido, entry.person, rng, field="primer_apellido")
-        return replace(entry, primer_apellido=apellido)
+    def _churn(
+        self,
+        cols: dict[str, list[Value]],
+        size: int,
+        rounds: list[Random],
+        program: _Program,
+        key: StreamKey,
+    ) -> list[int] | None:
+        """Apply each round's bajas, cambios and moves; the surviving rows (None: all)."""
+        dead: set[int] = set()
+        for rr in rounds:
+            fates = [rr.random() for _ in repeat(None, size)]
+            for i, fate in enumerate(fates):
+                if fate >= _MUDANZA or i in dead:
+                    continue
+                if fate < _BAJA:
+                    dead.add(i)
+                elif fate < _CAMBIO:
+                    self._change(cols, i, rr, program)
+                else:
+                    self._move(cols, i, rr, key)
+        if not dead:
+            return None
+        return [i for i in range(size) if i not in dead]
 
-    def _move(self, entry: _Entry, rng: Random, geo: GeoPools) -> _Entry:
-        state = entry.person.cve_ent
-        municipality = self.agreement.parties.agency.municipality
-        if municipality is None:
-            muns = geo.municipalities[state]
-            municipality = rng.choices(muns, cum_weights=geo.mun_weights[state])[0]
-        cve_loc, _ambito = geo.locality(state, municipality, rng.random())
-        return replace(entry, cve_mun=municipality, cve_loc=cve_loc, domicilio="DOMICILIO CONOCIDO")
+    def _change(self, cols: dict[str, list[Value]], i: int, rng: Random, program: _Program) -> None:
+        if "monto" in cols and rng.random() < 0.5:
+            new = rng.choice(program.amounts)
+            if new != cols["monto"][i]:
+                cols["monto"][i] = new
+                return
+        names = {f: cols[f][i] for f in ("primer_apellido", "segundo_apellido", "nombre")}
+        for field in ("nombre", "primer_apellido"):
+            current = str(cols[field][i])
+            new_name = respell(current, names, rng, field=field)  # type: ignore[arg-type]
+            if new_name != current:
+                cols[field][i] = new_name
+                return
 
-    def records(self, delivery: int) -> Iterator[SynthRecord]:
-        rng = Random(f"{self.seed}/{self.agreement.id}/pago/{delivery}")
-        start, end = self.period(delivery)
-        constants = {
-            name: source.constant
-            for name, source in self.agreement.layout.fields.items()
-            if source.constant is not None
-        }
-        for seq in sorted(self.entries):
-            entry = self.entries[seq]
-            yield SynthRecord(
-                reference_id=f"{entry.program}-{seq:07d}",
-                values=_values(entry, _between(rng, max(start, entry.alta), end), constants),
-            )
-
-
-def _values(entry: _Entry, paid: date, constants: dict[str, str]) -> dict[str, Value]:
-    person = entry.person
-    values: dict[str, Value] = {
-        "reference_id": f"{entry.program}-{entry.seq:07d}",
-        "operation": "ALTA",
-        "effective_date": entry.alta,
-        "curp": person.curp if entry.with_curp else None,
-        "primer_apellido": entry.primer_apellido,
-        "segundo_apellido": entry.segundo_apellido or None,
-        "nombre": entry.nombre,
-        "fecha_nacimiento": person.fecha_nacimiento,
-        "entidad_nacimiento": person.entidad_nacimiento,
-        "sexo": person.sexo,
-        "discapacidad": "S" if person.discapacidad else "N",
-        "indigena": "S" if person.indigena else "N",
-        "clave_programa": entry.program,
-        "tipo_beneficio": entry.benefit_type,
-        "monto": entry.amount,
-        "fecha_beneficio": paid,
-        "titular": entry.titular,
-        "cve_ent": person.cve_ent,
-        "cve_mun": entry.cve_mun,
-        "cve_loc": entry.cve_loc,
-        "cvegeo": person.cve_ent + entry.cve_mun + entry.cve_loc,
-        "domicilio": entry.domicilio,
-    }
-    values.update(constants)
-    return values
+    def _move(self, cols: dict[str, list[Value]], i: int, rng: Random, key: StreamKey) -> None:
+        table, weights = self.places.table(key[0], key[1])
+        mun, loc, rural = rng.choices(table, cum_weights=weights)[0]
+        cols["cve_mun"][i] = mun
+        cols["cve_loc"][i] = loc
+        if not rural or rng.random() >= 0.6:
+            street = rng.choice(("HIDALGO", "MORELOS", "JUAREZ", "REFORMA", "ALLENDE", "MADERO"))
+            cols["domicilio"][i] = f"CALLE {street} {rng.randint(1, 400)} COL. CENTRO"
+        else:
+            cols["domicilio"][i] = "DOMICILIO CONOCIDO"
 
 
-def _years_after(born: date, years: int) -> date:
-    try:
-        return born.replace(year=born.year + years)
-    except ValueError:  # 29 February
-        return born.replace(year=born.year + years, day=28)
+def padron_blocks(
+    agreement: Agreement,
+    people: int,
+    seed: int,
+    delivery: int = 1,
+    error_rate: float = 0.0,
+    *,
+    geo: GeoPools | None = None,
+    today: date | None = None,
+) -> Iterator[Block]:
+    """The rows of ``agreement``'s padrón for ``delivery`` (1 = base roll of ``people``), in blocks.
 
-
-def _between(rng: Random, lo: date, hi: date) -> date:
-    if hi <= lo:
-        return lo
-    return lo + timedelta(days=int(rng.random() * ((hi - lo).days + 1)))
+    Deterministic for (agreement, people, seed, delivery, error_rate, today); ``today`` (default:
+    the current date) only caps benefit dates, which validation rejects when in the future.
+    """
+    if people < 0 or delivery < 1 or not 0.0 <= error_rate <= 1.0:
+        raise ValueError("people >= 0, delivery >= 1 y 0 <= error_rate <= 1")
+    pools = geo or load_pools()
+    today = today or date.today()
+    padron = _Padron(agreement, seed, delivery, pools, today)
+    injector = None
+    if error_rate > 0:
+        rng = Random(f"{seed}/{agreement.id}/err/{delivery}")
+        injector = ErrorInjector(agreement.layout, pools, rng, today, rate=error_rate)
+    return padron.blocks(people, injector)
 
 
 def generate_padron(
@@ -325,21 +353,8 @@ def generate_padron(
     geo: GeoPools | None = None,
     today: date | None = None,
 ) -> Iterator[SynthRecord]:
-    """The rows of ``agreement``'s padrón for ``delivery`` (1 = base roll of ``people``).
-
-    Deterministic for (agreement, people, seed, delivery, error_rate, today); ``today`` (default:
-    the current date) only caps benefit dates, which validation rejects when in the future.
-    """
-    if people < 0 or delivery < 1 or not 0.0 <= error_rate <= 1.0:
-        raise ValueError("people >= 0, delivery >= 1 y 0 <= error_rate <= 1")
-    pools = geo or load_pools()
-    padron = _Padron(agreement, seed, pools, today or date.today())
-    padron.base(people)
-    for round_ in range(1, delivery):
-        padron.churn(round_)
-    records = padron.records(delivery)
-    if error_rate <= 0:
-        return records
-    rng = Random(f"{seed}/{agreement.id}/err/{delivery}")
-    injector = ErrorInjector(agreement.layout, pools, rng, today or date.today())
-    return injector.inject(records, error_rate)
+    """The same rows as ``padron_blocks``, one ``SynthRecord`` at a time."""
+    blocks = padron_blocks(
+        agreement, people, seed, delivery, error_rate, geo=geo, today=today
+    )
+    return (record for block in blocks for record in block.records())

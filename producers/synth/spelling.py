@@ -12,7 +12,6 @@ from typing import Final
 
 from hub.validation.curp_stem import name_letters
 from producers.synth.names import spelling_variants
-from producers.synth.population import Person
 
 __all__ = ["respell", "typo"]
 
@@ -35,13 +34,15 @@ def typo(name: str, rng: Random) -> str:
     return name[:i] + name[i + 1 :]
 
 
-def respell(current: str, person: Person, rng: Random, *, field: str) -> str:
-    """Another spelling of ``current`` (``nombre`` or ``primer_apellido``) with the same CURP."""
-    names = {
-        "primer_apellido": person.primer_apellido,
-        "segundo_apellido": person.segundo_apellido or None,
-        "nombre": person.nombre,
-    }
+def respell(
+    current: str, names: dict[str, str | None], rng: Random, *, field: str
+) -> str:
+    """Another spelling of ``current`` (``nombre`` or ``primer_apellido``) with the same CURP.
+
+    ``names`` holds the person's ``primer_apellido``, ``segundo_apellido`` and ``nombre`` as the
+    CURP was built from them.
+    """
+    names = dict(names)
     target = name_letters(names["primer_apellido"], names["segundo_apellido"], names["nombre"])
     candidates = list(spelling_variants(current)) if field == "nombre" else []
     candidates += [typo(current, rng) for _ in range(6)]

@@ -24,7 +24,20 @@ from hub.agreements.dateformat import DateFormat
 from hub.agreements.layout import FieldSource, FileLayout
 from producers.synth.record import SynthRecord, Value
 
-__all__ = ["SIDECAR_HEADER", "WriteResult", "sidecar_path", "write_records"]
+__all__ = [
+    "SIDECAR_HEADER",
+    "WriteResult",
+    "atomic_write",
+    "column_plan",
+    "format_amount",
+    "sidecar_path",
+    "split_amount",
+    "split_shares",
+    "value_writer",
+    "write_records",
+    "xlsx_number",
+    "xlsx_numeric",
+]
 
 #: Columns of the ``<out>.errores.csv`` sidecar.
 SIDECAR_HEADER: Final = ("linea", "reference_id", "campo", "tipo_error")
@@ -108,12 +121,12 @@ def write_records(
     def write_main(handle: IO[Any]) -> None:
         nonlocal count
         if layout.format == "xlsx":
-            count = _write_xlsx(handle, layout, preamble, headers, rows(), _xlsx_numeric(layout))
+            count = _write_xlsx(handle, layout, preamble, headers, rows(), xlsx_numeric(layout))
         else:
             count = _write_text(handle, layout, preamble, headers, rows())
 
     binary = layout.format == "xlsx"
-    _atomic(out, write_main, binary=binary, encoding=layout.encoding)
+    atomic_write(out, write_main, binary=binary, encoding=layout.encoding)
     side = sidecar_path(out)
 
     def write_side(handle: IO[Any]) -> None:
@@ -121,11 +134,13 @@ def write_records(
         writer.writerow(SIDECAR_HEADER)
         writer.writerows(errors)
 
-    _atomic(side, write_side, binary=False, encoding="utf-8")
+    atomic_write(side, write_side, binary=False, encoding="utf-8")
     return WriteResult(records=count, errors=len(errors), path=out, sidecar=side)
 
 
-def _atomic(path: Path, write: Callable[[IO[Any]], None], *, binary: bool, encoding: str) -> None:
+def atomic_write(
+    path: Path, write: Callable[[IO[Any]], None], *, binary: bool, encoding: str
+) -> None:
     """Write through a temporary file in the same directory, renamed only on success."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -179,7 +194,7 @@ def _write_text(
     return count
 
 
-def _xlsx_numeric(layout: FileLayout) -> frozenset[str]:
+def xlsx_numeric(layout: FileLayout) -> frozenset[str]:
     """Headers of amount columns, written as numbers in the workbook like agencies do."""
     out: set[str] = set()
     for name, source in layout.fields.items():
@@ -208,13 +223,13 @@ def _write_xlsx(
     count = 0
     for row in rows:
         cells = zip(row, as_number, strict=True)
-        sheet.append([_excel_number(v, layout) if num and v else v for v, num in cells])
+        sheet.append([xlsx_number(v, layout) if num and v else v for v, num in cells])
         count += 1
     workbook.save(handle)
     return count
 
 
-def _excel_number(text: str, layout: FileLayout) -> float | str:
+def xlsx_number(text: str, layout: FileLayout) -> float | str:
     plain = text.replace(layout.thousands_separator, "") if layout.thousands_separator else text
     plain = plain.replace(layout.decimal_separator, ".")
     try:
@@ -232,36 +247,53 @@ def _headers_of(name: str, source: FieldSource) -> list[str]:
     return [source.column or name]
 
 
-def _columns(layout: FileLayout) -> list[_Column]:
-    """The file's columns in order: by position where declared, else in declaration order."""
-    placed: dict[int, _Column] = {}
-    loose: list[_Column] = []
+def column_plan(layout: FileLayout) -> list[tuple[str, str | None, int | None]]:
+    """The file's columns in order as (header, field or None for filler, part of a split amount).
+
+    Columns go by position where declared, else in declaration order; fields derived from the
+    CURP or given as constants are not in the file.
+    """
+    placed: dict[int, tuple[str, str | None, int | None]] = {}
+    loose: list[tuple[str, str | None, int | None]] = []
     for name, source in layout.fields.items():
         if source.derive is not None or source.constant is not None:
             continue
         if source.columns is not None:
             headers = _headers_of(name, source)
             for part, ref in enumerate(source.columns):
-                encode = _amount_part(name, source, layout, part)
-                column = _Column(headers[part], encode, _values_only(encode))
                 if isinstance(ref, int):
-                    placed[ref] = column
+                    placed[ref] = (headers[part], name, part)
                 else:
-                    loose.append(column)
+                    loose.append((headers[part], name, part))
             continue
-        column = _Column.plain(source.column or name, name, _value_writer(name, source, layout))
+        spec = (source.column or name, name, None)
         if source.position is not None:
-            placed[source.position] = column
+            placed[source.position] = spec
         else:
-            loose.append(column)
+            loose.append(spec)
     width = max([*placed, len(placed) + len(loose)])
-    out: list[_Column] = []
+    out: list[tuple[str, str | None, int | None]] = []
     pending = iter(loose)
     for position in range(1, width + 1):
         if position in placed:
             out.append(placed[position])
         else:
-            out.append(next(pending, None) or _Column(f"col{position}", _empty, _empty))
+            out.append(next(pending, None) or (f"col{position}", None, None))
+    return out
+
+
+def _columns(layout: FileLayout) -> list[_Column]:
+    """Encoders of the file's columns, in ``column_plan`` order."""
+    out: list[_Column] = []
+    for header, name, part in column_plan(layout):
+        if name is None:
+            out.append(_Column(header, _empty, _empty))
+        elif part is not None:
+            encode = _amount_part(name, layout.fields[name], layout, part)
+            out.append(_Column(header, encode, _values_only(encode)))
+        else:
+            writer = value_writer(name, layout.fields[name], layout)
+            out.append(_Column.plain(header, name, writer))
     return out
 
 
@@ -273,7 +305,8 @@ def _values_only(encode: Callable[[SynthRecord], str]) -> Callable[[Mapping[str,
     return lambda values: encode(SynthRecord("", values))
 
 
-def _value_writer(name: str, source: FieldSource, layout: FileLayout) -> Callable[[Value], str]:
+def value_writer(name: str, source: FieldSource, layout: FileLayout) -> Callable[[Value], str]:
+    """How the agency writes field ``name``'s canonical value (codes, dates, amounts, keys)."""
     fmt = DateFormat(source.format or layout.date_format)
     inverse: dict[str, str] = {}
     for agency, canonical in (source.codes or {}).items():
@@ -307,7 +340,7 @@ def _amount_part(
     name: str, source: FieldSource, layout: FileLayout, part: int
 ) -> Callable[[SynthRecord], str]:
     assert source.columns is not None
-    shares = _SPLITS.get(len(source.columns)) or _even(len(source.columns))
+    shares = split_shares(len(source.columns))
 
     def encode(record: SynthRecord) -> str:
         raw = record.raw.get(name)
@@ -321,8 +354,9 @@ def _amount_part(
     return encode
 
 
-def _even(n: int) -> tuple[int, ...]:
-    return tuple(100 // n + (1 if i < 100 % n else 0) for i in range(n))
+def split_shares(n: int) -> tuple[int, ...]:
+    """Percent of an amount in each of ``n`` funding-source columns."""
+    return _SPLITS.get(n) or tuple(100 // n + (1 if i < 100 % n else 0) for i in range(n))
 
 
 def split_amount(amount: Decimal, shares: tuple[int, ...]) -> list[Decimal]:

@@ -16,10 +16,11 @@ from hub.settings import REPO_ROOT
 from hub.validation.curp import validate_curp
 from hub.validation.geography import GeoCatalog
 from producers.mapping.records import read_records
+from producers.synth.blockwriter import write_blocks
 from producers.synth.cli import synth
 from producers.synth.errors import impossible_date
 from producers.synth.households import POVERTY_LINES, generate_households
-from producers.synth.padron import generate_padron
+from producers.synth.padron import generate_padron, padron_blocks
 from producers.synth.writer import sidecar_path, write_records
 
 PADRONES = (
@@ -47,8 +48,8 @@ def _suffix(agreement) -> str:
 
 def _write_padron(agreement, tmp: Path, people=300, seed=11, delivery=1, error_rate=0.0) -> Path:
     out = tmp / f"{agreement.id}-{seed}-{delivery}-{error_rate}{_suffix(agreement)}"
-    write_records(
-        generate_padron(agreement, people, seed, delivery, error_rate), agreement.layout, out
+    write_blocks(
+        padron_blocks(agreement, people, seed, delivery, error_rate), agreement.layout, out
     )
     return out
 
@@ -57,9 +58,10 @@ def _read(agreement, path, catalog):
     return list(read_records(path, agreement.layout, catalog=catalog))
 
 
-def _sidecar(path: Path) -> set[tuple[int, str]]:
+def _sidecar(path: Path) -> set[tuple[int, str | None]]:
+    """(line, folio as written) of each listed error; an emptied folio reads back as None."""
     with sidecar_path(path).open(encoding="utf-8") as handle:
-        return {(int(row["linea"]), row["reference_id"]) for row in csv.DictReader(handle)}
+        return {(int(row["linea"]), row["reference_id"] or None) for row in csv.DictReader(handle)}
 
 
 def test_same_seed_same_bytes(agreements, tmp_path):
