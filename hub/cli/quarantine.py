@@ -1,0 +1,154 @@
+"""``sisi quarantine``: review refused messages and replay a refused change set once fixed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import click
+
+from hub.audit.chain import Action, AuditEvent
+from hub.audit.keys import load_or_create_hub_key
+from hub.audit.store import AuditLog
+from hub.cli.registry import json_default, open_registry, operator
+from hub.errors import SisiError
+from hub.gatekeeper.reasons import MENSAJE_REPETIDO
+from hub.quarantine.store import QuarantinedItem, get_item, list_items, mark_replayed
+from hub.settings import Settings
+
+__all__ = ["quarantine"]
+
+_TABLES = ["quarantine_messages", "quarantine_entries"]
+
+
+def _summary(item: QuarantinedItem) -> dict[str, object]:
+    return {
+        "id": item.id,
+        "agreement_id": item.agreement_id,
+        "message_id": item.message_id,
+        "reference_id": item.reference_id,
+        "reason_code": item.reason_code,
+        "field": item.field,
+        "message": item.message,
+        "topic": item.topic,
+        "partition": item.partition,
+        "offset": item.offset,
+        "received_at": item.received_at,
+        "status": item.status,
+        "replayed_at": item.replayed_at,
+        "replayed_by": item.replayed_by,
+    }
+
+
+@click.group("quarantine")
+def quarantine() -> None:
+    """Cuarentena: mensajes y elementos rechazados, con sus bytes originales y el motivo."""
+
+
+@quarantine.command("list")
+@click.option("--agreement", default=None, help="Sólo este convenio.")
+@click.option("--reason", default=None, help="Sólo este código de motivo.")
+@click.option("--status", type=click.Choice(["PENDIENTE", "REENVIADO"]), default=None)
+@click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
+def list_command(
+    agreement: str | None, reason: str | None, status: str | None, limit: int, as_json: bool
+) -> None:
+    """Entradas en cuarentena, las más recientes primero."""
+    engine = open_registry(Settings(), _TABLES)
+    try:
+        items = list_items(
+            engine, agreement_id=agreement, reason_code=reason, status=status, limit=limit
+        )
+    finally:
+        engine.dispose()
+    if as_json:
+        document = [_summary(i) for i in items]
+        click.echo(json.dumps(document, ensure_ascii=False, default=json_default))
+        return
+    if not items:
+        click.echo("la cuarentena está vacía.")
+        return
+    for i in items:
+        what = f"elemento {i.reference_id}" if i.reference_id else "conjunto completo"
+        click.echo(
+            f"{i.id:>6}  {i.received_at:%Y-%m-%d %H:%M}  {i.agreement_id or '—'}  {i.reason_code}"
+            f"  {what}  [{i.status}]"
+        )
+
+
+@quarantine.command("show")
+@click.argument("entry_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
+def show_command(entry_id: int, as_json: bool) -> None:
+    """Una entrada: motivo, posición en Kafka, encabezados y tamaño del valor original."""
+    engine = open_registry(Settings(), _TABLES)
+    try:
+        item = get_item(engine, entry_id)
+    finally:
+        engine.dispose()
+    headers = {name: (raw.hex() if raw is not None else None) for name, raw in item.headers}
+    if as_json:
+        document = {**_summary(item), "value_hex": (item.value or b"").hex(), "headers": headers}
+        click.echo(json.dumps(document, ensure_ascii=False, default=json_default))
+        return
+    for key, value in _summary(item).items():
+        if value is not None:
+            click.echo(f"{key:<14} {value}")
+    click.echo(f"{'valor':<14} {len(item.value or b'')} bytes")
+    for name in headers:
+        click.echo(f"{'encabezado':<14} {name}")
+
+
+@quarantine.command("replay")
+@click.argument("entry_id", type=int)
+@click.option("--yes", is_flag=True, help="No pedir confirmación.")
+def replay_command(entry_id: int, yes: bool) -> None:
+    """Reenvía los bytes originales de un conjunto rechazado a su tema (queda auditado).
+
+    Sólo para conjuntos rechazados completos cuya causa corrigió el operador (convenio vencido,
+    versión no permitida...). Los elementos rechazados por sus datos los corrige y reenvía la
+    dependencia, firmados, en un conjunto nuevo.
+    """
+    from hub.worker.publisher import KafkaPublisher
+
+    settings = Settings()
+    engine = open_registry(settings, _TABLES)
+    try:
+        item = get_item(engine, entry_id)
+        if item.reference_id is not None:
+            raise SisiError(
+                f"la entrada {entry_id} rechazó un elemento ({item.reference_id}) por sus datos",
+                hint="la dependencia debe corregirlo y enviarlo en un conjunto nuevo firmado",
+            )
+        if item.reason_code == MENSAJE_REPETIDO:
+            raise SisiError(
+                f"la entrada {entry_id} es un mensaje repetido: ya se procesó",
+                hint="no hay nada que reenviar",
+            )
+        if item.status != "PENDIENTE":
+            raise SisiError(
+                f"la entrada {entry_id} ya se reenvió ({item.replayed_at}, {item.replayed_by})",
+                hint="consulte el acuse del reenvío en el tema de acuses del convenio",
+            )
+        if not yes:
+            click.confirm(f"¿Reenviar el mensaje {item.message_id} a {item.topic}?", abort=True)
+        publisher = KafkaPublisher(settings.bootstrap_servers)
+        headers = [(name, raw) for name, raw in item.headers if raw is not None]
+        publisher.publish(item.topic, item.value or b"", headers)
+        publisher.flush()
+        who = operator()
+        mark_replayed(engine, item.message_row, who, dt.datetime.now(dt.UTC))
+        AuditLog(engine, load_or_create_hub_key(settings)).append(
+            AuditEvent(
+                actor=who,
+                action=Action.QUARANTINE_REPLAYED,
+                agreement_id=item.agreement_id,
+                message_id=item.message_id,
+                reference_id=f"cuarentena:{item.id}",
+                details={"topic": item.topic, "reason_code": item.reason_code},
+            )
+        )
+    finally:
+        engine.dispose()
+    click.echo(f"reenviado: entrada {entry_id}, mensaje {item.message_id} a {item.topic}")
