@@ -1,8 +1,9 @@
-"""The hub's audit log: append-only, hash-chained, every entry signed with the hub's Ed25519 key.
+"""The hub's audit log: append-only, hash-chained, each batch signed with the hub's Ed25519 key.
 
-Record with :class:`AuditLog` (``append_many``, ``read_personal``), check with
-:func:`verify_chain`, publish :meth:`AuditLog.head`. The hub's key comes from
-:func:`load_or_create_hub_key`.
+Only the last entry of every appended batch is signed (a signed batch head, as in Certificate
+Transparency); its hash commits to every earlier entry. Record with :class:`AuditLog`
+(``append_many``, ``append_in``, ``read_personal``), check with :func:`verify_chain`, publish
+:meth:`AuditLog.head`. The hub's key comes from :func:`load_or_create_hub_key`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hub.audit.keys import (
 )
 from hub.audit.publish import (
     AUDIT_RECORD_SUBJECT,
+    AUDIT_RECORD_VERSION,
     CHAIN_HEAD_SUBJECT,
     entry_from_record,
     entry_to_record,
@@ -36,6 +38,7 @@ from hub.audit.verify import Problem, VerificationReport, verify_chain
 
 __all__ = [
     "AUDIT_RECORD_SUBJECT",
+    "AUDIT_RECORD_VERSION",
     "CHAIN_HEAD_SUBJECT",
     "GENESIS_HASH",
     "Action",

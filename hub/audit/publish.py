@@ -1,7 +1,9 @@
 """The audit chain in its published forms: Avro ``AuditRecord`` entries and ``AuditChainHead``.
 
 Timestamps go out as UTC datetimes (``timestamp-millis``); the chain hashes them at millisecond
-precision, so an entry read back from a topic still verifies.
+precision, so an entry read back from a topic still verifies. ``AuditRecord`` v2 makes
+``signature`` optional (only each batch's last entry is signed); v1 readers cannot take an
+unsigned entry, so entries are published with v2.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from hub.audit.chain import AuditEntry, ChainHead
 
 __all__ = [
     "AUDIT_RECORD_SUBJECT",
+    "AUDIT_RECORD_VERSION",
     "CHAIN_HEAD_SUBJECT",
     "entry_from_record",
     "entry_to_record",
@@ -21,11 +24,13 @@ __all__ = [
 ]
 
 AUDIT_RECORD_SUBJECT = "mx.gob.sisi.hub.AuditRecord"
+#: The ``AuditRecord`` version entries are published with (the first with an optional signature).
+AUDIT_RECORD_VERSION = 2
 CHAIN_HEAD_SUBJECT = "mx.gob.sisi.publico.AuditChainHead"
 
 
 def entry_to_record(entry: AuditEntry) -> dict[str, Any]:
-    """An entry as an ``AuditRecord`` (v1) value."""
+    """An entry as an ``AuditRecord`` (v2) value (``signature`` None unless a batch head)."""
     return {
         "sequence": entry.sequence,
         "recorded_at": entry.recorded_at,
@@ -43,7 +48,7 @@ def entry_to_record(entry: AuditEntry) -> dict[str, Any]:
 
 
 def entry_from_record(record: Mapping[str, Any]) -> AuditEntry:
-    """An ``AuditRecord`` value back into an entry (to verify a log read from a topic)."""
+    """An ``AuditRecord`` value (v1 or v2) back into an entry, to verify a log read from a topic."""
     return AuditEntry(
         sequence=int(record["sequence"]),
         recorded_at=record["recorded_at"],
@@ -56,7 +61,7 @@ def entry_from_record(record: Mapping[str, Any]) -> AuditEntry:
         details=dict(record.get("details") or {}),
         prev_hash=bytes(record["prev_hash"]),
         entry_hash=bytes(record["entry_hash"]),
-        signature=bytes(record["signature"]),
+        signature=None if (signature := record.get("signature")) is None else bytes(signature),
     )
 
 

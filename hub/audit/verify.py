@@ -1,10 +1,12 @@
 """Verification of an audit chain: finds the first broken entry and says why, in Spanish.
 
 Checks per entry, in this order: the sequence continues without a gap (a gap means deleted
-entries), ``prev_hash`` is the previous entry's hash (otherwise reordered or inserted), the
-content still hashes to ``entry_hash`` (otherwise edited) and the hub's signature over
-``entry_hash`` holds (otherwise forged). An expected head (the one the hub published) also
-catches a log cut short at the end or rewritten as a whole.
+entries), ``prev_hash`` is the previous entry's hash (otherwise reordered or inserted) and the
+content still hashes to ``entry_hash`` (otherwise edited). Every signed entry (a batch head)
+must carry the hub's signature over its ``entry_hash``: a batch rewritten with recomputed hashes
+fails there, since the attacker cannot sign. The log must end in a signed entry (otherwise the
+end of a batch was cut off), and an expected head (the one the hub published) also catches a log
+cut short at a batch boundary or rewritten as a whole.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.agreements.keys import key_id, public_key_from_str, public_key_to_str
+from hub.audit.canonical import Canonicalizer
 from hub.audit.chain import GENESIS_HASH, AuditEntry, ChainHead
 from hub.audit.signing import signature_valid
 
 __all__ = ["Problem", "VerificationReport", "verify_chain"]
 
 _CHUNK = 4096
+_PARALLEL_SIGNATURES = 64  # below this many signatures in a chunk, threads cost more than they save
 
 
 class Problem(StrEnum):
@@ -82,7 +86,9 @@ class _Break:
     reason: str
 
 
-def _structure(entry: AuditEntry, expected: int, prev: bytes) -> _Break | None:
+def _structure(
+    entry: AuditEntry, expected: int, prev: bytes, canon: Canonicalizer
+) -> _Break | None:
     """Sequence, link and content checks of one entry (everything but the signature)."""
     seq = entry.sequence
     if seq > expected:
@@ -107,7 +113,7 @@ def _structure(entry: AuditEntry, expected: int, prev: bytes) -> _Break | None:
             Problem.REORDERED,
             f"su prev_hash no es {previous}; se reordenaron o insertaron entradas",
         )
-    if entry.computed_hash() != entry.entry_hash:
+    if entry.computed_hash(canon) != entry.entry_hash:
         return _Break(
             seq,
             Problem.EDITED,
@@ -116,27 +122,53 @@ def _structure(entry: AuditEntry, expected: int, prev: bytes) -> _Break | None:
     return None
 
 
-def _forged(fingerprint: str, seq: int) -> _Break:
+def _forged(fingerprint: str, run_start: int, seq: int) -> _Break:
+    if run_start == seq:
+        reason = f"su firma no es de la llave del hub ({fingerprint}); entrada falsificada"
+    else:
+        reason = (
+            f"la firma de la entrada {seq} no es de la llave del hub ({fingerprint}), así que "
+            f"ninguna firma válida cubre las entradas {run_start} a {seq}: lote reescrito o "
+            "entrada falsificada"
+        )
+    return _Break(run_start, Problem.FORGED, reason)
+
+
+def _unsigned_tail(run_start: int, last: int, head: ChainHead | None) -> _Break:
+    span = f"la entrada {last}" if run_start == last else f"las entradas {run_start} a {last}"
+    beyond = (
+        f" (la cabeza registrada es la {head.sequence})"
+        if head is not None and head.sequence > last
+        else ""
+    )
     return _Break(
-        seq,
-        Problem.FORGED,
-        f"su firma no es de la llave del hub ({fingerprint}); entrada falsificada",
+        run_start,
+        Problem.TRUNCATED,
+        f"la bitácora termina en la entrada {last} sin firma del hub{beyond}: ninguna firma "
+        f"cubre {span}; se borró el final de un lote (o su firma) o se agregaron entradas sin "
+        "firma",
     )
 
 
-def _bad_signatures(
-    key: Ed25519PublicKey, entries: list[AuditEntry], pool: ThreadPoolExecutor
+def _first_bad_signature(
+    key: Ed25519PublicKey, signed: list[AuditEntry], pool: ThreadPoolExecutor
 ) -> int | None:
-    """Index of the first entry whose signature fails, checking two halves in parallel."""
+    """Index of the first entry of ``signed`` whose signature fails (halves checked in parallel).
+
+    Batch heads are few, so this is cheap; a log signed entry by entry still verifies, just slower.
+    """
 
     def first_bad(part: list[AuditEntry]) -> int | None:
         for index, entry in enumerate(part):
+            assert entry.signature is not None
             if not signature_valid(key, entry.entry_hash, entry.signature):
                 return index
         return None
 
-    half = (len(entries) + 1) // 2
-    left, right = pool.map(first_bad, [entries[:half], entries[half:]])
+    if len(signed) < _PARALLEL_SIGNATURES:
+        return first_bad(signed)
+    half = (len(signed) + 1) // 2
+    left, right = pool.map(first_bad, [signed[:half], signed[half:]])
     if left is not None:
         return left
     return None if right is None else half + right
@@ -147,15 +179,25 @@ def verify_chain(
     public_key: Ed25519PublicKey | str,
     *,
     expected_head: ChainHead | None = None,
+    require_signed_end: bool = True,
 ) -> VerificationReport:
     """Walk ``entries`` in sequence order and report the first broken one (streams; stops there).
 
-    ``public_key`` is the hub's key (object or ``ed25519:...`` text). ``expected_head``, when
-    given, must be reached exactly: a log shorter than it was cut at the end.
+    ``public_key`` is the hub's key (object or ``ed25519:...`` text). Every entry must link to
+    the previous one and hash to its ``entry_hash``; every signature present must be the hub's;
+    and the log must end in a signed entry (a batch head), since the signatures are what make a
+    rewritten chain detectable. ``expected_head``, when given, must be reached exactly: a log
+    shorter than it was cut at the end. ``require_signed_end=False`` checks a prefix (e.g. a
+    topic read while a batch is still arriving) without that last rule.
+
+    On failure the report's ``entries_checked``/``last_sequence`` stop before the first entry
+    that can no longer be vouched for (``first_bad_sequence``).
     """
     key = public_key_from_str(public_key) if isinstance(public_key, str) else public_key
     fingerprint = key_id(public_key_to_str(key))
+    canon = Canonicalizer()
     last_sequence, last_hash, checked = 0, GENESIS_HASH, 0
+    covered_sequence, covered_hash = 0, GENESIS_HASH  # last entry proven by a hub signature
     hash_at_head: bytes | None = None
     iterator: Iterator[AuditEntry] = iter(entries)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="audit-verify") as pool:
@@ -164,15 +206,21 @@ def verify_chain(
             good: list[AuditEntry] = []
             expected, prev = last_sequence + 1, last_hash
             for entry in chunk:
-                broken = _structure(entry, expected, prev)
+                broken = _structure(entry, expected, prev, canon)
                 if broken is not None:
                     break
                 good.append(entry)
                 expected, prev = entry.sequence + 1, entry.entry_hash
-            bad = _bad_signatures(key, good, pool)
+            signed = [entry for entry in good if entry.signature is not None]
+            bad = _first_bad_signature(key, signed, pool)
             if bad is not None:
-                broken = _forged(fingerprint, good[bad].sequence)
-                good = good[:bad]
+                if bad:
+                    before = signed[bad - 1]
+                    covered_sequence, covered_hash = before.sequence, before.entry_hash
+                forged = _forged(fingerprint, covered_sequence + 1, signed[bad].sequence)
+                return _failed(covered_sequence, covered_sequence, covered_hash, forged)
+            if signed:
+                covered_sequence, covered_hash = signed[-1].sequence, signed[-1].entry_hash
             checked += len(good)
             if good:
                 last_sequence, last_hash = good[-1].sequence, good[-1].entry_hash
@@ -182,6 +230,9 @@ def verify_chain(
                         hash_at_head = good[index].entry_hash
             if broken is not None:
                 return _failed(checked, last_sequence, last_hash, broken)
+    if require_signed_end and covered_sequence < last_sequence:
+        tail = _unsigned_tail(covered_sequence + 1, last_sequence, expected_head)
+        return _failed(covered_sequence, covered_sequence, covered_hash, tail)
     if expected_head is not None:
         head_break = _check_head(expected_head, key, fingerprint, last_sequence, hash_at_head)
         if head_break is not None:

@@ -1,4 +1,4 @@
-"""Audit log (append-only, hash-chained, signed) and its chain head.
+"""Audit log (append-only, hash-chained, each batch signed on its last entry) and its chain head.
 
 Revision ID: 0003
 Revises: 0002
@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("details", sa.Text(), nullable=False),
         sa.Column("prev_hash", sa.LargeBinary(length=32), nullable=False),
         sa.Column("entry_hash", sa.LargeBinary(length=32), nullable=False),
-        sa.Column("signature", sa.LargeBinary(length=64), nullable=False),
+        sa.Column("signature", sa.LargeBinary(length=64), nullable=True),
         sa.Column("idempotency_key", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("sequence", name=op.f("pk_audit_log")),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_audit_log_idempotency_key")),

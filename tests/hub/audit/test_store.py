@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
@@ -95,10 +97,72 @@ def test_deleted_middle_row_is_detected(log: AuditLog, audit_engine: Engine) -> 
 
 
 def test_deleted_tail_is_detected_against_the_head(log: AuditLog, audit_engine: Engine) -> None:
-    log.append_many(accepted("m-1", 8))
+    log.append_many(accepted("m-1", 4))
+    log.append_many(accepted("m-2", 4))
     sql(audit_engine, "DELETE FROM audit_log WHERE sequence >= 7")
+    report = check(log)  # the second batch lost its signed head: nothing vouches for 5..6
+    assert (report.first_bad_sequence, report.problem) == (5, Problem.TRUNCATED)
+    assert report.entries_checked == 4
+
+
+def test_deleted_last_batch_and_head_moved_back_needs_the_published_head(
+    log: AuditLog, audit_engine: Engine
+) -> None:
+    log.append_many(accepted("m-1", 4))
+    older = log.head()
+    log.append_many(accepted("m-2", 4))
+    published = log.head()
+    sql(audit_engine, "DELETE FROM audit_log WHERE sequence >= 5")
+    with audit_engine.begin() as conn:
+        conn.execute(
+            text("UPDATE audit_chain_head SET sequence = 4, entry_hash = :h, signature = :s"),
+            {"h": older.entry_hash, "s": older.signature},
+        )
+    assert check(log).ok  # a clean cut at a batch boundary looks whole from inside the database
+    report = verify_chain(log.iter_entries(), log.public_key, expected_head=published)
+    assert (report.first_bad_sequence, report.problem) == (5, Problem.TRUNCATED)
+
+
+def test_removed_batch_signature_is_detected(log: AuditLog, audit_engine: Engine) -> None:
+    log.append_many(accepted("m-1", 5))
+    sql(audit_engine, "UPDATE audit_log SET signature = NULL WHERE sequence = 5")
     report = check(log)
-    assert (report.first_bad_sequence, report.problem) == (7, Problem.TRUNCATED)
+    assert (report.first_bad_sequence, report.problem) == (1, Problem.TRUNCATED)
+
+
+def test_batch_rewritten_by_sql_with_recomputed_hashes_is_detected(
+    log: AuditLog, audit_engine: Engine
+) -> None:
+    log.append_many(accepted("m-1", 3))
+    log.append_many(accepted("m-2", 4))  # sequences 4..7, signed at 7
+    log.append_many(accepted("m-3", 2))
+    entries = list(log.iter_entries())
+    prev = entries[3].prev_hash
+    with audit_engine.begin() as conn:
+        for index in range(3, 9):  # edit entry 5, then re-hash everything after it, as an
+            entry = entries[index]  # attacker with database access but without the key would
+            if index == 4:
+                entry = dataclasses.replace(entry, reference_id="otra")
+            entry = dataclasses.replace(entry, prev_hash=prev)
+            entry = dataclasses.replace(entry, entry_hash=entry.computed_hash())
+            conn.execute(
+                text(
+                    "UPDATE audit_log SET reference_id = :r, prev_hash = :p, entry_hash = :h "
+                    "WHERE sequence = :s"
+                ),
+                {
+                    "r": entry.reference_id,
+                    "p": entry.prev_hash,
+                    "h": entry.entry_hash,
+                    "s": entry.sequence,
+                },
+            )
+            prev = entry.entry_hash
+        conn.execute(text("UPDATE audit_chain_head SET entry_hash = :h"), {"h": prev})
+    report = check(log)
+    assert (report.first_bad_sequence, report.problem) == (4, Problem.FORGED)
+    assert report.entries_checked == 3
+    assert "4 a 7" in (report.reason or "")
 
 
 def test_swapped_sequences_are_detected(log: AuditLog, audit_engine: Engine) -> None:
@@ -114,7 +178,9 @@ def test_swapped_sequences_are_detected(log: AuditLog, audit_engine: Engine) -> 
 
 
 def test_forged_signature_is_detected(log: AuditLog, audit_engine: Engine) -> None:
-    entries = log.append_many(accepted("m-1", 6))
+    for message in ("m-1", "m-2", "m-3"):
+        log.append_many(accepted(message, 2))  # signed heads at 2, 4, 6
+    entries = list(log.iter_entries())
     intruder = Ed25519PrivateKey.generate()
     with audit_engine.begin() as conn:
         conn.execute(
@@ -122,7 +188,29 @@ def test_forged_signature_is_detected(log: AuditLog, audit_engine: Engine) -> No
             {"sig": intruder.sign(entries[3].entry_hash)},
         )
     report = check(log)
-    assert (report.first_bad_sequence, report.problem) == (4, Problem.FORGED)
+    assert (report.first_bad_sequence, report.problem) == (3, Problem.FORGED)
+    assert report.entries_checked == 2
+
+
+def test_only_each_batch_head_is_signed(log: AuditLog, audit_engine: Engine) -> None:
+    log.append_many(accepted("m-1", 3))
+    log.append(accepted("m-2", 1)[0])
+    log.append_many(accepted("m-3", 4))
+    with audit_engine.connect() as conn:
+        signed = conn.execute(
+            text("SELECT sequence FROM audit_log WHERE signature IS NOT NULL ORDER BY sequence")
+        ).scalars()
+        assert list(signed) == [3, 4, 8]
+    assert check(log).ok
+
+
+def test_sign_each_entry_log_verifies(audit_engine: Engine, hub_key: Ed25519PrivateKey) -> None:
+    log = AuditLog(audit_engine, hub_key, sign_each_entry=True)
+    entries = log.append_many(accepted("m-1", 5))
+    assert all(entry.is_signed for entry in entries)
+    log_batched = AuditLog(audit_engine, hub_key)
+    log_batched.append_many(accepted("m-2", 5))
+    assert check(log_batched).ok and check(log_batched).entries_checked == 10
 
 
 def test_log_signed_by_another_key_does_not_verify(
