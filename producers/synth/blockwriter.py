@@ -10,6 +10,7 @@ atomic temporary-file rename and error sidecar as ``producers.synth.writer``.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from operator import itemgetter
@@ -190,11 +191,17 @@ def _write_text(
             if columns and columns[0]:
                 handle.write(terminator.join(map(join, zip(*columns, strict=True))) + terminator)
         return
-    writer = csv.writer(handle, delimiter=delimiter, lineterminator=terminator)
+    # Each block goes through an in-memory buffer: one encode and one write per block.
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator=terminator)
     if layout.header:
         writer.writerow(headers)
     for columns in blocks:
         writer.writerows(zip(*columns, strict=True))
+        handle.write(buffer.getvalue())
+        buffer.seek(0)
+        buffer.truncate()
+    handle.write(buffer.getvalue())
 
 
 def _write_xlsx(

@@ -77,6 +77,14 @@ class CurpTable:
             self.given_word.append(word[3])
             self.given_cons.append(cons[2])
             self.given_sum.append(_weighted(word[3], 3) + _weighted(cons[2], 15))
+        # (letters 1-3, their sum with consonants 14-15, consonants 14-15) per surname pair
+        self._pairs = [
+            (fw + sw, fs + ss, fc + sc)
+            for fw, fs, fc in zip(self.first_word, self.first_sum, self.first_cons, strict=True)
+            for sw, ss, sc in zip(
+                self.second_word, self.second_sum, self.second_cons, strict=True
+            )
+        ]
         self.state_part: dict[tuple[str, str], tuple[str, int]] = {}
         for cve_ent, renapo in CVE_ENT_TO_RENAPO.items():
             key = "NE" if cve_ent == "99" else cve_ent
@@ -98,21 +106,22 @@ class CurpTable:
         A CURP already in ``seen`` gets the next homoclave, as RENAPO tells apart people whose
         other 17 characters coincide; every CURP returned is added to ``seen``.
         """
-        fw, sw, gw = self.first_word, self.second_word, self.given_word
-        fs, ss, gs = self.first_sum, self.second_sum, self.given_sum
-        fc, sc, gc = self.first_cons, self.second_cons, self.given_cons
+        pairs = self._pairs
+        width = len(self.second_word)
+        gw, gs, gc = self.given_word, self.given_sum, self.given_cons
         check = _CHECK
         out: list[str] = []
         for f, s, g, (ymd, ymd_sum, after), (sex_state, sex_sum), h in zip(
             firsts, seconds, givens, births, sex_states, homoclaves, strict=True
         ):
-            word = fw[f] + sw[s] + gw[g]
-            total = fs[f] + ss[s] + gs[g] + ymd_sum + sex_sum
+            letters, pair_sum, consonants = pairs[f * width + s]
+            word = letters + gw[g]
+            total = pair_sum + gs[g] + ymd_sum + sex_sum
             if word in INCONVENIENT_WORDS:
                 fixed = replace_inconvenient(word)
                 total += _weighted(fixed, 0) - _weighted(word, 0)
                 word = fixed
-            head = f"{word}{ymd}{sex_state}{fc[f]}{sc[s]}{gc[g]}"
+            head = f"{word}{ymd}{sex_state}{consonants}{gc[g]}"
             chars, sums = (_LETTERS, _LETTER_SUMS) if after else (_DIGITS, _DIGIT_SUMS)
             h %= len(chars)
             curp = f"{head}{chars[h]}{check[(total + sums[h]) % 10]}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import tracemalloc
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -15,7 +16,7 @@ from hub.agreements.dateformat import DateFormat
 from hub.settings import REPO_ROOT
 from hub.validation.curp import validate_curp
 from hub.validation.geography import GeoCatalog
-from producers.mapping.records import read_records
+from producers.mapping.records import read_records, required_fields
 from producers.synth.blockwriter import write_blocks
 from producers.synth.cli import synth
 from producers.synth.errors import impossible_date
@@ -234,3 +235,64 @@ def test_benefit_dates_are_not_in_the_future(agreements):
     today = date(2026, 3, 10)
     for record in generate_padron(agreement, 200, 2, delivery=4, today=today):
         assert record.values["fecha_beneficio"] < today
+
+
+@pytest.mark.parametrize("agreement_id", PADRONES)
+def test_block_writer_matches_record_writer(agreements, tmp_path, agreement_id):
+    agreement = agreements.get(agreement_id)
+    fast = _write_padron(agreement, tmp_path / "fast", people=500, delivery=2, error_rate=0.05)
+    slow = tmp_path / "slow" / fast.name
+    write_records(generate_padron(agreement, 500, 11, 2, 0.05), agreement.layout, slow)
+    if agreement.layout.format != "xlsx":  # workbooks carry a timestamp
+        assert fast.read_bytes() == slow.read_bytes()
+    assert {line for line, _ in _sidecar(fast)} == {line for line, _ in _sidecar(slow)}
+
+
+@pytest.mark.parametrize("agreement_id", PADRONES)
+def test_missing_fields_only_where_the_reader_requires_them(agreements, tmp_path, agreement_id):
+    agreement = agreements.get(agreement_id)
+    path = _write_padron(agreement, tmp_path, people=3000, error_rate=0.05)
+    with sidecar_path(path).open(encoding="utf-8") as handle:
+        emptied = {row["campo"] for row in csv.DictReader(handle)
+                   if row["tipo_error"] == "campo_faltante"}
+    assert emptied  # detected ones: test_injected_errors_are_exactly_the_sidecar
+    assert emptied <= required_fields(agreement.layout)
+    assert {"primer_apellido", "nombre", "reference_id"} <= emptied
+
+
+def test_delivery_is_regenerated_alone_and_keeps_people(agreements, catalog, tmp_path):
+    agreement = agreements.get("CONV-BIENESTAR-PAM-2026")
+    a = _write_padron(agreement, tmp_path / "a", people=1500, delivery=3)
+    b = _write_padron(agreement, tmp_path / "b", people=1500, delivery=3)
+    assert a.read_bytes() == b.read_bytes()
+    second = {r.values["reference_id"]: r.values for r in _read(
+        agreement, _write_padron(agreement, tmp_path, people=1500, delivery=2), catalog)}
+    third = {r.values["reference_id"]: r.values for r in _read(agreement, a, catalog)}
+    common = second.keys() & third.keys()
+    assert len(common) >= 0.9 * len(second)
+    same = ("curp", "fecha_nacimiento", "sexo", "segundo_apellido", "entidad_nacimiento")
+    assert all(second[k][f] == third[k][f] for k in common for f in same)
+
+
+def test_roll_is_streamed_in_bounded_blocks(agreements):
+    agreement = agreements.get("CONV-BIENESTAR-PAM-2026")
+    sizes = [block.size for block in padron_blocks(agreement, 40_000, 4, delivery=2)]
+    assert 40_000 <= sum(sizes) <= 42_000
+    assert len(sizes) >= 5 and max(sizes) < 12_000
+
+
+def test_generation_memory_does_not_grow_with_people(agreements):
+    agreement = agreements.get("CONV-CNBBBJ-BUEMS-2026")
+
+    def peak(people: int) -> int:
+        tracemalloc.start()
+        try:
+            for _block in padron_blocks(agreement, people, 8, error_rate=0.05):
+                pass
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak(5_000)  # warm the shared tables (geography, eligibility profile, dates)
+    small, large = peak(20_000), peak(80_000)
+    assert large < 1.5 * small
