@@ -174,8 +174,8 @@ def run_up(
         )
         echo(f"  registro de esquemas   {registry.url}/subjects")
         echo(f"  base del registro      {database_url}")
-        ports = ", ".join(str(metrics_port + i) for i in range(workers))
-        echo(f"  métricas Prometheus    http://127.0.0.1:{{{ports}}}/metrics")
+        for index in range(workers):
+            echo(f"  métricas Prometheus    http://127.0.0.1:{metrics_port + index}/metrics")
         echo(
             f"  trabajadores del hub   {workers} (pid {', '.join(str(p.pid) for p in procs)})"
         )
