@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from psycopg.errors import UniqueViolation
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -33,6 +35,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine, Row
+from sqlalchemy.exc import IntegrityError
 
 from hub.audit.chain import (
     GENESIS_HASH,
@@ -156,6 +159,23 @@ def _insert(
     )
 
 
+@contextmanager
+def _savepoint(conn: Connection, *, raw: bool) -> Iterator[None]:
+    """A savepoint; ``raw`` for our own ``BEGIN IMMEDIATE`` on SQLite, else SQLAlchemy's."""
+    if not raw:
+        with conn.begin_nested():
+            yield
+        return
+    conn.exec_driver_sql("SAVEPOINT audit_append")
+    try:
+        yield
+    except BaseException:
+        conn.exec_driver_sql("ROLLBACK TO audit_append")
+        conn.exec_driver_sql("RELEASE audit_append")
+        raise
+    conn.exec_driver_sql("RELEASE audit_append")
+
+
 class AuditLog:
     """The hub's audit log on ``engine``, signing with ``signing_key`` (see ``hub.audit.keys``).
 
@@ -199,7 +219,7 @@ class AuditLog:
         if self._sqlite:
             return self._append_sqlite(batch)
         with self._engine.begin() as conn:
-            return self._append_locked(conn, batch, for_update=True)
+            return self._append_locked(conn, batch, for_update=True, raw_savepoint=False)
 
     def append_in(self, conn: Connection, events: Iterable[AuditEvent]) -> list[AuditEntry]:
         """Append within the caller's open transaction on ``conn`` (commit or roll back together).
@@ -211,7 +231,19 @@ class AuditLog:
         batch = list(events)
         if not batch:
             return []
-        return self._append_locked(conn, batch, for_update=not self._sqlite)
+        if self._sqlite:
+            # pysqlite manages the caller's transaction itself; a savepoint taken before its
+            # first write would become the outermost transaction, so check every key instead.
+            fresh, keys = self._not_yet_logged(conn, batch)
+            if not fresh:
+                return []
+            query = select(audit_chain_head).where(audit_chain_head.c.id == 1)
+            row = conn.execute(query).one()
+            head = ChainHead(
+                row.sequence, bytes(row.entry_hash), bytes(row.signature), row.recorded_at
+            )
+            return self._write(conn, head, fresh, keys)
+        return self._append_locked(conn, batch, for_update=True, raw_savepoint=False)
 
     def _append_sqlite(self, batch: list[AuditEvent]) -> list[AuditEntry]:
         # AUTOCOMMIT stops pysqlite from opening its own deferred transaction, so ours can be
@@ -220,7 +252,9 @@ class AuditLog:
         with engine.connect() as conn:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
             try:
-                entries = self._append_locked(conn, batch, for_update=False)
+                entries = self._append_locked(
+                    conn, batch, for_update=False, raw_savepoint=True
+                )
             except BaseException:
                 conn.exec_driver_sql("ROLLBACK")
                 raise
@@ -228,16 +262,32 @@ class AuditLog:
             return entries
 
     def _append_locked(
-        self, conn: Connection, batch: list[AuditEvent], *, for_update: bool
+        self, conn: Connection, batch: list[AuditEvent], *, for_update: bool, raw_savepoint: bool
     ) -> list[AuditEntry]:
         query = select(audit_chain_head).where(audit_chain_head.c.id == 1)
         row = conn.execute(query.with_for_update() if for_update else query).one()
         head = ChainHead(row.sequence, bytes(row.entry_hash), bytes(row.signature), row.recorded_at)
-        fresh, keys = self._not_yet_logged(conn, batch)
+        keys = [event.idempotency_key for event in batch]
+        present = [key for key in keys if key is not None]
+        if len(set(present)) == len(present) and not self._logged(conn, present[:1]):
+            # Optimistic path: a batch whose first key is new is almost always all new, so write
+            # it without looking every key up; the unique key refuses it when it was not, and
+            # the savepoint undoes the attempt (the chain head with it) before the slow path.
+            try:
+                with _savepoint(conn, raw=raw_savepoint):
+                    return self._write(conn, head, batch, keys)
+            except (IntegrityError, UniqueViolation):
+                pass
+        fresh, fresh_keys = self._not_yet_logged(conn, batch)
         if not fresh:
             return []
+        return self._write(conn, head, fresh, fresh_keys)
+
+    def _write(
+        self, conn: Connection, head: ChainHead, events: list[AuditEvent], keys: list[str | None]
+    ) -> list[AuditEntry]:
         entries, details = build_links(
-            head, fresh, datetime.now(UTC), self._sign_all, sign_each=self._sign_each
+            head, events, datetime.now(UTC), self._sign_all, sign_each=self._sign_each
         )
         _insert(conn, entries, details, keys)
         last = entries[-1]
@@ -252,6 +302,14 @@ class AuditLog:
             )
         )
         return entries
+
+    def _logged(self, conn: Connection, keys: list[str]) -> bool:
+        """Whether any of ``keys`` (a handful) is already in the log."""
+        if not keys:
+            return False
+        column = audit_log.c.idempotency_key
+        query = select(column).where(column.in_(keys)).limit(1)
+        return conn.execute(query).first() is not None
 
     def _not_yet_logged(
         self, conn: Connection, batch: list[AuditEvent]

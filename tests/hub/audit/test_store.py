@@ -244,3 +244,26 @@ def test_append_in_callers_transaction_rolls_back_with_it(
     assert log.head().sequence == 5
     assert {e.message_id for e in log.iter_entries()} == {"m-1", "m-2"}
     assert check(log).ok
+
+
+def test_batch_with_a_logged_key_after_new_ones_takes_no_sequence(
+    log: AuditLog, audit_engine: Engine
+) -> None:
+    # The first key is new, so the batch is written optimistically; the unique key refuses it,
+    # the attempt is undone and the batch is appended again without the logged event.
+    log.append_many(accepted("m-1", 3))
+    batch = [*accepted("m-2", 2), accepted("m-1", 3)[1], *accepted("m-3", 2)]
+    added = log.append_many(batch)
+    assert [(e.sequence, e.message_id) for e in added] == [
+        (4, "m-2"),
+        (5, "m-2"),
+        (6, "m-3"),
+        (7, "m-3"),
+    ]
+    with audit_engine.connect() as conn:
+        added_in = log.append_in(conn, [*accepted("m-4", 1), accepted("m-2", 1)[0]])
+        conn.commit()
+    assert [(e.sequence, e.message_id) for e in added_in] == [(8, "m-4")]
+    assert log.head().sequence == 8
+    assert [e.sequence for e in log.iter_entries()] == list(range(1, 9))
+    assert check(log).ok
