@@ -277,8 +277,9 @@ class _Padron:
         dead: set[int] = set()
         for rr in rounds:
             fates = [rr.random() for _ in repeat(None, size)]
-            for i, fate in enumerate(fates):
-                if fate >= _MUDANZA or i in dead:
+            for i in [i for i, fate in enumerate(fates) if fate < _MUDANZA]:
+                fate = fates[i]
+                if i in dead:
                     continue
                 if fate < _BAJA:
                     dead.add(i)
