@@ -1,31 +1,46 @@
-"""Bulk inserts for the writer's hot path: an ``INSERT`` compiled once, fed plain tuples.
+"""Bulk statements of the writer's hot path, straight on the driver: one call per table and batch.
 
 SQLAlchemy's executemany spends ~10 µs per row building and processing parameters, more than the
-databases take to store the row. Here the statement comes from SQLAlchemy's own dialect insert
-construct (so ``ON CONFLICT DO NOTHING`` is rendered by the dialect) and tuples go straight to the
-driver as an executemany of the single-row statement (measured here: multi-row VALUES is 3-4x
-slower on SQLite, and psycopg re-parses long statements on every call). On PostgreSQL, rows that
-cannot conflict (no ``conflict`` target) go in with ``COPY ... FROM STDIN`` on the same connection
-and transaction; the idempotency claim keeps its ``INSERT ... ON CONFLICT DO NOTHING``. The
-multi-row form (``multirow=True``, the ``VALUES (...)`` group repeated as SQLAlchemy's
-"insertmanyvalues" does) is kept for PostgreSQL callers that want it. SQLite gets dates and
-times as the same text SQLAlchemy stores, so core and ORM reads see ordinary values.
+databases take to store the row, so these helpers talk to the DBAPI connection underneath the
+SQLAlchemy ``Connection`` (same connection, same transaction):
+
+- SQLite: ``executemany`` of a single-row ``INSERT`` (the fastest form measured here; multi-row
+  ``VALUES`` was 3-4x slower) fed tuples whose dates and times are already the text SQLAlchemy
+  stores, so ORM and core reads see ordinary values; ``BEGIN IMMEDIATE`` takes the write lock
+  before the first read, so what the writer reads cannot go stale before it writes.
+- PostgreSQL: ``COPY ... FROM STDIN`` for every insert (psycopg adapts values in C), lookups
+  join ``unnest`` of one array parameter: one round trip per table and batch.
+
+Inserts never use ``ON CONFLICT``: the writer reads first and inserts only rows it knows are new,
+so a conflict means a concurrent writer got there first, and the whole transaction is retried.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Date, DateTime, Table
-from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["BulkInsert"]
+__all__ = ["BulkInsert", "Lookup", "begin_write", "driver"]
 
-_PG_DIALECT = postgresql.psycopg.dialect(paramstyle="format")  # type: ignore[no-untyped-call]
-_SQLITE_DIALECT = sqlite.pysqlite.dialect(paramstyle="qmark")
-_MAX_PARAMS = 30_000  # below SQLite's 32,766 and PostgreSQL's 65,535 bind parameters
+_IN_CHUNK = 5000  # SQLite bound parameters per IN (...) list: far below its 32,766 limit
+
+
+def driver(conn: Connection) -> Any:
+    """The DBAPI connection under ``conn`` (sqlite3 or psycopg), inside the same transaction."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    return raw
+
+
+def begin_write(conn: Connection) -> None:
+    """On SQLite, start the transaction with the write lock held (no-op on PostgreSQL)."""
+    if conn.dialect.name == "sqlite":
+        raw = driver(conn)
+        if not raw.in_transaction:
+            raw.execute("BEGIN IMMEDIATE")
 
 
 def _sqlite_date(value: dt.date | None) -> str | None:
@@ -40,56 +55,30 @@ def _sqlite_datetime(value: dt.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-class BulkInsert:
-    """``INSERT INTO table (columns) VALUES ...`` for many tuples at once, one dialect."""
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start : start + _IN_CHUNK]
 
-    def __init__(
-        self,
-        table: Table,
-        columns: Sequence[str],
-        *,
-        postgres: bool,
-        conflict: Sequence[str] | None = None,
-        rows_per_statement: int = 1000,
-        multirow: bool = False,
-    ) -> None:
+
+class BulkInsert:
+    """``INSERT INTO table (columns)`` for many tuples at once (executemany or COPY)."""
+
+    def __init__(self, table: Table, columns: Sequence[str], *, postgres: bool) -> None:
+        self.table = table
         self.columns = tuple(columns)
         self.postgres = postgres
-        self.multirow = multirow and postgres
-        module: Any = postgresql if postgres else sqlite
-        stmt = module.insert(table)
-        if conflict is not None:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
-        compiled = stmt.compile(
-            dialect=_PG_DIALECT if postgres else _SQLITE_DIALECT, column_keys=list(columns)
-        )
-        order = list(compiled.positiontup or ())
-        if order != list(columns):
-            raise RuntimeError(f"unexpected parameter order for {table.name}: {order}")
-        sql = str(compiled)
-        marker = " VALUES ("
-        start = sql.index(marker) + len(marker) - 1
-        end = sql.index(")", start) + 1
-        self._head, self._group, self._tail = sql[:start], sql[start:end], sql[end:]
-        self._per_statement = max(1, min(rows_per_statement, _MAX_PARAMS // len(columns)))
-        self._sql: dict[int, str] = {}
-        # PostgreSQL: rows that cannot conflict go in with COPY, its fastest bulk path
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        copyable = postgres and conflict is None
-        self._copy_sql = f'COPY "{table.name}" ({quoted}) FROM STDIN' if copyable else None
-        self._dates = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, Date)]
-        self._times = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, DateTime)]
+        quoted = ", ".join(f'"{c}"' for c in self.columns)
+        if postgres:
+            self._sql = f'COPY "{table.name}" ({quoted}) FROM STDIN'
+        else:
+            marks = ", ".join("?" * len(self.columns))
+            self._sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})'
+        types = [table.c[c].type for c in self.columns]
+        self._dates = [i for i, t in enumerate(types) if isinstance(t, Date)]
+        self._times = [i for i, t in enumerate(types) if isinstance(t, DateTime)]
 
-    def _statement(self, rows: int) -> str:
-        sql = self._sql.get(rows)
-        if sql is None:
-            sql = self._sql[rows] = self._head + ", ".join([self._group] * rows) + self._tail
-        return sql
-
-    def _adapt(self, rows: Sequence[tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:
-        if not (self._dates or self._times):
-            return rows
-        # a batch repeats few distinct dates and times (its send and apply times): memoize them
+    def _adapt(self, rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Dates and times as SQLite text (for rows made of Python values)."""
         memo: dict[Any, str | None] = {}
         adapted = []
         for row in rows:
@@ -107,29 +96,70 @@ class BulkInsert:
             adapted.append(tuple(values))
         return adapted
 
-    def _copy(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
-        assert self._copy_sql is not None
-        driver = conn.connection.driver_connection  # the psycopg connection, same transaction
-        assert driver is not None
-        with driver.cursor() as cursor, cursor.copy(self._copy_sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-        return len(rows)
+    def execute(
+        self, conn: Connection, rows: Sequence[tuple[Any, ...]], *, stored: bool = False
+    ) -> int:
+        """Insert ``rows`` (tuples in column order); returns how many rows were inserted.
 
-    def execute(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
-        """Insert ``rows`` (tuples in column order); returns how many rows were inserted."""
+        ``stored=True``: on SQLite the rows already hold dates and times as stored text.
+        """
         if not rows:
             return 0
-        if self.postgres and self._copy_sql is not None:
-            return self._copy(conn, rows)
-        if not self.multirow:
-            adapted = rows if self.postgres else self._adapt(rows)
-            result = conn.exec_driver_sql(self._statement(1), list(adapted))
-            return int(result.rowcount)
-        inserted = 0
-        size = self._per_statement
-        for start in range(0, len(rows), size):
-            chunk = rows[start : start + size]
-            params = tuple(value for row in chunk for value in row)
-            inserted += conn.exec_driver_sql(self._statement(len(chunk)), params).rowcount
-        return inserted
+        raw = driver(conn)
+        if self.postgres:
+            with raw.cursor() as cursor, cursor.copy(self._sql) as copy:
+                write = copy.write_row
+                for row in rows:
+                    write(row)
+            return len(rows)
+        values = rows if stored or not (self._dates or self._times) else self._adapt(rows)
+        cursor = raw.executemany(self._sql, values)
+        return int(cursor.rowcount)
+
+
+class Lookup:
+    """``SELECT columns FROM table WHERE [fixed = ? AND] key IN (...)`` for many keys at once."""
+
+    def __init__(
+        self,
+        table: str,
+        columns: Sequence[str],
+        key: str,
+        *,
+        postgres: bool,
+        fixed: str | None = None,
+    ) -> None:
+        self.postgres = postgres
+        self._fixed = fixed is not None
+        if postgres:
+            # a join with the unnested keys: one index probe per key. ``key = ANY(array)`` may be
+            # planned as a scan that compares every row with every key.
+            selected = ", ".join(f"t.{c}" for c in columns)
+            where = f" AND t.{fixed} = %s" if fixed is not None else ""
+            self._head = (
+                f'SELECT {selected} FROM unnest(%s::text[]) AS k(key) JOIN "{table}" AS t '
+                f"ON t.{key} = k.key{where}"
+            )
+        else:
+            head = f'SELECT {", ".join(columns)} FROM "{table}" WHERE '
+            if fixed is not None:
+                head += f"{fixed} = ? AND "
+            self._head = head + key
+
+    def rows(
+        self, conn: Connection, keys: Sequence[Any], fixed: Any = None
+    ) -> list[tuple[Any, ...]]:
+        """Every row whose key is in ``keys``."""
+        if not keys:
+            return []
+        raw = driver(conn)
+        prefix = (fixed,) if self._fixed else ()
+        if self.postgres:
+            with raw.cursor() as cursor:
+                cursor.execute(self._head, (list(keys), *prefix))
+                return list(cursor.fetchall())
+        found: list[tuple[Any, ...]] = []
+        for chunk in _chunks(keys):
+            sql = f"{self._head} IN ({', '.join('?' * len(chunk))})"
+            found.extend(raw.execute(sql, (*prefix, *chunk)).fetchall())
+        return found

@@ -15,11 +15,11 @@ Rules (each decided by the order key, so arrival order does not matter):
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub.registry.fresh import new_person_id
 from hub.registry.items import ChangeItem, as_utc, normalize_name, payload_hash
 
 __all__ = ["LinkPlan", "Relink", "clean_curp"]
@@ -89,7 +89,7 @@ class LinkPlan:
             self.records[row["reference_id"]] = record
 
     def _new_person(self, item: ChangeItem, curp: str | None, ver: str) -> str:
-        person_id = os.urandom(16).hex()  # random registry id, 32 hex digits
+        person_id = new_person_id()
         row = _person_fields(item)
         row.update(id=person_id, curp=curp, version=ver, created_at=self.now, updated_at=self.now)
         self.people[person_id] = row
@@ -179,20 +179,3 @@ class LinkPlan:
             person.update(_person_fields(item), version=ver, updated_at=self.now)
             self._touch_person(person_id)
         return str(person_id)
-
-    def link_rows(self, refs: Iterable[str]) -> list[Row]:
-        """``person_links`` rows of the given records as they stand now."""
-        rows = []
-        for ref in refs:
-            record = self.records[ref]
-            method = "curp" if record["curp"] is not None else "registro"
-            rows.append(
-                {
-                    "agreement_id": self.agreement_id,
-                    "reference_id": ref,
-                    "person_id": record["person_id"],
-                    "method": method,
-                    "score": 1.0,
-                }
-            )
-        return rows

@@ -22,6 +22,7 @@ from hub.registry.models import (
     Delivery,
     Enrollment,
     Person,
+    PersonLink,
     Program,
     SourceRecord,
 )
@@ -31,11 +32,13 @@ __all__ = [
     "Payment",
     "PaymentReport",
     "PersonReport",
+    "RecordLink",
     "RegistryQueryError",
     "enrolled_in",
     "month_range",
     "paid_in",
     "person_by_curp",
+    "record_links",
     "stats",
 ]
 
@@ -44,6 +47,7 @@ _ENROLLMENTS: Table = Enrollment.__table__  # type: ignore[assignment]
 _PAID: Table = BenefitPaid.__table__  # type: ignore[assignment]
 _RECORDS: Table = SourceRecord.__table__  # type: ignore[assignment]
 _PROGRAMS: Table = Program.__table__  # type: ignore[assignment]
+_LINKS: Table = PersonLink.__table__  # type: ignore[assignment]
 
 
 class RegistryQueryError(SisiError):
@@ -91,6 +95,48 @@ class PersonReport:
     programs: tuple[dict[str, Any], ...]  # program, name, current status
     history: tuple[dict[str, Any], ...]  # every enrollment state, oldest first
     payments: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordLink:
+    """Evidence that a source record is a person: method (``curp``, ``registro``…) and score."""
+
+    agreement_id: str
+    reference_id: str
+    person_id: str
+    method: str
+    score: float
+
+
+def record_links(engine: Engine, agreement_id: str, reference_id: str) -> list[RecordLink]:
+    """Every link of one source record, the one in force first.
+
+    The link in force is the record's own ``person_id``: by CURP when the record has one,
+    otherwise to a person of its own (``registro``), both with score 1.0 — it is not stored twice.
+    ``person_links`` adds the evidence that carries more (other methods, scores below 1).
+    """
+    r, link = _RECORDS.c, _LINKS.c
+    with engine.connect() as conn:
+        record = conn.execute(
+            select(r.person_id, r.curp).where(
+                r.agreement_id == agreement_id, r.reference_id == reference_id
+            )
+        ).first()
+        if record is None:
+            return []
+        method = "curp" if record.curp is not None else "registro"
+        links = [RecordLink(agreement_id, reference_id, record.person_id, method, 1.0)]
+        stored = conn.execute(
+            select(link.person_id, link.method, link.score)
+            .where(link.agreement_id == agreement_id, link.reference_id == reference_id)
+            .order_by(link.score.desc(), link.person_id)
+        )
+        for person_id, stored_method, score in stored:
+            if (person_id, stored_method) != (record.person_id, method):
+                links.append(
+                    RecordLink(agreement_id, reference_id, person_id, stored_method, score)
+                )
+    return links
 
 
 def month_range(month: str) -> tuple[dt.date, dt.date]:

@@ -1,32 +1,42 @@
 """The registry writer: applies accepted change-set items in one transaction, idempotently.
 
-Delivery is at-least-once (the broker has no transactions), so the writer first *claims* each
-item in ``applied_items`` with ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (the dialect's own
-insert construct on PostgreSQL and SQLite): only the items that this call inserted are applied,
-everything else is a duplicate and changes nothing. On PostgreSQL a concurrent writer claiming the
-same item waits for the first to commit and then sees the conflict, so an item is applied once.
+Delivery is at-least-once (the broker has no transactions), so every item is first *claimed* in
+``applied_items`` under invariant 2's key (agreement, message, reference): one indexed read finds
+the items of this message already applied (duplicates: they change nothing) and the records that
+already exist; the rest is inserted with a plain bulk insert. A concurrent writer that claims the
+same items makes that insert fail (PostgreSQL: unique violation once the other commits; SQLite:
+the write lock is taken before the read, so writers do not overlap at all): the transaction is
+undone and :meth:`RegistryWriter.apply` starts over, finding them applied.
 
-The rules of *what* an item does live in plain modules without I/O: :mod:`hub.registry.linking`
-(people and source records) and :mod:`hub.registry.history` (enrollment history). This module
-reads the rows they need, calls them, and writes their results with bulk statements.
+Claimed items take one of two paths (both in the same transaction):
+
+- **fast** (:mod:`hub.registry.fresh`): items about records the registry does not hold yet whose
+  CURP is new and unique in the batch — the common case of an initial load or a new beneficiary.
+  Every row is built in one pass with no reads and inserted with one statement per table.
+- **general** (:mod:`hub.registry.general`): everything else — existing records, known or shared
+  CURPs, out-of-order items — read, planned with the pure rules and re-folded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
+import psycopg
+from sqlalchemy import Connection, Table, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hub.errors import ConfigurationError, SisiError
-from hub.registry.bulk import BulkInsert
-from hub.registry.history import ACTIVA, EnrollmentEvent, Span, fold
+from hub.registry.bulk import BulkInsert, Lookup, begin_write
+from hub.registry.fresh import COLUMNS, build_fresh
+from hub.registry.general import GeneralPath, Row
 from hub.registry.items import (
     ChangeItem,
     ChangeSetHeader,
@@ -35,31 +45,34 @@ from hub.registry.items import (
     version,
     version_prefix,
 )
-from hub.registry.linking import LinkPlan, clean_curp
 from hub.registry.models import (
     AppliedItem,
     BenefitPaid,
     Delivery,
     Enrollment,
     Person,
-    PersonLink,
     Program,
     SourceRecord,
 )
 
 __all__ = ["ApplyResult", "RegistryWriter", "RejectedItem", "screen"]
 
-Row = dict[str, Any]
 _OPERATIONS = frozenset({"ALTA", "CAMBIO", "BAJA", "PAGO"})
 _ATTEMPTS = 5
-_IN_CHUNK = 5000  # values per IN (...) list: far below SQLite's and PostgreSQL's limits
-_EVENT_FIELDS = EnrollmentEvent._fields
-_SPAN_FIELDS = Span._fields
+#: Errors that mean "another writer got there first": undo and start over.
+_RETRY = (
+    IntegrityError,
+    OperationalError,
+    psycopg.errors.IntegrityError,
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.SerializationFailure,
+    sqlite3.IntegrityError,
+    sqlite3.OperationalError,
+)
 
 _APPLIED: Table = AppliedItem.__table__  # type: ignore[assignment]
 _PEOPLE: Table = Person.__table__  # type: ignore[assignment]
 _RECORDS: Table = SourceRecord.__table__  # type: ignore[assignment]
-_LINKS: Table = PersonLink.__table__  # type: ignore[assignment]
 _ENROLLMENTS: Table = Enrollment.__table__  # type: ignore[assignment]
 _PAID: Table = BenefitPaid.__table__  # type: ignore[assignment]
 _PROGRAMS: Table = Program.__table__  # type: ignore[assignment]
@@ -89,6 +102,7 @@ class ApplyResult:
     applied_ids: tuple[str, ...] = ()
     duplicate_ids: tuple[str, ...] = ()
     people_created: int = 0
+    fast_path: int = 0  # applied items that took the fast path (new records, new CURPs)
 
 
 def screen(items: Iterable[ChangeItem]) -> tuple[list[ChangeItem], list[RejectedItem]]:
@@ -139,16 +153,16 @@ def _ledger_row(header: ChangeSetHeader, item: ChangeItem, ver: str, now: dt.dat
     }
 
 
-_event_values = itemgetter(*EnrollmentEvent._fields)
+def _curp(item: ChangeItem) -> str | None:
+    curp = item["person"].get("curp")
+    return (curp.strip().upper() or None) if curp else None
 
 
-def _event(row: Any) -> EnrollmentEvent:
-    return EnrollmentEvent(*_event_values(row))
-
-
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), _IN_CHUNK):
-        yield values[start : start + _IN_CHUNK]
+@dataclass(frozen=True, slots=True)
+class _Applied:
+    claimed: frozenset[str]
+    people_created: int
+    fast: int
 
 
 class RegistryWriter:
@@ -162,21 +176,20 @@ class RegistryWriter:
             )
         self.engine = engine
         self._pg = pg = engine.dialect.name == "postgresql"
-        key = ("agreement_id", "reference_id", "message_id")
         self._bulk = {
-            table.name: BulkInsert(
-                table,
-                [c.name for c in table.columns if c.autoincrement is not True],
-                postgres=pg,
-                conflict=key if table is _APPLIED else None,
-            )
-            for table in (_APPLIED, _PEOPLE, _RECORDS, _LINKS, _ENROLLMENTS, _PAID)
+            table.name: BulkInsert(table, COLUMNS[table.name], postgres=pg)
+            for table in (_APPLIED, _PEOPLE, _RECORDS, _ENROLLMENTS, _PAID)
         }
-        self._getters = {name: itemgetter(*b.columns) for name, b in self._bulk.items()}
-
-    def _bulk_insert(self, conn: Connection, table: Table, rows: Iterable[Row]) -> int:
-        get = self._getters[table.name]
-        return self._bulk[table.name].execute(conn, [get(row) for row in rows])
+        self._ledger_tuple = itemgetter(*COLUMNS["applied_items"])
+        self._seen = Lookup(
+            "applied_items",
+            ("reference_id", "message_id"),
+            "reference_id",
+            postgres=pg,
+            fixed="agreement_id",
+        )
+        self._known_curps = Lookup("people", ("curp",), "curp", postgres=pg)
+        self._general = GeneralPath(self._bulk, _APPLIED)
 
     def _insert(self, table: Table) -> Any:
         return postgresql.insert(table) if self._pg else sqlite.insert(table)
@@ -191,33 +204,30 @@ class RegistryWriter:
                 repeated.append(item["reference_id"])
             else:
                 unique[item["reference_id"]] = item
-        now = dt.datetime.now(dt.UTC)
         prefix = version_prefix(header)
         versioned = sorted(
             ((version(header, it, prefix), it) for it in unique.values()), key=_first
         )
-        ledger = [_ledger_row(header, item, ver, now) for ver, item in versioned]
-        plan: LinkPlan | None = None
+        done = _Applied(frozenset(), 0, 0)
         for attempt in range(_ATTEMPTS):
+            now = dt.datetime.now(dt.UTC)
             try:
                 with self.engine.begin() as conn:
-                    claimed = self._claim(conn, header, ledger) if ledger else set()
-                    fresh = [(v, it) for v, it in versioned if it["reference_id"] in claimed]
-                    if fresh:
-                        fresh_ledger = [r for r in ledger if r["reference_id"] in claimed]
-                        plan = self._apply_fresh(conn, header, fresh, fresh_ledger, now)
+                    if versioned:
+                        done = self._apply_in(conn, header, versioned, now)
                 break
-            except _ConcurrentClaimError:
+            except (_ConcurrentClaimError, *_RETRY) as exc:
                 if attempt == _ATTEMPTS - 1:
                     raise SisiError(
                         f"el mensaje {header['message_id']} se está aplicando en otro proceso",
                         hint="reintente la entrega; los elementos ya aplicados no se duplican",
-                    ) from None
+                    ) from exc
+        claimed = done.claimed
         applied_ids = tuple(
-            item["reference_id"] for _, item in versioned if item["reference_id"] in claimed
+            it["reference_id"] for _, it in versioned if it["reference_id"] in claimed
         )
         duplicate_ids = tuple(
-            [item["reference_id"] for _, item in versioned if item["reference_id"] not in claimed]
+            [it["reference_id"] for _, it in versioned if it["reference_id"] not in claimed]
             + repeated
         )
         return ApplyResult(
@@ -226,81 +236,64 @@ class RegistryWriter:
             rejected=tuple(rejected),
             applied_ids=applied_ids,
             duplicate_ids=duplicate_ids,
-            people_created=len(plan.new_people) if plan else 0,
+            people_created=done.people_created,
+            fast_path=done.fast,
         )
 
-    def _claim(self, conn: Connection, header: ChangeSetHeader, ledger: list[Row]) -> set[str]:
-        """Insert the ledger rows not applied yet; returns their reference ids.
-
-        Every item of a call shares one message, so one indexed query finds those already
-        applied. A writer that claims the same items concurrently makes the insert count fall
-        short (PostgreSQL waits for it and then skips the conflicting rows; SQLite refuses the
-        stale write): the transaction is undone and :meth:`apply` starts over.
-        """
-        a = _APPLIED.c
-        message = header["message_id"]
-        refs = [row["reference_id"] for row in ledger]
-        done: set[str] = set()
-        for chunk in _chunks(refs):  # the key's (agreement, reference) prefix: one index range
-            stmt = select(a.reference_id, a.message_id).where(
-                a.agreement_id == header["agreement_id"], a.reference_id.in_(chunk)
-            )
-            done.update(ref for ref, msg in conn.execute(stmt) if msg == message)
-        fresh = [row for row in ledger if row["reference_id"] not in done]
-        inserted = self._bulk_insert(conn, _APPLIED, fresh)
-        if inserted != len(fresh):
-            raise _ConcurrentClaimError
-        return {row["reference_id"] for row in fresh}
-
-    def _apply_fresh(
+    def _apply_in(
         self,
         conn: Connection,
         header: ChangeSetHeader,
-        fresh: list[tuple[str, ChangeItem]],
-        ledger: list[Row],
+        versioned: list[tuple[str, ChangeItem]],
         now: dt.datetime,
-    ) -> LinkPlan:
+    ) -> _Applied:
+        """Claim, split and apply ``versioned`` inside the open transaction ``conn``."""
+        begin_write(conn)
         agreement = header["agreement_id"]
-        sent_at = as_utc(header["sent_at"])
-        self._ensure_programs(conn, {r["program_key"] for r in ledger if r["program_key"]})
-        refs = [item["reference_id"] for _, item in fresh]
-        records = self._select_in(conn, _RECORDS, _RECORDS.c.reference_id, refs, agreement)
-        curps = sorted({c for _, it in fresh if (c := clean_curp(it)) is not None})
-        people = self._select_in(conn, _PEOPLE, _PEOPLE.c.curp, curps)
-        known = {p["id"] for p in people}
-        linked = sorted({r["person_id"] for r in records} - known)
-        people += self._select_in(conn, _PEOPLE, _PEOPLE.c.id, linked)
+        message = header["message_id"]
+        refs = [item["reference_id"] for _, item in versioned]
+        existing: set[str] = set()
+        applied: set[str] = set()
+        for ref, msg in self._seen.rows(conn, refs, agreement):
+            existing.add(ref)
+            if msg == message:
+                applied.add(ref)
+        fresh = [pair for pair in versioned if pair[1]["reference_id"] not in applied]
+        if not fresh:
+            return _Applied(frozenset(), 0, 0)
+        # fast: new record, and a CURP that is new to the registry and unique in the batch
+        curps = Counter(_curp(it) for _, it in fresh if it["reference_id"] not in existing)
+        candidates = [c for c, n in curps.items() if c is not None and n == 1]
+        known = {row[0] for row in self._known_curps.rows(conn, candidates)}
+        fast: list[tuple[str, ChangeItem]] = []
+        general: list[tuple[str, ChangeItem]] = []
+        for pair in fresh:
+            item = pair[1]
+            curp = _curp(item)
+            if item["reference_id"] in existing or (
+                curp is not None and (curps[curp] != 1 or curp in known)
+            ):
+                general.append(pair)
+            else:
+                fast.append(pair)
+        rows = build_fresh(header, fast, now, iso=not self._pg)
+        general_ledger = [_ledger_row(header, it, ver, now) for ver, it in general]
+        programs = rows.programs | {r["program_key"] for r in general_ledger if r["program_key"]}
+        self._ensure_programs(conn, programs)
 
-        plan = LinkPlan(agreement, now)
-        plan.load(people, records)
-        for ver, item in fresh:
-            plan.apply(ver, item, sent_at)
-        spans, stale = self._fold(conn, agreement, plan, ledger)
-
-        self._write_people(conn, plan)
-        self._write_records(conn, plan)
-        self._write_links(conn, plan)
-        self._write_enrollments(conn, agreement, plan, spans, stale)
-        self._write_payments(conn, plan, fresh, header["message_id"])
-        self._drop_orphans(conn, plan)
+        ledger = self._bulk["applied_items"]
+        claimed = ledger.execute(conn, rows.applied_items, stored=True)
+        claimed += ledger.execute(conn, [self._ledger_tuple(r) for r in general_ledger])
+        if claimed != len(fresh):
+            raise _ConcurrentClaimError
+        for name in ("people", "source_records", "enrollments", "benefits_paid"):
+            self._bulk[name].execute(conn, getattr(rows, name), stored=True)
+        created = len(rows.people)
+        if general:
+            plan = self._general.apply(conn, header, general, general_ledger, now)
+            created += len(plan.new_people)
         self._record_delivery(conn, header, len(fresh), now)
-        return plan
-
-    def _select_in(
-        self,
-        conn: Connection,
-        table: Table,
-        column: Any,
-        values: Sequence[Any],
-        agreement: str | None = None,
-    ) -> list[Row]:
-        rows: list[Row] = []
-        for chunk in _chunks(values):
-            stmt = select(table).where(column.in_(chunk))
-            if agreement is not None:
-                stmt = stmt.where(table.c.agreement_id == agreement)
-            rows.extend(dict(r) for r in conn.execute(stmt).mappings())
-        return rows
+        return _Applied(frozenset(it["reference_id"] for _, it in fresh), created, len(fast))
 
     def _ensure_programs(self, conn: Connection, keys: set[str]) -> None:
         if keys:  # unknown programs get a placeholder name until the catalog is seeded
@@ -308,178 +301,6 @@ class RegistryWriter:
             conn.execute(
                 self._insert(_PROGRAMS).on_conflict_do_nothing(index_elements=["key"]), rows
             )
-
-    def _fold(
-        self, conn: Connection, agreement: str, plan: LinkPlan, ledger: list[Row]
-    ) -> tuple[dict[str, list[Span]], list[int]]:
-        """New enrollment history of every record the batch touched, and the rows it replaces."""
-        events: dict[str, list[EnrollmentEvent]] = defaultdict(list)
-        old: dict[str, list[tuple[int, Span]]] = defaultdict(list)
-        for row in ledger:
-            if row["reference_id"] in plan.new_records:
-                events[row["reference_id"]].append(_event(row))
-        existing = sorted(plan.dirty_records)
-        if existing:  # out-of-order items must land where their date puts them: refold all
-            columns = [_APPLIED.c[name] for name in ("reference_id", *_EVENT_FIELDS)]
-            for chunk in _chunks(existing):
-                where = (_APPLIED.c.agreement_id == agreement) & _APPLIED.c.reference_id.in_(chunk)
-                for event_row in conn.execute(select(*columns).where(where)).mappings():
-                    events[event_row["reference_id"]].append(_event(event_row))
-                where = (_ENROLLMENTS.c.agreement_id == agreement) & (
-                    _ENROLLMENTS.c.reference_id.in_(chunk)
-                )
-                stmt = select(_ENROLLMENTS).where(where)
-                for state in conn.execute(stmt).mappings():
-                    span = Span(*(state[name] for name in _SPAN_FIELDS))
-                    old[state["reference_id"]].append((state["id"], span))
-        spans: dict[str, list[Span]] = {}
-        stale: list[int] = []
-        for ref, ref_events in events.items():
-            new = fold(ref_events)
-            plan.records[ref]["active"] = bool(new) and new[-1].status == ACTIVA
-            kept = set(new)
-            keep_ids = {span: row_id for row_id, span in old.get(ref, []) if span in kept}
-            stale += [row_id for row_id, span in old.get(ref, []) if keep_ids.get(span) != row_id]
-            spans[ref] = [span for span in new if span not in keep_ids]
-        return spans, stale
-
-    def _write_people(self, conn: Connection, plan: LinkPlan) -> None:
-        rows = [plan.people[pid] for pid in plan.new_people]
-        if rows:
-            self._bulk_insert(conn, _PEOPLE, rows)
-        if plan.dirty_people:
-            names = [c.name for c in _PEOPLE.columns if c.name not in ("id", "created_at")]
-            stmt = (
-                update(_PEOPLE)
-                .where(_PEOPLE.c.id == bindparam("_id"))
-                .values({n: bindparam(n) for n in names})
-            )
-            params = []
-            for pid in plan.dirty_people:
-                row = plan.people[pid]
-                params.append({"_id": pid, **{n: row[n] for n in names}})
-            conn.execute(stmt, params)
-
-    def _write_records(self, conn: Connection, plan: LinkPlan) -> None:
-        if plan.new_records:
-            rows = [plan.records[ref] for ref in plan.new_records]
-            self._bulk_insert(conn, _RECORDS, rows)
-        if plan.dirty_records:
-            keys = ("agreement_id", "reference_id")
-            names = [c.name for c in _RECORDS.columns if c.name not in keys]
-            stmt = (
-                update(_RECORDS)
-                .where(_RECORDS.c.agreement_id == bindparam("_agreement"))
-                .where(_RECORDS.c.reference_id == bindparam("_ref"))
-                .values({n: bindparam(n) for n in names})
-            )
-            params = []
-            for ref in plan.dirty_records:
-                row = plan.records[ref]
-                params.append(
-                    {
-                        "_agreement": plan.agreement_id,
-                        "_ref": ref,
-                        **{n: row[n] for n in names},
-                    }
-                )
-            conn.execute(stmt, params)
-
-    def _write_links(self, conn: Connection, plan: LinkPlan) -> None:
-        if plan.changed_links:
-            stmt = delete(_LINKS).where(
-                (_LINKS.c.agreement_id == bindparam("_agreement"))
-                & (_LINKS.c.reference_id == bindparam("_ref"))
-            )
-            conn.execute(
-                stmt, [{"_agreement": plan.agreement_id, "_ref": r} for r in plan.changed_links]
-            )
-        rows = plan.link_rows([*plan.new_records, *plan.changed_links])
-        if rows:
-            self._bulk_insert(conn, _LINKS, rows)
-        for table in (_ENROLLMENTS, _PAID):
-            if plan.relinks:
-                relink = (
-                    update(table)
-                    .where(table.c.agreement_id == bindparam("_agreement"))
-                    .where(table.c.reference_id == bindparam("_ref"))
-                    .values(person_id=bindparam("_person"))
-                )
-                params = [
-                    {
-                        "_agreement": plan.agreement_id,
-                        "_ref": r.reference_id,
-                        "_person": r.new_person_id,
-                    }
-                    for r in plan.relinks
-                ]
-                conn.execute(relink, params)
-
-    def _write_enrollments(
-        self,
-        conn: Connection,
-        agreement: str,
-        plan: LinkPlan,
-        spans: dict[str, list[Span]],
-        stale: list[int],
-    ) -> None:
-        for chunk in _chunks(stale):
-            conn.execute(delete(_ENROLLMENTS).where(_ENROLLMENTS.c.id.in_(chunk)))
-        rows = []
-        for ref, ref_spans in spans.items():
-            person_id = plan.records[ref]["person_id"]
-            for span in ref_spans:
-                row = span._asdict()
-                row.update(person_id=person_id, agreement_id=agreement, reference_id=ref)
-                rows.append(row)
-        if rows:
-            self._bulk_insert(conn, _ENROLLMENTS, rows)
-
-    def _write_payments(
-        self,
-        conn: Connection,
-        plan: LinkPlan,
-        fresh: list[tuple[str, ChangeItem]],
-        message_id: str,
-    ) -> None:
-        rows = []
-        for _, item in fresh:
-            benefit = item.get("benefit")
-            if item["operation"] != "PAGO" or not benefit:
-                continue
-            geography = item.get("geography")
-            rows.append(
-                {
-                    "person_id": plan.records[item["reference_id"]]["person_id"],
-                    "program_key": benefit["clave_programa"],
-                    "agreement_id": plan.agreement_id,
-                    "reference_id": item["reference_id"],
-                    "message_id": message_id,
-                    "tipo_beneficio": benefit["tipo_beneficio"],
-                    "monto_centavos": centavos(benefit["monto"]),
-                    "fecha_beneficio": benefit.get("fecha_beneficio") or item["effective_date"],
-                    "cve_ent": geography["cve_ent"] if geography else None,
-                    "cve_mun": geography["cve_mun"] if geography else None,
-                    "cve_loc": geography.get("cve_loc") if geography else None,
-                }
-            )
-        if rows:
-            self._bulk_insert(conn, _PAID, rows)
-
-    def _drop_orphans(self, conn: Connection, plan: LinkPlan) -> None:
-        """People a relink left without any source record disappear (as if never linked)."""
-        olds = sorted({r.old_person_id for r in plan.relinks})
-        if not olds:
-            return
-        still = {
-            row[0]
-            for row in conn.execute(
-                select(_RECORDS.c.person_id).where(_RECORDS.c.person_id.in_(olds)).distinct()
-            )
-        }
-        gone = [pid for pid in olds if pid not in still]
-        if gone:
-            conn.execute(delete(_PEOPLE).where(_PEOPLE.c.id.in_(gone)))
 
     def _record_delivery(
         self, conn: Connection, header: ChangeSetHeader, applied: int, now: dt.datetime

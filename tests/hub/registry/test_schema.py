@@ -51,5 +51,16 @@ def test_migrating_twice_is_harmless(db_engine: Engine) -> None:
 
 def test_public_api_is_exactly_all() -> None:
     public = {name for name in dir(hub.registry) if not name.startswith("_")} - {"annotations"}
-    modules = {"bulk", "history", "items", "linking", "models", "programs", "queries", "writer"}
+    modules = {
+        "bulk",
+        "fresh",
+        "general",
+        "history",
+        "items",
+        "linking",
+        "models",
+        "programs",
+        "queries",
+        "writer",
+    }
     assert public - modules == set(hub.registry.__all__)

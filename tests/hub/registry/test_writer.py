@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from hub.db import Base
-from hub.registry import RegistryWriter, person_by_curp, stats
+from hub.registry import RecordLink, RegistryWriter, person_by_curp, record_links, stats
 from tests.hub.registry.conftest import AGREEMENT, PROGRAM, clear, header, item, snapshot
 
 T = Base.metadata.tables
@@ -47,8 +47,10 @@ def test_alta_creates_person_record_link_enrollment_and_ledger(registry: Engine)
     [record] = _rows(registry, "source_records")
     assert record["person_id"] == person["id"] and record["active"] is True
     assert (record["cve_ent"], record["cve_mun"], record["cve_loc"]) == ("07", "089", "0001")
-    [link] = _rows(registry, "person_links")
-    assert (link["person_id"], link["method"], link["score"]) == (person["id"], "curp", 1.0)
+    assert record_links(registry, AGREEMENT, "R1") == [
+        RecordLink(AGREEMENT, "R1", person["id"], "curp", 1.0)
+    ]
+    assert _count(registry, "person_links") == 0  # the CURP link is the record's person_id
     [enrollment] = _rows(registry, "enrollments")
     assert enrollment["status"] == "ACTIVA" and enrollment["program_key"] == PROGRAM
     assert (enrollment["valid_from"], enrollment["valid_to"]) == (dt.date(2025, 1, 10), None)
@@ -215,8 +217,9 @@ def test_two_items_with_one_curp_are_one_person(registry: Engine) -> None:
     writer.apply(header("m1"), [item("R1")])
     writer.apply(header("m1", agreement="CONV-OTRO-01"), [item("X9", program="U010")])
     assert _count(registry, "people") == 1
-    person_ids = {r["person_id"] for r in _rows(registry, "person_links")}
-    assert len(person_ids) == 1 and _count(registry, "person_links") == 2
+    links = record_links(registry, AGREEMENT, "R1") + record_links(registry, "CONV-OTRO-01", "X9")
+    assert len({link.person_id for link in links}) == 1 and len(links) == 2
+    assert {link.method for link in links} == {"curp"}
     report = person_by_curp(registry, "pegj800101hcsrrn01")
     assert report is not None
     assert {p["program_key"] for p in report.programs} == {PROGRAM, "U010"}
@@ -229,9 +232,9 @@ def test_a_record_that_learns_its_curp_joins_that_person(registry: Engine) -> No
     assert _count(registry, "people") == 2
     writer.apply(header("m3"), [item("R2", "CAMBIO", "2025-02-01", curp="LOMA900202MDFPRR02")])
     assert _count(registry, "people") == 1  # the record-scoped person is gone, nothing points to it
-    [link] = _rows(registry, "person_links", reference_id="R2")
-    assert link["method"] == "curp"
-    assert {r["person_id"] for r in _rows(registry, "enrollments")} == {link["person_id"]}
+    [link] = record_links(registry, AGREEMENT, "R2")
+    assert link.method == "curp"
+    assert {r["person_id"] for r in _rows(registry, "enrollments")} == {link.person_id}
 
 
 def test_items_the_registry_cannot_apply_are_rejected_with_a_reason(registry: Engine) -> None:

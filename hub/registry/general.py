@@ -1,0 +1,286 @@
+"""The general path: items about records the registry already holds, or CURPs it already knows.
+
+Such items need stored state: the record's current values, the people involved and, when an item
+may land before others in order-key order, the record's whole ledger to re-fold its enrollment
+history. This module reads those rows, runs the pure planners (:class:`~hub.registry.linking.
+LinkPlan`, :func:`~hub.registry.history.fold`) and writes what changed. The ledger rows of the
+items are already inserted by the writer when it is called.
+
+``person_links`` keeps only links that carry information beyond the source record itself: the
+deterministic links made here (by CURP, or a record's own person) are ``source_records.person_id``
+and ``source_records.curp`` — a second row per record would repeat them (see
+:func:`hub.registry.queries.record_links`). A record that moves to another person loses the link
+evidence stored for its old person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, delete, select, update
+
+from hub.registry.bulk import BulkInsert
+from hub.registry.history import ACTIVA, EnrollmentEvent, Span, fold
+from hub.registry.items import ChangeItem, ChangeSetHeader, as_utc, centavos
+from hub.registry.linking import LinkPlan, clean_curp
+from hub.registry.models import BenefitPaid, Enrollment, Person, PersonLink, SourceRecord
+
+__all__ = ["GeneralPath", "Row"]
+
+Row = dict[str, Any]
+_IN_CHUNK = 5000
+_EVENT_FIELDS = EnrollmentEvent._fields
+_SPAN_FIELDS = Span._fields
+_event_values = itemgetter(*_EVENT_FIELDS)
+
+_PEOPLE: Table = Person.__table__  # type: ignore[assignment]
+_RECORDS: Table = SourceRecord.__table__  # type: ignore[assignment]
+_LINKS: Table = PersonLink.__table__  # type: ignore[assignment]
+_ENROLLMENTS: Table = Enrollment.__table__  # type: ignore[assignment]
+_PAID: Table = BenefitPaid.__table__  # type: ignore[assignment]
+
+
+def _event(row: Any) -> EnrollmentEvent:
+    return EnrollmentEvent(*_event_values(row))
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start : start + _IN_CHUNK]
+
+
+class GeneralPath:
+    """Applies items that need stored state (see module docstring), one dialect."""
+
+    def __init__(self, bulk: dict[str, BulkInsert], ledger: Table) -> None:
+        self._bulk = bulk
+        self._ledger = ledger
+        self._getters = {name: itemgetter(*b.columns) for name, b in bulk.items()}
+
+    def _insert(self, conn: Connection, table: Table, rows: Iterable[Row]) -> int:
+        get = self._getters[table.name]
+        return self._bulk[table.name].execute(conn, [get(row) for row in rows])
+
+    def apply(
+        self,
+        conn: Connection,
+        header: ChangeSetHeader,
+        fresh: list[tuple[str, ChangeItem]],
+        ledger: list[Row],
+        now: dt.datetime,
+    ) -> LinkPlan:
+        """Apply ``fresh`` (claimed items, order-key order) whose ledger rows are ``ledger``."""
+        agreement = header["agreement_id"]
+        sent_at = as_utc(header["sent_at"])
+        refs = [item["reference_id"] for _, item in fresh]
+        records = self._select_in(conn, _RECORDS, _RECORDS.c.reference_id, refs, agreement)
+        curps = sorted({c for _, it in fresh if (c := clean_curp(it)) is not None})
+        people = self._select_in(conn, _PEOPLE, _PEOPLE.c.curp, curps)
+        known = {p["id"] for p in people}
+        linked = sorted({r["person_id"] for r in records} - known)
+        people += self._select_in(conn, _PEOPLE, _PEOPLE.c.id, linked)
+
+        plan = LinkPlan(agreement, now)
+        plan.load(people, records)
+        for ver, item in fresh:
+            plan.apply(ver, item, sent_at)
+        spans, stale = self._fold(conn, agreement, plan, ledger)
+
+        self._write_people(conn, plan)
+        self._write_records(conn, plan)
+        self._write_links(conn, plan)
+        self._write_enrollments(conn, agreement, plan, spans, stale)
+        self._write_payments(conn, plan, fresh, header["message_id"])
+        self._drop_orphans(conn, plan)
+        return plan
+
+    def _select_in(
+        self,
+        conn: Connection,
+        table: Table,
+        column: Any,
+        values: Sequence[Any],
+        agreement: str | None = None,
+    ) -> list[Row]:
+        rows: list[Row] = []
+        for chunk in _chunks(values):
+            stmt = select(table).where(column.in_(chunk))
+            if agreement is not None:
+                stmt = stmt.where(table.c.agreement_id == agreement)
+            rows.extend(dict(r) for r in conn.execute(stmt).mappings())
+        return rows
+
+    def _fold(
+        self, conn: Connection, agreement: str, plan: LinkPlan, ledger: list[Row]
+    ) -> tuple[dict[str, list[Span]], list[tuple[str, dt.date]]]:
+        """New enrollment history of every record the batch touched, and the rows it replaces."""
+        events: dict[str, list[EnrollmentEvent]] = defaultdict(list)
+        old: dict[str, list[Span]] = defaultdict(list)
+        for row in ledger:
+            if row["reference_id"] in plan.new_records:
+                events[row["reference_id"]].append(_event(row))
+        existing = sorted(plan.dirty_records)
+        applied = self._ledger
+        if existing:  # out-of-order items must land where their date puts them: refold all
+            columns = [applied.c[name] for name in ("reference_id", *_EVENT_FIELDS)]
+            for chunk in _chunks(existing):
+                where = (applied.c.agreement_id == agreement) & applied.c.reference_id.in_(chunk)
+                for event_row in conn.execute(select(*columns).where(where)).mappings():
+                    events[event_row["reference_id"]].append(_event(event_row))
+                where = (_ENROLLMENTS.c.agreement_id == agreement) & (
+                    _ENROLLMENTS.c.reference_id.in_(chunk)
+                )
+                stmt = select(_ENROLLMENTS).where(where)
+                for state in conn.execute(stmt).mappings():
+                    old[state["reference_id"]].append(Span(*(state[n] for n in _SPAN_FIELDS)))
+        spans: dict[str, list[Span]] = {}
+        stale: list[tuple[str, dt.date]] = []
+        for ref, ref_events in events.items():
+            new = fold(ref_events)
+            plan.records[ref]["active"] = bool(new) and new[-1].status == ACTIVA
+            kept = set(new)
+            stale += [(ref, span.valid_from) for span in old.get(ref, []) if span not in kept]
+            unchanged = set(old.get(ref, []))
+            spans[ref] = [span for span in new if span not in unchanged]
+        return spans, stale
+
+    def _write_people(self, conn: Connection, plan: LinkPlan) -> None:
+        rows = [plan.people[pid] for pid in plan.new_people]
+        if rows:
+            self._insert(conn, _PEOPLE, rows)
+        if plan.dirty_people:
+            names = [c.name for c in _PEOPLE.columns if c.name not in ("id", "created_at")]
+            stmt = (
+                update(_PEOPLE)
+                .where(_PEOPLE.c.id == bindparam("_id"))
+                .values({n: bindparam(n) for n in names})
+            )
+            params = []
+            for pid in plan.dirty_people:
+                row = plan.people[pid]
+                params.append({"_id": pid, **{n: row[n] for n in names}})
+            conn.execute(stmt, params)
+
+    def _write_records(self, conn: Connection, plan: LinkPlan) -> None:
+        if plan.new_records:
+            rows = [plan.records[ref] for ref in plan.new_records]
+            self._insert(conn, _RECORDS, rows)
+        if plan.dirty_records:
+            keys = ("agreement_id", "reference_id")
+            names = [c.name for c in _RECORDS.columns if c.name not in keys]
+            stmt = (
+                update(_RECORDS)
+                .where(_RECORDS.c.agreement_id == bindparam("_agreement"))
+                .where(_RECORDS.c.reference_id == bindparam("_ref"))
+                .values({n: bindparam(n) for n in names})
+            )
+            params = []
+            for ref in plan.dirty_records:
+                row = plan.records[ref]
+                params.append(
+                    {"_agreement": plan.agreement_id, "_ref": ref, **{n: row[n] for n in names}}
+                )
+            conn.execute(stmt, params)
+
+    def _write_links(self, conn: Connection, plan: LinkPlan) -> None:
+        moved = [{"_agreement": plan.agreement_id, "_ref": r.reference_id} for r in plan.relinks]
+        if moved:  # evidence about the old person no longer describes this record
+            stmt = delete(_LINKS).where(
+                (_LINKS.c.agreement_id == bindparam("_agreement"))
+                & (_LINKS.c.reference_id == bindparam("_ref"))
+            )
+            conn.execute(stmt, moved)
+        for table in (_ENROLLMENTS, _PAID):
+            if plan.relinks:
+                relink = (
+                    update(table)
+                    .where(table.c.agreement_id == bindparam("_agreement"))
+                    .where(table.c.reference_id == bindparam("_ref"))
+                    .values(person_id=bindparam("_person"))
+                )
+                params = [
+                    {
+                        "_agreement": plan.agreement_id,
+                        "_ref": r.reference_id,
+                        "_person": r.new_person_id,
+                    }
+                    for r in plan.relinks
+                ]
+                conn.execute(relink, params)
+
+    def _write_enrollments(
+        self,
+        conn: Connection,
+        agreement: str,
+        plan: LinkPlan,
+        spans: dict[str, list[Span]],
+        stale: list[tuple[str, dt.date]],
+    ) -> None:
+        if stale:
+            e = _ENROLLMENTS.c
+            stmt = delete(_ENROLLMENTS).where(
+                (e.agreement_id == agreement)
+                & (e.reference_id == bindparam("_ref"))
+                & (e.valid_from == bindparam("_from"))
+            )
+            conn.execute(stmt, [{"_ref": ref, "_from": day} for ref, day in stale])
+        rows = []
+        for ref, ref_spans in spans.items():
+            person_id = plan.records[ref]["person_id"]
+            for span in ref_spans:
+                row = span._asdict()
+                row.update(person_id=person_id, agreement_id=agreement, reference_id=ref)
+                rows.append(row)
+        if rows:
+            self._insert(conn, _ENROLLMENTS, rows)
+
+    def _write_payments(
+        self,
+        conn: Connection,
+        plan: LinkPlan,
+        fresh: list[tuple[str, ChangeItem]],
+        message_id: str,
+    ) -> None:
+        rows = []
+        for _, item in fresh:
+            benefit = item.get("benefit")
+            if item["operation"] != "PAGO" or not benefit:
+                continue
+            geography = item.get("geography")
+            rows.append(
+                {
+                    "person_id": plan.records[item["reference_id"]]["person_id"],
+                    "program_key": benefit["clave_programa"],
+                    "agreement_id": plan.agreement_id,
+                    "reference_id": item["reference_id"],
+                    "message_id": message_id,
+                    "tipo_beneficio": benefit["tipo_beneficio"],
+                    "monto_centavos": centavos(benefit["monto"]),
+                    "fecha_beneficio": benefit.get("fecha_beneficio") or item["effective_date"],
+                    "cve_ent": geography["cve_ent"] if geography else None,
+                    "cve_mun": geography["cve_mun"] if geography else None,
+                    "cve_loc": geography.get("cve_loc") if geography else None,
+                }
+            )
+        if rows:
+            self._insert(conn, _PAID, rows)
+
+    def _drop_orphans(self, conn: Connection, plan: LinkPlan) -> None:
+        """People a relink left without any source record disappear (as if never linked)."""
+        olds = sorted({r.old_person_id for r in plan.relinks})
+        if not olds:
+            return
+        still = {
+            row[0]
+            for row in conn.execute(
+                select(_RECORDS.c.person_id).where(_RECORDS.c.person_id.in_(olds)).distinct()
+            )
+        }
+        gone = [pid for pid in olds if pid not in still]
+        if gone:
+            conn.execute(delete(_LINKS).where(_LINKS.c.person_id.in_(gone)))
+            conn.execute(delete(_PEOPLE).where(_PEOPLE.c.id.in_(gone)))
