@@ -12,17 +12,18 @@ exactly like a record written in one go (the tests check it).
 from __future__ import annotations
 
 import hashlib
-import io
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from fastavro import parse_schema, schemaless_writer
+from fastavro import parse_schema
 
+from hub.contracts.wire import RecordEncodeError
 from hub.contracts.wire import header as wire_header
 from hub.errors import ContractError
+from producers.avro_writer import compile_writer
 
 __all__ = [
     "EPOCH",
@@ -163,29 +164,27 @@ class ChangeSetCodec:
                 for name in ("person", "benefit", "geography")
             ],
         }
-        self._tail_schema = parse_schema(tail_schema)
-        benefit = next(t for t in fields["benefit"]["type"] if isinstance(t, dict))
-        geography = next(t for t in fields["geography"]["type"] if isinstance(t, dict))
-        self._benefit_fields = frozenset(f["name"] for f in benefit["fields"])
-        self._geo_fields = frozenset(f["name"] for f in geography["fields"])
+        self.tail_schema = parse_schema(tail_schema)
+        self._write_person = compile_writer(fields["person"]["type"], "mx.gob.sisi.padron")
+        self._write_benefit = compile_writer(fields["benefit"]["type"], "mx.gob.sisi.padron")
+        self._write_geography = compile_writer(fields["geography"]["type"], "mx.gob.sisi.padron")
         self._scope = frozenset(scope) if scope is not None else None
         self._periodicidad = (
             PERIODICIDAD.get(periodicity, "OTRA") if periodicity is not None else None
         )
         self._prefix = wire_header(schema_id)
-        self._buffer = io.BytesIO()
-
-    def _allowed(self, values: Mapping[str, object]) -> Mapping[str, object]:
-        if self._scope is None:
-            return values
-        scope = self._scope
-        return {k: v for k, v in values.items() if k in scope or k == "reference_id"}
 
     def sub_records(
         self, values: Mapping[str, object]
     ) -> tuple[dict[str, object], dict[str, object] | None, dict[str, object] | None]:
-        """``(person, benefit, geography)`` records from canonical values."""
-        get = self._allowed(values).get
+        """``(person, benefit, geography)`` records from canonical values (scope applied)."""
+        scope = self._scope
+        get: Callable[[str], object] = (
+            values.get
+            if scope is None
+            else lambda name: values.get(name) if name in scope else None
+        )
+
         person = {name: get(name) for name in _PERSON}
         if person["primer_apellido"] is None:
             person["primer_apellido"] = ""
@@ -193,15 +192,15 @@ class ChangeSetCodec:
             person["nombre"] = ""
         benefit: dict[str, object] | None = None
         if get("clave_programa") is not None:
+            monto = get("monto")
             benefit = {
                 "clave_programa": get("clave_programa"),
                 "tipo_beneficio": get("tipo_beneficio") or "",
-                "monto": get("monto") if get("monto") is not None else _ZERO,
+                "monto": monto if monto is not None else _ZERO,
                 "fecha_beneficio": get("fecha_beneficio"),
                 "titular": get("titular"),
+                "periodicidad": self._periodicidad,
             }
-            if "periodicidad" in self._benefit_fields:
-                benefit["periodicidad"] = self._periodicidad
         geography: dict[str, object] | None = None
         if get("cve_ent") is not None and get("cve_mun") is not None:
             geography = {
@@ -209,21 +208,14 @@ class ChangeSetCodec:
                 "cve_mun": get("cve_mun"),
                 "cve_loc": get("cve_loc"),
                 "domicilio": get("domicilio"),
+                "ageb": get("ageb"),
             }
-            if "ageb" in self._geo_fields:
-                geography["ageb"] = get("ageb")
         return person, benefit, geography
 
     def encode_tail(self, values: Mapping[str, object]) -> bytes:
         """The Avro bytes of ``person, benefit, geography`` for one canonical record."""
         person, benefit, geography = self.sub_records(values)
-        out = self._buffer
-        out.seek(0)
-        out.truncate()
-        schemaless_writer(
-            out, self._tail_schema, {"person": person, "benefit": benefit, "geography": geography}
-        )
-        return out.getvalue()
+        return self.encode_tail_records(person, benefit, geography)
 
     def encode_tail_records(
         self,
@@ -232,10 +224,17 @@ class ChangeSetCodec:
         geography: Mapping[str, object] | None,
     ) -> bytes:
         """The tail of already-shaped sub-records (as fastavro decodes them)."""
-        out = io.BytesIO()
-        record = {"person": person, "benefit": benefit, "geography": geography}
-        schemaless_writer(out, self._tail_schema, record)
-        return out.getvalue()
+        buf = bytearray()
+        try:
+            self._write_person(buf, person)
+            self._write_benefit(buf, benefit)
+            self._write_geography(buf, geography)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise RecordEncodeError(
+                f"el registro no cumple el esquema: {exc!r}",
+                hint="revise tipos, campos obligatorios y valores de enum.",
+            ) from exc
+        return bytes(buf)
 
     @staticmethod
     def encode_item(reference_id: str, operation: str, effective_days: int, tail: bytes) -> bytes:

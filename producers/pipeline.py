@@ -120,6 +120,7 @@ def produce_file(
             summary.invalid_rows = staged.invalid_rows
             summary.invalid_by_code = staged.invalid_by_code
             summary.warnings_by_code = staged.warnings_by_code
+            summary.worker_peak_rss_mb = staged.worker_peak_rss_mb
             counts = snapshot.diff_counts(conn, today, options.period)
             summary.altas, summary.cambios = counts.altas, counts.cambios
             summary.bajas, summary.pagos = counts.bajas, counts.pagos

@@ -2,8 +2,9 @@
 
 Each part reads the whole file with the agreement's layout (splitting rows is cheap) but maps,
 validates and encodes only the rows whose line number falls to it (``line % parts == part``).
-Part 0 runs in this process, the others in spawned processes that send bounded batches back
-through queues; this process inserts every batch into SQLite as it comes. Nothing proportional
+With one part everything runs in this process; with more, every part is a child process
+(``python -m producers.staging``) sending bounded batches back through a pipe, and this
+process only inserts them into SQLite as they come (so it never loads the INEGI catalogs). Nothing proportional
 to the file stays in memory: valid rows go to ``staging`` (reference, line, content hash, Avro
 tail, effective date, payment date, whether an amount was given), invalid rows to ``invalid``
 with every issue (line, reference, field, code, Spanish reason).
@@ -11,9 +12,15 @@ with every issue (line, reference, field, code, Spanish reason).
 
 from __future__ import annotations
 
-import multiprocessing
+import os
+import pickle
 import queue as queue_module
+import resource
 import sqlite3
+import struct
+import subprocess
+import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -74,6 +81,7 @@ class StageResult:
     invalid_rows: int = 0
     invalid_by_code: dict[str, int] = field(default_factory=dict)
     warnings_by_code: dict[str, int] = field(default_factory=dict)
+    worker_peak_rss_mb: float = 0.0
 
 
 def create_staging(conn: sqlite3.Connection) -> None:
@@ -172,28 +180,70 @@ def _part_batches(
     yield staged, invalid, warnings
 
 
-def _worker(
-    out: Any,
-    path: str,
-    agreement: Agreement,
-    spec: CodecSpec,
-    part: int,
-    parts: int,
-    reference_data: Path | None,
-    today: date | None,
-) -> None:
-    """Process entry point: send batches, then ``("done", None)`` or ``("error", SisiError)``."""
+def _worker_main() -> None:
+    """Entry point of a reading process (``python -m producers.staging``).
+
+    Reads its arguments as one pickle on stdin and writes length-prefixed pickles on stdout:
+    ``("batch", ...)`` many times, then ``("done", peak RSS in MB)`` or ``("error", SisiError)``.
+    """
+    args = pickle.load(sys.stdin.buffer)
+    out = sys.stdout.buffer
+
+    def send(kind: str, payload: object) -> None:
+        data = pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL)
+        out.write(struct.pack(">I", len(data)))
+        out.write(data)
+
     try:
-        for batch in _part_batches(path, agreement, spec, part, parts, reference_data, today):
-            out.put(("batch", batch))
-        out.put(("done", None))
+        for batch in _part_batches(*args):
+            send("batch", batch)
+        send("done", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     except SisiError as exc:
         error = InputFileError(
             exc.message, path=exc.path, field=exc.field, line=exc.line, hint=exc.hint
         )
-        out.put(("error", error))
+        send("error", error)
     except Exception as exc:  # anything else still ends the run with a readable message
-        out.put(("error", InputFileError(f"fallo al leer el archivo: {exc!r}", path=path)))
+        send("error", InputFileError(f"fallo al leer el archivo: {exc!r}", path=args[0]))
+    out.flush()
+
+
+class _Worker:
+    """A reading process and the thread that moves its batches into a bounded queue."""
+
+    def __init__(self, args: tuple[Any, ...]) -> None:
+        self.queue: queue_module.Queue[tuple[str, Any]] = queue_module.Queue(maxsize=16)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "producers.staging"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert self.proc.stdin is not None
+        pickle.dump(args, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        self.proc.stdin.close()
+        self.thread = threading.Thread(target=self._pump, daemon=True)
+        self.thread.start()
+
+    def _pump(self) -> None:
+        stream = self.proc.stdout
+        assert stream is not None
+        while True:
+            size = stream.read(4)
+            if len(size) < 4:
+                message = "un proceso de lectura terminó sin terminar el archivo"
+                self.queue.put(("error", InputFileError(message)))
+                return
+            kind, payload = pickle.loads(stream.read(struct.unpack(">I", size)[0]))
+            self.queue.put((kind, payload))
+            if kind != "batch":
+                return
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 class _Sink:
@@ -228,7 +278,7 @@ def _parts_for(path: Path, agreement: Agreement, parts: int | None) -> int:
         size = path.stat().st_size
     except OSError:
         return 1
-    return 2 if size >= _PARALLEL_MIN_BYTES and (multiprocessing.cpu_count() or 1) > 1 else 1
+    return 2 if size >= _PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1 else 1
 
 
 def stage_file(
@@ -250,38 +300,26 @@ def stage_file(
     count = _parts_for(path, agreement, parts)
     create_staging(conn)
     sink = _Sink(conn, progress)
-    ctx = multiprocessing.get_context("spawn")
-    queues: list[Any] = []
-    procs: list[Any] = []
+    workers: list[_Worker] = []
     conn.execute("BEGIN")
     try:
-        for part in range(1, count):
-            q = ctx.Queue(maxsize=16)
-            proc = ctx.Process(
-                target=_worker,
-                args=(q, str(path), agreement, spec, part, count, reference_data, today),
-                daemon=True,
-            )
-            proc.start()
-            queues.append(q)
-            procs.append(proc)
-        open_queues = list(queues)
-        for batch in _part_batches(str(path), agreement, spec, 0, count, reference_data, today):
-            sink.add(batch)
-            open_queues = _drain(open_queues, sink, block=False)
+        if count == 1:
+            for batch in _part_batches(str(path), agreement, spec, 0, 1, reference_data, today):
+                sink.add(batch)
+        for part in range(count if count > 1 else 0):
+            args = (str(path), agreement, spec, part, count, reference_data, today)
+            workers.append(_Worker(args))
+        open_queues = [worker.queue for worker in workers]
         while open_queues:
             open_queues = _drain(open_queues, sink, block=True)
-        for proc in procs:
-            proc.join()
         _move_duplicates(conn)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
-            proc.join()
         raise
+    finally:
+        for worker in workers:
+            worker.stop()
     result = sink.result
     by_code = dict(conn.execute("SELECT code, count(*) FROM invalid GROUP BY code").fetchall())
     result.invalid_by_code = by_code
@@ -289,9 +327,11 @@ def stage_file(
     return result
 
 
-def _drain(queues: list[Any], sink: _Sink, *, block: bool) -> list[Any]:
+def _drain(
+    queues: list[queue_module.Queue[tuple[str, Any]]], sink: _Sink, *, block: bool
+) -> list[queue_module.Queue[tuple[str, Any]]]:
     """Insert what the worker queues hold; the queues still open afterwards."""
-    still: list[Any] = []
+    still: list[queue_module.Queue[tuple[str, Any]]] = []
     for q in queues:
         done = False
         while True:
@@ -304,6 +344,7 @@ def _drain(queues: list[Any], sink: _Sink, *, block: bool) -> list[Any]:
             elif kind == "error":
                 raise payload
             else:
+                sink.result.worker_peak_rss_mb = max(sink.result.worker_peak_rss_mb, payload)
                 done = True
                 break
         if not done:
@@ -327,3 +368,7 @@ def _move_duplicates(conn: sqlite3.Connection) -> None:
     )
     conn.execute("DELETE FROM staging WHERE rowid IN (SELECT rid FROM duplicate)")
     conn.execute("DROP TABLE temp.duplicate")
+
+
+if __name__ == "__main__":
+    _worker_main()

@@ -51,6 +51,7 @@ class ProduceSummary:
     rejection_reasons: dict[str, str] = field(default_factory=dict)
     awaiting_receipt: int = 0
     report: str | None = None
+    worker_peak_rss_mb: float = 0.0
 
     @property
     def exit_code(self) -> int:
