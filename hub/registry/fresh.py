@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from hub.registry.items import ChangeItem, ChangeSetHeader, centavos, normalize_name, payload_hash
+from hub.registry.items import ChangeItem, ChangeSetHeader, centavos, normalize_name
 
 __all__ = ["COLUMNS", "FreshRows", "build_fresh", "new_person_id", "sqlite_time"]
 
@@ -73,7 +73,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "curp",
         "link_version",
         "version",
-        "payload_hash",
         "geo_version",
         "cve_ent",
         "cve_mun",
@@ -256,7 +255,7 @@ def build_fresh(
                 )
         records.append(
             (
-                agreement, ref, person_id, curp, ver, ver, payload_hash(item), geo_version,
+                agreement, ref, person_id, curp, ver, ver, geo_version,
                 ent, mun, loc, domicilio, active, sent_v, sent_v,
             )
         )

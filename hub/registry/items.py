@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import unicodedata
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal, NotRequired, TypedDict
@@ -28,7 +27,6 @@ __all__ = [
     "as_utc",
     "centavos",
     "normalize_name",
-    "payload_hash",
     "utc_naive",
     "version",
     "version_prefix",
@@ -148,9 +146,3 @@ def centavos(amount: Decimal | int | float | None) -> int | None:
         return None
     exact = Decimal(amount) if not isinstance(amount, Decimal) else amount
     return int((exact * 100).to_integral_value(ROUND_HALF_EVEN))
-
-
-def payload_hash(item: ChangeItem) -> str:
-    """A short, stable digest of the item's person, benefit and geography."""
-    text = repr((item["person"], item.get("benefit"), item.get("geography")))
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.registry.fresh import new_person_id
-from hub.registry.items import ChangeItem, as_utc, normalize_name, payload_hash
+from hub.registry.items import ChangeItem, as_utc, normalize_name
 
 __all__ = ["LinkPlan", "Relink", "clean_curp"]
 
@@ -138,7 +138,6 @@ class LinkPlan:
                 "curp": curp,
                 "link_version": ver,
                 "version": ver,
-                "payload_hash": payload_hash(item),
                 "geo_version": ver if geography else None,
                 "cve_ent": geography["cve_ent"] if geography else None,
                 "cve_mun": geography["cve_mun"] if geography else None,
@@ -162,7 +161,6 @@ class LinkPlan:
                     record["link_version"] = ver
             if ver > record["version"]:
                 record["version"] = ver
-                record["payload_hash"] = payload_hash(item)
             if geography and (record["geo_version"] is None or ver > record["geo_version"]):
                 record.update(
                     geo_version=ver,

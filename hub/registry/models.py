@@ -6,7 +6,13 @@ Design notes (the *why*):
   reference) and the ledger of every applied item; enrollment history is re-folded from it when
   items arrive out of order, so no item is ever lost to arrival order.
 - ``enrollments`` is a slowly changing dimension (type 2): one row per state of a padrón row
-  (source record) in a program, ``valid_from`` inclusive and ``valid_to`` exclusive (NULL: current).
+  (source record) in a program, ``valid_from`` inclusive and ``valid_to`` exclusive (NULL: current);
+  its key is (agreement, reference, valid_from) — the fold never opens two states on one day.
+- Every index costs each insert, so tables keep only those that queries or foreign keys need. On
+  SQLite the tables with a natural key are ``WITHOUT ROWID`` (the key *is* the table: one B-tree
+  instead of two). ``person_id`` in ``enrollments`` and ``benefits_paid`` is a copy of the source
+  record's, kept in step by the writer when a record is relinked; it has no index and no foreign
+  key (a person's rows are found through ``source_records.person_id``, which has both).
 - Amounts are integer centavos: exact on SQLite (which has no decimal type) and PostgreSQL alike.
 - ``version`` columns hold the item order key (see :mod:`hub.registry.items`); they are compared
   in Python, never in SQL, because database collations do not compare strings bytewise.
@@ -15,6 +21,7 @@ Design notes (the *why*):
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -47,14 +54,20 @@ __all__ = [
 
 _ID = String(128)  # agency-made identifiers: agreement, message, transaction, reference
 _VERSION = String(512)
-_BIGID = BigInteger().with_variant(Integer, "sqlite")  # INTEGER PRIMARY KEY is SQLite's rowid
 _TS = DateTime(timezone=True)
+
+
+def _no_rowid() -> dict[str, Any]:
+    """SQLite: the primary key is the table (one B-tree per insert instead of two)."""
+    return {"sqlite_with_rowid": False}
+
 
 
 class Person(Base):
     """A person: CURP unique when known, names normalized (uppercase, no accents)."""
 
     __tablename__ = "people"
+    __table_args__ = (_no_rowid(),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     curp: Mapped[str | None] = mapped_column(String(18), unique=True)
@@ -85,6 +98,7 @@ class SourceRecord(Base):
     """One row of an agency's padrón (agreement, reference_id) and its current values."""
 
     __tablename__ = "source_records"
+    __table_args__ = (_no_rowid(),)
 
     agreement_id: Mapped[str] = mapped_column(_ID, primary_key=True)
     reference_id: Mapped[str] = mapped_column(_ID, primary_key=True)
@@ -92,7 +106,6 @@ class SourceRecord(Base):
     curp: Mapped[str | None] = mapped_column(String(18))
     link_version: Mapped[str] = mapped_column(_VERSION)  # item that decided ``person_id``
     version: Mapped[str] = mapped_column(_VERSION)  # newest item applied to this record
-    payload_hash: Mapped[str] = mapped_column(String(32))
     geo_version: Mapped[str | None] = mapped_column(_VERSION)  # newest item with geography
     cve_ent: Mapped[str | None] = mapped_column(String(2))
     cve_mun: Mapped[str | None] = mapped_column(String(3))
@@ -113,6 +126,7 @@ class PersonLink(Base):
             ["source_records.agreement_id", "source_records.reference_id"],
             name="fk_person_links_source_records",
         ),
+        _no_rowid(),
     )
 
     agreement_id: Mapped[str] = mapped_column(_ID, primary_key=True)
@@ -134,16 +148,15 @@ class Enrollment(Base):
             name="fk_enrollments_source_records",
         ),
         Index("ix_enrollments_program_period", "program_key", "valid_from", "valid_to"),
-        Index("ix_enrollments_record", "agreement_id", "reference_id"),
+        _no_rowid(),
     )
 
-    id: Mapped[int] = mapped_column(_BIGID, primary_key=True, autoincrement=True)
-    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    agreement_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    reference_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    valid_from: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(32))  # the record's (see module docstring)
     program_key: Mapped[str] = mapped_column(ForeignKey("programs.key"))
-    agreement_id: Mapped[str] = mapped_column(_ID)
-    reference_id: Mapped[str] = mapped_column(_ID)
     status: Mapped[str] = mapped_column(String(6))
-    valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date)
     tipo_beneficio: Mapped[str | None] = mapped_column(String(60))
     monto_centavos: Mapped[int | None] = mapped_column(BigInteger)
@@ -159,16 +172,21 @@ class BenefitPaid(Base):
 
     __tablename__ = "benefits_paid"
     __table_args__ = (
+        ForeignKeyConstraint(
+            ["agreement_id", "reference_id"],
+            ["source_records.agreement_id", "source_records.reference_id"],
+            name="fk_benefits_paid_source_records",
+        ),
         Index("ix_benefits_paid_program_date", "program_key", "fecha_beneficio"),
-        Index("ix_benefits_paid_record", "agreement_id", "reference_id"),
+        _no_rowid(),
     )
 
-    id: Mapped[int] = mapped_column(_BIGID, primary_key=True, autoincrement=True)
-    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
+    # one PAGO item pays once: the ledger key (agreement, reference, message) is the payment's
+    agreement_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    reference_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    message_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(32))  # the record's (see module docstring)
     program_key: Mapped[str] = mapped_column(ForeignKey("programs.key"))
-    agreement_id: Mapped[str] = mapped_column(_ID)
-    reference_id: Mapped[str] = mapped_column(_ID)
-    message_id: Mapped[str] = mapped_column(_ID)
     tipo_beneficio: Mapped[str] = mapped_column(String(60))
     monto_centavos: Mapped[int] = mapped_column(BigInteger)
     fecha_beneficio: Mapped[dt.date] = mapped_column(Date)
@@ -203,6 +221,7 @@ class AppliedItem(Base):
     """
 
     __tablename__ = "applied_items"
+    __table_args__ = (_no_rowid(),)
 
     agreement_id: Mapped[str] = mapped_column(_ID, primary_key=True)
     reference_id: Mapped[str] = mapped_column(_ID, primary_key=True)

@@ -218,7 +218,7 @@ def paid_in(engine: Engine, program_key: str, cvegeo: str, year: int) -> Payment
             b.fecha_beneficio < dt.date(year + 1, 1, 1),
             *(column == part for column, part in zip(geo, parts, strict=False)),
         )
-        .order_by(b.fecha_beneficio, b.agreement_id, b.reference_id, b.id)
+        .order_by(b.fecha_beneficio, b.agreement_id, b.reference_id, b.message_id)
     )
     rows = []
     with engine.connect() as conn:
@@ -250,7 +250,9 @@ def person_by_curp(engine: Engine, curp: str) -> PersonReport | None:
         )
         if person is None:
             return None
-        e = _ENROLLMENTS.c
+        e, r = _ENROLLMENTS.c, _RECORDS.c
+        # a person's rows are found through their source records (indexed by person_id)
+        records = and_(r.agreement_id == e.agreement_id, r.reference_id == e.reference_id)
         history = [
             dict(row)
             for row in conn.execute(
@@ -268,8 +270,9 @@ def person_by_curp(engine: Engine, curp: str) -> PersonReport | None:
                     e.cve_mun,
                     e.cve_loc,
                 )
+                .join(_RECORDS, records)
                 .join(_PROGRAMS, _PROGRAMS.c.key == e.program_key)
-                .where(e.person_id == person["id"])
+                .where(r.person_id == person["id"])
                 .order_by(e.valid_from, e.program_key, e.agreement_id, e.reference_id)
             ).mappings()
         ]
@@ -284,8 +287,12 @@ def person_by_curp(engine: Engine, curp: str) -> PersonReport | None:
                     b.tipo_beneficio,
                     b.monto_centavos,
                 )
-                .where(b.person_id == person["id"])
-                .order_by(b.fecha_beneficio, b.id)
+                .join(
+                    _RECORDS,
+                    and_(r.agreement_id == b.agreement_id, r.reference_id == b.reference_id),
+                )
+                .where(r.person_id == person["id"])
+                .order_by(b.fecha_beneficio, b.agreement_id, b.reference_id, b.message_id)
             ).mappings()
         ]
     programs: dict[tuple[str, str], dict[str, Any]] = {}

@@ -262,20 +262,24 @@ class RegistryWriter:
         if not fresh:
             return _Applied(frozenset(), 0, 0)
         # fast: new record, and a CURP that is new to the registry and unique in the batch
-        curps = Counter(_curp(it) for _, it in fresh if it["reference_id"] not in existing)
-        candidates = [c for c, n in curps.items() if c is not None and n == 1]
-        known = {row[0] for row in self._known_curps.rows(conn, candidates)}
-        fast: list[tuple[str, ChangeItem]] = []
+        new: list[tuple[str | None, tuple[str, ChangeItem]]] = []
         general: list[tuple[str, ChangeItem]] = []
         for pair in fresh:
-            item = pair[1]
-            curp = _curp(item)
-            if item["reference_id"] in existing or (
-                curp is not None and (curps[curp] != 1 or curp in known)
-            ):
+            if pair[1]["reference_id"] in existing:
                 general.append(pair)
             else:
+                new.append((_curp(pair[1]), pair))
+        curps = Counter(curp for curp, _ in new if curp is not None)
+        candidates = [curp for curp, n in curps.items() if n == 1]
+        known = {row[0] for row in self._known_curps.rows(conn, candidates)}
+        fast: list[tuple[str, ChangeItem]] = []
+        for curp, pair in new:
+            if curp is None or (curps[curp] == 1 and curp not in known):
                 fast.append(pair)
+            else:
+                general.append(pair)
+        if general:  # the general path applies in order-key order
+            general.sort(key=_first)
         rows = build_fresh(header, fast, now, iso=not self._pg)
         general_ledger = [_ledger_row(header, it, ver, now) for ver, it in general]
         programs = rows.programs | {r["program_key"] for r in general_ledger if r["program_key"]}

@@ -5,7 +5,9 @@ Revises: 0001
 Create Date: 2026-11-24
 
 Hand-written and portable: the same operations run on SQLite and PostgreSQL. Constraint names
-follow ``hub.db``'s naming convention so ``Base.metadata`` and the migrated schema agree.
+follow ``hub.db``'s naming convention so ``Base.metadata`` and the migrated schema agree. Tables
+with a natural key are ``WITHOUT ROWID`` on SQLite, and only the indexes queries and foreign keys
+need exist: each one costs every insert (see ``hub.registry.models``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ depends_on = None
 
 _ID = sa.String(128)
 _VERSION = sa.String(512)
-_BIGID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_NO_ROWID = {"sqlite_with_rowid": False}
 _TS = sa.DateTime(timezone=True)
 
 
@@ -50,6 +52,7 @@ def upgrade() -> None:
         sa.Column("updated_at", _TS, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_people"),
         sa.UniqueConstraint("curp", name="uq_people_curp"),
+        **_NO_ROWID,
     )
     op.create_table(
         "programs",
@@ -66,7 +69,6 @@ def upgrade() -> None:
         sa.Column("curp", sa.String(18), nullable=True),
         sa.Column("link_version", _VERSION, nullable=False),
         sa.Column("version", _VERSION, nullable=False),
-        sa.Column("payload_hash", sa.String(32), nullable=False),
         sa.Column("geo_version", _VERSION, nullable=True),
         *_geo(),
         sa.Column("domicilio", sa.String(300), nullable=True),
@@ -77,6 +79,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["person_id"], ["people.id"], name="fk_source_records_person_id_people"
         ),
+        **_NO_ROWID,
     )
     op.create_index("ix_source_records_person_id", "source_records", ["person_id"])
     op.create_table(
@@ -97,24 +100,26 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["person_id"], ["people.id"], name="fk_person_links_person_id_people"
         ),
+        **_NO_ROWID,
     )
     op.create_index("ix_person_links_person_id", "person_links", ["person_id"])
     op.create_table(
         "enrollments",
-        sa.Column("id", _BIGID, autoincrement=True, nullable=False),
-        sa.Column("person_id", sa.String(32), nullable=False),
-        sa.Column("program_key", sa.String(32), nullable=False),
         sa.Column("agreement_id", _ID, nullable=False),
         sa.Column("reference_id", _ID, nullable=False),
-        sa.Column("status", sa.String(6), nullable=False),
         sa.Column("valid_from", sa.Date(), nullable=False),
+        sa.Column("person_id", sa.String(32), nullable=False),
+        sa.Column("program_key", sa.String(32), nullable=False),
+        sa.Column("status", sa.String(6), nullable=False),
         sa.Column("valid_to", sa.Date(), nullable=True),
         sa.Column("tipo_beneficio", sa.String(60), nullable=True),
         sa.Column("monto_centavos", sa.BigInteger(), nullable=True),
         sa.Column("titular", sa.Boolean(), nullable=True),
         *_geo(),
         sa.Column("message_id", _ID, nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_enrollments"),
+        sa.PrimaryKeyConstraint(
+            "agreement_id", "reference_id", "valid_from", name="pk_enrollments"
+        ),
         sa.CheckConstraint("status IN ('ACTIVA', 'BAJA')", name="ck_enrollments_status"),
         sa.ForeignKeyConstraint(
             ["agreement_id", "reference_id"],
@@ -122,42 +127,40 @@ def upgrade() -> None:
             name="fk_enrollments_source_records",
         ),
         sa.ForeignKeyConstraint(
-            ["person_id"], ["people.id"], name="fk_enrollments_person_id_people"
-        ),
-        sa.ForeignKeyConstraint(
             ["program_key"], ["programs.key"], name="fk_enrollments_program_key_programs"
         ),
+        **_NO_ROWID,
     )
-    op.create_index("ix_enrollments_person_id", "enrollments", ["person_id"])
     op.create_index(
         "ix_enrollments_program_period", "enrollments", ["program_key", "valid_from", "valid_to"]
     )
-    op.create_index("ix_enrollments_record", "enrollments", ["agreement_id", "reference_id"])
     op.create_table(
         "benefits_paid",
-        sa.Column("id", _BIGID, autoincrement=True, nullable=False),
-        sa.Column("person_id", sa.String(32), nullable=False),
-        sa.Column("program_key", sa.String(32), nullable=False),
         sa.Column("agreement_id", _ID, nullable=False),
         sa.Column("reference_id", _ID, nullable=False),
         sa.Column("message_id", _ID, nullable=False),
+        sa.Column("person_id", sa.String(32), nullable=False),
+        sa.Column("program_key", sa.String(32), nullable=False),
         sa.Column("tipo_beneficio", sa.String(60), nullable=False),
         sa.Column("monto_centavos", sa.BigInteger(), nullable=False),
         sa.Column("fecha_beneficio", sa.Date(), nullable=False),
         *_geo(),
-        sa.PrimaryKeyConstraint("id", name="pk_benefits_paid"),
+        sa.PrimaryKeyConstraint(
+            "agreement_id", "reference_id", "message_id", name="pk_benefits_paid"
+        ),
         sa.ForeignKeyConstraint(
-            ["person_id"], ["people.id"], name="fk_benefits_paid_person_id_people"
+            ["agreement_id", "reference_id"],
+            ["source_records.agreement_id", "source_records.reference_id"],
+            name="fk_benefits_paid_source_records",
         ),
         sa.ForeignKeyConstraint(
             ["program_key"], ["programs.key"], name="fk_benefits_paid_program_key_programs"
         ),
+        **_NO_ROWID,
     )
-    op.create_index("ix_benefits_paid_person_id", "benefits_paid", ["person_id"])
     op.create_index(
         "ix_benefits_paid_program_date", "benefits_paid", ["program_key", "fecha_beneficio"]
     )
-    op.create_index("ix_benefits_paid_record", "benefits_paid", ["agreement_id", "reference_id"])
     op.create_table(
         "deliveries",
         sa.Column("agreement_id", _ID, nullable=False),
@@ -192,6 +195,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "agreement_id", "reference_id", "message_id", name="pk_applied_items"
         ),
+        **_NO_ROWID,
     )
 
 
