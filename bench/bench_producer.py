@@ -1,4 +1,4 @@
-"""Producer throughput: a synthetic padrón from file to broker (validated, diffed, signed, published).
+"""Producer throughput: a synthetic padrón from file to broker, validated, diffed, signed, sent.
 
 Run: ``python bench/bench_producer.py [--records 1000000] [--agreement ID] [--workers N]``.
 Writes the padrón with ``sisi synth padron`` (kept under ``--cache`` so reruns skip it), starts

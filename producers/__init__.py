@@ -1,5 +1,41 @@
-"""The agency side: turn a padrón file or live updates into signed change sets."""
+"""The agency side: turn a padrón file or live updates into signed change sets.
+
+Files go through ``produce_file`` (what ``sisi produce`` runs); live systems use
+``AgencyClient`` / ``AsyncAgencyClient``. Both validate, sign with the agreement's key, keep every
+change set in a durable outbox until the hub's receipt and show rejections in Spanish.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from producers.keys import signing_key
+from producers.outbox import Outbox, OutboxMessage, OutboxStatus
+from producers.pipeline import DEFAULT_CHUNK_SIZE, ProduceOptions, Progress, produce_file
+from producers.receipts import Receipt, ReceiptListener, RejectedItem
+from producers.sdk import (
+    AgencyClient,
+    AsyncAgencyClient,
+    Change,
+    InvalidChangeError,
+    ReceiptTimeoutError,
+)
+from producers.summary import ProduceSummary
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "AgencyClient",
+    "AsyncAgencyClient",
+    "Change",
+    "InvalidChangeError",
+    "Outbox",
+    "OutboxMessage",
+    "OutboxStatus",
+    "ProduceOptions",
+    "ProduceSummary",
+    "Progress",
+    "Receipt",
+    "ReceiptListener",
+    "ReceiptTimeoutError",
+    "RejectedItem",
+    "produce_file",
+    "signing_key",
+]

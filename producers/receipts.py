@@ -176,7 +176,9 @@ def apply_receipt(conn: sqlite3.Connection, receipt: Receipt, source: SchemaSour
     return True
 
 
-def stored_receipt(conn: sqlite3.Connection, message_id: str) -> Receipt | None:
+def stored_receipt(
+    conn: sqlite3.Connection, message_id: str, agreement_id: str = ""
+) -> Receipt | None:
     """The receipt already applied for ``message_id``, rebuilt from the state database."""
     row = conn.execute(
         "SELECT state, receipt_id, receipt_at, accepted, rejected, reason_code, transaction_id "
@@ -194,10 +196,9 @@ def stored_receipt(conn: sqlite3.Connection, message_id: str) -> Receipt | None:
             (message_id,),
         )
     )
-    agreement = ""
     return Receipt(
         receipt_id or "",
-        agreement,
+        agreement_id,
         message_id,
         transaction,
         datetime.fromisoformat(at) if at else datetime.now(UTC),

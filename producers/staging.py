@@ -4,10 +4,10 @@ Each part reads the whole file with the agreement's layout (splitting rows is ch
 validates and encodes only the rows whose line number falls to it (``line % parts == part``).
 With one part everything runs in this process; with more, every part is a child process
 (``python -m producers.staging``) sending bounded batches back through a pipe, and this
-process only inserts them into SQLite as they come (so it never loads the INEGI catalogs). Nothing proportional
-to the file stays in memory: valid rows go to ``staging`` (reference, line, content hash, Avro
-tail, effective date, payment date, whether an amount was given), invalid rows to ``invalid``
-with every issue (line, reference, field, code, Spanish reason).
+process only inserts them into SQLite as they come (so it never loads the INEGI catalogs).
+Nothing proportional to the file stays in memory: valid rows go to ``staging`` (reference,
+line, content hash, Avro tail, effective date, payment date, whether an amount was given),
+invalid rows to ``invalid`` with every issue (line, reference, field, code, Spanish reason).
 """
 
 from __future__ import annotations
