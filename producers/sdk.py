@@ -49,7 +49,13 @@ from producers.publisher import Publisher
 from producers.receipts import Receipt, ReceiptListener, stored_receipt
 from producers.store import open_state
 
-__all__ = ["AgencyClient", "AsyncAgencyClient", "Change", "InvalidChangeError", "ReceiptTimeoutError"]
+__all__ = [
+    "AgencyClient",
+    "AsyncAgencyClient",
+    "Change",
+    "InvalidChangeError",
+    "ReceiptTimeoutError",
+]
 
 
 class InvalidChangeError(SisiError):
@@ -214,7 +220,7 @@ class AgencyClient:
             return self._outbox.state_of(message_id)
 
     def wait_receipt(self, message_id: str, timeout: float = 30.0) -> Receipt:
-        """The hub's receipt for ``message_id``; ``ReceiptTimeoutError`` if it does not come in time."""
+        """The hub's receipt for ``message_id``; ``ReceiptTimeoutError`` if none comes in time."""
         with self._lock:
             found = stored_receipt(self._conn, message_id, self.agreement.id)
             if found is not None:
