@@ -106,7 +106,11 @@ class ReceiptReader:
                 "enable.auto.commit": False,
             }
         )
-        self._consumer.subscribe([topic])
+        # assign instead of subscribe: no group join, so receipts are seen as soon as they exist
+        from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+
+        partitions = self._consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        self._consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
         self._schemas = schemas
         self.receipts: list[dict[str, Any]] = []
 
@@ -123,10 +127,15 @@ class ReceiptReader:
 
     def wait_for(
         self, wanted: set[str], hub: HubProcess, limit: float, kill_at: Iterable[int] = ()
-    ) -> None:
-        """Poll until every id in ``wanted`` has a receipt (a deadline only to avoid hanging)."""
+    ) -> list[int]:
+        """Poll until every id in ``wanted`` has a receipt (a deadline only to avoid hanging).
+
+        With ``kill_at``, SIGKILL the hub and start it again once that many change sets have
+        receipts; returns how many had receipts at each kill.
+        """
         deadline = time.monotonic() + limit
         kills = sorted(kill_at)
+        killed: list[int] = []
         while not wanted <= self.message_ids():
             if time.monotonic() > deadline:
                 missing = len(wanted - self.message_ids())
@@ -137,7 +146,9 @@ class ReceiptReader:
             if kills and len(self.message_ids() & wanted) >= kills[0]:
                 kills.pop(0)
                 hub.kill()
+                killed.append(len(self.message_ids() & wanted))
                 hub.start()
+        return killed
 
     def close(self) -> None:
         self._consumer.close()
