@@ -201,11 +201,16 @@ def get_item(engine: Engine, entry_id: int) -> QuarantinedItem:
     return _item(row, True)
 
 
-def items_at(conn: Connection, topic: str, partition: int, offset: int) -> list[QuarantinedItem]:
-    """The entries (with original bytes) quarantined for the message at this position."""
+def items_at(
+    conn: Connection, topic: str, partition: int, offset: int, message_id: str
+) -> list[QuarantinedItem]:
+    """The entries (with original bytes) quarantined for this message at this position."""
     m = quarantine_messages.c
     query = _query(True).where(
-        m.topic == topic, m.kafka_partition == partition, m.kafka_offset == offset
+        m.topic == topic,
+        m.kafka_partition == partition,
+        m.kafka_offset == offset,
+        m.message_id == message_id,
     )
     return [_item(row, True) for row in conn.execute(query.order_by(quarantine_entries.c.id))]
 

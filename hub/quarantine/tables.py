@@ -38,7 +38,7 @@ quarantine_messages = Table(
     Column("status", String(16), nullable=False, server_default="PENDIENTE"),
     Column("replayed_at", DateTime(timezone=True)),
     Column("replayed_by", String(255)),
-    UniqueConstraint("topic", "kafka_partition", "kafka_offset"),
+    UniqueConstraint("topic", "kafka_partition", "kafka_offset", "message_id"),
 )
 
 #: Why: one row per refused item (``reference_id``) or one for a refused change set (NULL).

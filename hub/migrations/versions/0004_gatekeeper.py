@@ -52,7 +52,11 @@ def upgrade() -> None:
         sa.Column("receipt", sa.LargeBinary(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_processed_messages")),
         sa.UniqueConstraint(
-            "topic", "kafka_partition", "kafka_offset", name=op.f("uq_processed_messages_topic")
+            "topic",
+            "kafka_partition",
+            "kafka_offset",
+            "header_message_id",
+            name=op.f("uq_processed_messages_topic"),
         ),
         sa.UniqueConstraint(
             "agreement_id", "message_id", name=op.f("uq_processed_messages_agreement_id")
@@ -74,7 +78,11 @@ def upgrade() -> None:
         sa.Column("replayed_by", sa.String(length=255), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quarantine_messages")),
         sa.UniqueConstraint(
-            "topic", "kafka_partition", "kafka_offset", name=op.f("uq_quarantine_messages_topic")
+            "topic",
+            "kafka_partition",
+            "kafka_offset",
+            "message_id",
+            name=op.f("uq_quarantine_messages_topic"),
         ),
     )
     op.create_table(
