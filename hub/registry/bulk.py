@@ -23,9 +23,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Date, DateTime, Table
 
-__all__ = ["BulkInsert", "Lookup", "begin_write", "driver"]
+__all__ = ["WAL_PAGES", "BulkInsert", "Lookup", "begin_write", "driver"]
 
 _IN_CHUNK = 5000  # SQLite bound parameters per IN (...) list: far below its 32,766 limit
+#: SQLite WAL pages (4 KiB) before a commit checkpoints them into the database file.
+WAL_PAGES = 16384
 
 
 def driver(conn: Connection) -> Any:
@@ -36,10 +38,17 @@ def driver(conn: Connection) -> Any:
 
 
 def begin_write(conn: Connection) -> None:
-    """On SQLite, start the transaction with the write lock held (no-op on PostgreSQL)."""
+    """On SQLite, start the transaction with the write lock held (no-op on PostgreSQL).
+
+    It also lets the WAL grow to :data:`WAL_PAGES` before a commit checkpoints it: a batch dirties
+    thousands of pages, so SQLite's default of 1,000 made every commit copy its pages back into
+    the database file at once; later checkpoints copy a page rewritten by several batches once
+    (measured: commit time per item roughly halved). Durability is that of the WAL, unchanged.
+    """
     if conn.dialect.name == "sqlite":
         raw = driver(conn)
         if not raw.in_transaction:
+            raw.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
             raw.execute("BEGIN IMMEDIATE")
 
 

@@ -25,22 +25,20 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, Table, func
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hub.errors import ConfigurationError, SisiError
+from hub.registry.batch import BatchStatements
 from hub.registry.bulk import BulkInsert, Lookup, begin_write
 from hub.registry.fresh import COLUMNS, build_fresh
 from hub.registry.general import GeneralPath, Row
 from hub.registry.items import (
     ChangeItem,
     ChangeSetHeader,
-    as_utc,
     centavos,
     version,
     version_prefix,
@@ -190,9 +188,7 @@ class RegistryWriter:
         )
         self._known_curps = Lookup("people", ("curp",), "curp", postgres=pg)
         self._general = GeneralPath(self._bulk, _APPLIED)
-
-    def _insert(self, table: Table) -> Any:
-        return postgresql.insert(table) if self._pg else sqlite.insert(table)
+        self._batch = BatchStatements(postgres=pg)
 
     def apply(self, header: ChangeSetHeader, items: Iterable[ChangeItem]) -> ApplyResult:
         """Apply the accepted ``items`` of one change set; replays change nothing."""
@@ -283,7 +279,7 @@ class RegistryWriter:
         rows = build_fresh(header, fast, now, iso=not self._pg)
         general_ledger = [_ledger_row(header, it, ver, now) for ver, it in general]
         programs = rows.programs | {r["program_key"] for r in general_ledger if r["program_key"]}
-        self._ensure_programs(conn, programs)
+        self._batch.ensure_programs(conn, programs)
 
         ledger = self._bulk["applied_items"]
         claimed = ledger.execute(conn, rows.applied_items, stored=True)
@@ -296,51 +292,8 @@ class RegistryWriter:
         if general:
             plan = self._general.apply(conn, header, general, general_ledger, now)
             created += len(plan.new_people)
-        self._record_delivery(conn, header, len(fresh), now)
+        self._batch.record_delivery(conn, header, len(fresh), now)
         return _Applied(frozenset(it["reference_id"] for _, it in fresh), created, len(fast))
-
-    def _ensure_programs(self, conn: Connection, keys: set[str]) -> None:
-        if keys:  # unknown programs get a placeholder name until the catalog is seeded
-            rows = [{"key": k, "name": k, "coneval_key": None} for k in sorted(keys)]
-            conn.execute(
-                self._insert(_PROGRAMS).on_conflict_do_nothing(index_elements=["key"]), rows
-            )
-
-    def _record_delivery(
-        self, conn: Connection, header: ChangeSetHeader, applied: int, now: dt.datetime
-    ) -> None:
-        sent = as_utc(header["sent_at"])
-        row = {
-            "agreement_id": header["agreement_id"],
-            "transaction_id": header["transaction_id"],
-            "sender_id": header["sender_id"],
-            "chunk_count": header["chunk_count"],
-            "first_chunk_index": header["chunk_index"],
-            "last_chunk_index": header["chunk_index"],
-            "items_applied": applied,
-            "first_sent_at": sent,
-            "last_sent_at": sent,
-            "first_applied_at": now,
-            "last_applied_at": now,
-        }
-        least = func.least if self._pg else func.min  # SQLite's two-argument min() is scalar
-        greatest = func.greatest if self._pg else func.max
-        stmt = self._insert(_DELIVERIES).values(row)
-        new = stmt.excluded
-        t = _DELIVERIES.c
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["agreement_id", "transaction_id"],
-            set_={
-                "chunk_count": greatest(t.chunk_count, new.chunk_count),
-                "first_chunk_index": least(t.first_chunk_index, new.first_chunk_index),
-                "last_chunk_index": greatest(t.last_chunk_index, new.last_chunk_index),
-                "items_applied": t.items_applied + new.items_applied,
-                "first_sent_at": least(t.first_sent_at, new.first_sent_at),
-                "last_sent_at": greatest(t.last_sent_at, new.last_sent_at),
-                "last_applied_at": new.last_applied_at,
-            },
-        )
-        conn.execute(stmt)
 
 
 def _first(pair: tuple[str, ChangeItem]) -> str:

@@ -52,6 +52,7 @@ def test_migrating_twice_is_harmless(db_engine: Engine) -> None:
 def test_public_api_is_exactly_all() -> None:
     public = {name for name in dir(hub.registry) if not name.startswith("_")} - {"annotations"}
     modules = {
+        "batch",
         "bulk",
         "fresh",
         "general",
