@@ -165,9 +165,7 @@ class _Compiler:
         for field in schema["fields"]:
             writer = self.compile(field["type"], inner)
             nullable = isinstance(field["type"], list) and "null" in field["type"]
-            fields.append(
-                (field["name"], writer if nullable else _required(field["name"], writer))
-            )
+            fields.append((field["name"], writer if nullable else _required(field["name"], writer)))
         frozen = tuple(fields)
 
         def write(buf: bytearray, value: Any) -> None:

@@ -168,7 +168,10 @@ class ChangeSetCodec:
         self._write_person = compile_writer(fields["person"]["type"], "mx.gob.sisi.padron")
         self._write_benefit = compile_writer(fields["benefit"]["type"], "mx.gob.sisi.padron")
         self._write_geography = compile_writer(fields["geography"]["type"], "mx.gob.sisi.padron")
-        self._scope = frozenset(scope) if scope is not None else None
+        allowed = set(scope) if scope is not None else None
+        if allowed is not None and "cvegeo" in allowed:  # the concatenated key is the same data
+            allowed |= {"cve_ent", "cve_mun", "cve_loc"}
+        self._scope = frozenset(allowed) if allowed is not None else None
         self._periodicidad = (
             PERIODICIDAD.get(periodicity, "OTRA") if periodicity is not None else None
         )

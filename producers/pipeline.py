@@ -122,8 +122,10 @@ def produce_file(
             summary.warnings_by_code = staged.warnings_by_code
             summary.worker_peak_rss_mb = staged.worker_peak_rss_mb
             counts = snapshot.diff_counts(conn, today, options.period)
+            hold = snapshot.bajas_on_hold(conn)
             summary.altas, summary.cambios = counts.altas, counts.cambios
-            summary.bajas, summary.pagos = counts.bajas, counts.pagos
+            summary.pagos = counts.pagos
+            summary.bajas, summary.bajas_on_hold = (0, counts.bajas) if hold else (counts.bajas, 0)
             report = options.report or options.input.with_name(options.input.name + ".rechazos.csv")
             if options.dry_run or staged.invalid_rows:
                 write_report(conn, report)
@@ -141,7 +143,8 @@ def produce_file(
                 options,
                 today,
                 transaction_id,
-                counts.total,
+                counts.total - summary.bajas_on_hold,
+                hold_bajas=hold,
             )
         _publish(conn, agreement, settings, options, summary, progress)
         return summary
@@ -158,6 +161,8 @@ def _write_delivery(
     today: date,
     transaction_id: str,
     total: int,
+    *,
+    hold_bajas: bool = False,
 ) -> int:
     """Chunk, sign and store the delivery and replace the snapshot, in one transaction."""
     outbox = Outbox(conn)
@@ -188,13 +193,15 @@ def _write_delivery(
             index += 1
             chunk.clear()
 
-        for operation, reference_id, days, tail in snapshot.diff_items(conn, today, options.period):
+        for operation, reference_id, days, tail in snapshot.diff_items(
+            conn, today, options.period, hold_bajas=hold_bajas
+        ):
             chunk.append(encode_item(reference_id, operation, days, tail))
             if len(chunk) == size:
                 flush()
         if chunk:
             flush()
-        snapshot.apply(conn, options.period)
+        snapshot.apply(conn, options.period, hold_bajas=hold_bajas)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

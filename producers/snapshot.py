@@ -29,6 +29,7 @@ __all__ = [
     "DiffCounts",
     "DiffItem",
     "apply",
+    "bajas_on_hold",
     "diff_counts",
     "diff_items",
     "forget",
@@ -112,12 +113,25 @@ def diff_counts(conn: sqlite3.Connection, today: date, period: str | None) -> Di
     return DiffCounts(counts["ALTA"], counts["CAMBIO"], counts["PAGO"], counts["BAJA"])
 
 
-def diff_items(conn: sqlite3.Connection, today: date, period: str | None) -> Iterator[DiffItem]:
+def bajas_on_hold(conn: sqlite3.Connection) -> bool:
+    """Whether some invalid row has no reference: then nobody can be told apart as gone.
+
+    Sending a BAJA for a person whose row merely lost its reference would drop a beneficiary,
+    so the delivery holds every BAJA (the references stay in the snapshot) until a file
+    without such rows comes.
+    """
+    row = conn.execute("SELECT 1 FROM invalid WHERE reference_id IS NULL LIMIT 1").fetchone()
+    return row is not None
+
+
+def diff_items(
+    conn: sqlite3.Connection, today: date, period: str | None, *, hold_bajas: bool = False
+) -> Iterator[DiffItem]:
     """Every item of the diff, streamed: altas, cambios, pagos, bajas (file order within each)."""
     _index_invalid(conn)
     params = _params(today, period)
     for operation, query in _QUERIES:
-        if operation == "PAGO" and period is None:
+        if (operation == "PAGO" and period is None) or (operation == "BAJA" and hold_bajas):
             continue
         cursor = conn.execute(query, params)
         while rows := cursor.fetchmany(1000):
@@ -125,11 +139,12 @@ def diff_items(conn: sqlite3.Connection, today: date, period: str | None) -> Ite
                 yield operation, reference_id, days, tail
 
 
-def apply(conn: sqlite3.Connection, period: str | None) -> None:
+def apply(conn: sqlite3.Connection, period: str | None, *, hold_bajas: bool = False) -> None:
     """Make the staged file the snapshot (inside the caller's transaction).
 
-    References whose row was invalid this time keep their previous snapshot entry; payments
-    of the period are recorded so a second run for the same period pays nothing twice.
+    References whose row was invalid this time keep their previous snapshot entry (and, with
+    ``hold_bajas``, so do the references missing from the file); payments of the period are
+    recorded so a second run for the same period pays nothing twice.
     """
     if period is not None:
         conn.execute(
@@ -139,9 +154,10 @@ def apply(conn: sqlite3.Connection, period: str | None) -> None:
         )
     conn.execute(
         "INSERT INTO staging (reference_id, hash, tail) SELECT p.reference_id, p.hash, p.tail "
-        "FROM snapshot p WHERE EXISTS (SELECT 1 FROM invalid i WHERE i.reference_id = "
-        "p.reference_id) AND NOT EXISTS (SELECT 1 FROM staging s WHERE s.reference_id = "
-        "p.reference_id)"
+        "FROM snapshot p WHERE (? OR EXISTS (SELECT 1 FROM invalid i WHERE i.reference_id = "
+        "p.reference_id)) AND NOT EXISTS (SELECT 1 FROM staging s WHERE s.reference_id = "
+        "p.reference_id)",
+        (1 if hold_bajas else 0,),
     )
     conn.execute("DROP TABLE snapshot")
     conn.execute("ALTER TABLE staging RENAME TO snapshot")

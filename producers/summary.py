@@ -39,6 +39,7 @@ class ProduceSummary:
     altas: int = 0
     cambios: int = 0
     bajas: int = 0
+    bajas_on_hold: int = 0
     pagos: int = 0
     change_sets: int = 0
     published: int = 0
@@ -87,6 +88,11 @@ class ProduceSummary:
             f"  bajas:       {self.bajas:>10,}",
             f"  pagos:       {self.pagos:>10,}",
         ]
+        if self.bajas_on_hold:
+            lines.append(
+                f"  bajas retenidas: {self.bajas_on_hold:,} (hay filas sin reference_id: no se "
+                "puede saber quién salió; corrija esas filas y vuelva a entregar)"
+            )
         if not self.dry_run:
             lines.append(
                 f"  publicados:  {self.published:>10,} conjuntos de cambios "

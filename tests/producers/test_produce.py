@@ -1,0 +1,189 @@
+"""File deliveries through the real broker: layouts, diffs, payments, dry runs."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+
+from hub.agreements import demo_private_key
+from hub.topics import agreement_changes
+from hub.validation.curp import decode_curp
+from producers import ProduceOptions, produce_file
+from producers.store import open_state
+from tests.producers.conftest import agreement
+from tests.producers.helpers import change_sets, items_of
+
+PAM = "CONV-BIENESTAR-PAM-2026"
+BUEMS = "CONV-CNBBBJ-BUEMS-2026"
+EDOMEX = "CONV-EDOMEX-MCB-2026"
+
+
+def _produce(settings, agreement_id: str, path: Path, **options):
+    found = agreement(agreement_id)
+    return produce_file(
+        found, demo_private_key(agreement_id), ProduceOptions(input=path, **options), settings
+    )
+
+
+def _delivered(settings, agreement_id: str, summary) -> list[dict]:
+    found = agreement(agreement_id)
+    records = change_sets(
+        settings, agreement_changes(agreement_id), found.public_key, summary.transaction_id
+    )
+    assert len(records) == summary.change_sets
+    assert {r["chunk_count"] for r in records} <= {summary.change_sets}
+    assert all(r["item_count"] == len(r["items"]) for r in records)
+    assert all(r["sender_id"] == found.parties.agency.key for r in records)
+    return items_of(records)
+
+
+def _text_rows(path: Path, delimiter: str, encoding: str) -> list[dict[str, str]]:
+    with path.open(encoding=encoding, newline="") as handle:
+        return list(csv.DictReader(handle, delimiter=delimiter))
+
+
+def test_pipe_layout_with_unpadded_keys_and_compact_dates(settings, synth) -> None:
+    path = synth(PAM, people=40)
+    summary = _produce(settings, PAM, path, chunk_size=15)
+    rows = _text_rows(path, "|", "utf-8")
+    assert (summary.read, summary.invalid_rows, summary.altas) == (40, 0, 40)
+    assert summary.change_sets == 3 and summary.published == 3
+    items = {item["reference_id"]: item for item in _delivered(settings, PAM, summary)}
+    assert set(items) == {row["FOLIO"] for row in rows}
+    for row in rows:
+        item = items[row["FOLIO"]]
+        assert item["operation"] == "ALTA"
+        geo = item["geography"]
+        assert geo["cve_ent"] == row["CVE_EDO"].zfill(2)
+        assert geo["cve_mun"] == row["CVE_MUN"].zfill(3)
+        assert geo["cve_loc"] == row["CVE_LOC"].zfill(4)
+        born = row["FEC_NAC"]
+        assert item["person"]["fecha_nacimiento"] == date(
+            int(born[:4]), int(born[4:6]), int(born[6:])
+        )
+        assert item["effective_date"] == date(
+            int(row["FEC_ALTA"][:4]), int(row["FEC_ALTA"][4:6]), int(row["FEC_ALTA"][6:])
+        )
+        assert item["benefit"]["monto"] == Decimal(row["MONTO"])
+        assert item["benefit"]["periodicidad"] == "BIMESTRAL"
+
+
+def test_cp1252_csv_with_cvegeo_spanish_months_and_no_birth_date(settings, synth) -> None:
+    path = synth(BUEMS, people=30)
+    summary = _produce(settings, BUEMS, path)
+    rows = _text_rows(path, ",", "cp1252")
+    assert (summary.read, summary.invalid_rows, summary.altas) == (30, 0, 30)
+    items = {item["reference_id"]: item for item in _delivered(settings, BUEMS, summary)}
+    assert summary.change_sets == 1
+    for row in rows:
+        item = items[row["ID_BECARIO"]]
+        cvegeo = row["CVEGEO_LOCALIDAD"]
+        assert len(cvegeo) == 9
+        geo = item["geography"]
+        assert (geo["cve_ent"], geo["cve_mun"], geo["cve_loc"]) == (
+            cvegeo[:2],
+            cvegeo[2:5],
+            cvegeo[5:],
+        )
+        parts = decode_curp(row["CURP"])
+        assert item["person"]["fecha_nacimiento"] == parts.birth_date
+        assert item["person"]["sexo"] == parts.sex
+        assert item["person"]["primer_apellido"] == row["APELLIDO_PATERNO"]
+        assert item["benefit"]["monto"] == Decimal(row["MONTO_BIMESTRAL"].replace(",", ""))
+        assert "de" in row["FECHA_DE_PAGO"] and item["benefit"]["fecha_beneficio"] is not None
+
+
+def test_xlsx_with_sex_words_and_split_amounts(settings, synth) -> None:
+    path = synth(EDOMEX, people=25)
+    summary = _produce(settings, EDOMEX, path)
+    assert (summary.read, summary.invalid_rows, summary.altas) == (25, 0, 25)
+    items = {item["reference_id"]: item for item in _delivered(settings, EDOMEX, summary)}
+    sheet = openpyxl.load_workbook(path, read_only=True)["PADRON"]
+    rows = list(sheet.iter_rows(values_only=True))[2:]
+    header, data = rows[0], rows[1:]
+    for values in data:
+        row = dict(zip(header, values, strict=False))
+        item = items[row["FOLIO"]]
+        assert (
+            item["person"]["sexo"]
+            == {"Femenino": "M", "Masculino": "H", "No binario": "X"}[row["SEXO"]]
+        )
+        total = Decimal(str(row["MONTO_FEDERAL"] or 0)) + Decimal(str(row["MONTO_ESTATAL"] or 0))
+        assert item["benefit"]["monto"] == total
+        assert item["geography"]["cve_ent"] == "15"
+        assert item["person"]["discapacidad"] in (True, False, None)
+
+
+def test_second_delivery_yields_exactly_the_expected_altas_bajas_and_cambios(
+    settings, synth
+) -> None:
+    first, second = synth(PAM, people=120, delivery=1), synth(PAM, people=120, delivery=2)
+    before = {row["FOLIO"]: row for row in _text_rows(first, "|", "utf-8")}
+    after = {row["FOLIO"]: row for row in _text_rows(second, "|", "utf-8")}
+    expected = {
+        "ALTA": set(after) - set(before),
+        "BAJA": set(before) - set(after),
+        "CAMBIO": {ref for ref in set(before) & set(after) if before[ref] != after[ref]},
+    }
+    assert all(expected.values()), "synth's second delivery should have churn of every kind"
+    _produce(settings, PAM, first)
+    summary = _produce(settings, PAM, second)
+    assert (summary.altas, summary.bajas, summary.cambios) == (
+        len(expected["ALTA"]), len(expected["BAJA"]), len(expected["CAMBIO"]),
+    )  # fmt: skip
+    got: dict[str, set[str]] = {"ALTA": set(), "BAJA": set(), "CAMBIO": set()}
+    for item in _delivered(settings, PAM, summary):
+        got[item["operation"]].add(item["reference_id"])
+    assert got == expected
+    third = _produce(settings, PAM, second)
+    assert (third.altas, third.bajas, third.cambios, third.change_sets) == (0, 0, 0, 0)
+
+
+def test_payments_are_idempotent_per_period(settings, synth) -> None:
+    path = synth(PAM, people=20)
+    january = _produce(settings, PAM, path, period="2026-01")
+    assert (january.altas, january.pagos) == (20, 20)
+    again = _produce(settings, PAM, path, period="2026-01")
+    assert (again.altas, again.pagos) == (0, 0)
+    february = _produce(settings, PAM, path, period="2026-02")
+    assert february.pagos == 20
+    pagos = [i for i in _delivered(settings, PAM, february) if i["operation"] == "PAGO"]
+    assert len(pagos) == 20 and all(i["benefit"]["monto"] > 0 for i in pagos)
+
+
+def test_invalid_rows_are_reported_and_never_become_bajas(settings, synth) -> None:
+    clean, dirty = synth(PAM, people=60), synth(PAM, people=60, error_rate=0.2)
+    _produce(settings, PAM, clean)
+    summary = _produce(settings, PAM, dirty)
+    assert summary.invalid_rows > 0 and summary.bajas == 0
+    assert summary.exit_code == 1
+    # the file has a row without reference_id: whoever it was cannot be told apart as gone
+    assert summary.bajas_on_hold == 1
+    assert all(i["operation"] != "BAJA" for i in _delivered(settings, PAM, summary))
+    complete = _produce(settings, PAM, clean)
+    assert (complete.bajas, complete.bajas_on_hold) == (0, 0)
+
+
+def test_dry_run_writes_the_rejection_report_and_touches_nothing(settings, synth, tmp_path) -> None:
+    path = synth(PAM, people=60, error_rate=0.2)
+    report = tmp_path / "rechazos.csv"
+    summary = _produce(settings, PAM, path, dry_run=True, report=report)
+    injected = _text_rows(Path(str(path) + ".errores.csv"), ",", "utf-8")
+    assert summary.invalid_rows == len({row["linea"] for row in injected}) > 0
+    with report.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        assert next(reader) == ["linea", "referencia", "campo", "codigo", "motivo"]
+        reported = list(reader)
+    assert {r[0] for r in reported} == {row["linea"] for row in injected}
+    assert all(r[4] for r in reported)  # a Spanish reason on every row
+    assert summary.transaction_id is None and summary.change_sets == 0
+    conn = open_state(settings, PAM)
+    assert conn.execute("select count(*) from snapshot").fetchone()[0] == 0
+    assert conn.execute("select count(*) from outbox").fetchone()[0] == 0
+    conn.close()
+    real = _produce(settings, PAM, path)
+    assert real.altas == 60 - summary.invalid_rows
