@@ -33,14 +33,18 @@ class PublishResult:
 
 
 def topic_exists(settings: Settings, topic: str, timeout: float = 5.0) -> bool | None:
-    """Whether the broker has ``topic``; ``None`` when the broker does not answer."""
+    """Whether the broker has ``topic``; ``None`` when the broker does not answer.
+
+    Asks for the whole topic list: a metadata request naming the topic makes some brokers
+    (Tansu among them) create it, and creating topics is the operator's job, not the agency's.
+    """
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
 
     config: dict[str, Any] = {"bootstrap.servers": settings.bootstrap_servers, "logger": _quiet}
     admin = AdminClient(config)
     try:
-        metadata = admin.list_topics(topic=topic, timeout=timeout)
+        metadata = admin.list_topics(timeout=timeout)
     except KafkaException:
         return None
     found = metadata.topics.get(topic)
@@ -57,6 +61,7 @@ class Publisher:
         config: dict[str, Any] = {
             "bootstrap.servers": settings.bootstrap_servers,
             "enable.idempotence": True,
+            "allow.auto.create.topics": False,
             "acks": "all",
             "linger.ms": 10,
             "batch.size": 4 * 1024 * 1024,

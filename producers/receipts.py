@@ -233,6 +233,7 @@ class ReceiptListener:
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
                 "enable.partition.eof": False,
+                "allow.auto.create.topics": False,
                 "logger": logging.getLogger("producers.librdkafka"),
             }
         )
@@ -242,7 +243,7 @@ class ReceiptListener:
         from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
         try:
-            metadata = self._consumer.list_topics(self.topic, timeout=max(timeout, 1.0))
+            metadata = self._consumer.list_topics(timeout=max(timeout, 1.0))
         except Exception as exc:  # KafkaException: broker unreachable
             _log.debug("receipt topic metadata unavailable: %s", exc)
             return False
