@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import threading
+from datetime import date
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -64,21 +65,48 @@ class DemoAgency:
             "--seed", str(self.seed), "--delivery", str(delivery), "--out", str(path),
             "--error-rate", "0.01",
         )  # fmt: skip
-        done = subprocess.run(synth, env=dict(env), capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            return f"{self.agreement_id}: no se pudo generar la entrega {delivery}: {done.stderr}"
+        code, _out, err = _run_until(synth, env, stop)
+        if code != 0:
+            return f"{self.agreement_id}: no se pudo generar la entrega {delivery}: {err.strip()}"
         produce = _sisi(
             "produce", "--agreement", self.agreement_id, "--input", str(path), "--wait",
-            "--timeout", "120", "--json",
+            "--timeout", "120", "--period", _period(delivery),
         )  # fmt: skip
-        if stop.is_set():
-            return f"{self.agreement_id}: entrega {delivery} cancelada"
-        result = subprocess.run(produce, env=dict(env), capture_output=True, text=True, check=False)
-        tail = (result.stdout.strip().splitlines() or [result.stderr.strip()])[-1:]
-        return (
-            f"{self.agreement_id}: entrega {delivery} → código {result.returncode} "
-            f"{' '.join(tail)[:300]}"
-        )
+        code, out, err = _run_until(produce, env, stop)
+        if code is None:
+            return f"{self.agreement_id}: entrega {delivery} interrumpida (queda en el outbox)"
+        lines = [line for line in (out + err).splitlines() if line.strip()]
+        summary = " | ".join(line.strip() for line in lines[-6:])
+        return f"{self.agreement_id}: entrega {delivery} → código {code}: {summary[:400]}"
+
+
+def _period(delivery: int, today: date | None = None) -> str:
+    """The payment month of demo delivery K: January of this year plus K-1, never in the future."""
+    today = today or date.today()
+    month = min(delivery, today.month)
+    return f"{today.year:04d}-{month:02d}"
+
+
+def _run_until(
+    command: list[str], env: Mapping[str, str], stop: threading.Event
+) -> tuple[int | None, str, str]:
+    """Run a child to completion, or terminate it when ``stop`` is set (exit code ``None``)."""
+    with subprocess.Popen(
+        command, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        while True:
+            try:
+                out, err = proc.communicate(timeout=0.5)
+                return proc.returncode, out, err
+            except subprocess.TimeoutExpired:
+                if stop.is_set():
+                    proc.terminate()
+                    try:
+                        out, err = proc.communicate(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        out, err = proc.communicate()
+                    return None, out, err
 
 
 def _demo_loop(
@@ -148,6 +176,7 @@ def run_up(
     engine = make_engine(database_url)
     migrate(engine)
     engine.dispose()
+    demo_thread: threading.Thread | None = None
     with ExitStack() as stack:
         embedded, specs = stack.enter_context(
             open_broker(broker_port, agreements_dir=settings.agreements_dir,
@@ -199,6 +228,7 @@ def run_up(
                 daemon=True,
             )
             thread.start()
+            demo_thread = thread
         echo(
             "Consultas: sisi registry stats · sisi compliance · sisi audit verify. "
             "Ctrl-C para detener."
@@ -212,6 +242,9 @@ def run_up(
                 )
                 break
         echo("Deteniendo SISI…")
+        stop.set()
+        if demo_thread is not None:
+            demo_thread.join(30)
     echo("SISI detenido.")
 
 
