@@ -19,10 +19,10 @@ import os
 import subprocess
 import sys
 import threading
-from datetime import date
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import click
