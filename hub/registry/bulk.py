@@ -22,8 +22,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Date, DateTime, Table
+from sqlalchemy.dialects import postgresql
 
-__all__ = ["WAL_PAGES", "BulkInsert", "Lookup", "begin_write", "driver"]
+__all__ = ["WAL_PAGES", "BulkInsert", "BulkKeyed", "Lookup", "begin_write", "driver"]
 
 _IN_CHUNK = 5000  # SQLite bound parameters per IN (...) list: far below its 32,766 limit
 #: SQLite WAL pages (4 KiB) before a commit checkpoints them into the database file.
@@ -64,6 +65,35 @@ def _sqlite_datetime(value: dt.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+def _adapt(
+    rows: Iterable[tuple[Any, ...]], dates: Sequence[int], times: Sequence[int]
+) -> list[tuple[Any, ...]]:
+    """Dates and times at the given positions as SQLite text (for rows of Python values)."""
+    memo: dict[Any, str | None] = {}
+    adapted = []
+    for row in rows:
+        values = list(row)
+        for i in dates:
+            value = values[i]
+            if value not in memo:
+                memo[value] = _sqlite_date(value)
+            values[i] = memo[value]
+        for i in times:
+            value = values[i]
+            if value not in memo:
+                memo[value] = _sqlite_datetime(value)
+            values[i] = memo[value]
+        adapted.append(tuple(values))
+    return adapted
+
+
+def _kinds(table: Table, columns: Sequence[str]) -> tuple[list[int], list[int]]:
+    types = [table.c[c].type for c in columns]
+    dates = [i for i, t in enumerate(types) if isinstance(t, Date)]
+    times = [i for i, t in enumerate(types) if isinstance(t, DateTime)]
+    return dates, times
+
+
 def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), _IN_CHUNK):
         yield values[start : start + _IN_CHUNK]
@@ -82,28 +112,7 @@ class BulkInsert:
         else:
             marks = ", ".join("?" * len(self.columns))
             self._sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})'
-        types = [table.c[c].type for c in self.columns]
-        self._dates = [i for i, t in enumerate(types) if isinstance(t, Date)]
-        self._times = [i for i, t in enumerate(types) if isinstance(t, DateTime)]
-
-    def _adapt(self, rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        """Dates and times as SQLite text (for rows made of Python values)."""
-        memo: dict[Any, str | None] = {}
-        adapted = []
-        for row in rows:
-            values = list(row)
-            for i in self._dates:
-                value = values[i]
-                if value not in memo:
-                    memo[value] = _sqlite_date(value)
-                values[i] = memo[value]
-            for i in self._times:
-                value = values[i]
-                if value not in memo:
-                    memo[value] = _sqlite_datetime(value)
-                values[i] = memo[value]
-            adapted.append(tuple(values))
-        return adapted
+        self._dates, self._times = _kinds(table, self.columns)
 
     def execute(
         self, conn: Connection, rows: Sequence[tuple[Any, ...]], *, stored: bool = False
@@ -121,9 +130,62 @@ class BulkInsert:
                 for row in rows:
                     write(row)
             return len(rows)
-        values = rows if stored or not (self._dates or self._times) else self._adapt(rows)
+        values = rows if stored else _adapt(rows, self._dates, self._times)
         cursor = raw.executemany(self._sql, values)
         return int(cursor.rowcount)
+
+
+class BulkKeyed:
+    """``UPDATE`` or ``DELETE`` of many rows by key, one statement per batch.
+
+    Rows are tuples of the ``columns`` to set followed by the ``keys``. PostgreSQL joins the
+    statement with ``unnest`` of one typed array per column (one round trip); SQLite runs an
+    ``executemany`` of the single-row statement.
+    """
+
+    def __init__(
+        self,
+        table: Table,
+        keys: Sequence[str],
+        columns: Sequence[str] = (),
+        *,
+        postgres: bool,
+    ) -> None:
+        self.postgres = postgres
+        names = [*columns, *keys]
+        name = table.name
+        if postgres:
+            dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+            arrays = ", ".join(
+                f"%s::{table.c[c].type.compile(dialect=dialect)}[]" for c in names
+            )
+            aliases = ", ".join(f'"{c}"' for c in names)
+            source = f"unnest({arrays}) AS s({aliases})"
+            match = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
+            if columns:
+                sets = ", ".join(f'"{c}" = s."{c}"' for c in columns)
+                self._sql = f'UPDATE "{name}" AS t SET {sets} FROM {source} WHERE {match}'
+            else:
+                self._sql = f'DELETE FROM "{name}" AS t USING {source} WHERE {match}'
+        else:
+            match = " AND ".join(f'"{k}" = ?' for k in keys)
+            if columns:
+                sets = ", ".join(f'"{c}" = ?' for c in columns)
+                self._sql = f'UPDATE "{name}" SET {sets} WHERE {match}'
+            else:
+                self._sql = f'DELETE FROM "{name}" WHERE {match}'
+        self._dates, self._times = _kinds(table, names)
+
+    def execute(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Update (or delete) every row of ``rows``."""
+        if not rows:
+            return
+        raw = driver(conn)
+        if self.postgres:
+            with raw.cursor() as cursor:
+                cursor.execute(self._sql, [list(column) for column in zip(*rows, strict=True)])
+        else:
+            raw.executemany(self._sql, _adapt(rows, self._dates, self._times))
 
 
 class Lookup:

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, select, update
 
-from hub.registry.bulk import BulkInsert
+from hub.registry.bulk import BulkInsert, BulkKeyed
 from hub.registry.history import ACTIVA, EnrollmentEvent, Span, fold
 from hub.registry.items import ChangeItem, ChangeSetHeader, as_utc, centavos
 from hub.registry.linking import LinkPlan, clean_curp
@@ -56,10 +56,18 @@ def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
 class GeneralPath:
     """Applies items that need stored state (see module docstring), one dialect."""
 
-    def __init__(self, bulk: dict[str, BulkInsert], ledger: Table) -> None:
+    def __init__(self, bulk: dict[str, BulkInsert], ledger: Table, *, postgres: bool) -> None:
         self._bulk = bulk
         self._ledger = ledger
         self._getters = {name: itemgetter(*b.columns) for name, b in bulk.items()}
+        people = [c.name for c in _PEOPLE.columns if c.name not in ("id", "created_at")]
+        self._people = BulkKeyed(_PEOPLE, ("id",), people, postgres=postgres)
+        self._person_values = itemgetter(*people)
+        keys = ("agreement_id", "reference_id")
+        records = [c.name for c in _RECORDS.columns if c.name not in keys]
+        self._records = BulkKeyed(_RECORDS, keys, records, postgres=postgres)
+        self._record_values = itemgetter(*records)
+        self._stale = BulkKeyed(_ENROLLMENTS, (*keys, "valid_from"), postgres=postgres)
 
     def _insert(self, conn: Connection, table: Table, rows: Iterable[Row]) -> int:
         get = self._getters[table.name]
@@ -152,39 +160,23 @@ class GeneralPath:
         rows = [plan.people[pid] for pid in plan.new_people]
         if rows:
             self._insert(conn, _PEOPLE, rows)
-        if plan.dirty_people:
-            names = [c.name for c in _PEOPLE.columns if c.name not in ("id", "created_at")]
-            stmt = (
-                update(_PEOPLE)
-                .where(_PEOPLE.c.id == bindparam("_id"))
-                .values({n: bindparam(n) for n in names})
-            )
-            params = []
-            for pid in plan.dirty_people:
-                row = plan.people[pid]
-                params.append({"_id": pid, **{n: row[n] for n in names}})
-            conn.execute(stmt, params)
+        values = self._person_values
+        people = plan.people
+        self._people.execute(
+            conn, [(*values(people[pid]), pid) for pid in sorted(plan.dirty_people)]
+        )
 
     def _write_records(self, conn: Connection, plan: LinkPlan) -> None:
         if plan.new_records:
             rows = [plan.records[ref] for ref in plan.new_records]
             self._insert(conn, _RECORDS, rows)
-        if plan.dirty_records:
-            keys = ("agreement_id", "reference_id")
-            names = [c.name for c in _RECORDS.columns if c.name not in keys]
-            stmt = (
-                update(_RECORDS)
-                .where(_RECORDS.c.agreement_id == bindparam("_agreement"))
-                .where(_RECORDS.c.reference_id == bindparam("_ref"))
-                .values({n: bindparam(n) for n in names})
-            )
-            params = []
-            for ref in plan.dirty_records:
-                row = plan.records[ref]
-                params.append(
-                    {"_agreement": plan.agreement_id, "_ref": ref, **{n: row[n] for n in names}}
-                )
-            conn.execute(stmt, params)
+        values = self._record_values
+        records = plan.records
+        agreement = plan.agreement_id
+        self._records.execute(
+            conn,
+            [(*values(records[ref]), agreement, ref) for ref in sorted(plan.dirty_records)],
+        )
 
     def _write_links(self, conn: Connection, plan: LinkPlan) -> None:
         moved = [{"_agreement": plan.agreement_id, "_ref": r.reference_id} for r in plan.relinks]
@@ -220,14 +212,7 @@ class GeneralPath:
         spans: dict[str, list[Span]],
         stale: list[tuple[str, dt.date]],
     ) -> None:
-        if stale:
-            e = _ENROLLMENTS.c
-            stmt = delete(_ENROLLMENTS).where(
-                (e.agreement_id == agreement)
-                & (e.reference_id == bindparam("_ref"))
-                & (e.valid_from == bindparam("_from"))
-            )
-            conn.execute(stmt, [{"_ref": ref, "_from": day} for ref, day in stale])
+        self._stale.execute(conn, [(agreement, ref, day) for ref, day in stale])
         rows = []
         for ref, ref_spans in spans.items():
             person_id = plan.records[ref]["person_id"]

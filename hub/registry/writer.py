@@ -187,7 +187,7 @@ class RegistryWriter:
             fixed="agreement_id",
         )
         self._known_curps = Lookup("people", ("curp",), "curp", postgres=pg)
-        self._general = GeneralPath(self._bulk, _APPLIED)
+        self._general = GeneralPath(self._bulk, _APPLIED, postgres=pg)
         self._batch = BatchStatements(postgres=pg)
 
     def apply(self, header: ChangeSetHeader, items: Iterable[ChangeItem]) -> ApplyResult:
