@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, select, update
 
-from hub.registry.bulk import BulkInsert, BulkKeyed
+from hub.registry.bulk import BulkInsert, BulkKeyed, Lookup
 from hub.registry.history import ACTIVA, EnrollmentEvent, Span, fold
 from hub.registry.items import ChangeItem, ChangeSetHeader, as_utc, centavos
 from hub.registry.linking import LinkPlan, clean_curp
@@ -59,6 +59,8 @@ class GeneralPath:
     def __init__(self, bulk: dict[str, BulkInsert], ledger: Table, *, postgres: bool) -> None:
         self._bulk = bulk
         self._ledger = ledger
+        self._postgres = postgres
+        self._lookups: dict[tuple[str, tuple[str, ...], str, bool], Lookup] = {}
         self._getters = {name: itemgetter(*b.columns) for name, b in bulk.items()}
         people = [c.name for c in _PEOPLE.columns if c.name not in ("id", "created_at")]
         self._people = BulkKeyed(_PEOPLE, ("id",), people, postgres=postgres)
@@ -106,6 +108,41 @@ class GeneralPath:
         self._drop_orphans(conn, plan)
         return plan
 
+    def _read(
+        self,
+        conn: Connection,
+        table: Table,
+        columns: Sequence[str],
+        key: str,
+        values: Sequence[Any],
+        agreement: str | None = None,
+    ) -> list[Row]:
+        """Rows of ``table`` whose ``key`` is in ``values`` (and of ``agreement``), as dicts.
+
+        PostgreSQL reads on the driver (one round trip: see :class:`Lookup`); SQLite through
+        SQLAlchemy, which turns its stored text back into dates and times.
+        """
+        if not values:
+            return []
+        if self._postgres:
+            spec = (table.name, tuple(columns), key, agreement is not None)
+            lookup = self._lookups.get(spec)
+            if lookup is None:
+                fixed = "agreement_id" if agreement is not None else None
+                lookup = Lookup(table.name, columns, key, postgres=True, fixed=fixed)
+                self._lookups[spec] = lookup
+            return [
+                dict(zip(columns, row, strict=True)) for row in lookup.rows(conn, values, agreement)
+            ]
+        rows: list[Row] = []
+        selected = [table.c[c] for c in columns]
+        for chunk in _chunks(values):
+            stmt = select(*selected).where(table.c[key].in_(chunk))
+            if agreement is not None:
+                stmt = stmt.where(table.c.agreement_id == agreement)
+            rows.extend(dict(r) for r in conn.execute(stmt).mappings())
+        return rows
+
     def _select_in(
         self,
         conn: Connection,
@@ -114,13 +151,8 @@ class GeneralPath:
         values: Sequence[Any],
         agreement: str | None = None,
     ) -> list[Row]:
-        rows: list[Row] = []
-        for chunk in _chunks(values):
-            stmt = select(table).where(column.in_(chunk))
-            if agreement is not None:
-                stmt = stmt.where(table.c.agreement_id == agreement)
-            rows.extend(dict(r) for r in conn.execute(stmt).mappings())
-        return rows
+        columns = [c.name for c in table.columns]
+        return self._read(conn, table, columns, column.name, values, agreement)
 
     def _fold(
         self, conn: Connection, agreement: str, plan: LinkPlan, ledger: list[Row]
@@ -134,17 +166,16 @@ class GeneralPath:
         existing = sorted(plan.dirty_records)
         applied = self._ledger
         if existing:  # out-of-order items must land where their date puts them: refold all
-            columns = [applied.c[name] for name in ("reference_id", *_EVENT_FIELDS)]
-            for chunk in _chunks(existing):
-                where = (applied.c.agreement_id == agreement) & applied.c.reference_id.in_(chunk)
-                for event_row in conn.execute(select(*columns).where(where)).mappings():
-                    events[event_row["reference_id"]].append(_event(event_row))
-                where = (_ENROLLMENTS.c.agreement_id == agreement) & (
-                    _ENROLLMENTS.c.reference_id.in_(chunk)
-                )
-                stmt = select(_ENROLLMENTS).where(where)
-                for state in conn.execute(stmt).mappings():
-                    old[state["reference_id"]].append(Span(*(state[n] for n in _SPAN_FIELDS)))
+            columns = ("reference_id", *_EVENT_FIELDS)
+            for event_row in self._read(
+                conn, applied, columns, "reference_id", existing, agreement
+            ):
+                events[event_row["reference_id"]].append(_event(event_row))
+            columns = ("reference_id", *_SPAN_FIELDS)
+            for state in self._read(
+                conn, _ENROLLMENTS, columns, "reference_id", existing, agreement
+            ):
+                old[state["reference_id"]].append(Span(*(state[n] for n in _SPAN_FIELDS)))
         spans: dict[str, list[Span]] = {}
         stale: list[tuple[str, dt.date]] = []
         for ref, ref_events in events.items():
