@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
@@ -53,6 +54,31 @@ def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield values[start : start + _IN_CHUNK]
 
 
+@dataclass
+class _SpanChanges:
+    """How stored enrollment states become the re-folded ones, with the fewest row writes."""
+
+    stale: list[tuple[str, dt.date]] = field(default_factory=list)  # (ref, valid_from): delete
+    closed: list[tuple[str, dt.date, dt.date | None]] = field(default_factory=list)  # valid_to
+    added: list[tuple[str, Span]] = field(default_factory=list)  # insert
+
+    def compare(self, ref: str, old: list[Span], new: list[Span]) -> None:
+        """Record the writes that turn ``old`` into ``new`` (one record's states)."""
+        stored = {span.valid_from: span for span in old}
+        wanted = {span.valid_from for span in new}
+        self.stale += [(ref, day) for day in stored if day not in wanted]
+        for span in new:
+            before = stored.get(span.valid_from)
+            if before == span:
+                continue
+            if before is not None and before._replace(valid_to=span.valid_to) == span:
+                self.closed.append((ref, span.valid_from, span.valid_to))  # the usual roll
+                continue
+            if before is not None:
+                self.stale.append((ref, span.valid_from))
+            self.added.append((ref, span))
+
+
 class GeneralPath:
     """Applies items that need stored state (see module docstring), one dialect."""
 
@@ -69,7 +95,9 @@ class GeneralPath:
         records = [c.name for c in _RECORDS.columns if c.name not in keys]
         self._records = BulkKeyed(_RECORDS, keys, records, postgres=postgres)
         self._record_values = itemgetter(*records)
-        self._stale = BulkKeyed(_ENROLLMENTS, (*keys, "valid_from"), postgres=postgres)
+        span_key = (*keys, "valid_from")
+        self._stale = BulkKeyed(_ENROLLMENTS, span_key, postgres=postgres)
+        self._closed = BulkKeyed(_ENROLLMENTS, span_key, ("valid_to",), postgres=postgres)
 
     def _insert(self, conn: Connection, table: Table, rows: Iterable[Row]) -> int:
         get = self._getters[table.name]
@@ -98,12 +126,12 @@ class GeneralPath:
         plan.load(people, records)
         for ver, item in fresh:
             plan.apply(ver, item, sent_at)
-        spans, stale = self._fold(conn, agreement, plan, ledger)
+        changes = self._fold(conn, agreement, plan, ledger)
 
         self._write_people(conn, plan)
         self._write_records(conn, plan)
         self._write_links(conn, plan)
-        self._write_enrollments(conn, agreement, plan, spans, stale)
+        self._write_enrollments(conn, agreement, plan, changes)
         self._write_payments(conn, plan, fresh, header["message_id"])
         self._drop_orphans(conn, plan)
         return plan
@@ -156,7 +184,7 @@ class GeneralPath:
 
     def _fold(
         self, conn: Connection, agreement: str, plan: LinkPlan, ledger: list[Row]
-    ) -> tuple[dict[str, list[Span]], list[tuple[str, dt.date]]]:
+    ) -> _SpanChanges:
         """New enrollment history of every record the batch touched, and the rows it replaces."""
         events: dict[str, list[EnrollmentEvent]] = defaultdict(list)
         old: dict[str, list[Span]] = defaultdict(list)
@@ -176,16 +204,12 @@ class GeneralPath:
                 conn, _ENROLLMENTS, columns, "reference_id", existing, agreement
             ):
                 old[state["reference_id"]].append(Span(*(state[n] for n in _SPAN_FIELDS)))
-        spans: dict[str, list[Span]] = {}
-        stale: list[tuple[str, dt.date]] = []
+        changes = _SpanChanges()
         for ref, ref_events in events.items():
             new = fold(ref_events)
             plan.records[ref]["active"] = bool(new) and new[-1].status == ACTIVA
-            kept = set(new)
-            stale += [(ref, span.valid_from) for span in old.get(ref, []) if span not in kept]
-            unchanged = set(old.get(ref, []))
-            spans[ref] = [span for span in new if span not in unchanged]
-        return spans, stale
+            changes.compare(ref, old.get(ref, []), new)
+        return changes
 
     def _write_people(self, conn: Connection, plan: LinkPlan) -> None:
         rows = [plan.people[pid] for pid in plan.new_people]
@@ -236,21 +260,19 @@ class GeneralPath:
                 conn.execute(relink, params)
 
     def _write_enrollments(
-        self,
-        conn: Connection,
-        agreement: str,
-        plan: LinkPlan,
-        spans: dict[str, list[Span]],
-        stale: list[tuple[str, dt.date]],
+        self, conn: Connection, agreement: str, plan: LinkPlan, changes: _SpanChanges
     ) -> None:
-        self._stale.execute(conn, [(agreement, ref, day) for ref, day in stale])
+        self._stale.execute(conn, [(agreement, ref, day) for ref, day in changes.stale])
+        self._closed.execute(
+            conn, [(until, agreement, ref, day) for ref, day, until in changes.closed]
+        )
         rows = []
-        for ref, ref_spans in spans.items():
-            person_id = plan.records[ref]["person_id"]
-            for span in ref_spans:
-                row = span._asdict()
-                row.update(person_id=person_id, agreement_id=agreement, reference_id=ref)
-                rows.append(row)
+        for ref, span in changes.added:
+            row = span._asdict()
+            row.update(
+                person_id=plan.records[ref]["person_id"], agreement_id=agreement, reference_id=ref
+            )
+            rows.append(row)
         if rows:
             self._insert(conn, _ENROLLMENTS, rows)
 
