@@ -57,16 +57,29 @@ __all__ = ["ApplyResult", "RegistryWriter", "RejectedItem", "screen"]
 
 _OPERATIONS = frozenset({"ALTA", "CAMBIO", "BAJA", "PAGO"})
 _ATTEMPTS = 5
-#: Errors that mean "another writer got there first": undo and start over.
-_RETRY = (
-    IntegrityError,
-    OperationalError,
+_CONTENTION = (
     psycopg.errors.IntegrityError,
     psycopg.errors.DeadlockDetected,
     psycopg.errors.SerializationFailure,
     sqlite3.IntegrityError,
-    sqlite3.OperationalError,
 )
+
+
+def _contention(exc: BaseException) -> bool:
+    """True when ``exc`` means another writer got there first: undo and start over.
+
+    Bulk statements run on the driver, so its own errors arrive as well as SQLAlchemy's wrappers.
+    """
+    if isinstance(exc, _ConcurrentClaimError):
+        return True
+    if isinstance(exc, IntegrityError | OperationalError):
+        exc = exc.orig if exc.orig is not None else exc
+        if isinstance(exc, IntegrityError):
+            return True
+    if isinstance(exc, _CONTENTION):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
 
 _APPLIED: Table = AppliedItem.__table__  # type: ignore[assignment]
 _PEOPLE: Table = Person.__table__  # type: ignore[assignment]
@@ -212,7 +225,9 @@ class RegistryWriter:
                     if versioned:
                         done = self._apply_in(conn, header, versioned, now)
                 break
-            except (_ConcurrentClaimError, *_RETRY) as exc:
+            except Exception as exc:
+                if not _contention(exc):
+                    raise
                 if attempt == _ATTEMPTS - 1:
                     raise SisiError(
                         f"el mensaje {header['message_id']} se está aplicando en otro proceso",

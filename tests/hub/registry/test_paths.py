@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from hub.db import Base
+from hub.errors import SisiError
 from hub.registry import ChangeItem, RegistryWriter
 from tests.hub.registry.conftest import clear, header, item, snapshot
 
@@ -87,3 +89,11 @@ def test_concurrent_writers_apply_each_item_once(registry: Engine) -> None:
         for table in ("applied_items", "people", "source_records", "enrollments"):
             count = conn.execute(select(func.count()).select_from(T[table])).scalar_one()
             assert count == 300, table
+
+
+def test_an_error_that_is_not_contention_is_not_retried(db_engine: Engine) -> None:
+    # no migration: the tables are missing, which no retry can fix
+    with pytest.raises(Exception) as caught:
+        RegistryWriter(db_engine).apply(header(), [item("R1")])
+    assert not isinstance(caught.value, SisiError)
+    assert "applied_items" in str(caught.value)
