@@ -254,6 +254,8 @@ def resend(agreement_id: str | None, timeout: float, wait: bool, as_json: bool) 
                         exit_code = 1
                 if wait:
                     _refresh(settings, agreement, conn, timeout)
+                    if box.unreceipted_ids():
+                        exit_code = 1
             entry["status"] = _status_json(agreement, box.status())
             report.append(entry)
         finally:

@@ -189,6 +189,7 @@ class Outbox:
                 items["RECHAZADO"] = items.get("RECHAZADO", 0) + rejected
             else:
                 items[state] = items.get(state, 0) + item_count
+        items = {state: count for state, count in items.items() if count}
         rejected_items: dict[str, int] = {}
         reasons: dict[str, str] = {}
         join = "JOIN outbox o ON o.message_id = r.message_id " + where.replace(

@@ -238,6 +238,9 @@ class ReceiptListener:
             }
         )
         self._assigned = False
+        self._rewound = False
+        #: whether the last poll found nothing (the listener is at the end of the topic)
+        self.idle = False
 
     def _assign(self, timeout: float) -> bool:
         from confluent_kafka import OFFSET_BEGINNING, TopicPartition
@@ -264,6 +267,20 @@ class ReceiptListener:
         self._assigned = True
         return True
 
+    def rewind(self) -> None:
+        """Read the topic again from the beginning (applying a receipt twice changes nothing).
+
+        Stored offsets belong to the broker that gave them: one restarted empty numbers its
+        messages from 0 again, so a stored offset can skip receipts that are really new.
+        """
+        from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+
+        if not self._assigned:
+            return
+        partitions = [tp.partition for tp in self._consumer.assignment()]
+        self._consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in partitions])
+        self._rewound = True
+
     def poll(self, timeout: float = 1.0) -> list[Receipt]:
         """Read what the topic has (waiting up to ``timeout``); the receipts newly applied."""
         if not self._assigned and not self._assign(timeout):
@@ -271,7 +288,9 @@ class ReceiptListener:
             return []
         applied: list[Receipt] = []
         offsets: dict[int, int] = {}
-        for message in self._consumer.consume(num_messages=500, timeout=timeout):
+        batch = self._consumer.consume(num_messages=500, timeout=timeout)
+        self.idle = not batch
+        for message in batch:
             if message.error() is not None:
                 continue
             partition, offset = message.partition(), message.offset()
@@ -314,6 +333,8 @@ class ReceiptListener:
                 if on_receipt is not None:
                     on_receipt(receipt)
             remaining = self._still_open(remaining)
+            if remaining and self.idle and not self._rewound:
+                self.rewind()
         return remaining
 
     def _still_open(self, ids: set[str]) -> set[str]:
