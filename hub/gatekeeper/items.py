@@ -66,20 +66,36 @@ def _present(value: object) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
-def _out_of_scope(agreement: Agreement, flat: dict[str, Any]) -> str | None:
-    """The first non-null field the agreement does not allow, or None."""
-    sensitive = agreement.scope.sensitive
-    for name, value in flat.items():
-        if value is None or name in _ITEM_FIELDS:
-            continue
-        scoped = _COVERED_BY.get(name, name)
-        if not agreement.allows_field(scoped) and not (
-            name in _GEO_PARTS and agreement.allows_field("cvegeo")
-        ):
-            return name
-        if scoped in SENSITIVE_FIELDS and scoped not in sensitive:
-            return name
-    return None
+def _outside(agreement: Agreement, name: str) -> bool:
+    """Whether a non-null ``name`` is outside the agreement's scope (see ``_ScopeCheck``)."""
+    if name in _ITEM_FIELDS:
+        return False
+    scoped = _COVERED_BY.get(name, name)
+    if not agreement.allows_field(scoped) and not (
+        name in _GEO_PARTS and agreement.allows_field("cvegeo")
+    ):
+        return True
+    return scoped in SENSITIVE_FIELDS and scoped not in agreement.scope.sensitive
+
+
+class _ScopeCheck:
+    """The scope check of one agreement, decided once per field name instead of once per item."""
+
+    def __init__(self, agreement: Agreement) -> None:
+        self._agreement = agreement
+        self._decided: set[str] = set()
+        self._denied: set[str] = set()
+
+    def first_outside(self, flat: dict[str, Any]) -> str | None:
+        """The first non-null field of ``flat`` the agreement does not allow, or None."""
+        new = flat.keys() - self._decided
+        if new:
+            self._denied.update(name for name in new if _outside(self._agreement, name))
+            self._decided.update(new)
+        denied = self._denied
+        if not denied or all(flat.get(name) is None for name in denied):
+            return None
+        return next(n for n, v in flat.items() if v is not None and n in denied)
 
 
 @dataclass(frozen=True)
@@ -104,21 +120,34 @@ def check_items(
     quality: list[ItemQuality] = []
     seen_refs: set[str] = set()
     seen_curps: set[str] = set()
+    scope = _ScopeCheck(agreement)
+    programs = set(agreement.program_keys)
+    required_by_op = {op: required_fields(op) for op in (None, "ALTA", "CAMBIO", "BAJA", "PAGO")}
     sent_at = header["sent_at"]
     if sent_at.tzinfo is None:
         sent_at = sent_at.replace(tzinfo=dt.UTC)
+    lags: dict[dt.date, float] = {}  # by effective date (a delivery repeats a few dates)
+    # equal quality facts share one object: most items of a clean delivery have the same ones
+    qualities: dict[tuple[CurpState, int, int, bool, float], ItemQuality] = {}
     for item in items:
         flat = flatten(item)
         ref = str(flat.get("reference_id") or "")
         issues = validate_item(flat, catalog=catalog, today=today)
-        errors = [issue for issue in issues if issue.is_error]
+        errors = [issue for issue in issues if issue.is_error] if issues else issues
         curp = flat.get("curp")
         curp_state: CurpState = "absent"
         if _present(curp):
-            bad = any(issue.field == "curp" for issue in errors)
+            bad = bool(errors) and any(issue.field == "curp" for issue in errors)
             curp_state = "invalid" if bad else "valid"
-        required = required_fields(flat.get("operation"))
-        present = sum(1 for name in required if _present(flat.get(name)))
+        operation = flat.get("operation")
+        required = required_by_op.get(operation)
+        if required is None:
+            required = required_fields(operation)
+        present = 0
+        for name in required:
+            value = flat.get(name)
+            if value is not None and not (isinstance(value, str) and not value.strip()):
+                present += 1
         duplicate = ref in seen_refs or (isinstance(curp, str) and curp in seen_curps)
         seen_refs.add(ref)
         if isinstance(curp, str):
@@ -126,13 +155,20 @@ def check_items(
         effective = flat.get("effective_date")
         lag = 0.0
         if isinstance(effective, dt.date):
-            start = dt.datetime(effective.year, effective.month, effective.day, tzinfo=dt.UTC)
-            lag = max(0.0, (sent_at - start).total_seconds())
-        quality.append(ItemQuality(curp_state, len(required), present, duplicate, lag))
+            known_lag = lags.get(effective)
+            if known_lag is None:
+                start = dt.datetime(effective.year, effective.month, effective.day, tzinfo=dt.UTC)
+                known_lag = lags[effective] = max(0.0, (sent_at - start).total_seconds())
+            lag = known_lag
+        facts = (curp_state, len(required), present, duplicate, lag)
+        fact = qualities.get(facts)
+        if fact is None:
+            fact = qualities[facts] = ItemQuality(*facts)
+        quality.append(fact)
 
         program = flat.get("clave_programa")
-        outside = _out_of_scope(agreement, flat)
-        if _present(program) and agreement.program(str(program)) is None:
+        outside = scope.first_outside(flat)
+        if _present(program) and str(program) not in programs:
             detail = f"'{program}' (el convenio cubre: {', '.join(agreement.program_keys)})"
             message = describe(PROGRAMA_FUERA_DE_CONVENIO, detail)
             rejected.append(

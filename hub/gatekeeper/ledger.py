@@ -31,7 +31,14 @@ from sqlalchemy import (
 
 from hub.db import Base
 
-__all__ = ["LedgerRow", "find_claim", "find_position", "processed_messages", "record"]
+__all__ = [
+    "LedgerRow",
+    "find_claim",
+    "find_known",
+    "find_position",
+    "processed_messages",
+    "record",
+]
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -119,6 +126,48 @@ def find_claim(conn: Connection, agreement_id: str, message_id: str) -> LedgerRo
         select(processed_messages).where(c.agreement_id == agreement_id, c.message_id == message_id)
     ).first()
     return _row(row) if row is not None else None
+
+
+def find_known(
+    conn: Connection,
+    topic: str,
+    partition: int,
+    offset: int,
+    header_message_id: str,
+    agreement_id: str | None,
+) -> tuple[LedgerRow | None, LedgerRow | None]:
+    """``(row at this position, row that claimed (agreement_id, header_message_id))`` at once.
+
+    One round trip for what :func:`find_position` and :func:`find_claim` answer separately (the
+    claim of an authenticated message is keyed by its header's agreement and message id, which
+    the gatekeeper checks against the body).
+    """
+    c = processed_messages.c
+    at_position = (
+        (c.topic == topic)
+        & (c.kafka_partition == partition)
+        & (c.kafka_offset == offset)
+        & (c.header_message_id == header_message_id)
+    )
+    condition = at_position
+    if agreement_id is not None:
+        condition = at_position | (
+            (c.agreement_id == agreement_id) & (c.message_id == header_message_id)
+        )
+    position: LedgerRow | None = None
+    claim: LedgerRow | None = None
+    for found in conn.execute(select(processed_messages).where(condition)):
+        row = _row(found)
+        if (row.topic, row.partition, row.offset, row.header_message_id) == (
+            topic,
+            partition,
+            offset,
+            header_message_id,
+        ):
+            position = row
+        if row.agreement_id == agreement_id and row.message_id == header_message_id:
+            claim = row
+    return position, claim
 
 
 def record(

@@ -1,10 +1,11 @@
 """The hub's processing of one Kafka message, in a crash-safe order (no Kafka here).
 
-For each message: look it up in the ledger (a redelivery re-emits what was stored and changes
-nothing) → inspect it → on a replay of an already processed message, quarantine it with
-``MENSAJE_REPETIDO`` → apply accepted items to the registry (idempotent) → append the audit
-entries (idempotent) → write quarantine entries, the ledger row and the compliance counts in ONE
-transaction (this marks the message done) → publish the receipt and the quarantine records.
+For each message: look it up in the ledger, by position and by claimed identity in one query (a
+redelivery re-emits what was stored and changes nothing) → inspect it → on a replay of an already
+processed message, quarantine it with ``MENSAJE_REPETIDO`` → apply accepted items to the registry
+(idempotent) → append the audit entries and write the quarantine entries, the ledger row and the
+compliance counts in ONE transaction (this marks the message done) → publish the receipt and the
+quarantine records.
 The consumer commits the offset only after :meth:`HubPipeline.process` returns, so a crash at any
 point leads to a redelivery that ends in the same state.
 """
@@ -20,6 +21,7 @@ from typing import Literal
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from hub.audit.chain import AuditEvent
 from hub.audit.store import AuditLog
 from hub.compliance.counting import Tally, tally
 from hub.compliance.store import add_tally
@@ -40,6 +42,7 @@ from hub.quarantine.records import (
     group_by_reason,
     quarantine_record,
 )
+from hub.registry.bulk import begin_write
 from hub.registry.writer import RegistryWriter
 from hub.topics import QUARANTINE
 from hub.worker.audit_events import audit_events
@@ -114,19 +117,25 @@ class HubPipeline:
 
     def _process(self, message: KafkaMessage) -> Outcome:
         headers = headers_dict(message.headers)
-        _, header_message_id = message_identity(message.value, headers)
-        with self.engine.connect() as conn:
-            done = ledger.find_position(
-                conn, message.topic, message.partition, message.offset, header_message_id
+        header_agreement_id, header_message_id = message_identity(message.value, headers)
+        with self.engine.connect() as conn:  # one round trip: this position and the claim
+            done, claim = ledger.find_known(
+                conn,
+                message.topic,
+                message.partition,
+                message.offset,
+                header_message_id,
+                header_agreement_id,
             )
         if done is not None:
             self._republish(message, done, header_message_id)
             return Outcome("redelivery", done.outcome, done.reason_code, receipt=done.receipt)
         verdict = self.gatekeeper.inspect(message.topic, message.value, headers)
         agreement = verdict.agreement
-        claim: ledger.LedgerRow | None = None
-        if agreement is not None and verdict.authenticated and verdict.refusal is None:
-            with self.engine.connect() as conn:
+        if agreement is None or not verdict.authenticated or verdict.refusal is not None:
+            claim = None  # only an inspected, authenticated message claims its identity
+        elif (agreement.id, verdict.message_id) != (header_agreement_id, header_message_id):
+            with self.engine.connect() as conn:  # not the identity looked up above
                 claim = ledger.find_claim(conn, agreement.id, verdict.message_id)
         if claim is not None:
             return self._replay(message, verdict, claim, header_message_id)
@@ -144,9 +153,7 @@ class HubPipeline:
                         for r in result.rejected
                     ]
                 )
-        self.audit.append_many(
-            audit_events(verdict, message.topic, message.partition, message.offset)
-        )
+        events = audit_events(verdict, message.topic, message.partition, message.offset)
         now = self.clock()
         receipt = self._receipt(verdict, now)
         entries = entries_for(verdict)
@@ -165,7 +172,8 @@ class HubPipeline:
             receipt=receipt,
         )
         sla = agreement.delivery.max_lag_hours * 3600.0 if agreement else None
-        self._commit(message, verdict, row, entries, now, tally(verdict, now=now, sla_seconds=sla))
+        counts = tally(verdict, now=now, sla_seconds=sla)
+        self._commit(message, verdict, row, entries, now, counts, events)
         self._publish_quarantine(message, verdict.agreement_id, entries, now)
         if receipt is not None and row.receipt_topic is not None:
             self._publish_receipt(row.receipt_topic, verdict.message_id, receipt)
@@ -212,10 +220,15 @@ class HubPipeline:
         entries: Sequence[QuarantineEntry],
         now: dt.datetime,
         counts: Tally,
+        events: Sequence[AuditEvent] = (),
     ) -> None:
+        """The message's audit entries, quarantine entries, ledger row and counts: one commit."""
         header = verdict.header
         agreement_id = verdict.agreement.id if verdict.agreement else verdict.agreement_id
         with self.engine.begin() as conn:
+            begin_write(conn)  # SQLite: the write lock before the audit log's first read
+            if events:
+                self.audit.append_in(conn, events)
             if entries:
                 quarantine.insert(
                     conn,

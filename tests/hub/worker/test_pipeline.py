@@ -84,7 +84,7 @@ def test_a_crash_at_any_stage_then_redelivery_gives_the_same_state(hub: Hub, sta
     message = _message(hub, offset=5)
     pipeline = hub.pipeline
     original = {
-        "audit": (pipeline.audit, "append_many"),
+        "audit": (pipeline.audit, "append_in"),  # inside the commit transaction
         "commit": (pipeline, "_commit"),
         "publish": (pipeline.publisher, "flush"),
     }[stage]
