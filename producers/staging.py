@@ -3,7 +3,7 @@
 Each part reads the whole file with the agreement's layout (splitting rows is cheap) but maps,
 validates and encodes only the rows whose line number falls to it (``line % parts == part``).
 With one part everything runs in this process; with more, every part is a child process
-(``python -m producers.staging``) sending bounded batches back through a pipe, and this
+(``python -m producers.staging_worker``) sending bounded batches back through a pipe, and this
 process only inserts them into SQLite as they come (so it never loads the INEGI catalogs).
 Nothing proportional to the file stays in memory: valid rows go to ``staging`` (reference,
 line, content hash, Avro tail, effective date, payment date, whether an amount was given),
@@ -44,6 +44,7 @@ __all__ = [
     "StageResult",
     "create_staging",
     "stage_file",
+    "worker_main",
 ]
 
 DUPLICATE_CODE: Final = "REFERENCE_DUPLICATE"
@@ -180,8 +181,8 @@ def _part_batches(
     yield staged, invalid, warnings
 
 
-def _worker_main() -> None:
-    """Entry point of a reading process (``python -m producers.staging``).
+def worker_main() -> None:
+    """Entry point of a reading process (``python -m producers.staging_worker``).
 
     Reads its arguments as one pickle on stdin and writes length-prefixed pickles on stdout:
     ``("batch", ...)`` many times, then ``("done", peak RSS in MB)`` or ``("error", SisiError)``.
@@ -214,7 +215,7 @@ class _Worker:
     def __init__(self, args: tuple[Any, ...]) -> None:
         self.queue: queue_module.Queue[tuple[str, Any]] = queue_module.Queue(maxsize=16)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "producers.staging"],
+            [sys.executable, "-m", "producers.staging_worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
@@ -368,7 +369,3 @@ def _move_duplicates(conn: sqlite3.Connection) -> None:
     )
     conn.execute("DELETE FROM staging WHERE rowid IN (SELECT rid FROM duplicate)")
     conn.execute("DROP TABLE temp.duplicate")
-
-
-if __name__ == "__main__":
-    _worker_main()

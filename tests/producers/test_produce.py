@@ -131,7 +131,7 @@ def test_second_delivery_yields_exactly_the_expected_altas_bajas_and_cambios(
     }
     assert all(expected.values()), "synth's second delivery should have churn of every kind"
     _produce(settings, PAM, first)
-    summary = _produce(settings, PAM, second)
+    summary = _produce(settings, PAM, second, parts=2)  # two reading processes
     assert (summary.altas, summary.bajas, summary.cambios) == (
         len(expected["ALTA"]), len(expected["BAJA"]), len(expected["CAMBIO"]),
     )  # fmt: skip
@@ -158,7 +158,7 @@ def test_payments_are_idempotent_per_period(settings, synth) -> None:
 def test_invalid_rows_are_reported_and_never_become_bajas(settings, synth) -> None:
     clean, dirty = synth(PAM, people=60), synth(PAM, people=60, error_rate=0.2)
     _produce(settings, PAM, clean)
-    summary = _produce(settings, PAM, dirty)
+    summary = _produce(settings, PAM, dirty, parts=3)
     assert summary.invalid_rows > 0 and summary.bajas == 0
     assert summary.exit_code == 1
     # the file has a row without reference_id: whoever it was cannot be told apart as gone

@@ -1,0 +1,10 @@
+"""Entry point of a reading process: ``python -m producers.staging_worker`` (see staging)."""
+
+from __future__ import annotations
+
+from producers.staging import worker_main
+
+__all__: list[str] = []
+
+if __name__ == "__main__":
+    worker_main()
