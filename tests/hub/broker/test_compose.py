@@ -196,3 +196,15 @@ def test_docker_compose_config_accepts_the_file_when_compose_is_available() -> N
         cwd=REPO_ROOT,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_every_dashboard_metric_is_one_the_hub_exports() -> None:
+    """A panel over a series nobody exports shows nothing; guard the names against the collector."""
+    import re
+
+    from hub.compliance.metrics import METRIC_NAMES
+
+    dashboard = (DEPLOY / "grafana" / "dashboards" / "compliance.json").read_text()
+    used = set(re.findall(r"\bsisi_[a-z_]+\b", dashboard))
+    assert used, "the dashboard queries no sisi_* metric"
+    assert used <= set(METRIC_NAMES), sorted(used - set(METRIC_NAMES))
