@@ -7,6 +7,11 @@ topics, then times ``producers.pipeline.produce_file`` against an empty snapshot
 an ALTA and gets a PAGO with ``--period``) and prints records/s and the peak RSS of this process
 and of the reading workers. The broker's own memory is not counted (it is the hub's, not the
 agency's).
+
+Measured on the 2-core machine (PAM layout, ``--period`` so 2 items per row, 500 per change set):
+1M rows in 50 s (≈20,000 records/s), 5M rows in 257 s (≈19,400 records/s); peak RSS 198-202 MB
+for the main process and 118-128 MB per reading process, flat with file size. About two thirds
+of the time is reading, mapping and validating (≈40 µs of CPU per row); below the 50,000/s goal.
 """
 
 from __future__ import annotations
