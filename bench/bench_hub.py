@@ -81,7 +81,8 @@ RAW_COLUMNS = (
     "cve_loc",
 )  # fmt: skip
 
-Message = tuple[str, bytes, list[tuple[str, bytes]]]  # (message_id, value, headers)
+Headers = list[tuple[str, str | bytes | None]]
+Message = tuple[str, bytes, Headers]  # (message_id, value, headers)
 
 
 def _load() -> tuple[Settings, Agreement]:
@@ -126,7 +127,8 @@ def build_messages(
             index, len(chunks),
         )  # fmt: skip
         value = codec.frame(header, chunk)
-        messages.append((message_id, value, seal(key, agreement.id, message_id, value).headers))
+        headers: Headers = list(seal(key, agreement.id, message_id, value).headers)
+        messages.append((message_id, value, headers))
     return messages
 
 
@@ -279,7 +281,7 @@ def run_raw(
             if message is None or message.error():
                 continue
             _, body = split(message.value())
-            record = schemaless_reader(io.BytesIO(body), schema, None)
+            record: Any = schemaless_reader(io.BytesIO(body), schema, None)
             mid = record["message_id"]
             rows = []
             for item in record["items"]:
@@ -392,7 +394,10 @@ def profile(tmp: Path, codec_items: int, size: int) -> None:
     pipeline = build_pipeline(settings, RecordingPublisher())
     messages = build_messages(_codec(pipeline.engine, agreement), agreement, codec_items, size, 5)
     topic = f"sisi.agreement.{AGREEMENT}.changesets"
-    kafka = [KafkaMessage(topic, 0, n, v, tuple(h)) for n, (_, v, h) in enumerate(messages)]
+    kafka = [
+        KafkaMessage(topic, 0, n, v, tuple(h))  # type: ignore[arg-type]
+        for n, (_, v, h) in enumerate(messages)
+    ]
     pipeline.process(kafka[0])
     prof = cProfile.Profile()
     started = time.perf_counter()
