@@ -6,13 +6,16 @@ vulnerable por ingreso, no pobre) with rural/urban shares that reproduce the 202
 it (poverty lines of January 2025), and finally the answers that produce exactly those
 deprivations: schooling, health affiliation, social security and pensions, dwelling materials and
 space, services, and the ELCSA food-security items. The head of the household comes from the
-shared person universe (so surveyed people also appear in padrones); the rest are synthesised in
-the head's locality with consistent surnames and CURPs.
+people streams padrones draw their base roll from (``producers.synth.people``, so surveyed people
+also appear in padrones); the rest are synthesised in the head's locality with consistent surnames
+and CURPs.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from random import Random
@@ -26,7 +29,8 @@ from hub.validation.curp_stem import curp_stem
 from producers.synth.errors import ErrorInjector
 from producers.synth.geo import GeoPools, load_pools
 from producers.synth.names import FEMALE_NAMES, MALE_NAMES, SURNAMES
-from producers.synth.population import Person, Universe
+from producers.synth.people import Places, StreamKey, people
+from producers.synth.plan import female_share
 from producers.synth.record import SynthRecord, Value
 
 __all__ = ["CLASS_SHARES", "POVERTY_LINES", "generate_households"]
@@ -95,24 +99,72 @@ def _level_for(age: int, deprived: bool, born: int, rng: Random) -> tuple[str, i
     return level, _LEVEL_GRADES[level], False
 
 
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """The head of a household: a person of the shared streams, with the ámbito of their home."""
+
+    curp: str
+    primer_apellido: str
+    segundo_apellido: str | None
+    nombre: str
+    fecha_nacimiento: date
+    sexo: str
+    entidad_nacimiento: str  # INEGI CVE_ENT, or NE (born abroad)
+    cve_ent: str
+    cve_mun: str
+    cve_loc: str
+    ambito: str  # URBANO | RURAL
+    indigena: str  # S | N
+
+
 class _Households:
     def __init__(self, seed: int, geo: GeoPools, survey_date: date) -> None:
-        self.universe = Universe(seed, geo)
+        self.seed = seed
+        self.places = Places(geo)
         self.geo = geo
         self.survey_date = survey_date
-        self.cursors: dict[tuple[str, int], int] = {}
+        self.streams: dict[StreamKey, Iterator[_Head]] = {}
         self.curps: set[str] = set()
 
-    def head(self, rng: Random) -> Person:
+    def head(self, rng: Random) -> _Head:
+        """The next unused person of a stream drawn by state population, age band and sex."""
         geo = self.geo
         state = rng.choices(geo.states, cum_weights=geo.state_weights)[0]
         band = rng.choices(range(4, 17), weights=(6, 9, 10, 10, 10, 10, 9, 8, 7, 6, 5, 4, 3))[0]
-        k = self.cursors.get((state, band), 0)
-        self.cursors[(state, band)] = k + 1
-        return self.universe.person(state, band, k)
+        age = 5 * band + int(rng.random() * 5)
+        sex = "M" if rng.random() < female_share(age) else "H"
+        key: StreamKey = (state, None, age, sex)
+        stream = self.streams.get(key)
+        if stream is None:
+            stream = self.streams[key] = self._heads(key)
+        return next(stream)
+
+    def _heads(self, key: StreamKey) -> Iterator[_Head]:
+        """The people of ``key`` in order: the base roll's generation, so heads are in padrones."""
+        state = key[0]
+        ambitos: dict[str, dict[str, str]] = {}
+        for chunk in people(self.seed, 1, key, self.places, sys.maxsize, size=64):
+            for i, mun in enumerate(chunk.cve_mun):
+                found = ambitos.get(mun)
+                if found is None:
+                    found = ambitos[mun] = dict(self.geo.localities[(state, mun)])
+                yield _Head(
+                    curp=chunk.curp[i],
+                    primer_apellido=chunk.primer_apellido[i],
+                    segundo_apellido=chunk.segundo_apellido[i],
+                    nombre=chunk.nombre[i],
+                    fecha_nacimiento=chunk.fecha_nacimiento[i],
+                    sexo=chunk.sexo[i],
+                    entidad_nacimiento=chunk.entidad_nacimiento[i],
+                    cve_ent=state,
+                    cve_mun=mun,
+                    cve_loc=chunk.cve_loc[i],
+                    ambito=found[chunk.cve_loc[i]],
+                    indigena=chunk.indigena[i],
+                )
 
     def member(
-        self, rng: Random, head: Person, age: int, sexo: str, primer: str, segundo: str
+        self, rng: Random, head: _Head, age: int, sexo: str, primer: str, segundo: str
     ) -> dict[str, Value]:
         born = date.fromordinal(
             self.survey_date.toordinal() - int(365.25 * age) - 1 - int(rng.random() * 360)
@@ -208,7 +260,7 @@ def _household(
         (
             {
                 "curp": head.curp, "primer_apellido": head.primer_apellido,
-                "segundo_apellido": head.segundo_apellido or None, "nombre": head.nombre,
+                "segundo_apellido": head.segundo_apellido, "nombre": head.nombre,
                 "fecha_nacimiento": head.fecha_nacimiento, "sexo": head.sexo,
                 "edad": str(head_age),
             },
@@ -295,7 +347,7 @@ def _household(
             "ingreso_programas": Decimal("3100.00") if pension_nc else Decimal(0),
             "ingreso_otros": Decimal(0),
             "discapacidad": "S" if rng.random() < (0.15 if elderly else 0.04) else "N",
-            "indigena": "S" if head.indigena else "N",
+            "indigena": head.indigena,
         }
         if i == 0:
             row["entidad_nacimiento"] = head.entidad_nacimiento
