@@ -2,15 +2,14 @@
 
 Each column of a block is encoded with one memoised encoder per field (dates, amounts, codes and
 names repeat a lot, so most rows cost a dictionary look-up), injected errors overwrite their
-cells, and rows are joined column-wise (``zip``) straight into the file: pipe files with
-``str.join``, CSV and TSV through ``csv.writer.writerows``, workbooks through openpyxl. The same
-atomic temporary-file rename and error sidecar as ``producers.synth.writer``.
+cells, and rows are joined column-wise (``zip``) straight into the file, a block per write, by
+``producers.synth.writer``'s ``write_text``/``write_xlsx``, with the same atomic temporary-file
+rename and error sidecar.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from operator import itemgetter
@@ -29,8 +28,8 @@ from producers.synth.writer import (
     split_amount,
     split_shares,
     value_writer,
-    xlsx_number,
-    xlsx_numeric,
+    write_text,
+    write_xlsx,
 )
 
 __all__ = ["write_blocks"]
@@ -158,10 +157,11 @@ def write_blocks(
         sidecar.writerow(SIDECAR_HEADER)
 
         def write_main(handle: IO[Any]) -> None:
+            rows = (zip(*columns, strict=True) for columns in encoded(sidecar))
             if layout.format == "xlsx":
-                _write_xlsx(handle, layout, preamble, encoder.headers, encoded(sidecar))
+                write_xlsx(handle, layout, preamble, encoder.headers, rows)
             else:
-                _write_text(handle, layout, preamble, encoder.headers, encoded(sidecar))
+                write_text(handle, layout, preamble, encoder.headers, rows)
 
         atomic_write(out, write_main, binary=layout.format == "xlsx", encoding=layout.encoding)
 
@@ -169,60 +169,3 @@ def write_blocks(
     side = sidecar_path(out)
     atomic_write(side, write_both, binary=False, encoding="utf-8")
     return WriteResult(records=count, errors=errors, path=out, sidecar=side)
-
-
-def _write_text(
-    handle: IO[str],
-    layout: FileLayout,
-    preamble: list[str],
-    headers: list[str],
-    blocks: Iterator[list[list[str]]],
-) -> None:
-    terminator = "\r\n" if layout.encoding == "cp1252" else "\n"
-    for text in preamble:
-        handle.write(text + terminator)
-    delimiter = layout.effective_delimiter
-    if layout.format == "pipe":
-        # Pipe files are read without quoting: a value can never contain the delimiter.
-        if layout.header:
-            handle.write(delimiter.join(headers) + terminator)
-        join = delimiter.join
-        for columns in blocks:
-            if columns and columns[0]:
-                handle.write(terminator.join(map(join, zip(*columns, strict=True))) + terminator)
-        return
-    # Each block goes through an in-memory buffer: one encode and one write per block.
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator=terminator)
-    if layout.header:
-        writer.writerow(headers)
-    for columns in blocks:
-        writer.writerows(zip(*columns, strict=True))
-        handle.write(buffer.getvalue())
-        buffer.seek(0)
-        buffer.truncate()
-    handle.write(buffer.getvalue())
-
-
-def _write_xlsx(
-    handle: IO[bytes],
-    layout: FileLayout,
-    preamble: list[str],
-    headers: list[str],
-    blocks: Iterator[list[list[str]]],
-) -> None:
-    from openpyxl import Workbook  # only xlsx layouts pay for the import
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(layout.sheet or "Padron")
-    for text in preamble:
-        sheet.append([text])
-    if layout.header:
-        sheet.append(headers)
-    numeric = xlsx_numeric(layout)
-    as_number = [h in numeric for h in headers]
-    for columns in blocks:
-        for row in zip(*columns, strict=True):
-            cells = zip(row, as_number, strict=True)
-            sheet.append([xlsx_number(v, layout) if num and v else v for v, num in cells])
-    workbook.save(handle)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -35,6 +37,8 @@ __all__ = [
     "split_shares",
     "value_writer",
     "write_records",
+    "write_text",
+    "write_xlsx",
     "xlsx_number",
     "xlsx_numeric",
 ]
@@ -46,6 +50,9 @@ SIDECAR_HEADER: Final = ("linea", "reference_id", "campo", "tipo_error")
 _SPLITS: Final[dict[int, tuple[int, ...]]] = {1: (100,), 2: (60, 40), 3: (50, 30, 20)}
 
 _GEO_WIDTHS: Final = {"cve_ent": 2, "cve_mun": 3, "cve_loc": 4}
+
+#: Rows encoded before each write to the file.
+_BATCH: Final = 4096
 
 
 @dataclass(frozen=True)
@@ -118,12 +125,18 @@ def write_records(
     preamble = [title or "Padrón de beneficiarios"] * layout.skip_rows
     count = 0
 
-    def write_main(handle: IO[Any]) -> None:
+    def batches() -> Iterator[list[list[str] | list[Any]]]:
         nonlocal count
+        pending = rows()
+        while batch := list(islice(pending, _BATCH)):
+            count += len(batch)
+            yield batch
+
+    def write_main(handle: IO[Any]) -> None:
         if layout.format == "xlsx":
-            count = _write_xlsx(handle, layout, preamble, headers, rows(), xlsx_numeric(layout))
+            write_xlsx(handle, layout, preamble, headers, batches())
         else:
-            count = _write_text(handle, layout, preamble, headers, rows())
+            write_text(handle, layout, preamble, headers, batches())
 
     binary = layout.format == "xlsx"
     atomic_write(out, write_main, binary=binary, encoding=layout.encoding)
@@ -158,40 +171,39 @@ def atomic_write(
         raise
 
 
-def _write_text(
+def write_text(
     handle: IO[str],
     layout: FileLayout,
     preamble: list[str],
     headers: list[str],
-    rows: Iterator[list[str]],
-) -> int:
+    batches: Iterable[Iterable[Sequence[str]]],
+) -> None:
+    """The preamble, the header and the rows of a pipe, CSV or TSV file, a batch at a time."""
     terminator = "\r\n" if layout.encoding == "cp1252" else "\n"
     for text in preamble:
         handle.write(text + terminator)
     delimiter = layout.effective_delimiter
-    count = 0
     if layout.format == "pipe":
         # Pipe files are read without quoting: a value can never contain the delimiter.
         if layout.header:
             handle.write(delimiter.join(headers) + terminator)
-        batch: list[str] = []
-        for row in rows:
-            batch.append(delimiter.join(row))
-            if len(batch) >= 4096:
-                handle.write(terminator.join(batch) + terminator)
-                count += len(batch)
-                batch.clear()
-        if batch:
-            handle.write(terminator.join(batch) + terminator)
-            count += len(batch)
-        return count
-    writer = csv.writer(handle, delimiter=delimiter, lineterminator=terminator)
+        join = delimiter.join
+        for batch in batches:
+            lines = list(map(join, batch))
+            if lines:
+                handle.write(terminator.join(lines) + terminator)
+        return
+    # Each batch goes through an in-memory buffer: one encode and one write per batch.
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator=terminator)
     if layout.header:
         writer.writerow(headers)
-    for row in rows:
-        writer.writerow(row)
-        count += 1
-    return count
+    for batch in batches:
+        writer.writerows(batch)
+        handle.write(buffer.getvalue())
+        buffer.seek(0)
+        buffer.truncate()
+    handle.write(buffer.getvalue())
 
 
 def xlsx_numeric(layout: FileLayout) -> frozenset[str]:
@@ -203,14 +215,14 @@ def xlsx_numeric(layout: FileLayout) -> frozenset[str]:
     return frozenset(out)
 
 
-def _write_xlsx(
+def write_xlsx(
     handle: IO[bytes],
     layout: FileLayout,
     preamble: list[str],
     headers: list[str],
-    rows: Iterator[list[str]],
-    numeric: frozenset[str],
-) -> int:
+    batches: Iterable[Iterable[Sequence[str]]],
+) -> None:
+    """The preamble, the header and the rows of a workbook; amounts as numbers."""
     from openpyxl import Workbook  # only xlsx layouts pay for the import
 
     workbook = Workbook(write_only=True)
@@ -219,14 +231,13 @@ def _write_xlsx(
         sheet.append([text])
     if layout.header:
         sheet.append(headers)
+    numeric = xlsx_numeric(layout)
     as_number = [h in numeric for h in headers]
-    count = 0
-    for row in rows:
-        cells = zip(row, as_number, strict=True)
-        sheet.append([xlsx_number(v, layout) if num and v else v for v, num in cells])
-        count += 1
+    for batch in batches:
+        for row in batch:
+            cells = zip(row, as_number, strict=True)
+            sheet.append([xlsx_number(v, layout) if num and v else v for v, num in cells])
     workbook.save(handle)
-    return count
 
 
 def xlsx_number(text: str, layout: FileLayout) -> float | str:
