@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from hub.fields import PERSON_FIELDS
 from hub.registry.items import ChangeItem, ChangeSetHeader, centavos, normalize_name
 
 __all__ = ["COLUMNS", "FreshRows", "build_fresh", "new_person_id", "sqlite_time"]
@@ -51,21 +52,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "cve_loc",
         "applied_at",
     ),
-    "people": (
-        "id",
-        "curp",
-        "primer_apellido",
-        "segundo_apellido",
-        "nombre",
-        "fecha_nacimiento",
-        "entidad_nacimiento",
-        "sexo",
-        "discapacidad",
-        "indigena",
-        "version",
-        "created_at",
-        "updated_at",
-    ),
+    "people": ("id", *PERSON_FIELDS, "version", "created_at", "updated_at"),
     "source_records": (
         "agreement_id",
         "reference_id",
@@ -217,7 +204,7 @@ def build_fresh(
         if iso and born is not None:
             born = born.isoformat()
         people.append(
-            (
+            (  # COLUMNS["people"]: the id, PERSON_FIELDS in their order, version and times
                 person_id,
                 curp,
                 norm(person["primer_apellido"]),
