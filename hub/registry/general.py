@@ -28,7 +28,13 @@ from hub.registry.bulk import BulkInsert, BulkKeyed, Lookup
 from hub.registry.history import ACTIVA, EnrollmentEvent, Span, fold
 from hub.registry.items import ChangeItem, ChangeSetHeader, as_utc, centavos
 from hub.registry.linking import LinkPlan, clean_curp
-from hub.registry.models import BenefitPaid, Enrollment, Person, PersonLink, SourceRecord
+from hub.registry.models import (
+    BENEFITS_PAID,
+    ENROLLMENTS,
+    PEOPLE,
+    PERSON_LINKS,
+    SOURCE_RECORDS,
+)
 
 __all__ = ["GeneralPath", "Row"]
 
@@ -37,12 +43,6 @@ _IN_CHUNK = 5000
 _EVENT_FIELDS = EnrollmentEvent._fields
 _SPAN_FIELDS = Span._fields
 _event_values = itemgetter(*_EVENT_FIELDS)
-
-_PEOPLE: Table = Person.__table__  # type: ignore[assignment]
-_RECORDS: Table = SourceRecord.__table__  # type: ignore[assignment]
-_LINKS: Table = PersonLink.__table__  # type: ignore[assignment]
-_ENROLLMENTS: Table = Enrollment.__table__  # type: ignore[assignment]
-_PAID: Table = BenefitPaid.__table__  # type: ignore[assignment]
 
 
 def _event(row: Any) -> EnrollmentEvent:
@@ -88,16 +88,16 @@ class GeneralPath:
         self._postgres = postgres
         self._lookups: dict[tuple[str, tuple[str, ...], str, bool], Lookup] = {}
         self._getters = {name: itemgetter(*b.columns) for name, b in bulk.items()}
-        people = [c.name for c in _PEOPLE.columns if c.name not in ("id", "created_at")]
-        self._people = BulkKeyed(_PEOPLE, ("id",), people, postgres=postgres)
+        people = [c.name for c in PEOPLE.columns if c.name not in ("id", "created_at")]
+        self._people = BulkKeyed(PEOPLE, ("id",), people, postgres=postgres)
         self._person_values = itemgetter(*people)
         keys = ("agreement_id", "reference_id")
-        records = [c.name for c in _RECORDS.columns if c.name not in keys]
-        self._records = BulkKeyed(_RECORDS, keys, records, postgres=postgres)
+        records = [c.name for c in SOURCE_RECORDS.columns if c.name not in keys]
+        self._records = BulkKeyed(SOURCE_RECORDS, keys, records, postgres=postgres)
         self._record_values = itemgetter(*records)
         span_key = (*keys, "valid_from")
-        self._stale = BulkKeyed(_ENROLLMENTS, span_key, postgres=postgres)
-        self._closed = BulkKeyed(_ENROLLMENTS, span_key, ("valid_to",), postgres=postgres)
+        self._stale = BulkKeyed(ENROLLMENTS, span_key, postgres=postgres)
+        self._closed = BulkKeyed(ENROLLMENTS, span_key, ("valid_to",), postgres=postgres)
 
     def _insert(self, conn: Connection, table: Table, rows: Iterable[Row]) -> int:
         get = self._getters[table.name]
@@ -115,12 +115,14 @@ class GeneralPath:
         agreement = header["agreement_id"]
         sent_at = as_utc(header["sent_at"])
         refs = [item["reference_id"] for _, item in fresh]
-        records = self._select_in(conn, _RECORDS, _RECORDS.c.reference_id, refs, agreement)
+        records = self._select_in(
+            conn, SOURCE_RECORDS, SOURCE_RECORDS.c.reference_id, refs, agreement
+        )
         curps = sorted({c for _, it in fresh if (c := clean_curp(it)) is not None})
-        people = self._select_in(conn, _PEOPLE, _PEOPLE.c.curp, curps)
+        people = self._select_in(conn, PEOPLE, PEOPLE.c.curp, curps)
         known = {p["id"] for p in people}
         linked = sorted({r["person_id"] for r in records} - known)
-        people += self._select_in(conn, _PEOPLE, _PEOPLE.c.id, linked)
+        people += self._select_in(conn, PEOPLE, PEOPLE.c.id, linked)
 
         plan = LinkPlan(agreement, now)
         plan.load(people, records)
@@ -201,7 +203,7 @@ class GeneralPath:
                 events[event_row["reference_id"]].append(_event(event_row))
             columns = ("reference_id", *_SPAN_FIELDS)
             for state in self._read(
-                conn, _ENROLLMENTS, columns, "reference_id", existing, agreement
+                conn, ENROLLMENTS, columns, "reference_id", existing, agreement
             ):
                 old[state["reference_id"]].append(Span(*(state[n] for n in _SPAN_FIELDS)))
         changes = _SpanChanges()
@@ -214,7 +216,7 @@ class GeneralPath:
     def _write_people(self, conn: Connection, plan: LinkPlan) -> None:
         rows = [plan.people[pid] for pid in plan.new_people]
         if rows:
-            self._insert(conn, _PEOPLE, rows)
+            self._insert(conn, PEOPLE, rows)
         values = self._person_values
         people = plan.people
         self._people.execute(
@@ -224,7 +226,7 @@ class GeneralPath:
     def _write_records(self, conn: Connection, plan: LinkPlan) -> None:
         if plan.new_records:
             rows = [plan.records[ref] for ref in plan.new_records]
-            self._insert(conn, _RECORDS, rows)
+            self._insert(conn, SOURCE_RECORDS, rows)
         values = self._record_values
         records = plan.records
         agreement = plan.agreement_id
@@ -236,12 +238,12 @@ class GeneralPath:
     def _write_links(self, conn: Connection, plan: LinkPlan) -> None:
         moved = [{"_agreement": plan.agreement_id, "_ref": r.reference_id} for r in plan.relinks]
         if moved:  # evidence about the old person no longer describes this record
-            stmt = delete(_LINKS).where(
-                (_LINKS.c.agreement_id == bindparam("_agreement"))
-                & (_LINKS.c.reference_id == bindparam("_ref"))
+            stmt = delete(PERSON_LINKS).where(
+                (PERSON_LINKS.c.agreement_id == bindparam("_agreement"))
+                & (PERSON_LINKS.c.reference_id == bindparam("_ref"))
             )
             conn.execute(stmt, moved)
-        for table in (_ENROLLMENTS, _PAID):
+        for table in (ENROLLMENTS, BENEFITS_PAID):
             if plan.relinks:
                 relink = (
                     update(table)
@@ -274,7 +276,7 @@ class GeneralPath:
             )
             rows.append(row)
         if rows:
-            self._insert(conn, _ENROLLMENTS, rows)
+            self._insert(conn, ENROLLMENTS, rows)
 
     def _write_payments(
         self,
@@ -305,7 +307,7 @@ class GeneralPath:
                 }
             )
         if rows:
-            self._insert(conn, _PAID, rows)
+            self._insert(conn, BENEFITS_PAID, rows)
 
     def _drop_orphans(self, conn: Connection, plan: LinkPlan) -> None:
         """People a relink left without any source record disappear (as if never linked)."""
@@ -315,10 +317,10 @@ class GeneralPath:
         still = {
             row[0]
             for row in conn.execute(
-                select(_RECORDS.c.person_id).where(_RECORDS.c.person_id.in_(olds)).distinct()
+                select(SOURCE_RECORDS.c.person_id).where(SOURCE_RECORDS.c.person_id.in_(olds)).distinct()
             )
         }
         gone = [pid for pid in olds if pid not in still]
         if gone:
-            conn.execute(delete(_LINKS).where(_LINKS.c.person_id.in_(gone)))
-            conn.execute(delete(_PEOPLE).where(_PEOPLE.c.id.in_(gone)))
+            conn.execute(delete(PERSON_LINKS).where(PERSON_LINKS.c.person_id.in_(gone)))
+            conn.execute(delete(PEOPLE).where(PEOPLE.c.id.in_(gone)))

@@ -35,13 +35,22 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base
 
 __all__ = [
+    "APPLIED_ITEMS",
+    "BENEFITS_PAID",
+    "DELIVERIES",
+    "ENROLLMENTS",
+    "PEOPLE",
+    "PERSON_LINKS",
+    "PROGRAMS",
     "REGISTRY_TABLES",
+    "SOURCE_RECORDS",
     "AppliedItem",
     "BenefitPaid",
     "Delivery",
@@ -60,6 +69,15 @@ _TS = DateTime(timezone=True)
 def _no_rowid() -> dict[str, Any]:
     """SQLite: the primary key is the table (one B-tree per insert instead of two)."""
     return {"sqlite_with_rowid": False}
+
+
+def _of_source_record(table: str) -> ForeignKeyConstraint:
+    """``table``'s (agreement_id, reference_id) names a source record (a padrón row)."""
+    return ForeignKeyConstraint(
+        ["agreement_id", "reference_id"],
+        ["source_records.agreement_id", "source_records.reference_id"],
+        name=f"fk_{table}_source_records",
+    )
 
 
 
@@ -121,11 +139,7 @@ class PersonLink(Base):
 
     __tablename__ = "person_links"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["agreement_id", "reference_id"],
-            ["source_records.agreement_id", "source_records.reference_id"],
-            name="fk_person_links_source_records",
-        ),
+        _of_source_record("person_links"),
         _no_rowid(),
     )
 
@@ -142,11 +156,7 @@ class Enrollment(Base):
     __tablename__ = "enrollments"
     __table_args__ = (
         CheckConstraint("status IN ('ACTIVA', 'BAJA')", name="status"),
-        ForeignKeyConstraint(
-            ["agreement_id", "reference_id"],
-            ["source_records.agreement_id", "source_records.reference_id"],
-            name="fk_enrollments_source_records",
-        ),
+        _of_source_record("enrollments"),
         Index("ix_enrollments_program_period", "program_key", "valid_from", "valid_to"),
         _no_rowid(),
     )
@@ -172,11 +182,7 @@ class BenefitPaid(Base):
 
     __tablename__ = "benefits_paid"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["agreement_id", "reference_id"],
-            ["source_records.agreement_id", "source_records.reference_id"],
-            name="fk_benefits_paid_source_records",
-        ),
+        _of_source_record("benefits_paid"),
         Index("ix_benefits_paid_program_date", "program_key", "fecha_beneficio"),
         _no_rowid(),
     )
@@ -251,3 +257,13 @@ REGISTRY_TABLES: tuple[str, ...] = (
     "deliveries",
     "applied_items",
 )
+
+# The tables for Core statements, typed once (mypy sees ``__table__`` as a ``FromClause``).
+PEOPLE: Table = Person.__table__  # type: ignore[assignment]
+PROGRAMS: Table = Program.__table__  # type: ignore[assignment]
+SOURCE_RECORDS: Table = SourceRecord.__table__  # type: ignore[assignment]
+PERSON_LINKS: Table = PersonLink.__table__  # type: ignore[assignment]
+ENROLLMENTS: Table = Enrollment.__table__  # type: ignore[assignment]
+BENEFITS_PAID: Table = BenefitPaid.__table__  # type: ignore[assignment]
+DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
+APPLIED_ITEMS: Table = AppliedItem.__table__  # type: ignore[assignment]

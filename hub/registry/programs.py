@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from hub.registry.models import Program
+from hub.registry.models import PROGRAMS
 
 __all__ = ["ProgramEntry", "seed_programs"]
-
-_PROGRAMS: Table = Program.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +32,7 @@ def seed_programs(engine: Engine, programs: Iterable[ProgramEntry]) -> int:
     if not rows:
         return 0
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(_PROGRAMS)
+    stmt = dialect.insert(PROGRAMS)
     stmt = stmt.on_conflict_do_update(
         index_elements=["key"],
         set_={"name": stmt.excluded.name, "coneval_key": stmt.excluded.coneval_key},

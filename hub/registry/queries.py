@@ -12,19 +12,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Engine
 
 from hub.errors import SisiError
 from hub.registry.models import (
+    BENEFITS_PAID,
+    ENROLLMENTS,
+    PEOPLE,
+    PERSON_LINKS,
+    PROGRAMS,
+    SOURCE_RECORDS,
     AppliedItem,
-    BenefitPaid,
     Delivery,
-    Enrollment,
-    Person,
-    PersonLink,
-    Program,
-    SourceRecord,
 )
 
 __all__ = [
@@ -41,13 +41,6 @@ __all__ = [
     "record_links",
     "stats",
 ]
-
-_PEOPLE: Table = Person.__table__  # type: ignore[assignment]
-_ENROLLMENTS: Table = Enrollment.__table__  # type: ignore[assignment]
-_PAID: Table = BenefitPaid.__table__  # type: ignore[assignment]
-_RECORDS: Table = SourceRecord.__table__  # type: ignore[assignment]
-_PROGRAMS: Table = Program.__table__  # type: ignore[assignment]
-_LINKS: Table = PersonLink.__table__  # type: ignore[assignment]
 
 
 class RegistryQueryError(SisiError):
@@ -115,7 +108,7 @@ def record_links(engine: Engine, agreement_id: str, reference_id: str) -> list[R
     otherwise to a person of its own (``registro``), both with score 1.0 — it is not stored twice.
     ``person_links`` adds the evidence that carries more (other methods, scores below 1).
     """
-    r, link = _RECORDS.c, _LINKS.c
+    r, link = SOURCE_RECORDS.c, PERSON_LINKS.c
     with engine.connect() as conn:
         record = conn.execute(
             select(r.person_id, r.curp).where(
@@ -155,7 +148,7 @@ def month_range(month: str) -> tuple[dt.date, dt.date]:
 def enrolled_in(engine: Engine, program_key: str, month: str) -> list[EnrolledPerson]:
     """People with an ACTIVA state in ``program_key`` on at least one day of ``month``."""
     start, end = month_range(month)
-    e = _ENROLLMENTS.c
+    e = ENROLLMENTS.c
     ids = (
         select(e.person_id)
         .where(
@@ -166,7 +159,7 @@ def enrolled_in(engine: Engine, program_key: str, month: str) -> list[EnrolledPe
         )
         .distinct()
     )
-    p = _PEOPLE.c
+    p = PEOPLE.c
     stmt = (
         select(p.id, p.curp, p.primer_apellido, p.segundo_apellido, p.nombre)
         .where(p.id.in_(ids))
@@ -193,7 +186,7 @@ def paid_in(engine: Engine, program_key: str, cvegeo: str, year: int) -> Payment
     record's current address.
     """
     parts = _cvegeo_parts(cvegeo)
-    b, r = _PAID.c, _RECORDS.c
+    b, r = BENEFITS_PAID.c, SOURCE_RECORDS.c
     from_item = b.cve_ent.is_not(None)
     geo = [
         case((from_item, own), else_=rec)
@@ -202,7 +195,7 @@ def paid_in(engine: Engine, program_key: str, cvegeo: str, year: int) -> Payment
     stmt = (
         select(
             b.person_id,
-            _PEOPLE.c.curp,
+            PEOPLE.c.curp,
             b.agreement_id,
             b.reference_id,
             b.fecha_beneficio,
@@ -210,8 +203,11 @@ def paid_in(engine: Engine, program_key: str, cvegeo: str, year: int) -> Payment
             b.monto_centavos,
             *geo,
         )
-        .join(_RECORDS, and_(r.agreement_id == b.agreement_id, r.reference_id == b.reference_id))
-        .join(_PEOPLE, _PEOPLE.c.id == b.person_id)
+        .join(
+            SOURCE_RECORDS,
+            and_(r.agreement_id == b.agreement_id, r.reference_id == b.reference_id),
+        )
+        .join(PEOPLE, PEOPLE.c.id == b.person_id)
         .where(
             b.program_key == program_key,
             b.fecha_beneficio >= dt.date(year, 1, 1),
@@ -244,13 +240,13 @@ def person_by_curp(engine: Engine, curp: str) -> PersonReport | None:
     """The person with ``curp``: data, programs received, enrollment history and payments."""
     with engine.connect() as conn:
         person = (
-            conn.execute(select(_PEOPLE).where(_PEOPLE.c.curp == curp.strip().upper()))
+            conn.execute(select(PEOPLE).where(PEOPLE.c.curp == curp.strip().upper()))
             .mappings()
             .first()
         )
         if person is None:
             return None
-        e, r = _ENROLLMENTS.c, _RECORDS.c
+        e, r = ENROLLMENTS.c, SOURCE_RECORDS.c
         # a person's rows are found through their source records (indexed by person_id)
         records = and_(r.agreement_id == e.agreement_id, r.reference_id == e.reference_id)
         history = [
@@ -258,7 +254,7 @@ def person_by_curp(engine: Engine, curp: str) -> PersonReport | None:
             for row in conn.execute(
                 select(
                     e.program_key,
-                    _PROGRAMS.c.name.label("program_name"),
+                    PROGRAMS.c.name.label("program_name"),
                     e.agreement_id,
                     e.reference_id,
                     e.status,
@@ -270,13 +266,13 @@ def person_by_curp(engine: Engine, curp: str) -> PersonReport | None:
                     e.cve_mun,
                     e.cve_loc,
                 )
-                .join(_RECORDS, records)
-                .join(_PROGRAMS, _PROGRAMS.c.key == e.program_key)
+                .join(SOURCE_RECORDS, records)
+                .join(PROGRAMS, PROGRAMS.c.key == e.program_key)
                 .where(r.person_id == person["id"])
                 .order_by(e.valid_from, e.program_key, e.agreement_id, e.reference_id)
             ).mappings()
         ]
-        b = _PAID.c
+        b = BENEFITS_PAID.c
         payments = [
             dict(row)
             for row in conn.execute(
@@ -288,7 +284,7 @@ def person_by_curp(engine: Engine, curp: str) -> PersonReport | None:
                     b.monto_centavos,
                 )
                 .join(
-                    _RECORDS,
+                    SOURCE_RECORDS,
                     and_(r.agreement_id == b.agreement_id, r.reference_id == b.reference_id),
                 )
                 .where(r.person_id == person["id"])
@@ -309,7 +305,7 @@ def person_by_curp(engine: Engine, curp: str) -> PersonReport | None:
 
 def stats(engine: Engine) -> dict[str, Any]:
     """Totals for ``sisi registry stats``: people, active enrollments by program, payments."""
-    e, b = _ENROLLMENTS.c, _PAID.c
+    e, b = ENROLLMENTS.c, BENEFITS_PAID.c
     with engine.connect() as conn:
 
         def count(table: Any) -> int:
@@ -325,8 +321,8 @@ def stats(engine: Engine) -> dict[str, Any]:
             select(func.count(), func.coalesce(func.sum(b.monto_centavos), 0))
         ).one()
         return {
-            "people": count(_PEOPLE),
-            "source_records": count(_RECORDS),
+            "people": count(PEOPLE),
+            "source_records": count(SOURCE_RECORDS),
             "active_enrollments": {str(key): int(n) for key, n in active},
             "payments": {"count": int(paid_count), "total": Decimal(int(paid_cents)).scaleb(-2)},
             "deliveries": count(Delivery.__table__),

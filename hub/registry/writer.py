@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 
 import psycopg
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -44,13 +44,11 @@ from hub.registry.items import (
     version_prefix,
 )
 from hub.registry.models import (
-    AppliedItem,
-    BenefitPaid,
-    Delivery,
-    Enrollment,
-    Person,
-    Program,
-    SourceRecord,
+    APPLIED_ITEMS,
+    BENEFITS_PAID,
+    ENROLLMENTS,
+    PEOPLE,
+    SOURCE_RECORDS,
 )
 
 __all__ = ["ApplyResult", "RegistryWriter", "RejectedItem", "screen"]
@@ -80,14 +78,6 @@ def _contention(exc: BaseException) -> bool:
         return True
     text = str(exc).lower()
     return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
-
-_APPLIED: Table = AppliedItem.__table__  # type: ignore[assignment]
-_PEOPLE: Table = Person.__table__  # type: ignore[assignment]
-_RECORDS: Table = SourceRecord.__table__  # type: ignore[assignment]
-_ENROLLMENTS: Table = Enrollment.__table__  # type: ignore[assignment]
-_PAID: Table = BenefitPaid.__table__  # type: ignore[assignment]
-_PROGRAMS: Table = Program.__table__  # type: ignore[assignment]
-_DELIVERIES: Table = Delivery.__table__  # type: ignore[assignment]
 
 
 class _ConcurrentClaimError(Exception):
@@ -189,7 +179,7 @@ class RegistryWriter:
         self._pg = pg = engine.dialect.name == "postgresql"
         self._bulk = {
             table.name: BulkInsert(table, COLUMNS[table.name], postgres=pg)
-            for table in (_APPLIED, _PEOPLE, _RECORDS, _ENROLLMENTS, _PAID)
+            for table in (APPLIED_ITEMS, PEOPLE, SOURCE_RECORDS, ENROLLMENTS, BENEFITS_PAID)
         }
         self._ledger_tuple = itemgetter(*COLUMNS["applied_items"])
         self._seen = Lookup(
@@ -200,7 +190,7 @@ class RegistryWriter:
             fixed="agreement_id",
         )
         self._known_curps = Lookup("people", ("curp",), "curp", postgres=pg)
-        self._general = GeneralPath(self._bulk, _APPLIED, postgres=pg)
+        self._general = GeneralPath(self._bulk, APPLIED_ITEMS, postgres=pg)
         self._batch = BatchStatements(postgres=pg)
 
     def apply(self, header: ChangeSetHeader, items: Iterable[ChangeItem]) -> ApplyResult:
