@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
@@ -32,23 +32,34 @@ from sqlalchemy import (
 from hub.db import Base
 
 __all__ = [
+    "SURROGATE_KEY",
     "LedgerRow",
     "find_claim",
     "find_known",
     "find_position",
+    "position_columns",
     "processed_messages",
     "record",
 ]
 
-_ID = BigInteger().with_variant(Integer(), "sqlite")
+#: Type of surrogate keys: BIGINT, but INTEGER on SQLite (only INTEGER PRIMARY KEY autoincrements).
+SURROGATE_KEY: Final = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def position_columns() -> list[Column[Any]]:
+    """A surrogate key and where a Kafka message was read: topic, partition and offset."""
+    return [
+        Column("id", SURROGATE_KEY, primary_key=True, autoincrement=True),
+        Column("topic", String(255), nullable=False),
+        Column("kafka_partition", Integer, nullable=False),
+        Column("kafka_offset", BigInteger, nullable=False),
+    ]
+
 
 processed_messages = Table(
     "processed_messages",
     Base.metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("topic", String(255), nullable=False),
-    Column("kafka_partition", Integer, nullable=False),
-    Column("kafka_offset", BigInteger, nullable=False),
+    *position_columns(),
     # the claim: set only for authenticated messages inspected item by item
     Column("agreement_id", String(255)),
     Column("message_id", String(255)),

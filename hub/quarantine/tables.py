@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     DateTime,
     ForeignKey,
     Index,
-    Integer,
     LargeBinary,
     String,
     Table,
@@ -17,19 +15,15 @@ from sqlalchemy import (
 )
 
 from hub.db import Base
+from hub.gatekeeper.ledger import SURROGATE_KEY, position_columns
 
 __all__ = ["quarantine_entries", "quarantine_messages"]
-
-_ID = BigInteger().with_variant(Integer(), "sqlite")
 
 #: A quarantined Kafka message: exact value and headers (JSON), where it was read, its status.
 quarantine_messages = Table(
     "quarantine_messages",
     Base.metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("topic", String(255), nullable=False),
-    Column("kafka_partition", Integer, nullable=False),
-    Column("kafka_offset", BigInteger, nullable=False),
+    *position_columns(),
     Column("agreement_id", String(255)),
     Column("message_id", String(255), nullable=False),
     Column("value", LargeBinary, nullable=False),
@@ -45,8 +39,13 @@ quarantine_messages = Table(
 quarantine_entries = Table(
     "quarantine_entries",
     Base.metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("quarantine_message_id", _ID, ForeignKey("quarantine_messages.id"), nullable=False),
+    Column("id", SURROGATE_KEY, primary_key=True, autoincrement=True),
+    Column(
+        "quarantine_message_id",
+        SURROGATE_KEY,
+        ForeignKey("quarantine_messages.id"),
+        nullable=False,
+    ),
     Column("agreement_id", String(255)),
     Column("reference_id", String(255)),
     Column("reason_code", String(64), nullable=False),
