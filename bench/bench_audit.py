@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import text
+from scratchdb import PG_SERVER, scratch_databases
 
 from hub.audit import (
     GENESIS_HASH,
@@ -34,8 +33,6 @@ from hub.audit.signing import sign_hashes
 from hub.db import make_engine, migrate
 
 __all__ = ["main"]
-
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def events(count: int, tag: str) -> list[AuditEvent]:
@@ -123,27 +120,19 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=5_000)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--pg", default=PG_ADMIN, help="admin URL of a PostgreSQL server")
+    parser.add_argument("--pg", default=PG_SERVER, help="admin URL of a PostgreSQL server")
     args = parser.parse_args()
     parts(min(args.entries, 20_000), args.threads)
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'audit.sqlite3'}"
         run("sqlite", url, args.entries, args.batch, args.threads)
-    name = f"sisi_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = make_engine(args.pg, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        print(f"postgresql: omitido ({type(exc).__name__}: no hay servidor en {args.pg})")
-        return
-    try:
-        url = f"{args.pg.rsplit('/', 1)[0]}/{name}"
+    with scratch_databases(args.pg) as fresh:
+        try:
+            url = fresh()
+        except Exception as exc:
+            print(f"postgresql: omitido ({type(exc).__name__}: no hay servidor en {args.pg})")
+            return
         run("postgresql", url, args.entries, args.batch, args.threads)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

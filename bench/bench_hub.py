@@ -50,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from fastavro import schemaless_reader
+from scratchdb import PG_SERVER, scratch_databases
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -69,7 +70,6 @@ from producers.synth.padron import padron_blocks
 
 __all__ = ["main"]
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 AGREEMENT = "CONV-BIENESTAR-PAM-2026"
 SUBJECT = "mx.gob.sisi.padron.ChangeSet"
 SISI = REPO_ROOT / ".venv" / "bin" / "sisi"
@@ -151,23 +151,8 @@ def databases(which: str) -> Iterator[tuple[str, Any]]:
             counter = iter(range(1000))
             yield "sqlite", lambda: f"sqlite:///{tmp}/bench{next(counter)}.sqlite3"
     if which in ("postgresql", "both"):
-        admin = make_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-        created: list[str] = []
-
-        def fresh() -> str:
-            name = f"sisi_bench_{uuid.uuid4().hex[:8]}"
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            created.append(name)
-            return PG_SERVER.rsplit("/", 1)[0] + f"/{name}"
-
-        try:
+        with scratch_databases(PG_SERVER) as fresh:
             yield "postgresql", fresh
-        finally:
-            with admin.connect() as conn:
-                for name in created:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 class Stack:

@@ -32,6 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from scratchdb import PG_SERVER, scratch_databases
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -40,7 +41,6 @@ from hub.registry import ChangeItem, ChangeSetHeader, RegistryWriter
 
 __all__ = ["main"]
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 STATES = ("AS", "BC", "CS", "DF", "GR", "JC", "MC", "NL", "OC", "PL", "VZ", "YN")
 RAW_COLUMNS = (
     "reference_id", "operation", "effective_date", "curp", "primer_apellido", "segundo_apellido",
@@ -223,20 +223,13 @@ def main(argv: list[str] | None = None) -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         bench(f"sqlite:///{tmp}/bench.sqlite3", "sqlite", args.items)
-    name = f"sisi_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # no server: report and stop, SQLite figures already printed
-        print(f"postgresql: no disponible ({exc.__class__.__name__}); se omite")
-        return
-    try:
-        bench(PG_SERVER.rsplit("/", 1)[0] + f"/{name}", "postgresql", args.items)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_databases(PG_SERVER) as fresh:
+        try:
+            url = fresh()
+        except Exception as exc:  # no server: report and stop, SQLite figures already printed
+            print(f"postgresql: no disponible ({exc.__class__.__name__}); se omite")
+            return
+        bench(url, "postgresql", args.items)
 
 
 if __name__ == "__main__":
