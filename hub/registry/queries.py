@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Table, and_, case, func, or_, select
 from sqlalchemy.engine import Engine
 
 from hub.errors import SisiError
@@ -169,6 +169,12 @@ def enrolled_in(engine: Engine, program_key: str, month: str) -> list[EnrolledPe
         return [EnrolledPerson(*row) for row in conn.execute(stmt)]
 
 
+def _record_of(table: Table) -> ColumnElement[bool]:
+    """Join condition: the source record that rows of ``table`` (agreement, reference) belong to."""
+    r = SOURCE_RECORDS.c
+    return and_(r.agreement_id == table.c.agreement_id, r.reference_id == table.c.reference_id)
+
+
 def _cvegeo_parts(cvegeo: str) -> tuple[str, ...]:
     if not cvegeo.isdigit() or len(cvegeo) not in (2, 5, 9):
         raise RegistryQueryError(
@@ -203,10 +209,7 @@ def paid_in(engine: Engine, program_key: str, cvegeo: str, year: int) -> Payment
             b.monto_centavos,
             *geo,
         )
-        .join(
-            SOURCE_RECORDS,
-            and_(r.agreement_id == b.agreement_id, r.reference_id == b.reference_id),
-        )
+        .join(SOURCE_RECORDS, _record_of(BENEFITS_PAID))
         .join(PEOPLE, PEOPLE.c.id == b.person_id)
         .where(
             b.program_key == program_key,
@@ -248,7 +251,6 @@ def person_by_curp(engine: Engine, curp: str) -> PersonReport | None:
             return None
         e, r = ENROLLMENTS.c, SOURCE_RECORDS.c
         # a person's rows are found through their source records (indexed by person_id)
-        records = and_(r.agreement_id == e.agreement_id, r.reference_id == e.reference_id)
         history = [
             dict(row)
             for row in conn.execute(
@@ -266,7 +268,7 @@ def person_by_curp(engine: Engine, curp: str) -> PersonReport | None:
                     e.cve_mun,
                     e.cve_loc,
                 )
-                .join(SOURCE_RECORDS, records)
+                .join(SOURCE_RECORDS, _record_of(ENROLLMENTS))
                 .join(PROGRAMS, PROGRAMS.c.key == e.program_key)
                 .where(r.person_id == person["id"])
                 .order_by(e.valid_from, e.program_key, e.agreement_id, e.reference_id)
@@ -283,10 +285,7 @@ def person_by_curp(engine: Engine, curp: str) -> PersonReport | None:
                     b.tipo_beneficio,
                     b.monto_centavos,
                 )
-                .join(
-                    SOURCE_RECORDS,
-                    and_(r.agreement_id == b.agreement_id, r.reference_id == b.reference_id),
-                )
+                .join(SOURCE_RECORDS, _record_of(BENEFITS_PAID))
                 .where(r.person_id == person["id"])
                 .order_by(b.fecha_beneficio, b.agreement_id, b.reference_id, b.message_id)
             ).mappings()
