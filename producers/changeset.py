@@ -24,6 +24,7 @@ from hub.contracts.wire import RecordEncodeError
 from hub.contracts.wire import header as wire_header
 from hub.errors import ContractError
 from producers.avro_writer import compile_writer
+from producers.tail_writer import compile_tail
 
 __all__ = [
     "EPOCH",
@@ -176,6 +177,9 @@ class ChangeSetCodec:
             PERIODICIDAD.get(periodicity, "OTRA") if periodicity is not None else None
         )
         self._prefix = wire_header(schema_id)
+        self._encode_flat = compile_tail(
+            fields, scope=self._scope, periodicidad=self._periodicidad
+        )
 
     def sub_records(
         self, values: Mapping[str, object]
@@ -216,9 +220,18 @@ class ChangeSetCodec:
         return person, benefit, geography
 
     def encode_tail(self, values: Mapping[str, object]) -> bytes:
-        """The Avro bytes of ``person, benefit, geography`` for one canonical record."""
-        person, benefit, geography = self.sub_records(values)
-        return self.encode_tail_records(person, benefit, geography)
+        """The Avro bytes of ``person, benefit, geography`` for one canonical record.
+
+        Written straight from ``values`` (``producers.tail_writer``): the same bytes as
+        ``encode_tail_records(*sub_records(values))`` without shaping the sub-records.
+        """
+        try:
+            return self._encode_flat(values)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise RecordEncodeError(
+                f"el registro no cumple el esquema: {exc!r}",
+                hint="revise tipos, campos obligatorios y valores de enum.",
+            ) from exc
 
     def encode_tail_records(
         self,
