@@ -210,10 +210,10 @@ def worker_main() -> None:
 
 
 class _Worker:
-    """A reading process and the thread that moves its batches into a bounded queue."""
+    """A reading process and the thread that moves its batches into the shared queue."""
 
-    def __init__(self, args: tuple[Any, ...]) -> None:
-        self.queue: queue_module.Queue[tuple[str, Any]] = queue_module.Queue(maxsize=16)
+    def __init__(self, args: tuple[Any, ...], queue: queue_module.Queue[tuple[str, Any]]) -> None:
+        self.queue = queue
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "producers.staging_worker"],
             stdin=subprocess.PIPE,
@@ -307,12 +307,14 @@ def stage_file(
         if count == 1:
             for batch in _part_batches(str(path), agreement, spec, 0, 1, reference_data, today):
                 sink.add(batch)
+        # One queue for every reading process, bounded: the processes run side by side and
+        # none can get far ahead of the inserts (a queue per process drained one after the
+        # other would let only one of them run at a time).
+        batches: queue_module.Queue[tuple[str, Any]] = queue_module.Queue(maxsize=8 * count)
         for part in range(count if count > 1 else 0):
             args = (str(path), agreement, spec, part, count, reference_data, today)
-            workers.append(_Worker(args))
-        open_queues = [worker.queue for worker in workers]
-        while open_queues:
-            open_queues = _drain(open_queues, sink, block=True)
+            workers.append(_Worker(args, batches))
+        _collect(batches, len(workers), sink)
         _move_duplicates(conn)
         conn.execute("COMMIT")
     except BaseException:
@@ -328,40 +330,32 @@ def stage_file(
     return result
 
 
-def _drain(
-    queues: list[queue_module.Queue[tuple[str, Any]]], sink: _Sink, *, block: bool
-) -> list[queue_module.Queue[tuple[str, Any]]]:
-    """Insert what the worker queues hold; the queues still open afterwards."""
-    still: list[queue_module.Queue[tuple[str, Any]]] = []
-    for q in queues:
-        done = False
-        while True:
-            try:
-                kind, payload = q.get(timeout=0.5) if block else q.get_nowait()
-            except queue_module.Empty:
-                break
-            if kind == "batch":
-                sink.add(payload)
-            elif kind == "error":
-                raise payload
-            else:
-                sink.result.worker_peak_rss_mb = max(sink.result.worker_peak_rss_mb, payload)
-                done = True
-                break
-        if not done:
-            still.append(q)
-    return still
+def _collect(batches: queue_module.Queue[tuple[str, Any]], workers: int, sink: _Sink) -> None:
+    """Insert the batches of ``workers`` reading processes until every one of them is done."""
+    done = 0
+    while done < workers:
+        kind, payload = batches.get()
+        if kind == "batch":
+            sink.add(payload)
+        elif kind == "error":
+            raise payload
+        else:
+            sink.result.worker_peak_rss_mb = max(sink.result.worker_peak_rss_mb, payload)
+            done += 1
 
 
 def _move_duplicates(conn: sqlite3.Connection) -> None:
-    """Index staging by reference and move every repeated reference (after the first) out."""
+    """Index staging by reference and move every repeated reference out but its first row.
+
+    The first row is the lowest line: reading processes insert their batches interleaved.
+    """
     conn.execute(f"CREATE INDEX ref_{uuid.uuid4().hex} ON staging (reference_id)")
     conn.execute("DROP TABLE IF EXISTS temp.duplicate")
     conn.execute(
         "CREATE TEMP TABLE duplicate AS SELECT s.rowid AS rid, s.line, s.reference_id "
-        "FROM staging s JOIN (SELECT reference_id, min(rowid) AS first FROM staging "
+        "FROM staging s JOIN (SELECT reference_id, min(line) AS first FROM staging "
         "GROUP BY reference_id HAVING count(*) > 1) d "
-        "ON s.reference_id = d.reference_id AND s.rowid <> d.first"
+        "ON s.reference_id = d.reference_id AND s.line <> d.first"
     )
     conn.execute(
         "INSERT INTO invalid SELECT line, reference_id, 'reference_id', ?, ? FROM duplicate",
