@@ -77,6 +77,10 @@ def encode_long(value: int) -> bytes:
 
 
 _OP_BYTES: Final = {op: encode_long(i) for i, op in enumerate(OPERATIONS)}
+_SMALL_LONGS: Final = tuple(encode_long(i) for i in range(64))
+#: Encoded effective dates (days since the epoch), shared by every item of a delivery.
+_DAYS: dict[int, bytes] = {}
+_DAYS_LIMIT: Final = 100_000
 
 
 def encode_string(value: str) -> bytes:
@@ -255,8 +259,21 @@ class ChangeSetCodec:
     @staticmethod
     def encode_item(reference_id: str, operation: str, effective_days: int, tail: bytes) -> bytes:
         """One item: its prefix (reference, operation, effective date) and its tail."""
+        data = reference_id.encode("utf-8")
+        size = len(data)
+        days = _DAYS.get(effective_days)
+        if days is None:
+            days = encode_long(effective_days)
+            if len(_DAYS) < _DAYS_LIMIT:  # a delivery has a few thousand distinct dates
+                _DAYS[effective_days] = days
         return b"".join(
-            (encode_string(reference_id), _OP_BYTES[operation], encode_long(effective_days), tail)
+            (
+                _SMALL_LONGS[size] if size < 64 else encode_long(size),
+                data,
+                _OP_BYTES[operation],
+                days,
+                tail,
+            )
         )
 
     def frame(self, header: ChangeSetHeader, items: Sequence[bytes]) -> bytes:

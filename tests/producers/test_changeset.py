@@ -92,3 +92,15 @@ def test_framed_change_set_reads_back_with_fastavro() -> None:
     assert first["geography"] == {
         "cve_ent": "11", "cve_mun": "020", "cve_loc": "0001", "domicilio": None, "ageb": None,
     }  # fmt: skip
+
+
+@pytest.mark.parametrize("reference_id", ["R-1", "", "x" * 63, "x" * 64, "ÑANDÚ" * 20])
+@pytest.mark.parametrize("days", [0, -1, 63, 64, 20_000, -25_000, 2**40])
+def test_item_prefix_is_the_avro_encoding(reference_id: str, days: int) -> None:
+    for _ in range(2):  # the second time the encoded date comes from the memo
+        item = ChangeSetCodec.encode_item(reference_id, "PAGO", days, b"tail")
+        out = io.BytesIO()
+        schemaless_writer(out, "string", reference_id)
+        schemaless_writer(out, "int", 3)
+        schemaless_writer(out, "long", days)
+        assert item == out.getvalue() + b"tail"
