@@ -58,6 +58,9 @@ _NAME_POSITIONS: Final = (
     (15, "nombre"),
 )
 _INDEX_OF: Final = {position: n for n, (position, _) in enumerate(_NAME_POSITIONS)}
+#: ``birth_state_renapo`` answers by text: every row of a padrón asks with one of a few texts.
+_RENAPO_OF: dict[str, str | None] = {}
+_RENAPO_MEMO_LIMIT: Final = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +175,19 @@ def build_curp(stem16: str, homoclave: str) -> str:
 
 def birth_state_renapo(entidad: str) -> str | None:
     """RENAPO code of a birth state given as RENAPO code or INEGI CVE_ENT; None if unknown."""
+    try:
+        return _RENAPO_OF[entidad]
+    except KeyError:
+        pass
+    except TypeError:  # not text: fails below as it always did
+        return _birth_state_renapo(entidad)
+    found = _birth_state_renapo(entidad)
+    if len(_RENAPO_OF) < _RENAPO_MEMO_LIMIT:
+        _RENAPO_OF[entidad] = found
+    return found
+
+
+def _birth_state_renapo(entidad: str) -> str | None:
     value = entidad.strip().upper()
     if value in RENAPO_STATES:
         return value

@@ -191,19 +191,30 @@ class GeoCatalog:
         that contradict each other, an unknown state or municipality give ``None`` and errors; an
         unknown locality in a known municipality gives the key and a warning.
         """
+        key, issues = self.normalized_geography(cve_ent, cve_mun, cve_loc, cvegeo)
+        return key, list(issues)
+
+    def normalized_geography(
+        self,
+        cve_ent: object = None,
+        cve_mun: object = None,
+        cve_loc: object = None,
+        cvegeo: object = None,
+    ) -> tuple[GeoKey | None, tuple[ValidationIssue, ...]]:
+        """``normalize_geography`` with the issues as a shared tuple (no copy per call)."""
         raw_key = (cve_ent, cve_mun, cve_loc, cvegeo)
         try:
             found = self._memo.get(raw_key)
         except TypeError:  # an unhashable value: normalize it without the memo
             key, issues = self._normalize(*map(_text, raw_key))
-            return key, issues
+            return key, tuple(issues)
         if found is None:
             key, issues = self._normalize(*map(_text, raw_key))
             found = (key, tuple(issues))
             if len(self._memo) >= _MEMO_LIMIT:
                 self._memo.clear()
             self._memo[raw_key] = found
-        return found[0], list(found[1])
+        return found
 
     def _normalize(
         self, ent_in: str, mun_in: str, loc_in: str, geo_in: str

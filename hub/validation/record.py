@@ -19,7 +19,7 @@ from hub.validation.curp_rules import SEX_CODES
 from hub.validation.dates import DATE_RULES, coerce_date, validate_date
 from hub.validation.geography import GeoCatalog
 from hub.validation.issues import ValidationIssue, make_issue
-from hub.validation.names import validate_name
+from hub.validation.names import _name_problem, validate_name
 
 __all__ = ["BAJA_REQUIRED", "DEFAULT_REQUIRED", "OPERATIONS", "PAGO_REQUIRED", "validate_item"]
 
@@ -49,6 +49,9 @@ _BOOLEANS: Final = ("discapacidad", "indigena", "titular")
 
 
 _WHITESPACE: Final = frozenset(" \t\n\r\x0b\x0c\xa0")
+#: Amounts already found valid (finite, not negative, two decimals, under the ceiling).
+_GOOD_AMOUNTS: set[Decimal] = set()
+_AMOUNT_MEMO_LIMIT: Final = 10_000
 
 
 def _is_missing(value: object) -> bool:
@@ -104,11 +107,12 @@ def validate_item(
     primer = get("primer_apellido")
     segundo = get("segundo_apellido")
     nombre = get("nombre")
-    if primer:
+    # a well-formed name (the usual case) is one memoized lookup, without building a list
+    if primer and (type(primer) is not str or _name_problem(primer) is not None):
         issues.extend(validate_name("primer_apellido", primer))
-    if segundo:
+    if segundo and (type(segundo) is not str or _name_problem(segundo) is not None):
         issues.extend(validate_name("segundo_apellido", segundo))
-    if nombre:
+    if nombre and (type(nombre) is not str or _name_problem(nombre) is not None):
         issues.extend(validate_name("nombre", nombre))
 
     sexo = get("sexo")
@@ -149,15 +153,21 @@ def validate_item(
             issues.append(make_issue("curp", "CURP_STRUCTURE", detail))
 
     monto = get("monto")
-    if monto is not None and monto != "":
-        issues.extend(_amount_issues(monto))
+    # (a signalling NaN has no hash: only finite amounts go through the memo)
+    known = monto if isinstance(monto, Decimal) and monto.is_finite() else None
+    if monto is not None and monto != "" and not (known is not None and known in _GOOD_AMOUNTS):
+        found = _amount_issues(monto)
+        if found:
+            issues.extend(found)
+        elif known is not None and len(_GOOD_AMOUNTS) < _AMOUNT_MEMO_LIMIT:
+            _GOOD_AMOUNTS.add(known)  # a padrón pays a handful of distinct amounts
 
     for field in _BOOLEANS:
         value = get(field)
         if value is not None and value is not True and value is not False:
             issues.append(make_issue(field, "BOOLEAN_INVALID", repr(value)))
 
-    key, geo_issues = catalog.normalize_geography(
+    key, geo_issues = catalog.normalized_geography(
         get("cve_ent"), get("cve_mun"), get("cve_loc"), get("cvegeo")
     )
     if geo_issues:
