@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,7 +21,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.agreements import Agreement
-from hub.envelope import seal
+from hub.envelope import Envelope, seal
 from hub.errors import AgreementError, InputFileError
 from hub.settings import Settings
 from hub.topics import agreement_changes
@@ -36,6 +38,8 @@ from producers.summary import ProduceSummary, write_report
 __all__ = ["DEFAULT_CHUNK_SIZE", "ProduceOptions", "Progress", "codec_spec", "produce_file"]
 
 DEFAULT_CHUNK_SIZE = 500
+#: Chunks that may wait for their signature before the encoder waits for the signer.
+_SIGNING_AHEAD = 8
 
 
 @dataclass(frozen=True)
@@ -164,13 +168,34 @@ def _write_delivery(
     *,
     hold_bajas: bool = False,
 ) -> int:
-    """Chunk, sign and store the delivery and replace the snapshot, in one transaction."""
+    """Chunk, sign and store the delivery and replace the snapshot, in one transaction.
+
+    Signing (Ed25519 over each framed chunk) runs in a helper thread, which the signature
+    library lets run outside the GIL, while this thread encodes the next chunks; envelopes
+    reach the outbox in chunk order, at most ``_SIGNING_AHEAD`` chunks behind.
+    """
     outbox = Outbox(conn)
     size = options.chunk_size
     chunk_count = -(-total // size)
     sent_at = datetime.now(UTC)
     sender = agreement.parties.agency.key
     encode_item = codec.encode_item
+    signer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sisi-seal")
+    pending: deque[tuple[int, int, Future[Envelope]]] = deque()
+
+    def store(*, everything: bool) -> None:
+        while pending and (
+            everything or len(pending) > _SIGNING_AHEAD or pending[0][2].done()
+        ):
+            chunk_index, item_count, sealed = pending.popleft()
+            outbox.add(
+                sealed.result(),
+                transaction_id=transaction_id,
+                chunk_index=chunk_index,
+                item_count=item_count,
+                period=options.period,
+            )
+
     conn.execute("BEGIN IMMEDIATE")
     try:
         chunk: list[bytes] = []
@@ -182,14 +207,10 @@ def _write_delivery(
             header = ChangeSetHeader(
                 message_id, transaction_id, sender, agreement.id, sent_at, index, chunk_count
             )
-            envelope = seal(private_key, agreement.id, message_id, codec.frame(header, chunk))
-            outbox.add(
-                envelope,
-                transaction_id=transaction_id,
-                chunk_index=index,
-                item_count=len(chunk),
-                period=options.period,
-            )
+            framed = codec.frame(header, chunk)
+            sealed = signer.submit(seal, private_key, agreement.id, message_id, framed)
+            pending.append((index, len(chunk), sealed))
+            store(everything=False)
             index += 1
             chunk.clear()
 
@@ -201,11 +222,14 @@ def _write_delivery(
                 flush()
         if chunk:
             flush()
+        store(everything=True)
         snapshot.apply(conn, options.period, hold_bajas=hold_bajas)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    finally:
+        signer.shutdown(wait=True, cancel_futures=True)
     return index
 
 
