@@ -8,10 +8,12 @@ an ALTA and gets a PAGO with ``--period``) and prints records/s and the peak RSS
 and of the reading workers. The broker's own memory is not counted (it is the hub's, not the
 agency's).
 
-Measured on the 2-core machine (PAM layout, ``--period`` so 2 items per row, 500 per change set):
-1M rows in 50 s (≈20,000 records/s), 5M rows in 257 s (≈19,400 records/s); peak RSS 198-202 MB
-for the main process and 118-128 MB per reading process, flat with file size. About two thirds
-of the time is reading, mapping and validating (≈40 µs of CPU per row); below the 50,000/s goal.
+Measured on the 2-core machine (PAM layout, ``--period`` so 2 items per row, 500 per change set,
+load average 0.7-1.2 when started): 1M rows in 22.9-24.1 s (≈41,500-43,600 records/s), 5M in 116 s
+(≈43,200 records/s); peak RSS 185 MB for the main process and 118-128 MB per reading process,
+flat with file size. Of a 1M run, about 16 s are the two reading processes (≈25 µs of CPU per
+row each: read, map, validate, encode), 3.4 s chunking and signing into the outbox and 2.9 s
+publishing; still below the 50,000/s goal. (Before: 1M in 46-50 s, ≈20,000-21,800 records/s.)
 """
 
 from __future__ import annotations
