@@ -144,14 +144,40 @@ def test_xlsx_sex_codes_and_amounts_by_funding_source(tmp_path: Path, catalog: o
     sheet.title = "PADRON"
     sheet.append(["Programa Mujeres con Bienestar"])
     sheet.append(["Corte: abril 2025"])
-    sheet.append(["FOLIO", "CURP", "APELLIDO PATERNO", "NOMBRE", "FECHA DE NACIMIENTO", "SEXO",
-                  "INDIGENA", "CVE_MUN", "CVE_LOC", "MONTO_FEDERAL", "MONTO_ESTATAL"])
-    sheet.append([1001, MARIA, "Pérez", "María", date(1952, 3, 5), "Femenino", "Sí", 1, 1,
-                  0, 2500])
-    sheet.append([1002, JOSE, "Núñez", "José Luis", "17/09/2001", "MASCULINO", "No", "020", 1,
-                  1250.5, "1250.50"])
-    sheet.append([1003, JOSE, "Núñez", "José Luis", "17/09/2001", "Hombre", "tal vez", 20, 1,
-                  None, None])
+    sheet.append(
+        [
+            "FOLIO",
+            "CURP",
+            "APELLIDO PATERNO",
+            "NOMBRE",
+            "FECHA DE NACIMIENTO",
+            "SEXO",
+            "INDIGENA",
+            "CVE_MUN",
+            "CVE_LOC",
+            "MONTO_FEDERAL",
+            "MONTO_ESTATAL",
+        ]
+    )
+    sheet.append([1001, MARIA, "Pérez", "María", date(1952, 3, 5), "Femenino", "Sí", 1, 1, 0, 2500])
+    sheet.append(
+        [
+            1002,
+            JOSE,
+            "Núñez",
+            "José Luis",
+            "17/09/2001",
+            "MASCULINO",
+            "No",
+            "020",
+            1,
+            1250.5,
+            "1250.50",
+        ]
+    )
+    sheet.append(
+        [1003, JOSE, "Núñez", "José Luis", "17/09/2001", "Hombre", "tal vez", 20, 1, None, None]
+    )
     path = tmp_path / "mujeres.xlsx"
     book.save(path)
     lay = FileLayout.model_validate(
@@ -166,8 +192,10 @@ def test_xlsx_sex_codes_and_amounts_by_funding_source(tmp_path: Path, catalog: o
                 "primer_apellido": {"column": "APELLIDO PATERNO"},
                 "nombre": {"column": "NOMBRE"},
                 "fecha_nacimiento": {"column": "FECHA DE NACIMIENTO"},
-                "sexo": {"column": "SEXO",
-                         "codes": {"Femenino": "M", "Masculino": "H", "No binario": "X"}},
+                "sexo": {
+                    "column": "SEXO",
+                    "codes": {"Femenino": "M", "Masculino": "H", "No binario": "X"},
+                },
                 "indigena": {"column": "INDÍGENA", "codes": {"Sí": "S", "No": "N"}},
                 "cve_ent": {"constant": "15"},
                 "cve_mun": {"column": "CVE_MUN"},

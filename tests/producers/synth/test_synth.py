@@ -108,10 +108,16 @@ def test_injected_errors_are_exactly_the_sidecar(agreements, catalog, tmp_path, 
 
 def test_delivery_churn(agreements, catalog, tmp_path):
     agreement = agreements.get("CONV-LEON-JEFAS-2026")  # amounts vary: cambios of amount too
-    first = {r.values["reference_id"]: r.values for r in _read(
-        agreement, _write_padron(agreement, tmp_path, people=2000), catalog)}
-    second = {r.values["reference_id"]: r.values for r in _read(
-        agreement, _write_padron(agreement, tmp_path, people=2000, delivery=2), catalog)}
+    first = {
+        r.values["reference_id"]: r.values
+        for r in _read(agreement, _write_padron(agreement, tmp_path, people=2000), catalog)
+    }
+    second = {
+        r.values["reference_id"]: r.values
+        for r in _read(
+            agreement, _write_padron(agreement, tmp_path, people=2000, delivery=2), catalog
+        )
+    }
     bajas = first.keys() - second.keys()
     altas = second.keys() - first.keys()
     common = first.keys() & second.keys()
@@ -221,11 +227,25 @@ def test_cli(tmp_path):
     assert out.exists() and sidecar_path(out).exists()
 
     bad = tmp_path / "bad.txt"
-    unknown = runner.invoke(synth, ["padron", "--agreement", "NO-EXISTE", "--people", "5",
-                                    "--seed", "1", "--out", str(bad)])
+    unknown = runner.invoke(
+        synth,
+        ["padron", "--agreement", "NO-EXISTE", "--people", "5", "--seed", "1", "--out", str(bad)],
+    )
     assert unknown.exit_code == 2 and "convenio desconocido" in unknown.output
-    mismatch = runner.invoke(synth, ["households", "--agreement", "CONV-BIENESTAR-PAM-2026",
-                                     "--households", "5", "--seed", "1", "--out", str(bad)])
+    mismatch = runner.invoke(
+        synth,
+        [
+            "households",
+            "--agreement",
+            "CONV-BIENESTAR-PAM-2026",
+            "--households",
+            "5",
+            "--seed",
+            "1",
+            "--out",
+            str(bad),
+        ],
+    )
     assert mismatch.exit_code == 2 and "no 'encuesta'" in mismatch.output
     assert set(tmp_path.iterdir()) == {out, sidecar_path(out)}  # nothing half-written
 
@@ -253,8 +273,9 @@ def test_missing_fields_only_where_the_reader_requires_them(agreements, tmp_path
     agreement = agreements.get(agreement_id)
     path = _write_padron(agreement, tmp_path, people=3000, error_rate=0.05)
     with sidecar_path(path).open(encoding="utf-8") as handle:
-        emptied = {row["campo"] for row in csv.DictReader(handle)
-                   if row["tipo_error"] == "campo_faltante"}
+        emptied = {
+            row["campo"] for row in csv.DictReader(handle) if row["tipo_error"] == "campo_faltante"
+        }
     assert emptied  # detected ones: test_injected_errors_are_exactly_the_sidecar
     assert emptied <= required_fields(agreement.layout)
     assert {"primer_apellido", "nombre", "reference_id"} <= emptied
@@ -265,8 +286,12 @@ def test_delivery_is_regenerated_alone_and_keeps_people(agreements, catalog, tmp
     a = _write_padron(agreement, tmp_path / "a", people=1500, delivery=3)
     b = _write_padron(agreement, tmp_path / "b", people=1500, delivery=3)
     assert a.read_bytes() == b.read_bytes()
-    second = {r.values["reference_id"]: r.values for r in _read(
-        agreement, _write_padron(agreement, tmp_path, people=1500, delivery=2), catalog)}
+    second = {
+        r.values["reference_id"]: r.values
+        for r in _read(
+            agreement, _write_padron(agreement, tmp_path, people=1500, delivery=2), catalog
+        )
+    }
     third = {r.values["reference_id"]: r.values for r in _read(agreement, a, catalog)}
     common = second.keys() & third.keys()
     assert len(common) >= 0.9 * len(second)
