@@ -23,6 +23,7 @@ from fastavro import parse_schema
 from hub.contracts.wire import RecordEncodeError
 from hub.contracts.wire import header as wire_header
 from hub.errors import ContractError
+from hub.fields import PERSON_FIELDS
 from producers.avro_writer import compile_writer
 from producers.tail_writer import compile_tail
 
@@ -51,17 +52,7 @@ PERIODICIDAD: Final[Mapping[str, str]] = {
     "semestral": "SEMESTRAL",
     "anual": "ANUAL",
 }
-_PERSON: Final = (
-    "curp",
-    "primer_apellido",
-    "segundo_apellido",
-    "nombre",
-    "fecha_nacimiento",
-    "entidad_nacimiento",
-    "sexo",
-    "discapacidad",
-    "indigena",
-)
+_PERSON: Final = PERSON_FIELDS
 _ZERO: Final = Decimal("0.00")
 
 

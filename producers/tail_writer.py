@@ -15,22 +15,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Final
 
+from hub.fields import PERSON_FIELDS
 from producers.avro_writer import Writer, compile_writer, write_long
 
 __all__ = ["PERSON_FIELDS", "TailEncoder", "compile_tail"]
 
-#: The canonical fields of the ``person`` sub-record (the rest of the schema's fields are null).
-PERSON_FIELDS: Final = (
-    "curp",
-    "primer_apellido",
-    "segundo_apellido",
-    "nombre",
-    "fecha_nacimiento",
-    "entidad_nacimiento",
-    "sexo",
-    "discapacidad",
-    "indigena",
-)
 _ZERO: Final = Decimal("0.00")
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 _DECIMAL_MEMO_LIMIT: Final = 4096
