@@ -369,29 +369,37 @@ def run_latency(url: str, tmp: Path, codec: ChangeSetCodec, agreement: Agreement
 
 
 def profile(tmp: Path, codec_items: int, size: int) -> None:
-    """cProfile of HubPipeline.process in this process on SQLite (recording publisher)."""
-    from hub.worker import KafkaMessage, RecordingPublisher, build_pipeline
+    """HubPipeline.process_batch in this process on SQLite (recording publisher): timed, then
+    again under cProfile, each on a fresh database (no Kafka, no faust)."""
+    from hub.worker import BATCH_MESSAGES, KafkaMessage, RecordingPublisher, build_pipeline
 
-    url = f"sqlite:///{tmp}/profile.sqlite3"
     settings, agreement = _load()
-    settings = Settings(database_url=url, data_dir=tmp / "var")
-    prepare_database(settings)
-    pipeline = build_pipeline(settings, RecordingPublisher())
-    messages = build_messages(_codec(pipeline.engine, agreement), agreement, codec_items, size, 5)
     topic = f"sisi.agreement.{AGREEMENT}.changesets"
-    kafka = [
-        KafkaMessage(topic, 0, n, v, tuple(h))  # type: ignore[arg-type]
-        for n, (_, v, h) in enumerate(messages)
-    ]
-    pipeline.process(kafka[0])
-    prof = cProfile.Profile()
-    started = time.perf_counter()
-    prof.enable()
-    for message in kafka[1:]:
-        pipeline.process(message)
-    prof.disable()
-    elapsed = time.perf_counter() - started
-    print(f"profile: {(len(kafka) - 1) * size / elapsed:,.0f} items/s in-process (under cProfile)")
+    messages: list[Message] = []
+    for run in ("timed", "profiled"):
+        url = f"sqlite:///{tmp}/{run}.sqlite3"
+        settings = Settings(database_url=url, data_dir=tmp / f"var-{run}")
+        prepare_database(settings)
+        pipeline = build_pipeline(settings, RecordingPublisher())
+        if not messages:
+            codec = _codec(pipeline.engine, agreement)
+            messages = build_messages(codec, agreement, codec_items, size, 5)
+        kafka = [
+            KafkaMessage(topic, 0, n, v, tuple(h))  # type: ignore[arg-type]
+            for n, (_, v, h) in enumerate(messages)
+        ]
+        pipeline.process(kafka[0])
+        batches = [kafka[i : i + BATCH_MESSAGES] for i in range(1, len(kafka), BATCH_MESSAGES)]
+        prof = cProfile.Profile()
+        started = time.perf_counter()
+        if run == "profiled":
+            prof.enable()
+        for batch in batches:
+            pipeline.process_batch(batch)
+        prof.disable()
+        elapsed = time.perf_counter() - started
+        rate = (len(kafka) - 1) * size / elapsed
+        print(f"{run}: {rate:,.0f} items/s in-process, batches of {BATCH_MESSAGES} messages")
     for order in ("cumulative", "tottime"):
         out = io.StringIO()
         pstats.Stats(prof, stream=out).sort_stats(order).print_stats(25)

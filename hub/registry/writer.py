@@ -51,7 +51,7 @@ from hub.registry.models import (
     SOURCE_RECORDS,
 )
 
-__all__ = ["ApplyResult", "RegistryWriter", "RejectedItem", "screen"]
+__all__ = ["ApplyResult", "RegistryWriter", "RejectedItem", "is_contention", "screen"]
 
 _OPERATIONS = frozenset({"ALTA", "CAMBIO", "BAJA", "PAGO"})
 _ATTEMPTS = 5
@@ -63,7 +63,7 @@ _CONTENTION = (
 )
 
 
-def _contention(exc: BaseException) -> bool:
+def is_contention(exc: BaseException) -> bool:
     """True when ``exc`` means another writer got there first: undo and start over.
 
     Bulk statements run on the driver, so its own errors arrive as well as SQLAlchemy's wrappers.
@@ -195,6 +195,31 @@ class RegistryWriter:
 
     def apply(self, header: ChangeSetHeader, items: Iterable[ChangeItem]) -> ApplyResult:
         """Apply the accepted ``items`` of one change set; replays change nothing."""
+        batch = list(items)
+        for attempt in range(_ATTEMPTS):
+            try:
+                with self.engine.begin() as conn:
+                    return self.apply_in(conn, header, batch)
+            except Exception as exc:
+                if not is_contention(exc):
+                    raise
+                if attempt == _ATTEMPTS - 1:
+                    raise SisiError(
+                        f"el mensaje {header['message_id']} se está aplicando en otro proceso",
+                        hint="reintente la entrega; los elementos ya aplicados no se duplican",
+                    ) from exc
+        raise AssertionError("unreachable")
+
+    def apply_in(
+        self, conn: Connection, header: ChangeSetHeader, items: Iterable[ChangeItem]
+    ) -> ApplyResult:
+        """Apply ``items`` inside the caller's open transaction on ``conn`` (no retry).
+
+        For callers that commit the registry rows together with their own (the hub pipeline
+        writes the audit entries and the ledger row in the same transaction). When another writer
+        claimed some of these items first, it raises an error for which :func:`is_contention` is
+        true: the caller rolls back and starts over, and the items are then found applied.
+        """
         good, rejected = screen(items)
         unique: dict[str, ChangeItem] = {}
         repeated: list[str] = []
@@ -208,21 +233,8 @@ class RegistryWriter:
             ((version(header, it, prefix), it) for it in unique.values()), key=_first
         )
         done = _Applied(frozenset(), 0, 0)
-        for attempt in range(_ATTEMPTS):
-            now = dt.datetime.now(dt.UTC)
-            try:
-                with self.engine.begin() as conn:
-                    if versioned:
-                        done = self._apply_in(conn, header, versioned, now)
-                break
-            except Exception as exc:
-                if not _contention(exc):
-                    raise
-                if attempt == _ATTEMPTS - 1:
-                    raise SisiError(
-                        f"el mensaje {header['message_id']} se está aplicando en otro proceso",
-                        hint="reintente la entrega; los elementos ya aplicados no se duplican",
-                    ) from exc
+        if versioned:
+            done = self._apply_in(conn, header, versioned, dt.datetime.now(dt.UTC))
         claimed = done.claimed
         applied_ids = tuple(
             it["reference_id"] for _, it in versioned if it["reference_id"] in claimed

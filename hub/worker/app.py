@@ -11,9 +11,12 @@ for that long instead of answering when data arrives, which put ~500 ms of waiti
 publish → registry latency of a live change set. An idle worker then sends a few more fetches a
 second, which costs nothing measurable.
 
-The pipeline is synchronous (database, signatures); it runs in one worker thread so the event
-loop keeps heartbeating the consumer group. An unexpected error ends the process without
-committing the message's offset: the message is redelivered to whichever worker takes over.
+Messages are processed in batches (up to ``BATCH_MESSAGES``, waiting at most ``BATCH_WINDOW`` for
+more): one transaction, one audit signature and one wait for the broker's acknowledgement of the
+receipts per batch instead of per message. faust commits a batch's offsets only after the batch
+returns. The pipeline is synchronous (database, signatures); it runs in one worker thread so the
+event loop keeps heartbeating the consumer group. An unexpected error ends the process without
+committing the batch's offsets: its messages are redelivered to whichever worker takes over.
 """
 
 from __future__ import annotations
@@ -27,18 +30,19 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import faust
-from faust.types import StreamT
+from faust.streams import Stream
 
 from hub.agreements.loader import AgreementSet
 from hub.compliance.metrics import ComplianceCollector
 from hub.settings import Settings
 from hub.worker.assembly import build_pipeline
-from hub.worker.pipeline import HubPipeline, KafkaMessage
+from hub.worker.pipeline import BATCH_MESSAGES, HubPipeline, KafkaMessage
 from hub.worker.public import publish_public
 from hub.worker.publisher import KafkaPublisher
 
 __all__ = [
     "APP_ID",
+    "BATCH_WINDOW",
     "EXIT_PIPELINE_FAILED",
     "FETCH_MAX_WAIT_MS",
     "create_app",
@@ -54,6 +58,8 @@ APP_ID = "sisi-hub"
 EXIT_PIPELINE_FAILED = 70
 #: Longest the broker may hold a fetch that has no new records (milliseconds).
 FETCH_MAX_WAIT_MS = 20
+#: Longest a message waits for others to fill its batch (seconds).
+BATCH_WINDOW = 0.01
 
 
 def _short_fetch_wait() -> None:
@@ -110,26 +116,30 @@ def create_app(
     source = app.topic(*topics, value_type=bytes, value_serializer="raw")
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sisi-pipeline")
 
-    async def gatekeeper(stream: StreamT[Any]) -> None:
+    async def gatekeeper(stream: Stream[Any]) -> None:
         loop = asyncio.get_running_loop()
-        async for event in stream.events():
-            message = event.message
-            kafka = KafkaMessage(
-                message.topic,
-                message.partition,
-                message.offset,
-                bytes(event.value),
-                _headers(message.headers),
-            )
+        async for events in stream.take_events(BATCH_MESSAGES, within=BATCH_WINDOW):
+            batch = [
+                KafkaMessage(
+                    event.message.topic,
+                    event.message.partition,
+                    event.message.offset,
+                    bytes(event.value),
+                    _headers(event.message.headers),
+                )
+                for event in events
+            ]
             try:
-                await loop.run_in_executor(executor, pipeline.process, kafka)
+                await loop.run_in_executor(executor, pipeline.process_batch, batch)
             except Exception:
+                first = batch[0]
                 _log.exception(
-                    "falló el procesamiento de %s/%s/%s; el worker termina sin confirmar la "
-                    "posición y el mensaje se volverá a entregar",
-                    kafka.topic,
-                    kafka.partition,
-                    kafka.offset,
+                    "falló el procesamiento de %s mensajes desde %s/%s/%s; el worker termina sin "
+                    "confirmar las posiciones y los mensajes se volverán a entregar",
+                    len(batch),
+                    first.topic,
+                    first.partition,
+                    first.offset,
                 )
                 logging.shutdown()
                 os._exit(EXIT_PIPELINE_FAILED)

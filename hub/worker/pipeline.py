@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -43,15 +44,17 @@ from hub.quarantine.records import (
     quarantine_record,
 )
 from hub.registry.bulk import begin_write
-from hub.registry.writer import RegistryWriter
+from hub.registry.writer import RegistryWriter, is_contention
 from hub.topics import QUARANTINE
 from hub.worker.audit_events import audit_events
 from hub.worker.publisher import Publisher
 
-__all__ = ["HubPipeline", "KafkaMessage", "Outcome"]
+__all__ = ["BATCH_MESSAGES", "HubPipeline", "KafkaMessage", "Outcome"]
 
 _log = logging.getLogger(__name__)
 _ATTEMPTS = 3
+#: Most messages the worker hands to :meth:`HubPipeline.process_batch` at once.
+BATCH_MESSAGES = 32
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,25 @@ class Outcome:
     reason_code: str | None = None
     verdict: Verdict | None = None
     receipt: bytes | None = None
+
+
+@dataclass
+class _Plan:
+    """One message of a batch: what the ledger knew of it, then what its processing decided."""
+
+    message: KafkaMessage
+    headers: dict[str, bytes]
+    header_agreement_id: str | None
+    header_message_id: str
+    done: ledger.LedgerRow | None  # processed before at this position: a redelivery
+    claim: ledger.LedgerRow | None  # its (agreement, message id) was processed elsewhere
+    verdict: Verdict | None = None
+    events: list[AuditEvent] = field(default_factory=list)
+    entries: list[QuarantineEntry] = field(default_factory=list)
+    row: ledger.LedgerRow | None = None
+    counts: Tally | None = None
+    agreement_id: str | None = None
+    receipt_key: str = ""
 
 
 def _utcnow() -> dt.datetime:
@@ -104,43 +126,108 @@ class HubPipeline:
 
     def process(self, message: KafkaMessage) -> Outcome:
         """Process one message; returns once its effects are stored and its outputs published."""
+        return self.process_batch([message])[0]
+
+    def process_batch(self, messages: Sequence[KafkaMessage]) -> list[Outcome]:
+        """Process ``messages`` in order, their effects in ONE transaction; one outcome each.
+
+        The same as processing them one by one (a message repeating an earlier one of the batch is
+        a replay of it), but the commit, the audit batch signature and the wait for the broker's
+        acknowledgement of receipts are paid once per batch instead of once per message.
+        """
+        if not messages:
+            return []
         self.gatekeeper.refresh()
         for attempt in range(_ATTEMPTS):
             try:
-                return self._process(message)
-            except IntegrityError:
-                # another worker stored this message (or claimed its id) first: look again
+                return self._process_batch(messages)
+            except Exception as exc:
+                # another worker stored one of these messages (or claimed its id) first: the
+                # transaction was undone; look again (those messages are now redeliveries)
+                if not (isinstance(exc, IntegrityError) or is_contention(exc)):
+                    raise
                 if attempt == _ATTEMPTS - 1:
                     raise
-                _log.info("mensaje %s/%s/%s: reintento tras conflicto", *_where(message))
+                _log.info("lote de %s mensajes: reintento tras conflicto", len(messages))
         raise AssertionError("unreachable")
 
-    def _process(self, message: KafkaMessage) -> Outcome:
-        headers = headers_dict(message.headers)
-        header_agreement_id, header_message_id = message_identity(message.value, headers)
-        with self.engine.connect() as conn:  # one round trip: this position and the claim
-            done, claim = ledger.find_known(
-                conn,
-                message.topic,
-                message.partition,
-                message.offset,
-                header_message_id,
-                header_agreement_id,
+    def _process_batch(self, messages: Sequence[KafkaMessage]) -> list[Outcome]:
+        plans: list[_Plan] = []
+        with self.engine.connect() as conn:  # one round trip each: position and claim
+            for message in messages:
+                headers = headers_dict(message.headers)
+                agreement_id, message_id = message_identity(message.value, headers)
+                done, claim = ledger.find_known(
+                    conn,
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    message_id,
+                    agreement_id,
+                )
+                plans.append(_Plan(message, headers, agreement_id, message_id, done, claim))
+        claimed: dict[tuple[str, str], _Plan] = {}  # claims made earlier in this batch
+        now = self.clock()
+        with self.engine.begin() as conn:
+            begin_write(conn)  # SQLite: the write lock before the first read of the writers
+            for plan in plans:
+                if plan.done is None:
+                    self._plan(conn, plan, claimed, now)
+            events = [event for plan in plans for event in plan.events]
+            if events:
+                self.audit.append_in(conn, events)
+            for plan in plans:
+                if plan.row is not None:
+                    self._store(conn, plan, now)
+        outcomes = []
+        for plan in plans:
+            if plan.done is not None:
+                self._republish(plan.message, plan.done, plan.header_message_id, flush=False)
+                done = plan.done
+                outcomes.append(
+                    Outcome("redelivery", done.outcome, done.reason_code, receipt=done.receipt)
+                )
+                continue
+            assert plan.row is not None and plan.verdict is not None
+            self._publish_quarantine(plan.message, plan.agreement_id, plan.entries, now)
+            row = plan.row
+            if row.receipt is not None and row.receipt_topic is not None:
+                self._publish_receipt(row.receipt_topic, plan.receipt_key, row.receipt)
+            code = row.reason_code
+            kind: Literal["processed", "replay"] = (
+                "replay" if row.outcome == "REPLAY" else "processed"
             )
-        if done is not None:
-            self._republish(message, done, header_message_id)
-            return Outcome("redelivery", done.outcome, done.reason_code, receipt=done.receipt)
-        verdict = self.gatekeeper.inspect(message.topic, message.value, headers)
+            outcomes.append(Outcome(kind, row.outcome, code, plan.verdict, row.receipt))
+        self.publisher.flush()
+        return outcomes
+
+    def _plan(
+        self,
+        conn: Connection,
+        plan: _Plan,
+        claimed: dict[tuple[str, str], _Plan],
+        now: dt.datetime,
+    ) -> None:
+        """Inspect the message of ``plan``, apply its accepted items on ``conn``, fill ``plan``."""
+        message = plan.message
+        verdict = self.gatekeeper.inspect(message.topic, message.value, plan.headers)
         agreement = verdict.agreement
+        claim: ledger.LedgerRow | _Plan | None = plan.claim
         if agreement is None or not verdict.authenticated or verdict.refusal is not None:
             claim = None  # only an inspected, authenticated message claims its identity
-        elif (agreement.id, verdict.message_id) != (header_agreement_id, header_message_id):
-            with self.engine.connect() as conn:  # not the identity looked up above
-                claim = ledger.find_claim(conn, agreement.id, verdict.message_id)
+        else:
+            key = (agreement.id, verdict.message_id)
+            if key != (plan.header_agreement_id, plan.header_message_id):
+                claim = ledger.find_claim(conn, *key)  # not the identity looked up before
+            if claim is None:
+                claim = claimed.get(key)
+            if claim is None:
+                claimed[key] = plan
         if claim is not None:
-            return self._replay(message, verdict, claim, header_message_id)
+            self._plan_replay(plan, verdict, claim, now)
+            return
         if verdict.refusal is None and verdict.accepted and verdict.header is not None:
-            result = self.writer.apply(verdict.header, verdict.accepted)
+            result = self.writer.apply_in(conn, verdict.header, verdict.accepted)
             if result.rejected:
                 verdict = verdict.with_registry_rejections(
                     [
@@ -153,103 +240,85 @@ class HubPipeline:
                         for r in result.rejected
                     ]
                 )
-        events = audit_events(verdict, message.topic, message.partition, message.offset)
-        now = self.clock()
+        plan.verdict = verdict
+        plan.events = audit_events(verdict, message.topic, message.partition, message.offset)
         receipt = self._receipt(verdict, now)
-        entries = entries_for(verdict)
+        plan.entries = entries_for(verdict)
         claims = verdict.authenticated and verdict.refusal is None
-        row = ledger.LedgerRow(
+        plan.agreement_id = agreement.id if agreement else verdict.agreement_id
+        plan.receipt_key = verdict.message_id
+        plan.row = ledger.LedgerRow(
             topic=message.topic,
             partition=message.partition,
             offset=message.offset,
             agreement_id=agreement.id if claims and agreement else None,
             message_id=verdict.message_id if claims else None,
             header_agreement_id=verdict.agreement_id,
-            header_message_id=header_message_id,
+            header_message_id=plan.header_message_id,
             outcome=receipt_status(verdict),
             reason_code=verdict.refusal.code if verdict.refusal else None,
             receipt_topic=agreement.receipts_topic if receipt is not None and agreement else None,
             receipt=receipt,
         )
         sla = agreement.delivery.max_lag_hours * 3600.0 if agreement else None
-        counts = tally(verdict, now=now, sla_seconds=sla)
-        self._commit(message, verdict, row, entries, now, counts, events)
-        self._publish_quarantine(message, verdict.agreement_id, entries, now)
-        if receipt is not None and row.receipt_topic is not None:
-            self._publish_receipt(row.receipt_topic, verdict.message_id, receipt)
-        self.publisher.flush()
-        code = verdict.refusal.code if verdict.refusal else None
-        return Outcome("processed", row.outcome, code, verdict, receipt)
+        plan.counts = tally(verdict, now=now, sla_seconds=sla)
 
-    def _replay(
-        self, message: KafkaMessage, verdict: Verdict, claim: ledger.LedgerRow, header_id: str
-    ) -> Outcome:
+    def _plan_replay(
+        self, plan: _Plan, verdict: Verdict, claim: ledger.LedgerRow | _Plan, now: dt.datetime
+    ) -> None:
         """A processed message seen again at another position: quarantine, count, nothing else."""
+        if isinstance(claim, _Plan):  # claimed earlier in this batch
+            assert claim.row is not None
+            claim = claim.row
+        message = plan.message
         where = f"{claim.topic}, partición {claim.partition}, posición {claim.offset}"
         text = describe(MENSAJE_REPETIDO, f"se procesó antes en {where}")
-        refused = replace(verdict, refusal=Refusal(MENSAJE_REPETIDO, text))
-        entries = [QuarantineEntry(None, MENSAJE_REPETIDO, text)]
-        now = self.clock()
-        row = ledger.LedgerRow(
+        plan.verdict = replace(verdict, refusal=Refusal(MENSAJE_REPETIDO, text))
+        plan.entries = [QuarantineEntry(None, MENSAJE_REPETIDO, text)]
+        plan.agreement_id = verdict.agreement.id if verdict.agreement else verdict.agreement_id
+        plan.receipt_key = verdict.message_id
+        plan.row = ledger.LedgerRow(
             topic=message.topic,
             partition=message.partition,
             offset=message.offset,
             agreement_id=None,
             message_id=None,
             header_agreement_id=verdict.agreement_id,
-            header_message_id=header_id,
+            header_message_id=plan.header_message_id,
             outcome="REPLAY",
             reason_code=MENSAJE_REPETIDO,
+            # the agency's outbox waits for a receipt: repeat the original one
             receipt_topic=claim.receipt_topic,
             receipt=claim.receipt,
         )
-        counts = tally(verdict, now=now, sla_seconds=None, replay=True)
-        self._commit(message, refused, row, entries, now, counts)
-        self._publish_quarantine(message, verdict.agreement_id, entries, now)
-        if claim.receipt is not None and claim.receipt_topic is not None:
-            # the agency's outbox waits for a receipt: repeat the original one
-            self._publish_receipt(claim.receipt_topic, verdict.message_id, claim.receipt)
-        self.publisher.flush()
-        return Outcome("replay", "REPLAY", MENSAJE_REPETIDO, refused, claim.receipt)
+        plan.counts = tally(verdict, now=now, sla_seconds=None, replay=True)
 
-    def _commit(
-        self,
-        message: KafkaMessage,
-        verdict: Verdict,
-        row: ledger.LedgerRow,
-        entries: Sequence[QuarantineEntry],
-        now: dt.datetime,
-        counts: Tally,
-        events: Sequence[AuditEvent] = (),
-    ) -> None:
-        """The message's audit entries, quarantine entries, ledger row and counts: one commit."""
+    def _store(self, conn: Connection, plan: _Plan, now: dt.datetime) -> None:
+        """The message's quarantine entries, ledger row and counts (inside the batch's commit)."""
+        row, verdict, message = plan.row, plan.verdict, plan.message
+        assert row is not None and verdict is not None and plan.counts is not None
         header = verdict.header
-        agreement_id = verdict.agreement.id if verdict.agreement else verdict.agreement_id
-        with self.engine.begin() as conn:
-            begin_write(conn)  # SQLite: the write lock before the audit log's first read
-            if events:
-                self.audit.append_in(conn, events)
-            if entries:
-                quarantine.insert(
-                    conn,
-                    topic=message.topic,
-                    partition=message.partition,
-                    offset=message.offset,
-                    agreement_id=agreement_id,
-                    message_id=row.header_message_id,
-                    value=message.value,
-                    headers=message.headers,
-                    received_at=now,
-                    entries=entries,
-                )
-            ledger.record(
+        if plan.entries:
+            quarantine.insert(
                 conn,
-                row,
-                transaction_id=header["transaction_id"] if header else None,
-                sent_at=header["sent_at"] if header else None,
-                processed_at=now,
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+                agreement_id=plan.agreement_id,
+                message_id=row.header_message_id,
+                value=message.value,
+                headers=message.headers,
+                received_at=now,
+                entries=plan.entries,
             )
-            add_tally(conn, counts, now)
+        ledger.record(
+            conn,
+            row,
+            transaction_id=header["transaction_id"] if header else None,
+            sent_at=header["sent_at"] if header else None,
+            processed_at=now,
+        )
+        add_tally(conn, plan.counts, now)
 
     def _receipt(self, verdict: Verdict, now: dt.datetime) -> bytes | None:
         """The framed Receipt, for authenticated messages only (others may be impostors)."""
@@ -290,7 +359,9 @@ class HubPipeline:
                 key=(agreement_id or "").encode(),
             )
 
-    def _republish(self, message: KafkaMessage, done: ledger.LedgerRow, header_id: str) -> None:
+    def _republish(
+        self, message: KafkaMessage, done: ledger.LedgerRow, header_id: str, *, flush: bool = True
+    ) -> None:
         """A redelivery: publish again what the first processing stored, change nothing."""
         with self.engine.connect() as conn:
             stored = quarantine.items_at(
@@ -305,7 +376,8 @@ class HubPipeline:
             )
         if done.receipt is not None and done.receipt_topic is not None:
             self._publish_receipt(done.receipt_topic, done.header_message_id, done.receipt)
-        self.publisher.flush()
+        if flush:
+            self.publisher.flush()
 
 
 def _where(message: KafkaMessage) -> tuple[str, int, int]:

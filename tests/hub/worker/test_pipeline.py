@@ -79,13 +79,14 @@ class _CrashError(Exception):
     pass
 
 
-@pytest.mark.parametrize("stage", ["audit", "commit", "publish"])
+@pytest.mark.parametrize("stage", ["registry", "audit", "commit", "publish"])
 def test_a_crash_at_any_stage_then_redelivery_gives_the_same_state(hub: Hub, stage: str) -> None:
     message = _message(hub, offset=5)
     pipeline = hub.pipeline
     original = {
-        "audit": (pipeline.audit, "append_in"),  # inside the commit transaction
-        "commit": (pipeline, "_commit"),
+        "registry": (pipeline.writer, "apply_in"),  # all three inside the batch's transaction
+        "audit": (pipeline.audit, "append_in"),
+        "commit": (pipeline, "_store"),
         "publish": (pipeline.publisher, "flush"),
     }[stage]
     target, name = original
@@ -111,3 +112,32 @@ def test_a_crash_at_any_stage_then_redelivery_gives_the_same_state(hub: Hub, sta
     assert row["rejections_by_reason"] == {"CURP_LENGTH": 1, "PROGRAMA_FUERA_DE_CONVENIO": 1}
     assert len(state["quarantine"]) == 2
     assert pipeline.process(message).receipt == outcome.receipt
+
+
+def test_a_batch_is_the_same_as_its_messages_one_by_one(hub: Hub) -> None:
+    first = _message(hub, offset=0)
+    record = change_set(PAM, [item(11), item(12)])
+    value, headers = sealed(hub.engine, record)
+    second = KafkaMessage(topic_of(PAM), 2, 1, value, tuple(headers))
+    again = KafkaMessage(first.topic, 2, 2, first.value, first.headers)  # a replay of the first
+
+    outcomes = hub.pipeline.process_batch([first, second, again])
+
+    assert [o.kind for o in outcomes] == ["processed", "processed", "replay"]
+    assert [o.status for o in outcomes] == ["PARTIAL", "ACCEPTED", "REPLAY"]
+    assert outcomes[2].receipt == outcomes[0].receipt  # the replay repeats the first receipt
+    state = _state(hub)
+    assert state["registry"]["applied_items"] == 4
+    assert state["audit"] == 6
+    assert state["ledger"] == 3
+    row = state["compliance"][0]
+    assert (row["messages"], row["items_received"], row["items_accepted"]) == (3, 6, 4)
+    assert row["replays"] == 1
+    receipts = hub.published.on(agreement_receipts(PAM))
+    assert [r.value for r in receipts] == [o.receipt for o in outcomes]
+
+    redelivered = hub.pipeline.process_batch([first, second, again])
+
+    assert [o.kind for o in redelivered] == ["redelivery"] * 3
+    assert [o.receipt for o in redelivered] == [o.receipt for o in outcomes]
+    assert _state(hub) == state
