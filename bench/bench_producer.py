@@ -19,20 +19,19 @@ publishing; still below the 50,000/s goal. (Before: 1M in 46-50 s, ≈20,000-21,
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from hub.agreements import demo_private_key, load_agreements
+from hub.agreements import load_agreements
 from hub.broker import EmbeddedBroker, ensure_topics, topics_for_agreements
 from hub.schema_registry import running_registry
-from hub.settings import Settings
-from producers.pipeline import ProduceOptions, produce_file
 
 __all__ = ["main"]
 
@@ -56,6 +55,30 @@ def _padron(agreement_id: str, records: int, cache: Path) -> Path:
     return path
 
 
+def _produce(
+    agreement_id: str, path: Path, period: str, workers: int | None, env: dict[str, str]
+) -> tuple[float, dict[str, Any], float]:
+    """Run ``sisi produce --json`` as its own process: (seconds, summary, peak of the tree)."""
+    command = [
+        str(Path(sys.executable).parent / "sisi"), "produce", "--agreement", agreement_id,
+        "--input", str(path), "--period", period, "--json",
+    ]  # fmt: skip
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
+    assert proc.stdout is not None
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"sisi produce terminó con {proc.returncode}")
+    # ru_maxrss of a waited-for tree is the largest single process (and, on Linux, a forked
+    # child starts with its parent's mark): a cross-check only, the sum comes from the summary
+    return elapsed, json.loads(output), usage.ru_maxrss / 1024
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
@@ -68,32 +91,45 @@ def main(argv: list[str] | None = None) -> None:
     path = _padron(args.agreement, args.records, args.cache)
     agreement = load_agreements().get(args.agreement)
     work = Path(tempfile.mkdtemp(prefix="sisi-bench-producer-"))
+    print(f"carga antes:        {_load()}", flush=True)
     try:
         with (
             EmbeddedBroker(log_path=work / "tansu.log") as broker,
             running_registry() as registry,
         ):
             ensure_topics(broker.bootstrap_servers, topics_for_agreements([agreement.id]))
-            settings = Settings(
-                bootstrap_servers=broker.bootstrap_servers,
-                schema_registry_url=registry.url,
-                data_dir=work / "var",
+            env = {
+                **os.environ,
+                "SISI_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+                "SISI_SCHEMA_REGISTRY_URL": registry.url,
+                "SISI_DATA_DIR": str(work / "var"),
+            }
+            elapsed, summary, tree_peak = _produce(
+                agreement.id, path, args.period, args.workers, env
             )
-            options = ProduceOptions(input=path, period=args.period, parts=args.workers)
-            started = time.perf_counter()
-            summary = produce_file(agreement, demo_private_key(agreement.id), options, settings)
-            elapsed = time.perf_counter() - started
-        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        main_peak = float(summary["peak_rss_mb"])
+        readers = [float(peak) for peak in summary["reader_peak_rss_mb"]]
+        total = main_peak + sum(readers)
+        shown = " + ".join(f"{peak:,.0f}" for peak in readers) or "ninguno"
+        print(f"carga después:      {_load()}")
         print(f"archivo:            {path} ({path.stat().st_size / 1e6:,.0f} MB)")
-        print(f"leídos:             {summary.read:,} (inválidos {summary.invalid_rows:,})")
-        print(f"altas / pagos:      {summary.altas:,} / {summary.pagos:,}")
-        print(f"conjuntos:          {summary.published:,} publicados de {summary.change_sets:,}")
-        print(f"tiempo:             {elapsed:.1f} s")
-        print(f"registros/s:        {summary.read / elapsed:,.0f}")
-        print(f"RSS pico (proceso): {own:,.0f} MB")
-        print(f"RSS pico (lector):  {summary.worker_peak_rss_mb:,.0f} MB por proceso de lectura")
+        print(f"leídos:             {summary['read']:,} (inválidos {summary['invalid_rows']:,})")
+        print(f"altas / pagos:      {summary['altas']:,} / {summary['pagos']:,}")
+        print(
+            f"conjuntos:          {summary['published']:,} publicados de {summary['change_sets']:,}"
+        )
+        print(f"tiempo:             {elapsed:.1f} s (sisi produce, de arranque a salida)")
+        print(f"registros/s:        {summary['read'] / elapsed:,.0f}")
+        print(f"RSS pico (proceso): {main_peak:,.0f} MB")
+        print(f"RSS pico (lectura): {shown} MB ({len(readers)} procesos)")
+        print(f"RSS pico (suma):    {total:,.0f} MB (mayor del árbol por wait4: {tree_peak:,.0f})")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from producers import snapshot
 from producers.changeset import ChangeSetCodec, ChangeSetHeader
 from producers.contract import SchemaSource
 from producers.outbox import Outbox
+from producers.peak_memory import peak_rss_mb
 from producers.publisher import Publisher, topic_exists
 from producers.receipts import ReceiptListener
 from producers.staging import CodecSpec, stage_file
@@ -124,7 +125,7 @@ def produce_file(
             summary.invalid_rows = staged.invalid_rows
             summary.invalid_by_code = staged.invalid_by_code
             summary.warnings_by_code = staged.warnings_by_code
-            summary.worker_peak_rss_mb = staged.worker_peak_rss_mb
+            summary.reader_peak_rss_mb = staged.reader_peak_rss_mb
             counts = snapshot.diff_counts(conn, today, options.period)
             hold = snapshot.bajas_on_hold(conn)
             summary.altas, summary.cambios = counts.altas, counts.cambios
@@ -136,6 +137,7 @@ def produce_file(
                 summary.report = str(report)
             if options.dry_run:
                 conn.execute("DROP TABLE IF EXISTS staging")
+                summary.peak_rss_mb = peak_rss_mb()
                 return summary
             transaction_id = str(uuid.uuid4())
             summary.transaction_id = transaction_id
@@ -151,6 +153,7 @@ def produce_file(
                 hold_bajas=hold,
             )
         _publish(conn, agreement, settings, options, summary, progress)
+        summary.peak_rss_mb = peak_rss_mb()
         return summary
     finally:
         conn.close()

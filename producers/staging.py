@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import pickle
 import queue as queue_module
-import resource
 import sqlite3
 import struct
 import subprocess
@@ -36,6 +35,7 @@ from hub.validation.record import validate_item
 from producers.changeset import ChangeSetCodec, content_hash, epoch_days
 from producers.mapping import RowReader, compile_layout
 from producers.mapping.records import required_fields
+from producers.peak_memory import peak_rss_mb
 
 __all__ = [
     "DUPLICATE_CODE",
@@ -82,7 +82,7 @@ class StageResult:
     invalid_rows: int = 0
     invalid_by_code: dict[str, int] = field(default_factory=dict)
     warnings_by_code: dict[str, int] = field(default_factory=dict)
-    worker_peak_rss_mb: float = 0.0
+    reader_peak_rss_mb: list[float] = field(default_factory=list)
 
 
 def create_staging(conn: sqlite3.Connection) -> None:
@@ -198,7 +198,7 @@ def worker_main() -> None:
     try:
         for batch in _part_batches(*args):
             send("batch", batch)
-        send("done", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        send("done", peak_rss_mb())
     except SisiError as exc:
         error = InputFileError(
             exc.message, path=exc.path, field=exc.field, line=exc.line, hint=exc.hint
@@ -340,7 +340,7 @@ def _collect(batches: queue_module.Queue[tuple[str, Any]], workers: int, sink: _
         elif kind == "error":
             raise payload
         else:
-            sink.result.worker_peak_rss_mb = max(sink.result.worker_peak_rss_mb, payload)
+            sink.result.reader_peak_rss_mb.append(payload)
             done += 1
 
 

@@ -52,7 +52,9 @@ class ProduceSummary:
     rejection_reasons: dict[str, str] = field(default_factory=dict)
     awaiting_receipt: int = 0
     report: str | None = None
-    worker_peak_rss_mb: float = 0.0
+    #: Peak memory of the delivering process and of each reading process, in MB.
+    peak_rss_mb: float = 0.0
+    reader_peak_rss_mb: list[float] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
