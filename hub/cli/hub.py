@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 
 import click
 
@@ -14,14 +16,27 @@ __all__ = ["hub"]
 
 
 @click.command("hub")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Procesos worker (comparten las particiones por el grupo de consumidores).")
-@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
-              help="Puerto de /metrics (por omisión SISI_METRICS_PORT; 0 lo desactiva). "
-              "El worker i usa puerto + i.")
-@click.option("--publish-interval", type=click.FloatRange(1, 86400), default=60.0,
-              show_default=True, help="Segundos entre publicaciones de la cabeza de auditoría "
-              "y de los tableros públicos.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Procesos worker (comparten las particiones por el grupo de consumidores).",
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Puerto de /metrics (por omisión SISI_METRICS_PORT; 0 lo desactiva). "
+    "El worker i usa puerto + i.",
+)
+@click.option(
+    "--publish-interval",
+    type=click.FloatRange(1, 86400),
+    default=60.0,
+    show_default=True,
+    help="Segundos entre publicaciones de la cabeza de auditoría y de los tableros públicos.",
+)
 @click.option("--no-topics", is_flag=True, help="No crear los temas (ya existen).")
 @click.option("-v", "--verbose", is_flag=True, help="Bitácora detallada.")
 def hub(
@@ -56,14 +71,18 @@ def hub(
         ports = f"{port}" if workers == 1 else f"{port}-{port + workers - 1}"
         click.echo(f"métricas: http://0.0.0.0:{ports}/metrics", err=True)
     if workers == 1:
-        from hub.worker.app import run_worker
+        from hub.worker.app import EXIT_RESUBSCRIBE, run_worker
 
-        run_worker(
+        status = run_worker(
             settings,
             metrics_port=port or None,
             publish_interval=publish_interval,
             loglevel="info" if verbose else "warning",
         )
+        if status == EXIT_RESUBSCRIBE:  # the agreements changed: start again on the new topics
+            click.echo("hub: convenios cambiados; se reinicia el worker", err=True)
+            logging.shutdown()
+            os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
         return
     from hub.worker.supervisor import supervise
 

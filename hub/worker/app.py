@@ -1,9 +1,14 @@
 """The faust app of a hub worker: consume every padrón agreement's topic, one pipeline call each.
 
-Subscription: the change-set topics of the padrón agreements loaded at start. An agreement added
-later needs a worker restart (an edited agreement does not: the gatekeeper reloads the files).
-A fixed list, rather than a pattern subscription, keeps the consumer group's assignment
-predictable on the embedded broker. Survey (encuesta) agreements are not consumed here.
+Subscription: the change-set topics of the padrón agreements on disk. An edited agreement is
+reloaded by the gatekeeper before the next message. An agreement added (or removed) changes the
+topics: every ``AGREEMENT_POLL_SECONDS`` the worker looks at the directory, and when the topics
+differ it creates the new agreement's topics, stops cleanly (offsets of finished batches
+committed) and exits with ``EXIT_RESUBSCRIBE``; ``sisi hub`` then starts it again at once on the
+new list (a single worker re-executes itself, keeping its process id). faust cannot change an
+agent's topics while running (its pattern subscription does not work with aiokafka), and a fixed
+list keeps the consumer group's assignment predictable on the embedded broker. Survey (encuesta)
+agreements are not consumed here.
 
 The consumer asks the broker to answer a fetch after at most ``FETCH_MAX_WAIT_MS`` when there
 is nothing new: faust hard-codes 1,500 ms, and the embedded broker (Tansu) holds an empty fetch
@@ -25,26 +30,34 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import signal
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import faust
 from faust.streams import Stream
+from faust.types import StreamT
 
 from hub.agreements.loader import AgreementSet
+from hub.broker.topics import ensure_topics, topics_for_agreements
 from hub.compliance.metrics import ComplianceCollector
+from hub.errors import SisiError
 from hub.settings import Settings
 from hub.worker.assembly import build_pipeline
 from hub.worker.pipeline import BATCH_MESSAGES, HubPipeline, KafkaMessage
 from hub.worker.public import publish_public
 from hub.worker.publisher import KafkaPublisher
+from hub.worker.supervisor import EXIT_RESUBSCRIBE
 
 __all__ = [
+    "AGREEMENT_POLL_SECONDS",
     "APP_ID",
     "BATCH_WINDOW",
     "EXIT_PIPELINE_FAILED",
+    "EXIT_RESUBSCRIBE",
     "FETCH_MAX_WAIT_MS",
+    "AgreementWatch",
     "create_app",
     "run_worker",
     "subscribed_topics",
@@ -60,6 +73,8 @@ EXIT_PIPELINE_FAILED = 70
 FETCH_MAX_WAIT_MS = 20
 #: Longest a message waits for others to fill its batch (seconds).
 BATCH_WINDOW = 0.01
+#: Seconds between looks at the agreements directory for padrón agreements added or removed.
+AGREEMENT_POLL_SECONDS = 5.0
 
 
 def _short_fetch_wait() -> None:
@@ -95,10 +110,51 @@ def _headers(raw: Any) -> tuple[tuple[str, bytes | None], ...]:
     )
 
 
+class AgreementWatch:
+    """Notices when the padrón agreements on disk need other topics than the worker's."""
+
+    def __init__(self, settings: Settings, topics: list[str]) -> None:
+        self.settings = settings
+        self.topics = topics
+        self.changed = False
+
+    def check(self) -> bool:
+        """Look at the agreements directory; True (and topics created) when the topics differ.
+
+        A directory that does not load (a file being edited, an error in it) is left for the next
+        look: the worker goes on with the agreements it has.
+        """
+        try:
+            agreements = AgreementSet(self.settings.agreements_dir)
+        except SisiError as exc:
+            _log.warning("los convenios no se pudieron releer (se reintentará): %s", exc)
+            return False
+        wanted = subscribed_topics(agreements)
+        if wanted == self.topics:
+            return False
+        ensure_topics(self.settings.bootstrap_servers, topics_for_agreements(agreements.ids))
+        added = sorted(set(wanted) - set(self.topics))
+        removed = sorted(set(self.topics) - set(wanted))
+        _log.warning(
+            "convenios de padrón cambiados (nuevos temas: %s; retirados: %s): el worker se "
+            "reinicia para suscribirse",
+            ", ".join(added) or "ninguno",
+            ", ".join(removed) or "ninguno",
+        )
+        self.changed = True
+        return True
+
+
 def create_app(
-    settings: Settings, pipeline: HubPipeline, topics: list[str], *, publish_interval: float
+    settings: Settings,
+    pipeline: HubPipeline,
+    topics: list[str],
+    *,
+    publish_interval: float,
+    watch: AgreementWatch | None = None,
 ) -> faust.App:
-    """The faust app: one agent over ``topics`` and a timer for the public outputs."""
+    """The faust app: one agent over ``topics``, a timer for the public outputs and, with
+    ``watch``, one that stops the worker when the agreements need other topics."""
     _short_fetch_wait()
     brokers = [f"kafka://{server.strip()}" for server in settings.bootstrap_servers.split(",")]
     app = faust.App(
@@ -116,9 +172,10 @@ def create_app(
     source = app.topic(*topics, value_type=bytes, value_serializer="raw")
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sisi-pipeline")
 
-    async def gatekeeper(stream: Stream[Any]) -> None:
+    async def gatekeeper(stream: StreamT[Any]) -> None:
         loop = asyncio.get_running_loop()
-        async for events in stream.take_events(BATCH_MESSAGES, within=BATCH_WINDOW):
+        batches = cast(Stream[Any], stream)  # take_events is not on the StreamT protocol
+        async for events in batches.take_events(BATCH_MESSAGES, within=BATCH_WINDOW):
             batch = [
                 KafkaMessage(
                     event.message.topic,
@@ -154,6 +211,20 @@ def create_app(
             _log.exception("no se publicaron la cabeza de auditoría ni los tableros")
 
     app.timer(interval=publish_interval, name="public-outputs")(publish)
+
+    async def look_at_agreements() -> None:
+        if watch is None or watch.changed:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            changed = await loop.run_in_executor(executor, watch.check)
+        except Exception:
+            _log.exception("no se pudo revisar el directorio de convenios")
+            return
+        if changed:
+            os.kill(os.getpid(), signal.SIGTERM)  # faust's clean stop; run_worker reports why
+
+    app.timer(interval=AGREEMENT_POLL_SECONDS, name="agreements-watch")(look_at_agreements)
     return app
 
 
@@ -163,8 +234,12 @@ def run_worker(
     metrics_port: int | None,
     publish_interval: float = 60.0,
     loglevel: str = "warning",
-) -> None:
-    """Run one worker until it is stopped (SIGTERM/SIGINT stop it cleanly)."""
+) -> int:
+    """Run one worker until it is stopped (SIGTERM/SIGINT stop it cleanly); its exit status.
+
+    ``EXIT_RESUBSCRIBE`` when it stopped because the agreements need other topics (start it
+    again), 0 otherwise.
+    """
     agreements = AgreementSet(settings.agreements_dir)
     topics = subscribed_topics(agreements)
     publisher = KafkaPublisher(settings.bootstrap_servers)
@@ -177,7 +252,15 @@ def run_worker(
             start_http_server(metrics_port)
         except OSError as exc:
             _log.warning("sin /metrics: el puerto %s no está disponible (%s)", metrics_port, exc)
-    app = create_app(settings, pipeline, topics, publish_interval=publish_interval)
+    watch = AgreementWatch(settings, topics)
+    app = create_app(settings, pipeline, topics, publish_interval=publish_interval, watch=watch)
     _log.info("worker %s: %s temas, %s", os.getpid(), len(topics), dt.datetime.now(dt.UTC))
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        if not watch.changed:
+            raise
+        if exc.code not in (None, 0):
+            _log.warning("el worker terminó con estado %s al resuscribirse", exc.code)
+    return EXIT_RESUBSCRIBE if watch.changed else 0

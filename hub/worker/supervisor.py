@@ -1,8 +1,9 @@
 """Run several hub workers as processes of one command; restart any that dies unexpectedly.
 
 Each worker is a separate process in the same consumer group, so the partitions are shared
-among them. Worker ``i`` serves ``/metrics`` on ``metrics_port + i``. The workers get SIGTERM
-if the supervisor dies, and SIGTERM when it is stopped (Ctrl-C or SIGTERM).
+among them. A worker that exits with ``EXIT_RESUBSCRIBE`` (the agreements need other topics) is
+started again at once. Worker ``i`` serves ``/metrics`` on ``metrics_port + i``. The workers get
+SIGTERM if the supervisor dies, and SIGTERM when it is stopped (Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
@@ -12,13 +13,18 @@ import ctypes
 import logging
 import multiprocessing
 import signal
+import sys
 import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
 from hub.settings import Settings
 
-__all__ = ["supervise"]
+#: Exit status of a worker that stopped cleanly to subscribe to a changed set of agreement topics
+#: (defined here, not in ``hub.worker.app``, so that the supervisor does not import faust).
+EXIT_RESUBSCRIBE = 75
+
+__all__ = ["EXIT_RESUBSCRIBE", "supervise"]
 
 _log = logging.getLogger(__name__)
 _RESTART_PAUSE = 2.0
@@ -30,7 +36,7 @@ def _child(settings: Settings, metrics_port: int | None, publish_interval: float
     from hub.worker.app import run_worker
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    run_worker(settings, metrics_port=metrics_port, publish_interval=publish_interval)
+    sys.exit(run_worker(settings, metrics_port=metrics_port, publish_interval=publish_interval))
 
 
 def supervise(
@@ -63,10 +69,13 @@ def supervise(
         time.sleep(0.5)
         for index, process in enumerate(processes):
             if not process.is_alive() and not stopping:
-                _log.warning(
-                    "el worker %s terminó (estado %s); se reinicia", index, process.exitcode
-                )
-                time.sleep(_RESTART_PAUSE)
+                if process.exitcode == EXIT_RESUBSCRIBE:  # new topics: restart at once
+                    _log.info("el worker %s se reinicia con los convenios nuevos", index)
+                else:
+                    _log.warning(
+                        "el worker %s terminó (estado %s); se reinicia", index, process.exitcode
+                    )
+                    time.sleep(_RESTART_PAUSE)
                 processes[index] = start(index)
     for process in processes:
         if process.is_alive() and process.pid is not None:
