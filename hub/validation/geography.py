@@ -8,6 +8,8 @@ locality, also in ``cve_mun``/``cve_loc``). The locality catalog is partial (abo
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,7 +18,12 @@ from typing import Final, Literal
 
 from hub.errors import ReferenceDataError
 from hub.validation.curp_rules import CVE_ENT_TO_RENAPO
-from hub.validation.geography_files import read_localities, read_municipalities, read_states
+from hub.validation.geography_files import (
+    LocalityRow,
+    iter_localities,
+    read_municipalities,
+    read_states,
+)
 from hub.validation.issues import ValidationIssue, make_issue
 
 __all__ = [
@@ -39,6 +46,8 @@ REFERENCE_DATA_HINT: Final = (
 )
 _MEMO_LIMIT: Final = 200_000
 _ABROAD: Final = "99"
+_AMBITOS: Final[tuple[Ambito | None, ...]] = (None, "URBANO", "RURAL")
+_AMBITO_CODES: Final[dict[Ambito | None, int]] = {kind: i for i, kind in enumerate(_AMBITOS)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +124,24 @@ class GeoCatalog:
         self._states = {s.cve_ent: s for s in states}
         self._renapo = {s.renapo: s.cve_ent for s in self._states.values()}
         self._municipalities = {m.cvegeo: m for m in municipalities}
-        self._localities: dict[str, Locality] = {}
-        self._by_municipality: dict[str, list[Locality]] = {}
-        for loc in localities:
-            self._localities[loc.cvegeo] = loc
-            self._by_municipality.setdefault(loc.cve_ent + loc.cve_mun, []).append(loc)
+        self._localities = _LocalityTable(
+            (loc.cve_ent, loc.cve_mun, loc.cve_loc, loc.name, loc.ambito, loc.population)
+            for loc in localities
+        )
         self._memo: dict[tuple[object, object, object, object], _Normalized] = {}
+
+    @classmethod
+    def _from_rows(
+        cls,
+        states: Iterable[State],
+        municipalities: Iterable[Municipality],
+        localities: Iterable[LocalityRow],
+        *,
+        source: Path,
+    ) -> GeoCatalog:
+        catalog = cls(states, municipalities, source=source)
+        catalog._localities = _LocalityTable(localities)
+        return catalog
 
     @classmethod
     def load(cls, path: Path | None = None) -> GeoCatalog:
@@ -166,7 +187,7 @@ class GeoCatalog:
 
     def localities_of(self, cve_ent: str, cve_mun: str) -> tuple[Locality, ...]:
         """The catalog's localities of one municipality (possibly not all of INEGI's)."""
-        return tuple(self._by_municipality.get(cve_ent + cve_mun, ()))
+        return self._localities.of_municipality(cve_ent + cve_mun)
 
     def locality(self, cvegeo9: str) -> Locality | None:
         return self._localities.get(cvegeo9)
@@ -260,9 +281,104 @@ class GeoCatalog:
         if ent + mun not in self._municipalities:
             return None, [make_issue("cve_mun", "GEO_UNKNOWN_MUNICIPALITY", f"'{ent}{mun}'")]
         key = GeoKey(ent, mun, loc)
-        if loc is not None and key.cvegeo not in self._localities:
+        if loc is not None and not self._localities.has(key.cvegeo):
             issues.append(make_issue("cve_loc", "GEO_LOCALITY_NOT_IN_CATALOG", f"'{key.cvegeo}'"))
         return key, issues
+
+
+class _LocalityTable:
+    """The locality catalog in a few flat arrays, sorted by CVEGEO; ``Locality`` made on demand.
+
+    Every process that validates holds the catalog (tens of thousands of localities): as one
+    frozen dataclass and two dict entries each it took about 23 MB per process (and a 60 MB
+    peak while read); as arrays of integer keys, populations and kinds, plus the names in one
+    UTF-8 buffer, it takes about 2 MB.
+    A key repeated in the source answers ``get`` with its last row (as a dict by key did) and
+    keeps every row in ``of_municipality``, in source order.
+    """
+
+    __slots__ = ("_ambito", "_keys", "_name_ends", "_names", "_population", "_source_order")
+
+    def __init__(self, rows: Iterable[LocalityRow]) -> None:
+        keys = array("q")
+        population = array("q")
+        ambito = bytearray()
+        names = bytearray()
+        name_ends = array("q")
+        ordered = True
+        for ent, mun, loc, name, kind, people in rows:
+            key = int(ent + mun + loc)
+            if keys and key < keys[-1]:
+                ordered = False
+            keys.append(key)
+            population.append(-1 if people is None else people)
+            ambito.append(_AMBITO_CODES[kind])
+            names += name.encode("utf-8")
+            name_ends.append(len(names))
+        self._keys = keys
+        self._population = population
+        self._ambito = bytes(ambito)
+        self._names = bytes(names)
+        self._name_ends = name_ends
+        #: Source position of each row, kept only when the source was not sorted by key.
+        self._source_order: array[int] | None = None
+        if not ordered:
+            self._sort()
+
+    def _sort(self) -> None:
+        order = sorted(range(len(self._keys)), key=self._keys.__getitem__)  # stable
+        names = bytearray()
+        name_ends = array("q")
+        for i in order:
+            names += self._name(i).encode("utf-8")
+            name_ends.append(len(names))
+        self._keys = array("q", (self._keys[i] for i in order))
+        self._population = array("q", (self._population[i] for i in order))
+        self._ambito = bytes(self._ambito[i] for i in order)
+        self._names, self._name_ends = bytes(names), name_ends
+        self._source_order = array("q", order)
+
+    def _name(self, i: int) -> str:
+        start = self._name_ends[i - 1] if i else 0
+        return self._names[start : self._name_ends[i]].decode("utf-8")
+
+    def _row(self, i: int) -> Locality:
+        text = f"{self._keys[i]:09d}"
+        people = self._population[i]
+        return Locality(
+            text[:2],
+            text[2:5],
+            text[5:],
+            self._name(i),
+            _AMBITOS[self._ambito[i]],
+            None if people < 0 else people,
+        )
+
+    def _last(self, cvegeo9: str) -> int | None:
+        """Index of the last row with this 9-digit key, None when absent or not a key."""
+        if len(cvegeo9) != 9 or not (cvegeo9.isascii() and cvegeo9.isdigit()):
+            return None
+        key = int(cvegeo9)
+        i = bisect_right(self._keys, key) - 1
+        return i if i >= 0 and self._keys[i] == key else None
+
+    def has(self, cvegeo9: str) -> bool:
+        return self._last(cvegeo9) is not None
+
+    def get(self, cvegeo9: str) -> Locality | None:
+        i = self._last(cvegeo9)
+        return None if i is None else self._row(i)
+
+    def of_municipality(self, cvegeo5: str) -> tuple[Locality, ...]:
+        if len(cvegeo5) != 5 or not (cvegeo5.isascii() and cvegeo5.isdigit()):
+            return ()
+        first = int(cvegeo5) * 10_000
+        start = bisect_left(self._keys, first)
+        end = bisect_left(self._keys, first + 10_000, start)
+        rows: Iterable[int] = range(start, end)
+        if self._source_order is not None:
+            rows = sorted(rows, key=self._source_order.__getitem__)
+        return tuple(self._row(i) for i in rows)
 
 
 def _text(value: object) -> str:
@@ -315,10 +431,11 @@ def _load(directory: Path) -> GeoCatalog:
     inegi = directory / "inegi"
     states = read_states(inegi / "estados.csv", CVE_ENT_TO_RENAPO, REFERENCE_DATA_HINT)
     municipalities = read_municipalities(inegi / "municipios.csv", REFERENCE_DATA_HINT)
-    localities = read_localities(inegi / "localidades_nacional.csv", REFERENCE_DATA_HINT)
-    return GeoCatalog(
+    # the locality rows go straight into the compact table, never as Locality objects at once
+    localities = iter_localities(inegi / "localidades_nacional.csv", REFERENCE_DATA_HINT)
+    return GeoCatalog._from_rows(
         (State(*row) for row in states),
         (Municipality(*row) for row in municipalities),
-        (Locality(*row) for row in localities),
+        localities,
         source=directory,
     )
