@@ -176,6 +176,12 @@ def _savepoint(conn: Connection, *, raw: bool) -> Iterator[None]:
     conn.exec_driver_sql("RELEASE audit_append")
 
 
+def _driver_in_transaction(conn: Connection) -> bool:
+    """Whether the DBAPI connection under ``conn`` has a transaction open (SQLite)."""
+    raw = conn.connection.driver_connection
+    return bool(getattr(raw, "in_transaction", False))
+
+
 class AuditLog:
     """The hub's audit log on ``engine``, signing with ``signing_key`` (see ``hub.audit.keys``).
 
@@ -231,6 +237,10 @@ class AuditLog:
         batch = list(events)
         if not batch:
             return []
+        if self._sqlite and _driver_in_transaction(conn):
+            # the caller's transaction is open on the driver (BEGIN IMMEDIATE, or a first write):
+            # a savepoint nests inside it, so the optimistic path below is safe
+            return self._append_locked(conn, batch, for_update=False, raw_savepoint=True)
         if self._sqlite:
             # pysqlite manages the caller's transaction itself; a savepoint taken before its
             # first write would become the outermost transaction, so check every key instead.
@@ -252,9 +262,7 @@ class AuditLog:
         with engine.connect() as conn:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
             try:
-                entries = self._append_locked(
-                    conn, batch, for_update=False, raw_savepoint=True
-                )
+                entries = self._append_locked(conn, batch, for_update=False, raw_savepoint=True)
             except BaseException:
                 conn.exec_driver_sql("ROLLBACK")
                 raise

@@ -166,6 +166,10 @@ class HubPipeline:
                     agreement_id,
                 )
                 plans.append(_Plan(message, headers, agreement_id, message_id, done, claim))
+        for plan in plans:  # pure work, before the write lock: other workers write meanwhile
+            if plan.done is None:
+                message = plan.message
+                plan.verdict = self.gatekeeper.inspect(message.topic, message.value, plan.headers)
         claimed: dict[tuple[str, str], _Plan] = {}  # claims made earlier in this batch
         now = self.clock()
         with self.engine.begin() as conn:
@@ -208,9 +212,9 @@ class HubPipeline:
         claimed: dict[tuple[str, str], _Plan],
         now: dt.datetime,
     ) -> None:
-        """Inspect the message of ``plan``, apply its accepted items on ``conn``, fill ``plan``."""
-        message = plan.message
-        verdict = self.gatekeeper.inspect(message.topic, message.value, plan.headers)
+        """Decide what the inspected message of ``plan`` is, apply its accepted items on ``conn``."""
+        message, verdict = plan.message, plan.verdict
+        assert verdict is not None
         agreement = verdict.agreement
         claim: ledger.LedgerRow | _Plan | None = plan.claim
         if agreement is None or not verdict.authenticated or verdict.refusal is not None:
