@@ -51,7 +51,14 @@ from hub.registry.models import (
     SOURCE_RECORDS,
 )
 
-__all__ = ["ApplyResult", "RegistryWriter", "RejectedItem", "is_contention", "screen"]
+__all__ = [
+    "ApplyResult",
+    "PreparedItems",
+    "RegistryWriter",
+    "RejectedItem",
+    "is_contention",
+    "screen",
+]
 
 _OPERATIONS = frozenset({"ALTA", "CAMBIO", "BAJA", "PAGO"})
 _ATTEMPTS = 5
@@ -91,6 +98,16 @@ class RejectedItem:
     reference_id: str
     reason: str
     field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedItems:
+    """Items of one change set ready to apply (see :meth:`RegistryWriter.prepare`)."""
+
+    header: ChangeSetHeader
+    versioned: list[tuple[str, ChangeItem]]  # (order key, item), sorted by order key
+    repeated: tuple[str, ...]  # references seen earlier in the same change set
+    rejected: tuple[RejectedItem, ...]  # items the registry cannot apply
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,15 +227,10 @@ class RegistryWriter:
                     ) from exc
         raise AssertionError("unreachable")
 
-    def apply_in(
-        self, conn: Connection, header: ChangeSetHeader, items: Iterable[ChangeItem]
-    ) -> ApplyResult:
-        """Apply ``items`` inside the caller's open transaction on ``conn`` (no retry).
+    def prepare(self, header: ChangeSetHeader, items: Iterable[ChangeItem]) -> PreparedItems:
+        """The pure part of applying ``items``: screened, deduplicated, in order-key order.
 
-        For callers that commit the registry rows together with their own (the hub pipeline
-        writes the audit entries and the ledger row in the same transaction). When another writer
-        claimed some of these items first, it raises an error for which :func:`is_contention` is
-        true: the caller rolls back and starts over, and the items are then found applied.
+        Needs no database, so a caller can do it before taking the write lock.
         """
         good, rejected = screen(items)
         unique: dict[str, ChangeItem] = {}
@@ -232,6 +244,26 @@ class RegistryWriter:
         versioned = sorted(
             ((version(header, it, prefix), it) for it in unique.values()), key=_first
         )
+        return PreparedItems(header, versioned, tuple(repeated), tuple(rejected))
+
+    def apply_in(
+        self,
+        conn: Connection,
+        header: ChangeSetHeader,
+        items: Iterable[ChangeItem] | PreparedItems,
+    ) -> ApplyResult:
+        """Apply ``items`` inside the caller's open transaction on ``conn`` (no retry).
+
+        For callers that commit the registry rows together with their own (the hub pipeline
+        writes the audit entries and the ledger row in the same transaction). ``items`` may come
+        from :meth:`prepare` (for this ``header``). When another writer claimed some of these
+        items first, it raises an error for which :func:`is_contention` is true: the caller rolls
+        back and starts over, and the items are then found applied.
+        """
+        prepared = items if isinstance(items, PreparedItems) else self.prepare(header, items)
+        if prepared.header is not header:
+            raise ValueError("the prepared items belong to another change set")
+        versioned, repeated, rejected = prepared.versioned, prepared.repeated, prepared.rejected
         done = _Applied(frozenset(), 0, 0)
         if versioned:
             done = self._apply_in(conn, header, versioned, dt.datetime.now(dt.UTC))
@@ -241,12 +273,12 @@ class RegistryWriter:
         )
         duplicate_ids = tuple(
             [it["reference_id"] for _, it in versioned if it["reference_id"] not in claimed]
-            + repeated
+            + list(repeated)
         )
         return ApplyResult(
             applied=len(applied_ids),
             duplicates=len(duplicate_ids),
-            rejected=tuple(rejected),
+            rejected=rejected,
             applied_ids=applied_ids,
             duplicate_ids=duplicate_ids,
             people_created=done.people_created,

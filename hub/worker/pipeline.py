@@ -44,7 +44,7 @@ from hub.quarantine.records import (
     quarantine_record,
 )
 from hub.registry.bulk import begin_write
-from hub.registry.writer import RegistryWriter, is_contention
+from hub.registry.writer import PreparedItems, RegistryWriter, is_contention
 from hub.topics import QUARANTINE
 from hub.worker.audit_events import audit_events
 from hub.worker.publisher import Publisher
@@ -89,7 +89,9 @@ class _Plan:
     header_message_id: str
     done: ledger.LedgerRow | None  # processed before at this position: a redelivery
     claim: ledger.LedgerRow | None  # its (agreement, message id) was processed elsewhere
-    verdict: Verdict | None = None
+    inspected: Verdict | None = None  # the gatekeeper's verdict
+    prepared: PreparedItems | None = None  # its accepted items, ready for the registry
+    verdict: Verdict | None = None  # with the registry's rejections; a refusal for a replay
     events: list[AuditEvent] = field(default_factory=list)
     entries: list[QuarantineEntry] = field(default_factory=list)
     row: ledger.LedgerRow | None = None
@@ -166,12 +168,11 @@ class HubPipeline:
                     agreement_id,
                 )
                 plans.append(_Plan(message, headers, agreement_id, message_id, done, claim))
+        now = self.clock()
         for plan in plans:  # pure work, before the write lock: other workers write meanwhile
             if plan.done is None:
-                message = plan.message
-                plan.verdict = self.gatekeeper.inspect(message.topic, message.value, plan.headers)
+                self._decide(plan, now)
         claimed: dict[tuple[str, str], _Plan] = {}  # claims made earlier in this batch
-        now = self.clock()
         with self.engine.begin() as conn:
             begin_write(conn)  # SQLite: the write lock before the first read of the writers
             for plan in plans:
@@ -205,34 +206,20 @@ class HubPipeline:
         self.publisher.flush()
         return outcomes
 
-    def _plan(
-        self,
-        conn: Connection,
-        plan: _Plan,
-        claimed: dict[tuple[str, str], _Plan],
-        now: dt.datetime,
-    ) -> None:
-        """Decide what the inspected message of ``plan`` is, apply its accepted items on ``conn``."""
-        message, verdict = plan.message, plan.verdict
-        assert verdict is not None
+    def _decide(self, plan: _Plan, now: dt.datetime) -> None:
+        """Inspect the message of ``plan`` and decide its outputs, assuming it is no replay.
+
+        Pure work (no database), done before the write lock: the ledger row, the receipt, the
+        audit events, the quarantine entries and the counts. Inside the lock, :meth:`_plan`
+        replaces them when the message turns out to be a replay.
+        """
+        message = plan.message
+        verdict = self.gatekeeper.inspect(message.topic, message.value, plan.headers)
+        plan.inspected = verdict
         agreement = verdict.agreement
-        claim: ledger.LedgerRow | _Plan | None = plan.claim
-        if agreement is None or not verdict.authenticated or verdict.refusal is not None:
-            claim = None  # only an inspected, authenticated message claims its identity
-        else:
-            key = (agreement.id, verdict.message_id)
-            if key != (plan.header_agreement_id, plan.header_message_id):
-                claim = ledger.find_claim(conn, *key)  # not the identity looked up before
-            if claim is None:
-                claim = claimed.get(key)
-            if claim is None:
-                claimed[key] = plan
-        if claim is not None:
-            self._plan_replay(plan, verdict, claim, now)
-            return
         if verdict.refusal is None and verdict.accepted and verdict.header is not None:
-            result = self.writer.apply_in(conn, verdict.header, verdict.accepted)
-            if result.rejected:
+            plan.prepared = prepared = self.writer.prepare(verdict.header, verdict.accepted)
+            if prepared.rejected:
                 verdict = verdict.with_registry_rejections(
                     [
                         RejectedItem(
@@ -241,7 +228,7 @@ class HubPipeline:
                             describe(REGISTRO_RECHAZADO, r.reason),
                             r.field,
                         )
-                        for r in result.rejected
+                        for r in prepared.rejected
                     ]
                 )
         plan.verdict = verdict
@@ -266,6 +253,34 @@ class HubPipeline:
         )
         sla = agreement.delivery.max_lag_hours * 3600.0 if agreement else None
         plan.counts = tally(verdict, now=now, sla_seconds=sla)
+
+    def _plan(
+        self,
+        conn: Connection,
+        plan: _Plan,
+        claimed: dict[tuple[str, str], _Plan],
+        now: dt.datetime,
+    ) -> None:
+        """Inside the write lock: a replay, or apply the decided message's items on ``conn``."""
+        verdict = plan.inspected
+        assert verdict is not None
+        agreement = verdict.agreement
+        claim: ledger.LedgerRow | _Plan | None = plan.claim
+        if agreement is None or not verdict.authenticated or verdict.refusal is not None:
+            claim = None  # only an inspected, authenticated message claims its identity
+        else:
+            key = (agreement.id, verdict.message_id)
+            if key != (plan.header_agreement_id, plan.header_message_id):
+                claim = ledger.find_claim(conn, *key)  # not the identity looked up before
+            if claim is None:
+                claim = claimed.get(key)
+            if claim is None:
+                claimed[key] = plan
+        if claim is not None:
+            self._plan_replay(plan, verdict, claim, now)
+            return
+        if plan.prepared is not None and verdict.header is not None:
+            self.writer.apply_in(conn, verdict.header, plan.prepared)
 
     def _plan_replay(
         self, plan: _Plan, verdict: Verdict, claim: ledger.LedgerRow | _Plan, now: dt.datetime
