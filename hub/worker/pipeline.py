@@ -1,15 +1,17 @@
-"""The hub's processing of one Kafka message, in a crash-safe order (no Kafka here).
+"""The hub's processing of a batch of Kafka messages, in a crash-safe order (no Kafka here).
 
-For each message: look it up in the ledger, by position and by claimed identity in one query (a
-redelivery re-emits what was stored and changes nothing) → inspect it → on a replay of an already
-processed message, quarantine it with ``MENSAJE_REPETIDO`` → apply accepted items to the registry
-(idempotent) → append the audit entries and write the quarantine entries, the ledger row and the
-compliance counts in ONE transaction (this marks the message done) → publish the receipt and the
-quarantine records.
-The consumer commits the offset only after :meth:`HubPipeline.process` returns, so a crash at any
-point leads to a redelivery that ends in the same state.
+For each message of the batch: look it up in the ledger, by position and by claimed identity in
+one query (a redelivery re-emits what was stored and changes nothing) → inspect it and decide its
+outputs (receipt, audit events, quarantine entries, counts) — pure work, done before the write
+lock so that other workers write meanwhile. Then, in ONE transaction for the whole batch: a
+message whose identity was processed before (in the ledger, or earlier in this batch) becomes a
+replay, quarantined with ``MENSAJE_REPETIDO``; the others' accepted items go to the registry
+(idempotent); the audit entries are appended (one signature per batch); the quarantine entries,
+the ledger rows (these mark the messages done) and the compliance counts are written. After the
+commit: publish the receipts and the quarantine records, and wait once for the broker's acks.
+The consumer commits the offsets only after :meth:`HubPipeline.process_batch` returns, so a crash
+at any point leads to a redelivery that ends in the same state.
 """
-
 from __future__ import annotations
 
 import datetime as dt
