@@ -7,18 +7,22 @@ change set in a durable outbox until the hub's receipt and show rejections in Sp
 
 from __future__ import annotations
 
-from producers.keys import signing_key
-from producers.outbox import Outbox, OutboxMessage, OutboxStatus
-from producers.pipeline import DEFAULT_CHUNK_SIZE, ProduceOptions, Progress, produce_file
-from producers.receipts import Receipt, ReceiptListener, RejectedItem
-from producers.sdk import (
-    AgencyClient,
-    AsyncAgencyClient,
-    Change,
-    InvalidChangeError,
-    ReceiptTimeoutError,
-)
-from producers.summary import ProduceSummary
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from producers.keys import signing_key
+    from producers.outbox import Outbox, OutboxMessage, OutboxStatus
+    from producers.pipeline import DEFAULT_CHUNK_SIZE, ProduceOptions, Progress, produce_file
+    from producers.receipts import Receipt, ReceiptListener, RejectedItem
+    from producers.sdk import (
+        AgencyClient,
+        AsyncAgencyClient,
+        Change,
+        InvalidChangeError,
+        ReceiptTimeoutError,
+    )
+    from producers.summary import ProduceSummary
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -39,3 +43,38 @@ __all__ = [
     "produce_file",
     "signing_key",
 ]
+
+_SOURCES: dict[str, str] = {
+    "DEFAULT_CHUNK_SIZE": "producers.pipeline",
+    "AgencyClient": "producers.sdk",
+    "AsyncAgencyClient": "producers.sdk",
+    "Change": "producers.sdk",
+    "InvalidChangeError": "producers.sdk",
+    "Outbox": "producers.outbox",
+    "OutboxMessage": "producers.outbox",
+    "OutboxStatus": "producers.outbox",
+    "ProduceOptions": "producers.pipeline",
+    "ProduceSummary": "producers.summary",
+    "Progress": "producers.pipeline",
+    "Receipt": "producers.receipts",
+    "ReceiptListener": "producers.receipts",
+    "ReceiptTimeoutError": "producers.sdk",
+    "RejectedItem": "producers.receipts",
+    "produce_file": "producers.pipeline",
+    "signing_key": "producers.keys",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: the reading processes (``producers.staging_worker``) live in this
+    # package and must not load the SDK, the Kafka client and the contract tooling.
+    module = _SOURCES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

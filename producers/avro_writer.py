@@ -17,11 +17,16 @@ from typing import Any, Final
 
 from hub.errors import ContractError
 
-__all__ = ["Writer", "compile_writer", "write_long"]
+__all__ = ["Writer", "compile_writer", "epoch_days", "write_long"]
 
 Writer = Callable[[bytearray, Any], None]
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 _SMALL: Final = tuple(bytes([(i << 1) & 0x7F]) for i in range(64))
+
+
+def epoch_days(value: date) -> int:
+    """Avro ``date``: days since 1970-01-01."""
+    return value.toordinal() - _EPOCH_ORDINAL
 
 
 def write_long(buf: bytearray, value: int) -> None:

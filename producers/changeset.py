@@ -11,7 +11,6 @@ exactly like a record written in one go (the tests check it).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -22,10 +21,17 @@ from fastavro import parse_schema
 
 from hub.contracts.wire import RecordEncodeError
 from hub.contracts.wire import header as wire_header
-from hub.errors import ContractError
 from hub.fields import PERSON_FIELDS
-from producers.avro_writer import compile_writer
-from producers.tail_writer import compile_tail
+from producers.avro_writer import compile_writer, epoch_days
+from producers.tail_writer import (
+    PERIODICIDAD,
+    compile_tail,
+    content_hash,
+    guarded,
+    item_field_types,
+    item_scope,
+    periodicidad_symbol,
+)
 
 __all__ = [
     "EPOCH",
@@ -40,18 +46,8 @@ __all__ = [
 ]
 
 EPOCH: Final = date(1970, 1, 1)
-_EPOCH_ORDINAL: Final = EPOCH.toordinal()
 #: Operation symbols in the order of the Avro enum (the index is what goes on the wire).
 OPERATIONS: Final = ("ALTA", "CAMBIO", "BAJA", "PAGO")
-#: The agreement's benefit periodicity (lowercase) → the v2 ``Periodicidad`` symbol.
-PERIODICIDAD: Final[Mapping[str, str]] = {
-    "unica": "UNICA",
-    "mensual": "MENSUAL",
-    "bimestral": "BIMESTRAL",
-    "trimestral": "TRIMESTRAL",
-    "semestral": "SEMESTRAL",
-    "anual": "ANUAL",
-}
 _PERSON: Final = PERSON_FIELDS
 _ZERO: Final = Decimal("0.00")
 
@@ -78,16 +74,6 @@ def encode_string(value: str) -> bytes:
     """Avro ``string``: length, then UTF-8 bytes."""
     data = value.encode("utf-8")
     return encode_long(len(data)) + data
-
-
-def epoch_days(value: date) -> int:
-    """Avro ``date``: days since 1970-01-01."""
-    return value.toordinal() - _EPOCH_ORDINAL
-
-
-def content_hash(tail: bytes) -> int:
-    """A signed 64-bit hash of an item's tail: equal content, equal hash (fits SQLite INTEGER)."""
-    return int.from_bytes(hashlib.blake2b(tail, digest_size=8).digest(), "big", signed=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,18 +105,6 @@ class ChangeSetHeader:
         )
 
 
-def _field_types(definition: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``Item`` record's field types, by name, from a ChangeSet schema definition."""
-    for field in definition.get("fields", ()):
-        if field["name"] == "items":
-            item = field["type"]["items"]
-            return {f["name"]: f for f in item["fields"]}
-    raise ContractError(
-        "el esquema no es un ChangeSet: no tiene el campo 'items'",
-        hint="use el subject mx.gob.sisi.padron.ChangeSet que indica el convenio.",
-    )
-
-
 class ChangeSetCodec:
     """Encodes items and change sets for one registered ChangeSet schema (id and definition).
 
@@ -150,7 +124,7 @@ class ChangeSetCodec:
         self.schema_id = schema_id
         self.definition = definition
         self.parsed = parse_schema(dict(definition))
-        fields = _field_types(definition)
+        fields = item_field_types(definition)
         tail_schema = {
             "type": "record",
             "name": "ItemTail",
@@ -164,16 +138,11 @@ class ChangeSetCodec:
         self._write_person = compile_writer(fields["person"]["type"], "mx.gob.sisi.padron")
         self._write_benefit = compile_writer(fields["benefit"]["type"], "mx.gob.sisi.padron")
         self._write_geography = compile_writer(fields["geography"]["type"], "mx.gob.sisi.padron")
-        allowed = set(scope) if scope is not None else None
-        if allowed is not None and "cvegeo" in allowed:  # the concatenated key is the same data
-            allowed |= {"cve_ent", "cve_mun", "cve_loc"}
-        self._scope = frozenset(allowed) if allowed is not None else None
-        self._periodicidad = (
-            PERIODICIDAD.get(periodicity, "OTRA") if periodicity is not None else None
-        )
+        self._scope = item_scope(scope)
+        self._periodicidad = periodicidad_symbol(periodicity)
         self._prefix = wire_header(schema_id)
-        self._encode_flat = compile_tail(
-            fields, scope=self._scope, periodicidad=self._periodicidad
+        self._encode_tail = guarded(
+            compile_tail(fields, scope=self._scope, periodicidad=self._periodicidad)
         )
 
     def sub_records(
@@ -220,13 +189,7 @@ class ChangeSetCodec:
         Written straight from ``values`` (``producers.tail_writer``): the same bytes as
         ``encode_tail_records(*sub_records(values))`` without shaping the sub-records.
         """
-        try:
-            return self._encode_flat(values)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise RecordEncodeError(
-                f"el registro no cumple el esquema: {exc!r}",
-                hint="revise tipos, campos obligatorios y valores de enum.",
-            ) from exc
+        return self._encode_tail(values)
 
     def encode_tail_records(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import resource
 import sys
+from pathlib import Path
 
 __all__ = ["peak_rss_mb"]
 
@@ -17,7 +18,7 @@ __all__ = ["peak_rss_mb"]
 def peak_rss_mb() -> float:
     """Peak resident set size of this process since it started its program, in MB (2**20)."""
     try:
-        with open("/proc/self/status", encoding="ascii") as status:
+        with Path("/proc/self/status").open(encoding="ascii") as status:
             for line in status:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1]) / 1024

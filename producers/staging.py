@@ -21,21 +21,15 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
 from hub.agreements import Agreement
-from hub.errors import InputFileError, SisiError
-from hub.validation.geography import GeoCatalog
-from hub.validation.issues import ValidationIssue
-from hub.validation.record import validate_item
-from producers.changeset import ChangeSetCodec, content_hash, epoch_days
-from producers.mapping import RowReader, compile_layout
-from producers.mapping.records import required_fields
-from producers.peak_memory import peak_rss_mb
+from hub.errors import InputFileError
+from producers.reading import CodecSpec, InvalidRow, StagedRow, read_part, worker_main
 
 __all__ = [
     "DUPLICATE_CODE",
@@ -51,27 +45,8 @@ DUPLICATE_CODE: Final = "REFERENCE_DUPLICATE"
 DUPLICATE_REASON: Final = (
     "el reference_id se repite en el archivo; se tomó la primera fila y esta se descartó"
 )
-_BATCH: Final = 2_000
 #: Below this size a file is read in this process only (starting processes costs more).
 _PARALLEL_MIN_BYTES: Final = 8 * 1024 * 1024
-
-StagedRow = tuple[str, int, int, bytes, int | None, int | None, int]
-InvalidRow = tuple[int, str | None, str, str, str]
-
-
-@dataclass(frozen=True)
-class CodecSpec:
-    """What a process needs to build the ``ChangeSetCodec`` (picklable)."""
-
-    schema_id: int
-    definition: Any
-    scope: tuple[str, ...]
-    periodicity: str | None
-
-    def build(self) -> ChangeSetCodec:
-        return ChangeSetCodec(
-            self.schema_id, self.definition, scope=self.scope, periodicity=self.periodicity
-        )
 
 
 @dataclass
@@ -101,112 +76,6 @@ def create_staging(conn: sqlite3.Connection) -> None:
         );
         """
     )
-
-
-def _new_issues(
-    known: list[ValidationIssue], found: list[ValidationIssue]
-) -> list[ValidationIssue]:
-    """Validation issues not already reported by the mapping (same rule as ``read_records``)."""
-    seen = set(known)
-    fields = {issue.field for issue in known}
-    return [i for i in found if i not in seen and not (i.code == "REQUIRED" and i.field in fields)]
-
-
-def _days(value: object) -> int | None:
-    return epoch_days(value) if isinstance(value, date) else None
-
-
-def _part_batches(
-    path: str,
-    agreement: Agreement,
-    spec: CodecSpec,
-    part: int,
-    parts: int,
-    reference_data: Path | None,
-    today: date | None,
-) -> Iterator[tuple[list[StagedRow], list[InvalidRow], dict[str, int]]]:
-    """This part's rows, in batches of (valid rows, invalid issues, warning counts)."""
-    layout = agreement.layout
-    geo = GeoCatalog.load(reference_data)
-    codec = spec.build()
-    required = required_fields(layout)
-    staged: list[StagedRow] = []
-    invalid: list[InvalidRow] = []
-    warnings: dict[str, int] = {}
-    with RowReader(path, layout) as rows:
-        try:
-            mapper = compile_layout(layout, rows.header, catalog=geo)
-        except InputFileError as exc:
-            raise InputFileError(exc.message, path=path, field=exc.field, hint=exc.hint) from exc
-        for line, row in rows:
-            if parts > 1 and line % parts != part:
-                continue
-            record = mapper.map(line, row)
-            values = record.values
-            issues = record.issues
-            found = validate_item(values, catalog=geo, required=required, today=today)
-            if found:
-                issues.extend(_new_issues(issues, found) if issues else found)
-            failed = False
-            for issue in issues:
-                if issue.severity == "error":
-                    failed = True
-                else:
-                    warnings[issue.code] = warnings.get(issue.code, 0) + 1
-            reference = values.get("reference_id")
-            ref = reference if isinstance(reference, str) and reference else None
-            if failed or ref is None:
-                invalid.extend(
-                    (line, ref, i.field, i.code, i.message) for i in issues if i.severity == "error"
-                )
-                if not failed:  # no reference at all: already REQUIRED by validation
-                    invalid.append((line, None, "reference_id", "REQUIRED", "falta reference_id"))
-            else:
-                tail = codec.encode_tail(values)
-                monto = values.get("monto")
-                staged.append(
-                    (
-                        ref,
-                        line,
-                        content_hash(tail),
-                        tail,
-                        _days(values.get("effective_date")),
-                        _days(values.get("fecha_beneficio")),
-                        1 if monto is not None else 0,
-                    )
-                )
-            if len(staged) + len(invalid) >= _BATCH:
-                yield staged, invalid, warnings
-                staged, invalid, warnings = [], [], {}
-    yield staged, invalid, warnings
-
-
-def worker_main() -> None:
-    """Entry point of a reading process (``python -m producers.staging_worker``).
-
-    Reads its arguments as one pickle on stdin and writes length-prefixed pickles on stdout:
-    ``("batch", ...)`` many times, then ``("done", peak RSS in MB)`` or ``("error", SisiError)``.
-    """
-    args = pickle.load(sys.stdin.buffer)
-    out = sys.stdout.buffer
-
-    def send(kind: str, payload: object) -> None:
-        data = pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL)
-        out.write(struct.pack(">I", len(data)))
-        out.write(data)
-
-    try:
-        for batch in _part_batches(*args):
-            send("batch", batch)
-        send("done", peak_rss_mb())
-    except SisiError as exc:
-        error = InputFileError(
-            exc.message, path=exc.path, field=exc.field, line=exc.line, hint=exc.hint
-        )
-        send("error", error)
-    except Exception as exc:  # anything else still ends the run with a readable message
-        send("error", InputFileError(f"fallo al leer el archivo: {exc!r}", path=args[0]))
-    out.flush()
 
 
 class _Worker:
@@ -305,14 +174,14 @@ def stage_file(
     conn.execute("BEGIN")
     try:
         if count == 1:
-            for batch in _part_batches(str(path), agreement, spec, 0, 1, reference_data, today):
+            for batch in read_part(str(path), agreement.layout, spec, 0, 1, reference_data, today):
                 sink.add(batch)
         # One queue for every reading process, bounded: the processes run side by side and
         # none can get far ahead of the inserts (a queue per process drained one after the
         # other would let only one of them run at a time).
         batches: queue_module.Queue[tuple[str, Any]] = queue_module.Queue(maxsize=8 * count)
         for part in range(count if count > 1 else 0):
-            args = (str(path), agreement, spec, part, count, reference_data, today)
+            args = (str(path), agreement.layout, spec, part, count, reference_data, today)
             workers.append(_Worker(args, batches))
         _collect(batches, len(workers), sink)
         _move_duplicates(conn)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from producers.staging import worker_main
+from producers.reading import worker_main
 
 __all__: list[str] = []
 

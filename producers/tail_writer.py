@@ -10,16 +10,37 @@ compare both on every synthetic layout and on hand-made edge cases.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Collection, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any, Final
 
+from hub.errors import ContractError
 from hub.fields import PERSON_FIELDS
 from producers.avro_writer import Writer, compile_writer, write_long
 
-__all__ = ["PERSON_FIELDS", "TailEncoder", "compile_tail"]
+__all__ = [
+    "PERIODICIDAD",
+    "PERSON_FIELDS",
+    "TailEncoder",
+    "compile_tail",
+    "content_hash",
+    "guarded",
+    "item_field_types",
+    "item_scope",
+    "periodicidad_symbol",
+]
 
+#: The agreement's benefit periodicity (lowercase) → the v2 ``Periodicidad`` symbol.
+PERIODICIDAD: Final[Mapping[str, str]] = {
+    "unica": "UNICA",
+    "mensual": "MENSUAL",
+    "bimestral": "BIMESTRAL",
+    "trimestral": "TRIMESTRAL",
+    "semestral": "SEMESTRAL",
+    "anual": "ANUAL",
+}
 _ZERO: Final = Decimal("0.00")
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 _DECIMAL_MEMO_LIMIT: Final = 4096
@@ -30,6 +51,38 @@ TailEncoder = Callable[[Mapping[str, object]], bytes]
 #: Where a field's value comes from: (canonical name or None, default, whether the default
 #: replaces any falsy value, constant when there is no canonical name).
 Source = tuple[str | None, object, bool, object]
+
+
+def content_hash(tail: bytes) -> int:
+    """A signed 64-bit hash of an item's tail: equal content, equal hash (fits SQLite INTEGER)."""
+    return int.from_bytes(hashlib.blake2b(tail, digest_size=8).digest(), "big", signed=True)
+
+
+def item_field_types(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``Item`` record's field types, by name, from a ChangeSet schema definition."""
+    for field in definition.get("fields", ()):
+        if field["name"] == "items":
+            item = field["type"]["items"]
+            return {f["name"]: f for f in item["fields"]}
+    raise ContractError(
+        "el esquema no es un ChangeSet: no tiene el campo 'items'",
+        hint="use el subject mx.gob.sisi.padron.ChangeSet que indica el convenio.",
+    )
+
+
+def item_scope(scope: Collection[str] | None) -> frozenset[str] | None:
+    """The canonical fields an item may carry under an agreement's scope (None: all)."""
+    if scope is None:
+        return None
+    allowed = set(scope)
+    if "cvegeo" in allowed:  # the concatenated key is the same data
+        allowed |= {"cve_ent", "cve_mun", "cve_loc"}
+    return frozenset(allowed)
+
+
+def periodicidad_symbol(periodicity: str | None) -> str | None:
+    """The ``Periodicidad`` symbol of an agreement's benefit periodicity (``OTRA`` if unknown)."""
+    return PERIODICIDAD.get(periodicity, "OTRA") if periodicity is not None else None
 
 
 def _long_bytes(value: int) -> bytes:
@@ -294,3 +347,21 @@ def compile_tail(
         return bytes(buf)
 
     return encode
+
+
+def guarded(encode: TailEncoder) -> TailEncoder:
+    """``encode`` with a value the schema cannot take reported as ``RecordEncodeError``."""
+
+    def encode_tail(values: Mapping[str, object]) -> bytes:
+        try:
+            return encode(values)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # imported here: the reading processes never load the contract tooling otherwise
+            from hub.contracts.wire import RecordEncodeError
+
+            raise RecordEncodeError(
+                f"el registro no cumple el esquema: {exc!r}",
+                hint="revise tipos, campos obligatorios y valores de enum.",
+            ) from exc
+
+    return encode_tail

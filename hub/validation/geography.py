@@ -44,7 +44,8 @@ REFERENCE_DATA_HINT: Final = (
     "inegi/municipios.csv e inegi/localidades_nacional.csv; los catálogos oficiales (AGEEML) "
     "se descargan de INEGI en https://www.inegi.org.mx/app/ageeml/"
 )
-_MEMO_LIMIT: Final = 200_000
+#: Memoized answers (a raw and a padded form per place: ~280 bytes each, so at most ~28 MB).
+_MEMO_LIMIT: Final = 100_000
 _ABROAD: Final = "99"
 _AMBITOS: Final[tuple[Ambito | None, ...]] = (None, "URBANO", "RURAL")
 _AMBITO_CODES: Final[dict[Ambito | None, int]] = {kind: i for i, kind in enumerate(_AMBITOS)}
@@ -129,6 +130,8 @@ class GeoCatalog:
             for loc in localities
         )
         self._memo: dict[tuple[object, object, object, object], _Normalized] = {}
+        #: One string object per key part (a few thousand), shared by every memoized key.
+        self._parts: dict[str, str] = {}
 
     @classmethod
     def _from_rows(
@@ -232,9 +235,15 @@ class GeoCatalog:
         if found is None:
             key, issues = self._normalize(*map(_text, raw_key))
             found = (key, tuple(issues))
-            if len(self._memo) >= _MEMO_LIMIT:
-                self._memo.clear()
-            self._memo[raw_key] = found
+            memo = self._memo
+            if len(memo) >= _MEMO_LIMIT - 1:
+                memo.clear()
+            memo[raw_key] = found
+            if key is not None:
+                # The padded keys (what a mapped record carries, validated next) have the same
+                # answer: a key found has at most the locality warning, which depends on the
+                # key alone. Sharing the answer saves a second normalization and its memory.
+                memo.setdefault((key.cve_ent, key.cve_mun, key.cve_loc, None), found)
         return found
 
     def _normalize(
@@ -280,7 +289,12 @@ class GeoCatalog:
             return None, [make_issue("cve_mun", "REQUIRED", "falta la clave de municipio")]
         if ent + mun not in self._municipalities:
             return None, [make_issue("cve_mun", "GEO_UNKNOWN_MUNICIPALITY", f"'{ent}{mun}'")]
-        key = GeoKey(ent, mun, loc)
+        shared = self._parts
+        key = GeoKey(
+            shared.setdefault(ent, ent),
+            shared.setdefault(mun, mun),
+            None if loc is None else shared.setdefault(loc, loc),
+        )
         if loc is not None and not self._localities.has(key.cvegeo):
             issues.append(make_issue("cve_loc", "GEO_LOCALITY_NOT_IN_CATALOG", f"'{key.cvegeo}'"))
         return key, issues

@@ -23,7 +23,7 @@ from typing import Final
 from hub.agreements.layout import FieldSource, FileLayout
 from hub.errors import InputFileError
 from hub.validation.curp import decode_curp
-from hub.validation.geography import GeoCatalog, GeoKey
+from hub.validation.geography import GeoCatalog
 from hub.validation.issues import ValidationIssue
 from producers.mapping.converters import (
     AMOUNT_FIELDS,
@@ -89,9 +89,6 @@ class RowMapper:
         self._plan: tuple[tuple[str, int, Converter, dict[str, object] | None], ...] = tuple(
             (name, index, convert, None if name in _UNIQUE else {}) for name, index, convert in plan
         )
-        self._geo_memo: dict[
-            tuple[object, ...], tuple[GeoKey | None, tuple[ValidationIssue, ...]]
-        ] = {}
         self._sums = tuple(sums)
         self._template: dict[str, object] = {name: None for name, _, _ in plan}
         self._template.update({name: None for name, _, _ in sums})
@@ -168,15 +165,9 @@ class RowMapper:
         pop = values.pop
         raw = (pop("cve_ent", None), pop("cve_mun", None), pop("cve_loc", None))
         cvegeo = pop("cvegeo", None)
-        memo_key = (*raw, cvegeo)
-        found = self._geo_memo.get(memo_key)
-        if found is None:
-            assert self._geography is not None
-            key, geo_issues = self._geography.normalize_geography(*raw, cvegeo)
-            found = (key, tuple(geo_issues))
-            if len(self._geo_memo) >= _MEMO_LIMIT:
-                self._geo_memo.clear()
-            self._geo_memo[memo_key] = found
+        assert self._geography is not None
+        # memoized by the catalog, which also answers the validation's lookup of the padded keys
+        found = self._geography.normalized_geography(*raw, cvegeo)
         key = found[0]
         if key is not None:
             values["cve_ent"] = key.cve_ent

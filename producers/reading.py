@@ -1,0 +1,189 @@
+"""A reading process: one part of an agency file mapped, validated and encoded into staged rows.
+
+``read_part`` is the work of one part; ``worker_main`` runs it in a child process
+(``python -m producers.staging_worker``) and streams its batches to ``producers.staging``, which
+inserts them into SQLite. This module imports only what that work needs (the layout, the
+validation and the tail encoder), never the contract tooling, the CEL engine or the Kafka client:
+every reading process pays for what it imports, and their memory adds up.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from hub.errors import InputFileError, SisiError
+from hub.validation.geography import GeoCatalog
+from hub.validation.issues import ValidationIssue
+from hub.validation.record import validate_item
+from producers.avro_writer import epoch_days
+from producers.mapping import RowReader, compile_layout
+from producers.mapping.records import required_fields
+from producers.peak_memory import peak_rss_mb
+from producers.tail_writer import (
+    TailEncoder,
+    compile_tail,
+    content_hash,
+    guarded,
+    item_field_types,
+    item_scope,
+    periodicidad_symbol,
+)
+
+if TYPE_CHECKING:
+    from hub.agreements.layout import FileLayout
+    from producers.changeset import ChangeSetCodec
+
+__all__ = ["BATCH_ROWS", "CodecSpec", "InvalidRow", "StagedRow", "read_part", "worker_main"]
+
+#: Rows (valid and invalid) per batch sent to the staging process.
+BATCH_ROWS: Final = 2_000
+
+#: reference, line, content hash, tail, effective days, payment days, whether an amount was given
+StagedRow = tuple[str, int, int, bytes, int | None, int | None, int]
+#: line, reference, field, code, Spanish reason
+InvalidRow = tuple[int, str | None, str, str, str]
+Batch = tuple[list[StagedRow], list[InvalidRow], dict[str, int]]
+
+
+@dataclass(frozen=True)
+class CodecSpec:
+    """What a process needs to encode items: schema id and definition, scope, periodicity."""
+
+    schema_id: int
+    definition: Any
+    scope: tuple[str, ...]
+    periodicity: str | None
+
+    def build(self) -> ChangeSetCodec:
+        """The full codec (items, headers, framing), as the delivering process uses it."""
+        from producers.changeset import ChangeSetCodec
+
+        return ChangeSetCodec(
+            self.schema_id, self.definition, scope=self.scope, periodicity=self.periodicity
+        )
+
+    def tail_encoder(self) -> TailEncoder:
+        """``ChangeSetCodec.encode_tail`` alone, without building the codec (nor fastavro)."""
+        return guarded(
+            compile_tail(
+                item_field_types(self.definition),
+                scope=item_scope(self.scope),
+                periodicidad=periodicidad_symbol(self.periodicity),
+            )
+        )
+
+
+def _new_issues(
+    known: list[ValidationIssue], found: list[ValidationIssue]
+) -> list[ValidationIssue]:
+    """Validation issues not already reported by the mapping (same rule as ``read_records``)."""
+    seen = set(known)
+    fields = {issue.field for issue in known}
+    return [i for i in found if i not in seen and not (i.code == "REQUIRED" and i.field in fields)]
+
+
+def _days(value: object) -> int | None:
+    return epoch_days(value) if isinstance(value, date) else None
+
+
+def read_part(
+    path: str,
+    layout: FileLayout,
+    spec: CodecSpec,
+    part: int,
+    parts: int,
+    reference_data: Path | None,
+    today: date | None,
+) -> Iterator[Batch]:
+    """This part's rows, in batches of (valid rows, invalid issues, warning counts).
+
+    A part takes the rows whose line number falls to it (``line % parts == part``).
+    """
+    geo = GeoCatalog.load(reference_data)
+    encode_tail = spec.tail_encoder()
+    required = required_fields(layout)
+    staged: list[StagedRow] = []
+    invalid: list[InvalidRow] = []
+    warnings: dict[str, int] = {}
+    with RowReader(path, layout) as rows:
+        try:
+            mapper = compile_layout(layout, rows.header, catalog=geo)
+        except InputFileError as exc:
+            raise InputFileError(exc.message, path=path, field=exc.field, hint=exc.hint) from exc
+        for line, row in rows:
+            if parts > 1 and line % parts != part:
+                continue
+            record = mapper.map(line, row)
+            values = record.values
+            issues = record.issues
+            found = validate_item(values, catalog=geo, required=required, today=today)
+            if found:
+                issues.extend(_new_issues(issues, found) if issues else found)
+            failed = False
+            for issue in issues:
+                if issue.severity == "error":
+                    failed = True
+                else:
+                    warnings[issue.code] = warnings.get(issue.code, 0) + 1
+            reference = values.get("reference_id")
+            ref = reference if isinstance(reference, str) and reference else None
+            if failed or ref is None:
+                invalid.extend(
+                    (line, ref, i.field, i.code, i.message) for i in issues if i.severity == "error"
+                )
+                if not failed:  # no reference at all: already REQUIRED by validation
+                    invalid.append((line, None, "reference_id", "REQUIRED", "falta reference_id"))
+            else:
+                tail = encode_tail(values)
+                monto = values.get("monto")
+                staged.append(
+                    (
+                        ref,
+                        line,
+                        content_hash(tail),
+                        tail,
+                        _days(values.get("effective_date")),
+                        _days(values.get("fecha_beneficio")),
+                        1 if monto is not None else 0,
+                    )
+                )
+            if len(staged) + len(invalid) >= BATCH_ROWS:
+                yield staged, invalid, warnings
+                staged, invalid, warnings = [], [], {}
+    yield staged, invalid, warnings
+
+
+def worker_main() -> None:
+    """Entry point of a reading process (``python -m producers.staging_worker``).
+
+    Reads ``read_part``'s arguments as one pickle on stdin and writes length-prefixed pickles on
+    stdout: ``("batch", ...)`` many times, then ``("done", peak RSS in MB)`` or
+    ``("error", InputFileError)``.
+    """
+    args = pickle.load(sys.stdin.buffer)
+    out = sys.stdout.buffer
+
+    def send(kind: str, payload: object) -> None:
+        data = pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL)
+        out.write(struct.pack(">I", len(data)))
+        out.write(data)
+
+    try:
+        for batch in read_part(*args):
+            send("batch", batch)
+        send("done", peak_rss_mb())
+    except SisiError as exc:
+        error = InputFileError(
+            exc.message, path=exc.path, field=exc.field, line=exc.line, hint=exc.hint
+        )
+        send("error", error)
+    except Exception as exc:  # anything else still ends the run with a readable message
+        send("error", InputFileError(f"fallo al leer el archivo: {exc!r}", path=args[0]))
+    out.flush()
