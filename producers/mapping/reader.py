@@ -40,7 +40,6 @@ _ENCODING_HINTS = {
 }
 
 
-
 def cell_text(value: object, decimal_separator: str = ".") -> str:
     """The text of one xlsx cell value (see the module docstring)."""
     if value is None:
@@ -150,7 +149,7 @@ class RowReader:
             line = self._bad_line(exc)
             raise InputFileError(
                 f"el archivo no está en la codificación declarada ({layout.encoding}): "
-                f"byte {exc.object[exc.start:exc.start + 1]!r} inválido",
+                f"byte {exc.object[exc.start : exc.start + 1]!r} inválido",
                 path=self.path,
                 line=line,
                 hint=_ENCODING_HINTS[layout.encoding],
