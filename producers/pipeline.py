@@ -10,6 +10,7 @@ does not hold.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from producers.peak_memory import peak_rss_mb
 from producers.publisher import Publisher, topic_exists
 from producers.receipts import ReceiptListener
 from producers.staging import CodecSpec, stage_file
-from producers.store import delivery_lock, open_state
+from producers.store import checkpoint_in_background, delivery_lock, open_state
 from producers.summary import ProduceSummary, write_report
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "ProduceOptions", "Progress", "codec_spec", "produce_file"]
@@ -109,6 +110,9 @@ def produce_file(
     spec = codec_spec(agreement, contract.schema_id, contract.definition)
     summary = ProduceSummary(agreement.id, str(options.input), dry_run=options.dry_run)
     conn = open_state(settings, agreement.id)
+    # no checkpoint inside the delivery's COMMITs: one runs behind the publishing instead
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    checkpoint: threading.Thread | None = None
     try:
         with delivery_lock(settings, agreement.id):
             staged = stage_file(
@@ -152,10 +156,13 @@ def produce_file(
                 counts.total - summary.bajas_on_hold,
                 hold_bajas=hold,
             )
+        checkpoint = checkpoint_in_background(settings, agreement.id)
         _publish(conn, agreement, settings, options, summary, progress)
         summary.peak_rss_mb = peak_rss_mb()
         return summary
     finally:
+        if checkpoint is not None:
+            checkpoint.join()
         conn.close()
 
 
@@ -187,9 +194,7 @@ def _write_delivery(
     pending: deque[tuple[int, int, Future[Envelope]]] = deque()
 
     def store(*, everything: bool) -> None:
-        while pending and (
-            everything or len(pending) > _SIGNING_AHEAD or pending[0][2].done()
-        ):
+        while pending and (everything or len(pending) > _SIGNING_AHEAD or pending[0][2].done()):
             chunk_index, item_count, sealed = pending.popleft()
             outbox.add(
                 sealed.result(),
