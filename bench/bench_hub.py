@@ -372,6 +372,7 @@ def profile(tmp: Path, codec_items: int, size: int) -> None:
     """HubPipeline.process_batch in this process on SQLite (recording publisher): timed, then
     again under cProfile, each on a fresh database (no Kafka, no faust)."""
     from hub.worker import BATCH_MESSAGES, KafkaMessage, RecordingPublisher, build_pipeline
+    from hub.worker.gctune import tune_gc
 
     settings, agreement = _load()
     topic = f"sisi.agreement.{AGREEMENT}.changesets"
@@ -389,6 +390,7 @@ def profile(tmp: Path, codec_items: int, size: int) -> None:
             for n, (_, v, h) in enumerate(messages)
         ]
         pipeline.process(kafka[0])
+        tune_gc()  # as the worker does once assembled
         batches = [kafka[i : i + BATCH_MESSAGES] for i in range(1, len(kafka), BATCH_MESSAGES)]
         prof = cProfile.Profile()
         started = time.perf_counter()

@@ -45,6 +45,7 @@ from hub.compliance.metrics import ComplianceCollector
 from hub.errors import SisiError
 from hub.settings import Settings
 from hub.worker.assembly import build_pipeline
+from hub.worker.gctune import tune_gc
 from hub.worker.pipeline import BATCH_MESSAGES, HubPipeline, KafkaMessage
 from hub.worker.public import publish_public
 from hub.worker.publisher import KafkaPublisher
@@ -252,6 +253,7 @@ def run_worker(
             start_http_server(metrics_port)
         except OSError as exc:
             _log.warning("sin /metrics: el puerto %s no está disponible (%s)", metrics_port, exc)
+    tune_gc()
     watch = AgreementWatch(settings, topics)
     app = create_app(settings, pipeline, topics, publish_interval=publish_interval, watch=watch)
     _log.info("worker %s: %s temas, %s", os.getpid(), len(topics), dt.datetime.now(dt.UTC))
