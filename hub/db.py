@@ -30,12 +30,21 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=_NAMING)
 
 
+#: SQLite page cache per connection, KiB.
+SQLITE_CACHE_KIB = 65536
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Page cache of 64 MiB (default 2 MiB), filled only as pages are read: the registry's unique
+    # indexes take inserts at random keys, and with the default a sampling profile of the hub
+    # showed 4 % of the writer in pread (pages evicted and read again); registry writes per item
+    # went from ~32 to ~28 us in alternated runs.
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
 
 
