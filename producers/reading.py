@@ -12,11 +12,11 @@ from __future__ import annotations
 import pickle
 import struct
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from hub.errors import InputFileError, SisiError
 from hub.validation.geography import GeoCatalog
@@ -27,10 +27,13 @@ from producers.mapping import RowReader, compile_layout
 from producers.mapping.records import required_fields
 from producers.peak_memory import peak_rss_mb
 from producers.tail_writer import (
+    BatchTailEncoder,
     TailEncoder,
     compile_tail,
+    compile_tail_batch,
     content_hash,
     guarded,
+    guarded_batch,
     item_field_types,
     item_scope,
     periodicidad_symbol,
@@ -40,16 +43,29 @@ if TYPE_CHECKING:
     from hub.agreements.layout import FileLayout
     from producers.changeset import ChangeSetCodec
 
-__all__ = ["BATCH_ROWS", "CodecSpec", "InvalidRow", "StagedRow", "read_part", "worker_main"]
+__all__ = [
+    "BATCH_ROWS",
+    "STEP_ROWS",
+    "CodecSpec",
+    "InvalidRow",
+    "StagedRow",
+    "read_part",
+    "worker_main",
+]
 
 #: Rows (valid and invalid) per batch sent to the staging process.
 BATCH_ROWS: Final = 2_000
+#: Rows mapped, validated and encoded together: a field at a time for all of them, so few
+#: enough that they stay in the CPU cache between passes (2,000 at a time were no faster than
+#: one by one; 100-250 save a fifth of the time per row).
+STEP_ROWS: Final = 200
 
 #: reference, line, content hash, tail, effective days, payment days, whether an amount was given
 StagedRow = tuple[str, int, int, bytes, int | None, int | None, int]
 #: line, reference, field, code, Spanish reason
 InvalidRow = tuple[int, str | None, str, str, str]
 Batch = tuple[list[StagedRow], list[InvalidRow], dict[str, int]]
+_NO_REFERENCE: Final = "falta reference_id"
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,16 @@ class CodecSpec:
         """``ChangeSetCodec.encode_tail`` alone, without building the codec (nor fastavro)."""
         return guarded(
             compile_tail(
+                item_field_types(self.definition),
+                scope=item_scope(self.scope),
+                periodicidad=periodicidad_symbol(self.periodicity),
+            )
+        )
+
+    def tail_batch_encoder(self) -> BatchTailEncoder:
+        """``tail_encoder`` for many records at once (same bytes, same errors)."""
+        return guarded_batch(
+            compile_tail_batch(
                 item_field_types(self.definition),
                 scope=item_scope(self.scope),
                 periodicidad=periodicidad_symbol(self.periodicity),
@@ -107,57 +133,77 @@ def read_part(
     A part takes the rows whose line number falls to it (``line % parts == part``).
     """
     geo = GeoCatalog.load(reference_data)
-    encode_tail = spec.tail_encoder()
+    encode_tails = spec.tail_batch_encoder()
     required = required_fields(layout)
-    staged: list[StagedRow] = []
-    invalid: list[InvalidRow] = []
-    warnings: dict[str, int] = {}
     with RowReader(path, layout) as rows:
         try:
             mapper = compile_layout(layout, rows.header, catalog=geo)
         except InputFileError as exc:
             raise InputFileError(exc.message, path=path, field=exc.field, hint=exc.hint) from exc
-        for line, row in rows:
-            if parts > 1 and line % parts != part:
-                continue
-            record = mapper.map(line, row)
-            values = record.values
-            issues = record.issues
-            found = validate_item(values, catalog=geo, required=required, today=today)
-            if found:
-                issues.extend(_new_issues(issues, found) if issues else found)
-            failed = False
-            for issue in issues:
-                if issue.severity == "error":
-                    failed = True
-                else:
-                    warnings[issue.code] = warnings.get(issue.code, 0) + 1
-            reference = values.get("reference_id")
-            ref = reference if isinstance(reference, str) and reference else None
-            if failed or ref is None:
-                invalid.extend(
-                    (line, ref, i.field, i.code, i.message) for i in issues if i.severity == "error"
-                )
-                if not failed:  # no reference at all: already REQUIRED by validation
-                    invalid.append((line, None, "reference_id", "REQUIRED", "falta reference_id"))
-            else:
-                tail = encode_tail(values)
-                monto = values.get("monto")
-                staged.append(
-                    (
-                        ref,
-                        line,
-                        content_hash(tail),
-                        tail,
-                        _days(values.get("effective_date")),
-                        _days(values.get("fecha_beneficio")),
-                        1 if monto is not None else 0,
+        staged: list[StagedRow] = []
+        invalid: list[InvalidRow] = []
+        warnings: dict[str, int] = {}
+        for chunk in _chunks(rows, part, parts):
+            all_values, all_issues = mapper.map_many(chunk)
+            valid: list[int] = []
+            for i, values in enumerate(all_values):
+                issues = all_issues[i]
+                found = validate_item(values, catalog=geo, required=required, today=today)
+                if found:
+                    issues.extend(_new_issues(issues, found) if issues else found)
+                failed = False
+                for issue in issues:
+                    if issue.severity == "error":
+                        failed = True
+                    else:
+                        warnings[issue.code] = warnings.get(issue.code, 0) + 1
+                reference = values.get("reference_id")
+                if failed or not (isinstance(reference, str) and reference):
+                    line = chunk[i][0]
+                    ref = reference if isinstance(reference, str) and reference else None
+                    invalid.extend(
+                        (line, ref, issue.field, issue.code, issue.message)
+                        for issue in issues
+                        if issue.severity == "error"
                     )
+                    if not failed:  # no reference at all: already REQUIRED by validation
+                        invalid.append((line, None, "reference_id", "REQUIRED", _NO_REFERENCE))
+                else:
+                    valid.append(i)
+            records = [all_values[i] for i in valid]
+            tails = encode_tails(records)
+            staged += [
+                (
+                    cast(str, values["reference_id"]),
+                    chunk[i][0],
+                    content_hash(tail),
+                    tail,
+                    _days(values.get("effective_date")),
+                    _days(values.get("fecha_beneficio")),
+                    0 if values.get("monto") is None else 1,
                 )
+                for i, values, tail in zip(valid, records, tails, strict=True)
+            ]
             if len(staged) + len(invalid) >= BATCH_ROWS:
                 yield staged, invalid, warnings
                 staged, invalid, warnings = [], [], {}
     yield staged, invalid, warnings
+
+
+def _chunks(
+    rows: Iterable[tuple[int, list[str]]], part: int, parts: int
+) -> Iterator[list[tuple[int, list[str]]]]:
+    """This part's rows, ``STEP_ROWS`` at a time."""
+    chunk: list[tuple[int, list[str]]] = []
+    for line, row in rows:
+        if parts > 1 and line % parts != part:
+            continue
+        chunk.append((line, row))
+        if len(chunk) == STEP_ROWS:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def worker_main() -> None:

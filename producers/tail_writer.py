@@ -11,10 +11,11 @@ compare both on every synthetic layout and on hand-made edge cases.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any, Final
+from itertools import repeat
+from typing import Any, Final, cast
 
 from hub.errors import ContractError
 from hub.fields import PERSON_FIELDS
@@ -23,10 +24,13 @@ from producers.avro_writer import Writer, compile_writer, write_long
 __all__ = [
     "PERIODICIDAD",
     "PERSON_FIELDS",
+    "BatchTailEncoder",
     "TailEncoder",
     "compile_tail",
+    "compile_tail_batch",
     "content_hash",
     "guarded",
+    "guarded_batch",
     "item_field_types",
     "item_scope",
     "periodicidad_symbol",
@@ -48,6 +52,8 @@ _DECIMAL_MEMO_LIMIT: Final = 4096
 Get = Callable[[str], object]
 Step = Callable[[bytearray, Get], None]
 TailEncoder = Callable[[Mapping[str, object]], bytes]
+BatchTailEncoder = Callable[[Sequence[Mapping[str, object]]], list[bytes]]
+ValueBytes = Callable[[Any], bytes]
 #: Where a field's value comes from: (canonical name or None, default, whether the default
 #: replaces any falsy value, constant when there is no canonical name).
 Source = tuple[str | None, object, bool, object]
@@ -91,6 +97,9 @@ def _long_bytes(value: int) -> bytes:
     return bytes(buf)
 
 
+_SMALL_LENGTHS: Final = tuple(_long_bytes(size) for size in range(64))
+
+
 def _nullable(schema: Any) -> tuple[bool, bytes, bytes, Any]:
     """(is a null union, null tag, value tag, the non-null branch)."""
     if isinstance(schema, list) and len(schema) == 2 and "null" in schema:
@@ -99,35 +108,45 @@ def _nullable(schema: Any) -> tuple[bool, bytes, bytes, Any]:
     return False, b"", b"", schema
 
 
-def _value_step(name: str, field: str, schema: Any) -> Step | None:
-    """A fast step for the usual field types read from ``name``; None for any other type."""
+def _string_bytes(field: str, null_tag: bytes, tag: bytes, *, nullable: bool) -> ValueBytes:
+    """The bytes of a (nullable) string value; a required one raises on None."""
+    small = _SMALL_LENGTHS
+    if nullable:
+
+        def nullable_string(value: Any) -> bytes:
+            if value is None:
+                return null_tag
+            data: bytes = value.encode("utf-8")
+            size = len(data)
+            return tag + (small[size] if size < 64 else _long_bytes(size)) + data
+
+        return nullable_string
+
+    def required_string(value: Any) -> bytes:
+        if value is None:
+            raise ValueError(f"el campo obligatorio '{field}' es nulo")
+        data: bytes = value.encode("utf-8")
+        size = len(data)
+        return (small[size] if size < 64 else _long_bytes(size)) + data
+
+    return required_string
+
+
+def _value_step(name: str, field: str, schema: Any) -> tuple[Step, ValueBytes | None] | None:
+    """A fast step for the usual field types read from ``name``; None for any other type.
+
+    String fields also get their value encoder, used for values that rarely repeat.
+    """
     nullable, null_tag, tag, branch = _nullable(schema)
     kind = branch if isinstance(branch, str) else branch.get("type")
     logical = None if isinstance(branch, str) else branch.get("logicalType")
     if kind == "string" and logical is None:
-        if nullable:
+        string_bytes = _string_bytes(field, null_tag, tag, nullable=nullable)
 
-            def nullable_string(buf: bytearray, get: Get) -> None:
-                value: Any = get(name)
-                if value is None:
-                    buf += null_tag
-                    return
-                data = value.encode("utf-8")
-                buf += tag
-                write_long(buf, len(data))
-                buf += data
+        def string(buf: bytearray, get: Get) -> None:
+            buf += string_bytes(get(name))
 
-            return nullable_string
-
-        def required_string(buf: bytearray, get: Get) -> None:
-            value: Any = get(name)
-            if value is None:
-                raise ValueError(f"el campo obligatorio '{field}' es nulo")
-            data = value.encode("utf-8")
-            write_long(buf, len(data))
-            buf += data
-
-        return required_string
+        return string, string_bytes
     if kind == "int" and logical == "date" and nullable:
 
         def nullable_date(buf: bytearray, get: Get) -> None:
@@ -140,7 +159,7 @@ def _value_step(name: str, field: str, schema: Any) -> Step | None:
                 buf, value.toordinal() - _EPOCH_ORDINAL if isinstance(value, date) else int(value)
             )
 
-        return nullable_date
+        return nullable_date, None
     if kind == "enum" and nullable:
         symbols = {s: tag + _long_bytes(i) for i, s in enumerate(branch["symbols"])}
 
@@ -148,7 +167,7 @@ def _value_step(name: str, field: str, schema: Any) -> Step | None:
             value = get(name)
             buf += null_tag if value is None else symbols[value]
 
-        return nullable_enum
+        return nullable_enum, None
     if kind == "boolean" and nullable:
         true, false = tag + b"\x01", tag + b"\x00"
 
@@ -156,7 +175,7 @@ def _value_step(name: str, field: str, schema: Any) -> Step | None:
             value = get(name)
             buf += null_tag if value is None else (true if value else false)
 
-        return nullable_boolean
+        return nullable_boolean, None
     return None
 
 
@@ -235,9 +254,10 @@ def _steps(
     namespace: str,
     sources: Mapping[str, Source],
     scope: Collection[str] | None,
-) -> tuple[Step, ...]:
-    """One step per field of ``record``, reading its value as ``sources`` says."""
-    steps: list[Step] = []
+) -> tuple[tuple[str | None, Step, ValueBytes | None], ...]:
+    """Per field of ``record``: the canonical field it reads (None: none), its step and, for
+    strings, the encoder of one value."""
+    steps: list[tuple[str | None, Step, ValueBytes | None]] = []
     for field in record["fields"]:
         schema = field["type"]
         source = sources.get(field["name"], (None, None, False, None))
@@ -248,7 +268,7 @@ def _steps(
         if canonical is not None and default is None:
             fast = _value_step(canonical, field["name"], schema)
         if fast is not None:
-            steps.append(fast)
+            steps.append((canonical, *fast))
             continue
         nullable = isinstance(schema, list) and "null" in schema
         writer = compile_writer(schema, namespace)
@@ -261,11 +281,12 @@ def _steps(
             and branch.get("logicalType") == "decimal"
             and isinstance(default, Decimal)
         ):
-            steps.append(_decimal_step(canonical, writer, default))
+            steps.append((canonical, _decimal_step(canonical, writer, default), None))
         else:
-            steps.append(
-                _generic_step(canonical, writer, default, or_default=or_default, constant=constant)
+            step = _generic_step(
+                canonical, writer, default, or_default=or_default, constant=constant
             )
+            steps.append((canonical, step, None))
     return tuple(steps)
 
 
@@ -298,55 +319,202 @@ def compile_tail(
     default), a benefit is written only with a ``clave_programa`` and a geography only with
     ``cve_ent`` and ``cve_mun``. Raises what the compiled writers raise on a bad value.
     """
-    person, _, _ = _record_of(fields["person"]["type"])
-    benefit, benefit_null, benefit_tag = _record_of(fields["benefit"]["type"])
-    geography, geo_null, geo_tag = _record_of(fields["geography"]["type"])
-    person_sources: dict[str, Source] = {name: (name, None, False, None) for name in PERSON_FIELDS}
-    person_sources["primer_apellido"] = ("primer_apellido", "", False, None)
-    person_sources["nombre"] = ("nombre", "", False, None)
-    benefit_sources: dict[str, Source] = {
-        "clave_programa": ("clave_programa", None, False, None),
-        "tipo_beneficio": ("tipo_beneficio", "", True, None),
-        "monto": ("monto", _ZERO, False, None),
-        "fecha_beneficio": ("fecha_beneficio", None, False, None),
-        "titular": ("titular", None, False, None),
-        "periodicidad": (None, None, False, periodicidad),
-    }
-    geo_sources: dict[str, Source] = {
-        name: (name, None, False, None)
-        for name in ("cve_ent", "cve_mun", "cve_loc", "domicilio", "ageb")
-    }
-    person_steps = _steps(person, namespace, person_sources, scope)
-    benefit_steps = _steps(benefit, namespace, benefit_sources, scope)
-    geo_steps = _steps(geography, namespace, geo_sources, scope)
-    in_scope = (lambda name: True) if scope is None else scope.__contains__
-    has_benefit = in_scope("clave_programa")
-    has_geography = in_scope("cve_ent") and in_scope("cve_mun")
+    return _Plan(fields, scope, periodicidad, namespace).encode
 
-    def encode(values: Mapping[str, object]) -> bytes:
+
+def compile_tail_batch(
+    fields: Mapping[str, Mapping[str, Any]],
+    *,
+    scope: Collection[str] | None,
+    periodicidad: str | None,
+    namespace: str = "mx.gob.sisi.padron",
+) -> BatchTailEncoder:
+    """``compile_tail`` for many records at once: ``[encode(v) for v in values_list]``.
+
+    The records are written field by field (a column at a time) and each field's bytes are
+    memoized by value, since most of a padrón's values repeat (names, dates, places, amounts);
+    a record's tail is then one join of its fields' bytes. Values the schema cannot take make
+    the whole batch go through ``compile_tail``'s encoder, record by record, so the first bad
+    record raises exactly what it raises there.
+    """
+    return _Plan(fields, scope, periodicidad, namespace).encode_many
+
+
+#: Fields whose values rarely repeat: their bytes are not memoized.
+_UNIQUE: Final = frozenset({"curp", "domicilio"})
+_MEMO_LIMIT: Final = 20_000
+_BATCH_ERRORS: Final = (ValueError, KeyError, TypeError, AttributeError)
+
+
+class _Column:
+    """One field of a section written for many records: bytes memoized by value."""
+
+    __slots__ = ("direct", "memo", "name", "step")
+
+    def __init__(self, name: str | None, step: Step, direct: ValueBytes | None) -> None:
+        self.name = name
+        self.step = step
+        self.direct = direct
+        self.memo: dict[object, bytes] | None = None if name in _UNIQUE else {}
+
+    def _one(self, value: object) -> bytes:
         buf = bytearray()
-        get = values.get
-        for step in person_steps:
-            step(buf, get)
-        if has_benefit and get("clave_programa") is not None:
-            buf += benefit_tag
-            for step in benefit_steps:
-                step(buf, get)
-        else:
-            if not benefit_null:
-                raise ValueError("el campo obligatorio 'benefit' es nulo")
-            buf += benefit_null
-        if has_geography and get("cve_ent") is not None and get("cve_mun") is not None:
-            buf += geo_tag
-            for step in geo_steps:
-                step(buf, get)
-        else:
-            if not geo_null:
-                raise ValueError("el campo obligatorio 'geography' es nulo")
-            buf += geo_null
+        self.step(buf, lambda _name: value)
         return bytes(buf)
 
-    return encode
+    def write(self, records: Sequence[Mapping[str, object]]) -> list[bytes] | bytes:
+        """Each record's bytes for this field (one ``bytes`` when the field is constant)."""
+        name = self.name
+        if name is None:
+            return self._one(None)
+        values = [record.get(name) for record in records]
+        memo = self.memo
+        if memo is None:
+            return list(map(self.direct or self._one, values))
+        try:
+            return list(map(memo.__getitem__, values))
+        except KeyError:
+            pass
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        found = list(map(memo.get, values))
+        for i, encoded in enumerate(found):
+            if encoded is None:
+                value = values[i]
+                encoded = memo.get(value)
+                if encoded is None:
+                    encoded = memo[value] = self._one(value)
+                found[i] = encoded
+        return cast("list[bytes]", found)  # every gap was just filled
+
+
+class _Plan:
+    """The steps of the three sections of a tail, and the two ways of running them."""
+
+    def __init__(
+        self,
+        fields: Mapping[str, Mapping[str, Any]],
+        scope: Collection[str] | None,
+        periodicidad: str | None,
+        namespace: str,
+    ) -> None:
+        person, _, _ = _record_of(fields["person"]["type"])
+        benefit, self.benefit_null, self.benefit_tag = _record_of(fields["benefit"]["type"])
+        geography, self.geo_null, self.geo_tag = _record_of(fields["geography"]["type"])
+        person_sources: dict[str, Source] = {
+            name: (name, None, False, None) for name in PERSON_FIELDS
+        }
+        person_sources["primer_apellido"] = ("primer_apellido", "", False, None)
+        person_sources["nombre"] = ("nombre", "", False, None)
+        benefit_sources: dict[str, Source] = {
+            "clave_programa": ("clave_programa", None, False, None),
+            "tipo_beneficio": ("tipo_beneficio", "", True, None),
+            "monto": ("monto", _ZERO, False, None),
+            "fecha_beneficio": ("fecha_beneficio", None, False, None),
+            "titular": ("titular", None, False, None),
+            "periodicidad": (None, None, False, periodicidad),
+        }
+        geo_sources: dict[str, Source] = {
+            name: (name, None, False, None)
+            for name in ("cve_ent", "cve_mun", "cve_loc", "domicilio", "ageb")
+        }
+        person_steps = _steps(person, namespace, person_sources, scope)
+        benefit_steps = _steps(benefit, namespace, benefit_sources, scope)
+        geo_steps = _steps(geography, namespace, geo_sources, scope)
+        self.person_steps = tuple(step for _, step, _ in person_steps)
+        self.benefit_steps = tuple(step for _, step, _ in benefit_steps)
+        self.geo_steps = tuple(step for _, step, _ in geo_steps)
+        self.person_columns = tuple(_Column(*plan) for plan in person_steps)
+        self.benefit_columns = tuple(_Column(*plan) for plan in benefit_steps)
+        self.geo_columns = tuple(_Column(*plan) for plan in geo_steps)
+        in_scope = (lambda name: True) if scope is None else scope.__contains__
+        self.has_benefit = in_scope("clave_programa")
+        self.has_geography = in_scope("cve_ent") and in_scope("cve_mun")
+
+    def encode(self, values: Mapping[str, object]) -> bytes:
+        buf = bytearray()
+        get = values.get
+        for step in self.person_steps:
+            step(buf, get)
+        if self.has_benefit and get("clave_programa") is not None:
+            buf += self.benefit_tag
+            for step in self.benefit_steps:
+                step(buf, get)
+        else:
+            if not self.benefit_null:
+                raise ValueError("el campo obligatorio 'benefit' es nulo")
+            buf += self.benefit_null
+        if self.has_geography and get("cve_ent") is not None and get("cve_mun") is not None:
+            buf += self.geo_tag
+            for step in self.geo_steps:
+                step(buf, get)
+        else:
+            if not self.geo_null:
+                raise ValueError("el campo obligatorio 'geography' es nulo")
+            buf += self.geo_null
+        return bytes(buf)
+
+    def encode_many(self, records: Sequence[Mapping[str, object]]) -> list[bytes]:
+        if not records:
+            return []
+        try:
+            return self._columns(records)
+        except _BATCH_ERRORS:
+            return [self.encode(values) for values in records]
+
+    def _columns(self, records: Sequence[Mapping[str, object]]) -> list[bytes]:
+        person = _join(self.person_columns, records, b"")
+        benefit = self._optional(
+            self.benefit_columns,
+            records,
+            [self.has_benefit and r.get("clave_programa") is not None for r in records],
+            self.benefit_tag,
+            self.benefit_null,
+            "benefit",
+        )
+        geography = self._optional(
+            self.geo_columns,
+            records,
+            [
+                self.has_geography and r.get("cve_ent") is not None and r.get("cve_mun") is not None
+                for r in records
+            ],
+            self.geo_tag,
+            self.geo_null,
+            "geography",
+        )
+        return list(map(b"".join, zip(person, benefit, geography, strict=True)))
+
+    @staticmethod
+    def _optional(
+        columns: tuple[_Column, ...],
+        records: Sequence[Mapping[str, object]],
+        present: list[bool],
+        tag: bytes,
+        null: bytes,
+        name: str,
+    ) -> list[bytes]:
+        """A nullable record's bytes per record: its fields where ``present``, else null."""
+        if all(present):
+            return _join(columns, records, tag)
+        if not null:
+            raise ValueError(f"el campo obligatorio '{name}' es nulo")
+        if not any(present):
+            return [null] * len(records)
+        which = [i for i, here in enumerate(present) if here]
+        written = iter(_join(columns, [records[i] for i in which], tag))
+        return [next(written) if here else null for here in present]
+
+
+def _join(
+    columns: tuple[_Column, ...], records: Sequence[Mapping[str, object]], tag: bytes
+) -> list[bytes]:
+    """Each record's bytes for ``columns``, after ``tag``."""
+    parts: list[Iterable[bytes]] = [repeat(tag, len(records))]
+    for column in columns:
+        written = column.write(records)
+        parts.append(repeat(written, len(records)) if isinstance(written, bytes) else written)
+    return list(map(b"".join, zip(*parts, strict=True)))
 
 
 def guarded(encode: TailEncoder) -> TailEncoder:
@@ -355,13 +523,29 @@ def guarded(encode: TailEncoder) -> TailEncoder:
     def encode_tail(values: Mapping[str, object]) -> bytes:
         try:
             return encode(values)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            # imported here: the reading processes never load the contract tooling otherwise
-            from hub.contracts.wire import RecordEncodeError
-
-            raise RecordEncodeError(
-                f"el registro no cumple el esquema: {exc!r}",
-                hint="revise tipos, campos obligatorios y valores de enum.",
-            ) from exc
+        except _BATCH_ERRORS as exc:
+            raise _encode_error(exc) from exc
 
     return encode_tail
+
+
+def guarded_batch(encode_many: BatchTailEncoder) -> BatchTailEncoder:
+    """``guarded`` for a batch encoder (the first bad record's error, as one by one)."""
+
+    def encode_tails(records: Sequence[Mapping[str, object]]) -> list[bytes]:
+        try:
+            return encode_many(records)
+        except _BATCH_ERRORS as exc:
+            raise _encode_error(exc) from exc
+
+    return encode_tails
+
+
+def _encode_error(exc: Exception) -> Exception:
+    # imported here: the reading processes never load the contract tooling otherwise
+    from hub.contracts.wire import RecordEncodeError
+
+    return RecordEncodeError(
+        f"el registro no cumple el esquema: {exc!r}",
+        hint="revise tipos, campos obligatorios y valores de enum.",
+    )

@@ -33,6 +33,7 @@ __all__ = [
     "FieldConversionError",
     "amount_converter",
     "fold",
+    "is_identity",
     "make_converter",
     "parse_boolean",
 ]
@@ -155,6 +156,11 @@ def _birth_state(text: str) -> str:
 
 def _text(text: str) -> str:
     return text
+
+
+def is_identity(convert: Converter) -> bool:
+    """Whether ``convert`` returns the text as it is (a mapper may then skip calling it)."""
+    return convert is _text
 
 
 def _integer(text: str) -> int:

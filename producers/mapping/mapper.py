@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import repeat
 from typing import Final
 
 from hub.agreements.layout import FieldSource, FileLayout
@@ -32,6 +33,7 @@ from producers.mapping.converters import (
     FieldConversionError,
     amount_converter,
     fold,
+    is_identity,
     make_converter,
 )
 
@@ -87,13 +89,23 @@ class RowMapper:
         # (field, index, converter, memo): repeated texts (dates, codes, amounts, names) convert
         # once; a memo is emptied when full, so memory stays bounded whatever the file size
         self._plan: tuple[tuple[str, int, Converter, dict[str, object] | None], ...] = tuple(
-            (name, index, convert, None if name in _UNIQUE else {}) for name, index, convert in plan
+            (name, index, convert, None if name in _UNIQUE else {"": None})
+            for name, index, convert in plan
         )
+        geography_names = _GEOGRAPHY if geography is not None else ()
         self._sums = tuple(sums)
         self._template: dict[str, object] = {name: None for name, _, _ in plan}
         self._template.update({name: None for name, _, _ in sums})
         self._template.update({name: None for name in derive})
         self._template.update(constants)
+        # for ``map_many``: the fields read from a column other than geography, then the rest
+        # of the template in its order (geography goes last, as ``_map_geography`` leaves it)
+        self._plain_names = tuple(name for name, _, _ in plan if name not in geography_names)
+        self._rest = {
+            name: value
+            for name, value in self._template.items()
+            if name not in self._plain_names and name not in geography_names
+        }
         self._geography = geography
         self._derive = derive
         self._width = width
@@ -139,9 +151,144 @@ class RowMapper:
                         continue
                     values[name] = value
                     if memo is not None:
-                        if len(memo) >= _MEMO_LIMIT:
-                            memo.clear()
-                        memo[text] = value
+                        self._remember(memo, text, value)
+        self._finish(row, values, issues)
+        return MappedRecord(line, values, issues)
+
+    def map_many(
+        self, rows: Sequence[tuple[int, Sequence[str]]]
+    ) -> tuple[list[dict[str, object]], list[list[ValidationIssue]]]:
+        """``map`` of many rows: the same values and issues, each field converted for all the
+        rows at once (its memo answers a whole column in one step once its texts are known).
+
+        Returns the rows' values and issues, in order. Rows whose number of columns is off go
+        through ``map`` one by one.
+        """
+        if not rows:
+            return [], []
+        width, needed = self._width, self._needed
+        texts = [row for _, row in rows]
+        sizes = list(map(len, texts))
+        if min(sizes) < needed or (width is not None and max(sizes) > width):
+            return self._map_mixed(rows, sizes)
+        count = len(texts)
+        issues: list[list[ValidationIssue]] = [[] for _ in range(count)]
+        columns = list(zip(*texts, strict=False))  # every used index is below the shortest row
+        converted = {column[0]: self._column(column, columns, issues) for column in self._plan}
+        names = self._plain_names
+        plain = zip(*(converted[name] for name in names), strict=True) if names else [()] * count
+        rest = self._rest
+        geography = self._geography
+        if geography is not None:
+            raw = [
+                converted[name] if name in converted else [self._template.get(name)] * count
+                for name in _GEOGRAPHY
+            ]
+            found = list(map(geography.normalized_geography, *raw))
+            places = zip(found, *raw, strict=True)
+        everything: list[dict[str, object]] = []
+        for i, row_values in enumerate(plain):
+            values = dict(zip(names, row_values, strict=True))
+            values.update(rest)
+            problems = issues[i]
+            if self._sums:
+                self._map_sums(texts[i], values, problems)
+            if geography is not None:
+                (key, geo_issues), ent, mun, loc, cvegeo = next(places)
+                if key is not None:
+                    values["cve_ent"] = key.cve_ent
+                    values["cve_mun"] = key.cve_mun
+                    values["cve_loc"] = key.cve_loc
+                else:
+                    values["cve_ent"], values["cve_mun"], values["cve_loc"] = ent, mun, loc
+                    if cvegeo is not None:
+                        values["cvegeo"] = cvegeo
+                if geo_issues:
+                    problems.extend(geo_issues)
+            if self._derive:
+                self._derive_from_curp(values)
+            everything.append(values)
+        return everything, issues
+
+    def _map_mixed(
+        self, rows: Sequence[tuple[int, Sequence[str]]], sizes: list[int]
+    ) -> tuple[list[dict[str, object]], list[list[ValidationIssue]]]:
+        """``map_many`` when some rows have too few or too many columns."""
+        width, needed = self._width, self._needed
+        regular = [i for i, n in enumerate(sizes) if n >= needed and (width is None or n <= width)]
+        values: list[dict[str, object]] = [{} for _ in rows]
+        issues: list[list[ValidationIssue]] = [[] for _ in rows]
+        if regular:
+            found_values, found_issues = self.map_many([rows[i] for i in regular])
+            for i, found, problems in zip(regular, found_values, found_issues, strict=True):
+                values[i], issues[i] = found, problems
+        done = set(regular)
+        for i, (line, row) in enumerate(rows):
+            if i not in done:
+                record = self.map(line, row)
+                values[i], issues[i] = record.values, record.issues
+        return values, issues
+
+    def _column(
+        self,
+        planned: tuple[str, int, Converter, dict[str, object] | None],
+        columns: list[tuple[str, ...]],
+        issues: list[list[ValidationIssue]],
+    ) -> list[object]:
+        """One field's values for every row (conversion problems go to the rows' issues)."""
+        name, index, convert, memo = planned
+        texts = list(map(str.strip, columns[index]))
+        if memo is not None:
+            try:
+                return list(map(memo.__getitem__, texts))  # "" is in the memo too: None
+            except KeyError:
+                pass
+            found = list(map(memo.get, texts, repeat(_MISS)))
+            for i, value in enumerate(found):
+                if value is _MISS:
+                    text = texts[i]
+                    try:
+                        found[i] = convert(text)
+                    except ValueError as exc:
+                        issues[i].append(_issue(name, exc))
+                        found[i] = None
+                        continue
+                    self._remember(memo, text, found[i])
+            return found
+        if convert is _keep or is_identity(convert):
+            return [text or None for text in texts]
+        values: list[object] = []
+        for i, text in enumerate(texts):
+            value = None
+            if text:
+                try:
+                    value = convert(text)
+                except ValueError as exc:
+                    issues[i].append(_issue(name, exc))
+            values.append(value)
+        return values
+
+    @staticmethod
+    def _remember(memo: dict[str, object], text: str, value: object) -> None:
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+            memo[""] = None  # an empty cell leaves the field empty (``map`` never asks)
+        memo[text] = value
+
+    def _finish(
+        self, row: Sequence[str], values: dict[str, object], issues: list[ValidationIssue]
+    ) -> None:
+        """Summed amounts, geography and CURP-derived fields, after the plain fields."""
+        self._map_sums(row, values, issues)
+        if self._geography is not None:
+            self._map_geography(values, issues)
+        if self._derive:
+            self._derive_from_curp(values)
+
+    def _map_sums(
+        self, row: Sequence[str], values: dict[str, object], issues: list[ValidationIssue]
+    ) -> None:
+        size = len(row)
         for name, indexes, convert in self._sums:
             total: Decimal | None = None
             for index in indexes:
@@ -155,11 +302,6 @@ class RowMapper:
                         break
                     total = amount if total is None else total + amount
             values[name] = total
-        if self._geography is not None:
-            self._map_geography(values, issues)
-        if self._derive:
-            self._derive_from_curp(values)
-        return MappedRecord(line, values, issues)
 
     def _map_geography(self, values: dict[str, object], issues: list[ValidationIssue]) -> None:
         pop = values.pop
