@@ -49,6 +49,7 @@ GENESIS_HASH = bytes(32)
 
 _MAX_ID = 255  # the width of the identifier columns in audit_log
 
+
 class Action(StrEnum):
     """What an entry records. The values are stable: they are hashed and published."""
 
@@ -89,7 +90,12 @@ def idempotency_key(
 
 @dataclass(frozen=True)
 class AuditEvent:
-    """Something to record, before it has a place in the chain."""
+    """Something to record, before it has a place in the chain.
+
+    ``key`` is an explicit idempotency key for an event that belongs to no message (an agreement
+    or a contract change): the log records an event with a key once. Without it the key comes
+    from the message fields (:func:`idempotency_key`). The key is stored, not hashed.
+    """
 
     actor: str
     action: Action | str
@@ -98,6 +104,7 @@ class AuditEvent:
     reference_id: str | None = None
     purpose: str | None = None
     details: Mapping[str, str] = field(default_factory=dict)
+    key: str | None = None
 
     def __post_init__(self) -> None:
         # Runs once per audited item in the hub's hot path, hence the plain checks.
@@ -120,7 +127,9 @@ class AuditEvent:
 
     @property
     def idempotency_key(self) -> str | None:
-        """The key that makes replays of the same message add nothing."""
+        """The key that makes replays of the same message (or change) add nothing."""
+        if self.key is not None:
+            return self.key
         return idempotency_key(self.agreement_id, self.message_id, self.reference_id, self.action)
 
 
@@ -159,7 +168,10 @@ class AuditEntry:
 
     @property
     def idempotency_key(self) -> str | None:
-        """The replay key of this entry, or None when it does not belong to a message."""
+        """The replay key of this entry, or None when it does not belong to a message.
+
+        An explicit key given to the event (``AuditEvent.key``) is kept in the log's column only.
+        """
         return idempotency_key(self.agreement_id, self.message_id, self.reference_id, self.action)
 
     def canonical(self) -> bytes:

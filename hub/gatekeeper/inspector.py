@@ -9,7 +9,8 @@ Then every item is checked (``hub.gatekeeper.items``).
 
 Agreements reload without a restart: :meth:`Gatekeeper.refresh` re-reads the directory when a
 file changed (at most every ``reload_interval`` seconds; a broken edit keeps the previous set).
-Schema ids are resolved on demand by the schema source.
+Schema ids are resolved on demand by the schema source; before refusing a version, the
+gatekeeper asks it again which versions use the id (one registered since may allow it).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ _log = logging.getLogger(__name__)
 class SchemaSource(Protocol):
     """Where writer schemas come from (``hub.gatekeeper.schemas.StoreSchemas``)."""
 
-    def resolve(self, schema_id: int) -> ResolvedSchema: ...
+    def resolve(self, schema_id: int, *, fresh: bool = False) -> ResolvedSchema: ...
 
 
 def _text(headers: Mapping[str, bytes], name: str) -> str | None:
@@ -178,6 +179,11 @@ class Gatekeeper:
             detail = f"item_count dice {header['item_count']} y el arreglo trae {len(items)}"
             return refuse(MENSAJE_ILEGIBLE, detail, **known)
         allowed = [(s, v) for s, v in resolved.versions if agreement.allows_version(s, v)]
+        if not allowed:  # its id may name a version registered since it was first resolved
+            resolved = self.schemas.resolve(resolved.id, fresh=True)
+            allowed = [(s, v) for s, v in resolved.versions if agreement.allows_version(s, v)]
+            first = resolved.versions[0] if resolved.versions else (None, None)
+            known["subject"], known["version"] = first
         if not allowed:
             used = ", ".join(f"{s} v{v}" for s, v in resolved.versions) or f"id {resolved.id}"
             return refuse(ESQUEMA_NO_PERMITIDO, used, **known)

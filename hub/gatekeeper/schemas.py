@@ -1,7 +1,10 @@
 """Schemas from the hub's own registry database: writer schemas by id and the hub's record ids.
 
 Ids are resolved on demand and remembered (an id never changes meaning), so a contract version
-registered while the hub runs is usable at once, without a restart.
+registered while the hub runs is usable at once, without a restart. Which (subject, version)
+pairs use an id can change (the same schema registered again as a new version, or under another
+subject): ``resolve(id, fresh=True)`` reads them again, as the gatekeeper does before refusing a
+version its cache does not allow.
 """
 
 from __future__ import annotations
@@ -38,17 +41,22 @@ class StoreSchemas:
         self._latest: dict[str, ResolvedSchema] = {}
         self._lock = threading.Lock()
 
-    def resolve(self, schema_id: int) -> ResolvedSchema:
-        """The schema with ``schema_id``; ``KeyError`` when the registry does not have it."""
+    def resolve(self, schema_id: int, *, fresh: bool = False) -> ResolvedSchema:
+        """The schema with ``schema_id``; ``KeyError`` when the registry does not have it.
+
+        ``fresh`` reads the versions that use it again (its parsed form stays cached).
+        """
         cached = self._by_id.get(schema_id)
-        if cached is not None:
+        if cached is not None and not fresh:
             return cached
         try:
-            stored = self._store.get_schema(schema_id)
+            if cached is not None:
+                parsed = cached.parsed
+            else:
+                parsed = parse_schema(json.loads(self._store.get_schema(schema_id).schema))
             versions = tuple(self._store.schema_versions(schema_id))
         except RegistryError as exc:
             raise KeyError(schema_id) from exc
-        parsed = parse_schema(json.loads(stored.schema))
         resolved = ResolvedSchema(schema_id, versions, parsed)
         with self._lock:
             self._by_id[schema_id] = resolved
