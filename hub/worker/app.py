@@ -8,7 +8,8 @@ committed) and exits with ``EXIT_RESUBSCRIBE``; ``sisi hub`` then starts it agai
 new list (a single worker re-executes itself, keeping its process id). faust cannot change an
 agent's topics while running (its pattern subscription does not work with aiokafka), and a fixed
 list keeps the consumer group's assignment predictable on the embedded broker. Survey (encuesta)
-agreements are not consumed here.
+agreements are not consumed here. Agreement changes and contract versions are recorded in the
+audit log at start and on the same timer (``hub.worker.changes``).
 
 The consumer asks the broker to answer a fetch after at most ``FETCH_MAX_WAIT_MS`` when there
 is nothing new: faust hard-codes 1,500 ms, and the embedded broker (Tansu) holds an empty fetch
@@ -45,6 +46,7 @@ from hub.compliance.metrics import ComplianceCollector
 from hub.errors import SisiError
 from hub.settings import Settings
 from hub.worker.assembly import build_pipeline
+from hub.worker.changes import record_at_start, watch_changes
 from hub.worker.gctune import tune_gc
 from hub.worker.pipeline import BATCH_MESSAGES, HubPipeline, KafkaMessage
 from hub.worker.public import publish_public
@@ -214,9 +216,20 @@ def create_app(
     app.timer(interval=publish_interval, name="public-outputs")(publish)
 
     async def look_at_agreements() -> None:
+        loop = asyncio.get_running_loop()
+        try:  # new contract versions; an edited agreement even while no message arrives
+            await loop.run_in_executor(
+                executor, watch_changes, pipeline.engine, pipeline.audit, pipeline.gatekeeper
+            )
+        except Exception:
+            _log.exception(
+                "los convenios recargados no quedaron en la bitácora de auditoría; el worker "
+                "termina y al reiniciarse los registra"
+            )
+            logging.shutdown()
+            os._exit(EXIT_PIPELINE_FAILED)
         if watch is None or watch.changed:
             return
-        loop = asyncio.get_running_loop()
         try:
             changed = await loop.run_in_executor(executor, watch.check)
         except Exception:
@@ -245,6 +258,8 @@ def run_worker(
     topics = subscribed_topics(agreements)
     publisher = KafkaPublisher(settings.bootstrap_servers)
     pipeline = build_pipeline(settings, publisher, agreements=agreements)
+    # what changed while no worker looked (other workers record the same changes once)
+    record_at_start(pipeline.engine, pipeline.audit, agreements)
     if metrics_port:
         from prometheus_client import REGISTRY, start_http_server
 

@@ -12,6 +12,7 @@ commit: publish the receipts and the quarantine records, and wait once for the b
 The consumer commits the offsets only after :meth:`HubPipeline.process_batch` returns, so a crash
 at any point leads to a redelivery that ends in the same state.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -49,6 +50,7 @@ from hub.registry.bulk import begin_write
 from hub.registry.writer import PreparedItems, RegistryWriter, is_contention
 from hub.topics import QUARANTINE
 from hub.worker.audit_events import audit_events
+from hub.worker.changes import record_agreement_changes
 from hub.worker.publisher import Publisher
 
 __all__ = ["BATCH_MESSAGES", "HubPipeline", "KafkaMessage", "Outcome"]
@@ -141,7 +143,10 @@ class HubPipeline:
         """
         if not messages:
             return []
-        self.gatekeeper.refresh()
+        if self.gatekeeper.refresh():
+            # the new agreements go into the audit log before any message is judged by them;
+            # a failure here stops the batch (redelivered), and a restart records them
+            record_agreement_changes(self.engine, self.audit, self.gatekeeper.agreements)
         for attempt in range(_ATTEMPTS):
             try:
                 return self._process_batch(messages)

@@ -1,0 +1,352 @@
+"""Agreement and contract changes in the audit log: altas, modificaciones, bajas, new versions.
+
+An agreement file loaded by the hub is recorded as ``AGREEMENT_CHANGED``: ``alta`` the first
+time its id is seen (or again after a baja), ``modificación`` when its bytes differ from the last
+recorded ones, ``baja`` when a recorded id is no longer in the directory. The details name the
+file and the SHA-256 of its bytes. Each entry's idempotency key is built from the agreement id,
+that digest and the sequence of the entry it follows, so the same change is recorded once
+however many workers or restarts see it, and a change back to an earlier content (a reverted
+edit) is still recorded. The decision is taken again under the audit log's lock before writing,
+so two workers that notice one edit append one entry.
+
+Every (subject, version) of the Schema Registry tables is recorded once as
+``CONTRACT_REGISTERED`` (key: subject, version and the schema's fingerprint), whatever path
+registered it: the seed from ``avro_schemas/``, the REST API or ``sisi schemas register``.
+
+The worker records both when it starts (:func:`record_at_start`), records the agreements whenever
+the gatekeeper loads a new set, before judging any message by it (in
+``HubPipeline.process_batch``), and looks at both on its ``agreements-watch`` timer
+(:func:`watch_changes`), so an idle worker records an edit within seconds too.
+Deciding what to record is pure (:func:`agreement_events`, :func:`contract_events`); reading the
+directory and the tables, and appending, are the adapters below them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+from sqlalchemy.engine import Engine
+
+from hub.agreements.loader import AgreementSet
+from hub.audit.chain import Action, AuditEntry, AuditEvent, format_timestamp
+from hub.audit.store import AuditLog, audit_chain_head, audit_log
+from hub.gatekeeper.inspector import Gatekeeper
+from hub.registry.bulk import begin_write
+from hub.schema_registry.tables import RegistrySchema, SubjectVersion
+
+__all__ = [
+    "AGREEMENTS_ACTOR",
+    "ALTA",
+    "BAJA",
+    "CONTRACTS_ACTOR",
+    "MODIFICACION",
+    "AgreementFile",
+    "ContractVersion",
+    "LastChange",
+    "agreement_events",
+    "contract_events",
+    "contract_key",
+    "last_changes",
+    "read_agreement_files",
+    "read_contract_versions",
+    "record_agreement_changes",
+    "record_at_start",
+    "record_contract_registrations",
+    "watch_changes",
+]
+
+_log = logging.getLogger(__name__)
+
+#: Who the audit log names for the agreement changes the hub notices.
+AGREEMENTS_ACTOR = "sisi-hub/convenios"
+#: Who the audit log names for the contract versions the hub notices.
+CONTRACTS_ACTOR = "sisi-hub/contratos"
+
+ALTA = "alta"
+MODIFICACION = "modificación"
+BAJA = "baja"
+_KEY_WORD = {ALTA: "alta", MODIFICACION: "modificacion", BAJA: "baja"}
+
+
+@dataclass(frozen=True)
+class AgreementFile:
+    """An agreement as loaded: its id, file name, the SHA-256 of the file's bytes, its terms."""
+
+    agreement_id: str
+    file: str
+    sha256: str
+    status: str
+    valid_from: str
+    valid_until: str
+
+
+@dataclass(frozen=True)
+class LastChange:
+    """The latest ``AGREEMENT_CHANGED`` entry of an agreement id."""
+
+    sequence: int
+    change: str
+    file: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ContractVersion:
+    """A (subject, version) of the Schema Registry and the schema it names."""
+
+    subject: str
+    version: int
+    schema_id: int
+    sha256: str  # the registry's fingerprint: SHA-256 of the schema's canonical text
+    registered_at: dt.datetime | None
+
+
+# -- pure decisions ----------------------------------------------------------------------------
+
+
+def last_changes(
+    rows: Iterable[tuple[int, str | None, Mapping[str, str]]],
+) -> dict[str, LastChange]:
+    """The latest change of each agreement from ``(sequence, agreement_id, details)`` entries."""
+    latest: dict[str, LastChange] = {}
+    for sequence, agreement_id, details in sorted(rows, key=lambda row: row[0]):
+        change, digest = details.get("change"), details.get("sha256")
+        if not agreement_id or change not in _KEY_WORD or not digest:
+            continue  # not an entry of this module's shape
+        latest[agreement_id] = LastChange(sequence, change, details.get("file", ""), digest)
+    return latest
+
+
+def _agreement_event(
+    agreement_id: str, change: str, digest: str, before: LastChange | None, details: dict[str, str]
+) -> AuditEvent:
+    follows = before.sequence if before is not None else 0
+    return AuditEvent(
+        actor=AGREEMENTS_ACTOR,
+        action=Action.AGREEMENT_CHANGED,
+        agreement_id=agreement_id,
+        details=details,
+        key=f"convenio:{agreement_id}:{_KEY_WORD[change]}:{digest}:{follows}",
+    )
+
+
+def agreement_events(
+    current: Mapping[str, AgreementFile], last: Mapping[str, LastChange]
+) -> list[AuditEvent]:
+    """What the log lacks for the agreements ``current``ly loaded, given each id's ``last`` change.
+
+    Altas and modificaciones in id order, then bajas of recorded ids no longer loaded.
+    """
+    events: list[AuditEvent] = []
+    for agreement_id in sorted(current):
+        loaded = current[agreement_id]
+        before = last.get(agreement_id)
+        if before is None or before.change == BAJA:
+            change = ALTA
+        elif before.sha256 == loaded.sha256:
+            continue
+        else:
+            change = MODIFICACION
+        details = {
+            "change": change,
+            "file": loaded.file,
+            "sha256": loaded.sha256,
+            "status": loaded.status,
+            "valid_from": loaded.valid_from,
+            "valid_until": loaded.valid_until,
+        }
+        if change == MODIFICACION:
+            assert before is not None
+            details["previous_sha256"] = before.sha256
+        events.append(_agreement_event(agreement_id, change, loaded.sha256, before, details))
+    for agreement_id in sorted(set(last) - set(current)):
+        before = last[agreement_id]
+        if before.change == BAJA:
+            continue
+        details = {"change": BAJA, "file": before.file, "sha256": before.sha256}
+        events.append(_agreement_event(agreement_id, BAJA, before.sha256, before, details))
+    return events
+
+
+def contract_key(version: ContractVersion) -> str:
+    """The idempotency key of a contract version's entry (a reused number with another schema
+    gets another key)."""
+    return f"contrato:{version.subject}:{version.version}:{version.sha256}"
+
+
+def contract_events(
+    versions: Iterable[ContractVersion], logged: Collection[str]
+) -> list[AuditEvent]:
+    """``CONTRACT_REGISTERED`` events for the ``versions`` whose key is not ``logged``, in order."""
+    events: list[AuditEvent] = []
+    for version in versions:
+        key = contract_key(version)
+        if key in logged:
+            continue
+        details = {
+            "subject": version.subject,
+            "version": str(version.version),
+            "schema_id": str(version.schema_id),
+            "sha256": version.sha256,
+        }
+        if version.registered_at is not None:
+            details["registered_at"] = format_timestamp(version.registered_at)
+        events.append(
+            AuditEvent(
+                actor=CONTRACTS_ACTOR,
+                action=Action.CONTRACT_REGISTERED,
+                details=details,
+                key=key,
+            )
+        )
+    return events
+
+
+# -- adapters ----------------------------------------------------------------------------------
+
+
+def read_agreement_files(agreements: AgreementSet) -> dict[str, AgreementFile]:
+    """Each loaded agreement with the digest of its file's bytes (``OSError`` if one is gone)."""
+    files: dict[str, AgreementFile] = {}
+    for agreement in agreements:
+        path = agreements.path_of(agreement.id)
+        files[agreement.id] = AgreementFile(
+            agreement.id,
+            path.name,
+            hashlib.sha256(path.read_bytes()).hexdigest(),
+            agreement.status,
+            agreement.valid_from.isoformat(),
+            agreement.valid_until.isoformat(),
+        )
+    return files
+
+
+def _read_history(conn: Connection) -> dict[str, LastChange]:
+    query = (
+        select(audit_log.c.sequence, audit_log.c.agreement_id, audit_log.c.details)
+        .where(audit_log.c.action == Action.AGREEMENT_CHANGED.value)
+        .order_by(audit_log.c.sequence)
+    )
+    rows = [
+        (row.sequence, row.agreement_id, json.loads(row.details)) for row in conn.execute(query)
+    ]
+    return last_changes(rows)
+
+
+def _lock_log(conn: Connection) -> None:
+    """Take the audit log's append lock in ``conn``'s transaction before reading its state."""
+    if conn.dialect.name == "sqlite":
+        begin_write(conn)
+        return
+    query = select(audit_chain_head.c.sequence).where(audit_chain_head.c.id == 1)
+    conn.execute(query.with_for_update()).one()
+
+
+def record_agreement_changes(
+    engine: Engine, audit: AuditLog, agreements: AgreementSet
+) -> list[AuditEntry]:
+    """Append what the log lacks for the ``agreements`` loaded now; the entries added.
+
+    A first look without locking finds nothing to do in the usual case; otherwise the decision is
+    taken again under the log's lock, in the transaction that appends.
+    """
+    try:
+        current = read_agreement_files(agreements)
+    except OSError as exc:  # removed or unreadable since loaded: the next reload records it
+        _log.warning("no se registraron cambios de convenios (archivo ilegible): %s", exc)
+        return []
+    with engine.connect() as conn:
+        if not agreement_events(current, _read_history(conn)):
+            return []
+    with engine.begin() as conn:
+        _lock_log(conn)
+        events = agreement_events(current, _read_history(conn))
+        entries = audit.append_in(conn, events) if events else []
+    for entry in entries:
+        _log.info(
+            "convenio %s: %s (%s) registrado en la bitácora, entrada %s",
+            entry.agreement_id,
+            entry.details.get("change"),
+            entry.details.get("file"),
+            entry.sequence,
+        )
+    return entries
+
+
+def read_contract_versions(conn: Connection) -> list[ContractVersion]:
+    """Every (subject, version) of the registry, soft-deleted ones too, in registration order."""
+    query = (
+        select(
+            SubjectVersion.subject,
+            SubjectVersion.version,
+            SubjectVersion.schema_id,
+            SubjectVersion.created_at,
+            RegistrySchema.fingerprint,
+        )
+        .join(RegistrySchema, RegistrySchema.id == SubjectVersion.schema_id)
+        .order_by(SubjectVersion.id)
+    )
+    return [
+        ContractVersion(row.subject, row.version, row.schema_id, row.fingerprint, row.created_at)
+        for row in conn.execute(query)
+    ]
+
+
+def _logged_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
+    column = audit_log.c.idempotency_key
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        found.update(
+            conn.execute(select(column).where(column.in_(keys[start : start + 500]))).scalars()
+        )
+    return found
+
+
+def record_contract_registrations(engine: Engine, audit: AuditLog) -> list[AuditEntry]:
+    """Append a ``CONTRACT_REGISTERED`` entry for each registry version not yet in the log."""
+    with engine.connect() as conn:
+        versions = read_contract_versions(conn)
+        events = contract_events(versions, _logged_keys(conn, [contract_key(v) for v in versions]))
+    if not events:
+        return []
+    entries = audit.append_many(events)  # a version logged meanwhile by another worker: skipped
+    for entry in entries:
+        _log.info(
+            "contrato %s v%s registrado en la bitácora, entrada %s",
+            entry.details.get("subject"),
+            entry.details.get("version"),
+            entry.sequence,
+        )
+    return entries
+
+
+def record_at_start(engine: Engine, audit: AuditLog, agreements: AgreementSet) -> list[AuditEntry]:
+    """What changed while no worker looked: contract versions, then the loaded agreements."""
+    return record_contract_registrations(engine, audit) + record_agreement_changes(
+        engine, audit, agreements
+    )
+
+
+def watch_changes(engine: Engine, audit: AuditLog, gatekeeper: Gatekeeper) -> list[AuditEntry]:
+    """The worker's periodic look: new contract versions, and the agreements when the gatekeeper
+    loads a new set.
+
+    A failure to record contracts is logged and retried at the next look (nothing is judged by
+    the log's contract entries). A failure to record a set already loaded is raised: the worker
+    must stop rather than judge messages by agreements the log does not show (its restart
+    records them).
+    """
+    entries: list[AuditEntry] = []
+    try:
+        entries += record_contract_registrations(engine, audit)
+    except Exception:
+        _log.exception("no se registraron las versiones de contratos (se reintentará)")
+    if gatekeeper.refresh():
+        entries += record_agreement_changes(engine, audit, gatekeeper.agreements)
+    return entries
