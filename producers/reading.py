@@ -24,6 +24,7 @@ from hub.validation.issues import ValidationIssue
 from hub.validation.record import validate_item
 from producers.avro_writer import epoch_days
 from producers.mapping import RowReader, compile_layout
+from producers.mapping.reader import Span
 from producers.mapping.records import required_fields
 from producers.peak_memory import peak_rss_mb
 from producers.tail_writer import (
@@ -127,15 +128,19 @@ def read_part(
     parts: int,
     reference_data: Path | None,
     today: date | None,
+    span: Span | None = None,
 ) -> Iterator[Batch]:
     """This part's rows, in batches of (valid rows, invalid issues, warning counts).
 
-    A part takes the rows whose line number falls to it (``line % parts == part``).
+    A part reads its ``span`` of the file (``producers.mapping.reader.text_spans``), or without
+    one reads the whole file and takes the rows whose line falls to it (``line % parts``).
     """
     geo = GeoCatalog.load(reference_data)
     encode_tails = spec.tail_batch_encoder()
     required = required_fields(layout)
-    with RowReader(path, layout) as rows:
+    if span is not None:
+        parts = 1  # every row of the span is this part's
+    with RowReader(path, layout, span=span) as rows:
         try:
             mapper = compile_layout(layout, rows.header, catalog=geo)
         except InputFileError as exc:

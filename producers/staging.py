@@ -29,6 +29,7 @@ from typing import Any, Final
 
 from hub.agreements import Agreement
 from hub.errors import InputFileError
+from producers.mapping.reader import text_spans
 from producers.reading import CodecSpec, InvalidRow, StagedRow, read_part, worker_main
 
 __all__ = [
@@ -79,19 +80,27 @@ def create_staging(conn: sqlite3.Connection) -> None:
 
 
 class _Worker:
-    """A reading process and the thread that moves its batches into the shared queue."""
+    """A reading process and the thread that moves its batches into the shared queue.
 
-    def __init__(self, args: tuple[Any, ...], queue: queue_module.Queue[tuple[str, Any]]) -> None:
+    The process starts importing at once; its arguments follow with ``send`` (the caller
+    meanwhile finds where the file can be cut).
+    """
+
+    def __init__(self, part: int, queue: queue_module.Queue[tuple[int, str, Any]]) -> None:
+        self.part = part
         self.queue = queue
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "producers.staging_worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
+        self.thread = threading.Thread(target=self._pump, daemon=True)
+        self.stopped = threading.Event()
+
+    def send(self, args: tuple[Any, ...]) -> None:
         assert self.proc.stdin is not None
         pickle.dump(args, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         self.proc.stdin.close()
-        self.thread = threading.Thread(target=self._pump, daemon=True)
         self.thread.start()
 
     def _pump(self) -> None:
@@ -101,18 +110,31 @@ class _Worker:
             size = stream.read(4)
             if len(size) < 4:
                 message = "un proceso de lectura terminó sin terminar el archivo"
-                self.queue.put(("error", InputFileError(message)))
+                self._put("error", InputFileError(message))
                 return
             kind, payload = pickle.loads(stream.read(struct.unpack(">I", size)[0]))
-            self.queue.put((kind, payload))
+            self._put(kind, payload)
             if kind != "batch":
                 return
 
+    def _put(self, kind: str, payload: object) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.queue.put((self.part, kind, payload), timeout=0.1)
+                return
+            except queue_module.Full:
+                continue
+
     def stop(self) -> None:
+        self.stopped.set()
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-        if self.proc.stdout is not None:
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            self.proc.stdin.close()
+        if self.thread.is_alive():
+            self.thread.join(5)
+        if self.proc.stdout is not None and not self.thread.is_alive():
             self.proc.stdout.close()
 
 
@@ -179,11 +201,16 @@ def stage_file(
         # One queue for every reading process, bounded: the processes run side by side and
         # none can get far ahead of the inserts (a queue per process drained one after the
         # other would let only one of them run at a time).
-        batches: queue_module.Queue[tuple[str, Any]] = queue_module.Queue(maxsize=8 * count)
-        for part in range(count if count > 1 else 0):
-            args = (str(path), agreement.layout, spec, part, count, reference_data, today)
-            workers.append(_Worker(args, batches))
-        _collect(batches, len(workers), sink)
+        batches: queue_module.Queue[tuple[int, str, Any]] = queue_module.Queue(maxsize=8 * count)
+        workers = [_Worker(part, batches) for part in range(count if count > 1 else 0)]
+        # each process reads its own byte range of the file when lines can be told apart by
+        # bytes, else every process reads the file and takes the rows of its line numbers
+        spans = text_spans(path, agreement.layout, count) if workers else None
+        for worker in workers:
+            span = spans[worker.part] if spans is not None else None
+            layout = agreement.layout
+            worker.send((str(path), layout, spec, worker.part, count, reference_data, today, span))
+        _collect(batches, workers, sink)
         _move_duplicates(conn)
         conn.execute("COMMIT")
     except BaseException:
@@ -199,18 +226,33 @@ def stage_file(
     return result
 
 
-def _collect(batches: queue_module.Queue[tuple[str, Any]], workers: int, sink: _Sink) -> None:
-    """Insert the batches of ``workers`` reading processes until every one of them is done."""
-    done = 0
-    while done < workers:
-        kind, payload = batches.get()
+def _collect(
+    batches: queue_module.Queue[tuple[int, str, Any]], workers: list[_Worker], sink: _Sink
+) -> None:
+    """Insert the batches of the reading processes until every one of them is done.
+
+    A file-level problem stops the delivery with the error of the first part (in file order)
+    that finds one: parts after it are stopped, parts before it are read to their end.
+    """
+    running = {worker.part for worker in workers}
+    errors: dict[int, BaseException] = {}
+    while running:
+        part, kind, payload = batches.get()
         if kind == "batch":
-            sink.add(payload)
-        elif kind == "error":
-            raise payload
+            if not errors:
+                sink.add(payload)
+            continue
+        running.discard(part)
+        if kind == "error":
+            errors[part] = payload
+            for worker in workers:
+                if worker.part > part and worker.part in running:
+                    worker.stop()
+                    running.discard(worker.part)
         else:
             sink.result.reader_peak_rss_mb.append(payload)
-            done += 1
+    if errors:
+        raise errors[min(errors)]
 
 
 def _move_duplicates(conn: sqlite3.Connection) -> None:

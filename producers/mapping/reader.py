@@ -19,6 +19,7 @@ numbers with at most 15 significant digits (Excel's precision, no float noise su
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -29,7 +30,12 @@ from typing import IO, Any
 from hub.agreements.layout import FileLayout
 from hub.errors import InputFileError
 
-__all__ = ["RowReader", "cell_text"]
+__all__ = ["RowReader", "Span", "cell_text", "text_spans"]
+
+#: A part of a text file read on its own: (first byte, end byte, line number at the first byte,
+#: line number at the end byte). The part that starts at byte 0 also reads the header.
+Span = tuple[int, int, int, int]
+_BLOCK = 1 << 22
 
 _ENCODING_HINTS = {
     "utf-8": "guarde el archivo como UTF-8 o declare encoding: cp1252 en el convenio",
@@ -67,10 +73,13 @@ def cell_text(value: object, decimal_separator: str = ".") -> str:
 class RowReader:
     """Raw rows of one agency file: ``with RowReader(path, layout) as rows: ...``."""
 
-    def __init__(self, path: Path | str, layout: FileLayout) -> None:
+    def __init__(self, path: Path | str, layout: FileLayout, *, span: Span | None = None) -> None:
         self.path = Path(path)
         self.layout = layout
+        self.span = span
         self.header: list[str] | None = None
+        #: The line of the header (0 without one).
+        self.header_line = 0
         self._rows: Iterator[tuple[int, list[str]]] | None = None
         self._closers: list[Any] = []
 
@@ -90,7 +99,13 @@ class RowReader:
                     path=self.path,
                     hint="revise skip_rows y header en el convenio",
                 )
-            self.header = [cell.strip() for cell in first[1]]
+            self.header_line, header = first
+            self.header = [cell.strip() for cell in header]
+        if self.span is not None and self.layout.format != "xlsx":
+            start, end, first_line, end_line = self.span
+            rows = (
+                _before(rows, end_line) if start == 0 else self._span_rows(start, end, first_line)
+            )
         self._rows = rows
         return self
 
@@ -124,14 +139,30 @@ class RowReader:
         self._closers.append(handle)
         return self._text_generator(handle)
 
-    def _text_generator(self, handle: IO[str]) -> Iterator[tuple[int, list[str]]]:
+    def _span_rows(self, start: int, end: int, first_line: int) -> Iterator[tuple[int, list[str]]]:
+        """The rows between two line starts of a text file (``text_spans``)."""
+        raw = self.path.open("rb")
+        raw.seek(start)
+        encoding = self.layout.encoding  # a byte-order mark can only be at the very start
+        handle = io.TextIOWrapper(
+            io.BufferedReader(_Limited(raw, end - start), _BLOCK), encoding=encoding, newline=""
+        )
+        self._closers.append(handle)
+        return self._text_generator(handle, first_line=first_line)
+
+    def _text_generator(
+        self, handle: IO[str], *, first_line: int | None = None
+    ) -> Iterator[tuple[int, list[str]]]:
         layout = self.layout
         skipped = 0
         try:
-            for _ in range(layout.skip_rows):
-                if not handle.readline():
-                    break
-                skipped += 1
+            if first_line is not None:
+                skipped = first_line - 1
+            else:
+                for _ in range(layout.skip_rows):
+                    if not handle.readline():
+                        break
+                    skipped += 1
             if layout.format == "pipe":
                 reader = csv.reader(
                     handle, delimiter=layout.effective_delimiter, quoting=csv.QUOTE_NONE
@@ -213,3 +244,82 @@ class RowReader:
                 row.pop()
             if row:
                 yield number, row
+
+
+def _before(
+    rows: Iterator[tuple[int, list[str]]], end_line: int
+) -> Iterator[tuple[int, list[str]]]:
+    for line, row in rows:
+        if line >= end_line:
+            return
+        yield line, row
+
+
+class _Limited(io.RawIOBase):
+    """At most ``size`` bytes of an open binary file, from where it stands."""
+
+    def __init__(self, raw: IO[bytes], size: int) -> None:
+        self._raw = raw
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._left <= 0:
+            return 0
+        view = memoryview(buffer).cast("B")[: self._left]
+        count = self._raw.readinto(view)  # type: ignore[attr-defined]
+        self._left -= count
+        return int(count)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def text_spans(path: Path | str, layout: FileLayout, parts: int) -> list[Span] | None:
+    """``parts`` byte ranges of a text file, each starting at a line, for reading it in parts.
+
+    Only where a line is always a whole row: not for xlsx, nor for csv/tsv files that contain
+    a double quote (a quoted value may hold a line break), nor for files with a carriage
+    return that is not part of CRLF (line numbers count line feeds). None otherwise, or when
+    a cut would fall before the end of the header. A part may come out empty.
+    """
+    if layout.format == "xlsx" or parts < 2:
+        return None
+    with RowReader(path, layout) as reader:
+        data_line = max(reader.header_line, layout.skip_rows) + 1
+    file = Path(path)
+    size = file.stat().st_size
+    targets = [size * k // parts for k in range(1, parts)]
+    cuts: list[tuple[int, int]] = []  # (byte, line) where a part starts
+    quoted = layout.format != "pipe"
+    newlines = position = 0
+    after_cr = False
+    with file.open("rb") as handle:
+        while block := handle.read(_BLOCK):
+            if quoted and b'"' in block:
+                return None
+            if after_cr and not block.startswith(b"\n"):
+                return None
+            carriage = block.count(b"\r")
+            after_cr = block.endswith(b"\r")
+            if carriage and carriage != block.count(b"\r\n") + after_cr:
+                return None
+            while targets and targets[0] < position + len(block):
+                found = block.find(b"\n", max(targets[0] - position, 0))
+                if found < 0:
+                    break  # the cut falls in a later block
+                cut = position + found + 1
+                cuts.append((cut, 1 + newlines + block.count(b"\n", 0, found + 1)))
+                targets = [t for t in targets[1:] if t >= cut]
+            newlines += block.count(b"\n")
+            position += len(block)
+    if after_cr:
+        return None
+    if any(line < data_line for _, line in cuts):
+        return None
+    cuts += [(size, 1 + newlines)] * (parts - 1 - len(cuts))  # cuts past the last line
+    bounds = [(0, 1), *cuts, (size, 1 + newlines)]
+    return [(bounds[k][0], bounds[k + 1][0], bounds[k][1], bounds[k + 1][1]) for k in range(parts)]
