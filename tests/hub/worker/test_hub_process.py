@@ -8,6 +8,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
+from hub.agreements.loader import AgreementSet
 from hub.compliance import read_compliance
 from hub.db import make_engine
 from hub.gatekeeper.schemas import StoreSchemas
@@ -55,7 +56,11 @@ def test_hub_process_accepts_signed_change_sets_and_answers_with_receipts(
     assert statuses == ["ACCEPTED"] * 5 + ["REJECTED"]
     assert stats(engine)["applied_items"] == 50
     with engine.connect() as conn:
-        assert conn.execute(text("select count(*) from audit_log")).scalar_one() == 51
+        items = "select count(*) from audit_log where action like 'ITEM_%'"
+        assert conn.execute(text(items)).scalar_one() == 51
+        started = "select count(*) from audit_log where action = 'AGREEMENT_CHANGED'"
+        altas = conn.execute(text(started)).scalar_one()
+    assert altas == len(AgreementSet(hub.settings.agreements_dir))  # recorded at start
     row = read_compliance(engine)[0]
     assert (row.items_accepted, row.items_rejected) == (50, 1)
     assert row.item_rejections == {"PROGRAMA_FUERA_DE_CONVENIO": 1}

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from hub.agreements.loader import AgreementSet
 from hub.audit import load_hub_public_key, verify_chain
 from hub.audit.store import iter_entries
 from hub.compliance import read_compliance
@@ -69,7 +70,14 @@ def test_sigkilled_worker_ends_in_the_exact_expected_state(fresh_broker, tmp_pat
             conn.execute(text("select action, count(*) from audit_log group by action")).all()
         )
         ledger = conn.execute(text("select count(*) from processed_messages")).scalar_one()
-    assert actions == {"ITEM_ACCEPTED": expected}
+        versions = conn.execute(text("select count(*) from sr_subject_versions")).scalar_one()
+    agreements = len(AgreementSet(hub.settings.agreements_dir))
+    # each agreement and contract version recorded once, however many times the worker started
+    assert actions == {
+        "ITEM_ACCEPTED": expected,
+        "AGREEMENT_CHANGED": agreements,
+        "CONTRACT_REGISTERED": versions,
+    }
     assert ledger == CHANGE_SETS
     report = verify_chain(iter_entries(engine), load_hub_public_key(hub.settings))
     assert report.ok, report.render()
