@@ -3,7 +3,8 @@
 Only the last entry of every appended batch is signed (a signed batch head, as in Certificate
 Transparency); its hash commits to every earlier entry. Record with :class:`AuditLog`
 (``append_many``, ``append_in``, ``read_personal``), check with :func:`verify_chain`, publish
-:meth:`AuditLog.head`. The hub's key comes from :func:`load_or_create_hub_key`.
+:meth:`AuditLog.head`, read the latest entries with :func:`recent_entries`. The hub's key comes
+from :func:`load_or_create_hub_key`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from hub.audit.publish import (
     entry_to_record,
     head_to_record,
 )
-from hub.audit.store import AuditLog, iter_entries, read_head
+from hub.audit.store import AuditLog, iter_entries, read_head, recent_entries
 from hub.audit.verify import Problem, VerificationReport, verify_chain
 
 __all__ = [
@@ -61,5 +62,6 @@ __all__ = [
     "load_hub_public_key",
     "load_or_create_hub_key",
     "read_head",
+    "recent_entries",
     "verify_chain",
 ]

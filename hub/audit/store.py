@@ -49,7 +49,14 @@ from hub.audit.chain import (
 from hub.audit.signing import sign_hashes
 from hub.db import Base
 
-__all__ = ["AuditLog", "audit_chain_head", "audit_log", "iter_entries", "read_head"]
+__all__ = [
+    "AuditLog",
+    "audit_chain_head",
+    "audit_log",
+    "iter_entries",
+    "read_head",
+    "recent_entries",
+]
 
 audit_log = Table(
     "audit_log",
@@ -410,3 +417,22 @@ def iter_entries(engine: Engine, *, start: int = 1, batch_size: int = 2000) -> I
         result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(query)
         for row in result:
             yield _row_to_entry(row)
+
+
+def recent_entries(
+    engine: Engine,
+    *,
+    action: str | None = None,
+    agreement_id: str | None = None,
+    limit: int = 20,
+) -> list[AuditEntry]:
+    """The last ``limit`` entries, of one action and/or agreement if given, oldest first."""
+    query = select(audit_log)
+    if action is not None:
+        query = query.where(audit_log.c.action == action)
+    if agreement_id is not None:
+        query = query.where(audit_log.c.agreement_id == agreement_id)
+    query = query.order_by(audit_log.c.sequence.desc()).limit(limit)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [_row_to_entry(row) for row in reversed(rows)]

@@ -1,4 +1,4 @@
-"""``sisi audit``: verify the hub's hash-chained audit log and show its head for publication."""
+"""``sisi audit``: verify the hub's hash-chained audit log, show its head and its latest entries."""
 
 from __future__ import annotations
 
@@ -13,14 +13,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.agreements.keys import key_id, public_key_from_str, public_key_to_str
+from hub.audit.chain import Action, AuditEntry
 from hub.audit.keys import load_hub_public_key
-from hub.audit.store import iter_entries, read_head
+from hub.audit.store import iter_entries, read_head, recent_entries
 from hub.audit.verify import verify_chain
 from hub.db import make_engine
 from hub.errors import ConfigurationError, SignatureError
 from hub.settings import Settings
 
-__all__ = ["audit", "head_command", "verify_command"]
+__all__ = ["audit", "head_command", "list_command", "verify_command"]
 
 
 def _open_log(settings: Settings) -> Engine:
@@ -128,3 +129,84 @@ def head_command(as_json: bool) -> None:
     click.echo(f"firma:      {document['signature']}")
     click.echo(f"registrada: {document['recorded_at']}")
     click.echo(f"llave:      {fingerprint or 'desconocida (falta hub.pub)'}")
+
+
+def _summary(entry: AuditEntry) -> str:
+    """What an entry says, in a few words."""
+    details = entry.details
+    if entry.action == Action.AGREEMENT_CHANGED and "change" in details:
+        text = f"{details['change']} de {details.get('file', '?')}"
+        if "status" in details:
+            text += (
+                f", estado {details['status']}, vigencia {details.get('valid_from', '?')} a "
+                f"{details.get('valid_until', '?')}"
+            )
+        return text + f" (sha256 {details.get('sha256', '')[:12]})"
+    if entry.action == Action.CONTRACT_REGISTERED and "subject" in details:
+        return (
+            f"{details['subject']} versión {details.get('version', '?')} "
+            f"(id {details.get('schema_id', '?')}, sha256 {details.get('sha256', '')[:12]})"
+        )
+    parts = [
+        f"mensaje {entry.message_id}" if entry.message_id else "",
+        f"elemento {entry.reference_id}" if entry.reference_id else "",
+        f"finalidad «{entry.purpose}»" if entry.purpose else "",
+        *(f"{key}={value}" for key, value in sorted(details.items())),
+    ]
+    return " ".join(part for part in parts if part)
+
+
+def _document(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "sequence": entry.sequence,
+        "recorded_at": entry.recorded_at.isoformat().replace("+00:00", "Z"),
+        "actor": entry.actor,
+        "action": entry.action,
+        "agreement_id": entry.agreement_id,
+        "message_id": entry.message_id,
+        "reference_id": entry.reference_id,
+        "purpose": entry.purpose,
+        "details": dict(entry.details),
+        "entry_hash": entry.entry_hash.hex(),
+        "signed": entry.is_signed,
+    }
+
+
+@audit.command("list")
+@click.option(
+    "--action",
+    type=click.Choice([action.value for action in Action], case_sensitive=False),
+    default=None,
+    help="Sólo esta acción (p. ej. AGREEMENT_CHANGED, CONTRACT_REGISTERED).",
+)
+@click.option("--agreement", default=None, help="Sólo este convenio.")
+@click.option("--limit", type=click.IntRange(1, 100000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
+def list_command(action: str | None, agreement: str | None, limit: int, as_json: bool) -> None:
+    """Las últimas entradas de la bitácora, en orden de secuencia."""
+    engine = _open_log(Settings())
+    try:
+        entries = recent_entries(
+            engine,
+            action=action.upper() if action else None,
+            agreement_id=agreement,
+            limit=limit,
+        )
+    except SQLAlchemyError as exc:
+        raise ConfigurationError(
+            f"falló la lectura de la bitácora ({type(exc).__name__})",
+            hint="revise que la base de datos esté disponible y vuelva a intentar",
+        ) from exc
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps([_document(e) for e in entries], ensure_ascii=False))
+        return
+    if not entries:
+        click.echo("no hay entradas que mostrar.")
+        return
+    for entry in entries:
+        click.echo(
+            f"{entry.sequence:>8}  {entry.recorded_at:%Y-%m-%d %H:%M:%S}Z  {entry.actor}  "
+            f"{entry.action}  {entry.agreement_id or '—'}  {_summary(entry)}"
+        )
