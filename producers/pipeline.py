@@ -110,7 +110,7 @@ def produce_file(
     spec = codec_spec(agreement, contract.schema_id, contract.definition)
     summary = ProduceSummary(agreement.id, str(options.input), dry_run=options.dry_run)
     conn = open_state(settings, agreement.id)
-    # no checkpoint inside the delivery's COMMITs: one runs behind the publishing instead
+    # no checkpoint inside the delivery's COMMITs: helper threads copy the WAL behind it
     conn.execute("PRAGMA wal_autocheckpoint=0")
     checkpoint: threading.Thread | None = None
     try:
@@ -130,6 +130,9 @@ def produce_file(
             summary.invalid_by_code = staged.invalid_by_code
             summary.warnings_by_code = staged.warnings_by_code
             summary.reader_peak_rss_mb = staged.reader_peak_rss_mb
+            # the staged rows go from the WAL into the database file while the delivery is
+            # written (the second core is mostly idle then), not all at the end
+            checkpoint = checkpoint_in_background(settings, agreement.id)
             counts = snapshot.diff_counts(conn, today, options.period)
             hold = snapshot.bajas_on_hold(conn)
             summary.altas, summary.cambios = counts.altas, counts.cambios
@@ -156,6 +159,7 @@ def produce_file(
                 counts.total - summary.bajas_on_hold,
                 hold_bajas=hold,
             )
+        checkpoint.join()
         checkpoint = checkpoint_in_background(settings, agreement.id)
         _publish(conn, agreement, settings, options, summary, progress)
         summary.peak_rss_mb = peak_rss_mb()

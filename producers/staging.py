@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain
 from pathlib import Path
 from typing import Any, Final
 
@@ -149,7 +150,7 @@ class _Sink:
     def add(self, batch: tuple[list[StagedRow], list[InvalidRow], Mapping[str, int]]) -> None:
         staged, invalid, warnings = batch
         if staged:
-            self.conn.executemany("INSERT INTO staging VALUES (?,?,?,?,?,?,?)", staged)
+            _insert_staged(self.conn, staged)
         if invalid:
             self.conn.executemany("INSERT INTO invalid VALUES (?,?,?,?,?)", invalid)
         for code, count in warnings.items():
@@ -159,6 +160,24 @@ class _Sink:
         self.result.read += rows
         if self.progress is not None:
             self.progress(rows)
+
+
+#: Rows per INSERT statement: one statement of many rows binds the same values as many
+#: one-row statements but steps and resets once (1.5 -> 1.1 us per staged row).
+_ROWS_PER_INSERT: Final = 100
+_INSERT_MANY: Final = "INSERT INTO staging VALUES " + ",".join(
+    ["(?,?,?,?,?,?,?)"] * _ROWS_PER_INSERT
+)
+
+
+def _insert_staged(conn: sqlite3.Connection, staged: list[StagedRow]) -> None:
+    whole = len(staged) - len(staged) % _ROWS_PER_INSERT
+    for start in range(0, whole, _ROWS_PER_INSERT):
+        conn.execute(
+            _INSERT_MANY, list(chain.from_iterable(staged[start : start + _ROWS_PER_INSERT]))
+        )
+    if whole < len(staged):
+        conn.executemany("INSERT INTO staging VALUES (?,?,?,?,?,?,?)", staged[whole:])
 
 
 def _parts_for(path: Path, agreement: Agreement, parts: int | None) -> int:

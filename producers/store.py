@@ -112,8 +112,9 @@ def checkpoint_in_background(settings: Settings, agreement_id: str) -> threading
 
     A delivery writes hundreds of MB in two transactions; with automatic checkpoints each COMMIT
     would copy them before returning (about 1.5 s for 1M rows), in the delivery's critical path.
-    ``produce_file`` turns them off for its connection and checkpoints here while it publishes;
-    join the thread before closing the last connection (which checkpoints whatever is left).
+    ``produce_file`` turns them off for its connection and checkpoints here while it writes the
+    delivery and while it publishes; join the thread before closing the last connection (which
+    checkpoints whatever is left).
     """
 
     def run() -> None:
