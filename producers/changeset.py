@@ -11,7 +11,7 @@ exactly like a record written in one go (the tests check it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -68,6 +68,15 @@ _SMALL_LONGS: Final = tuple(encode_long(i) for i in range(64))
 #: Encoded effective dates (days since the epoch), shared by every item of a delivery.
 _DAYS: dict[int, bytes] = {}
 _DAYS_LIMIT: Final = 100_000
+
+
+def _days_bytes(effective_days: int) -> bytes:
+    days = _DAYS.get(effective_days)
+    if days is None:
+        days = encode_long(effective_days)
+        if len(_DAYS) < _DAYS_LIMIT:  # a delivery has a few thousand distinct dates
+            _DAYS[effective_days] = days
+    return days
 
 
 def encode_string(value: str) -> bytes:
@@ -215,20 +224,30 @@ class ChangeSetCodec:
         """One item: its prefix (reference, operation, effective date) and its tail."""
         data = reference_id.encode("utf-8")
         size = len(data)
-        days = _DAYS.get(effective_days)
-        if days is None:
-            days = encode_long(effective_days)
-            if len(_DAYS) < _DAYS_LIMIT:  # a delivery has a few thousand distinct dates
-                _DAYS[effective_days] = days
         return b"".join(
             (
                 _SMALL_LONGS[size] if size < 64 else encode_long(size),
                 data,
                 _OP_BYTES[operation],
-                days,
+                _days_bytes(effective_days),
                 tail,
             )
         )
+
+    @staticmethod
+    def encode_items(operation: str, rows: Iterable[tuple[str, int, bytes]]) -> list[bytes]:
+        """``encode_item`` of many ``(reference_id, effective_days, tail)`` of one operation."""
+        op = _OP_BYTES[operation]
+        small = _SMALL_LONGS
+        known_days = _DAYS.get
+        items = []
+        for reference_id, effective_days, tail in rows:
+            data = reference_id.encode("utf-8")
+            size = len(data)
+            days = known_days(effective_days) or _days_bytes(effective_days)
+            prefix = small[size] if size < 64 else encode_long(size)
+            items.append(b"".join((prefix, data, op, days, tail)))
+        return items
 
     def frame(self, header: ChangeSetHeader, items: Sequence[bytes]) -> bytes:
         """The Kafka value: Confluent prefix, header, then the items as one Avro array block."""

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -193,7 +193,6 @@ def _write_delivery(
     chunk_count = -(-total // size)
     sent_at = datetime.now(UTC)
     sender = agreement.parties.agency.key
-    encode_item = codec.encode_item
     signer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sisi-seal")
     pending: deque[tuple[int, int, Future[Envelope]]] = deque()
 
@@ -209,12 +208,9 @@ def _write_delivery(
             )
 
     conn.execute("BEGIN IMMEDIATE")
+    index = 0
     try:
-        chunk: list[bytes] = []
-        index = 0
-
-        def flush() -> None:
-            nonlocal index
+        for chunk in _item_chunks(conn, today, options.period, size, hold_bajas=hold_bajas):
             message_id = str(uuid.uuid4())
             header = ChangeSetHeader(
                 message_id, transaction_id, sender, agreement.id, sent_at, index, chunk_count
@@ -224,16 +220,6 @@ def _write_delivery(
             pending.append((index, len(chunk), sealed))
             store(everything=False)
             index += 1
-            chunk.clear()
-
-        for operation, reference_id, days, tail in snapshot.diff_items(
-            conn, today, options.period, hold_bajas=hold_bajas
-        ):
-            chunk.append(encode_item(reference_id, operation, days, tail))
-            if len(chunk) == size:
-                flush()
-        if chunk:
-            flush()
         store(everything=True)
         snapshot.apply(conn, options.period, hold_bajas=hold_bajas)
         conn.execute("COMMIT")
@@ -243,6 +229,23 @@ def _write_delivery(
     finally:
         signer.shutdown(wait=True, cancel_futures=True)
     return index
+
+
+def _item_chunks(
+    conn: sqlite3.Connection, today: date, period: str | None, size: int, *, hold_bajas: bool
+) -> Iterator[list[bytes]]:
+    """The diff's encoded items, ``size`` at a time (a chunk may span two operations)."""
+    encode_items = ChangeSetCodec.encode_items
+    chunk: list[bytes] = []
+    for operation, rows in snapshot.diff_batches(
+        conn, today, period, hold_bajas=hold_bajas, size=size
+    ):
+        chunk += encode_items(operation, rows)
+        while len(chunk) >= size:
+            yield chunk[:size]
+            chunk = chunk[size:]
+    if chunk:
+        yield chunk
 
 
 def _publish(

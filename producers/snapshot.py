@@ -30,6 +30,7 @@ __all__ = [
     "DiffItem",
     "apply",
     "bajas_on_hold",
+    "diff_batches",
     "diff_counts",
     "diff_items",
     "forget",
@@ -128,15 +129,28 @@ def diff_items(
     conn: sqlite3.Connection, today: date, period: str | None, *, hold_bajas: bool = False
 ) -> Iterator[DiffItem]:
     """Every item of the diff, streamed: altas, cambios, pagos, bajas (file order within each)."""
+    for operation, rows in diff_batches(conn, today, period, hold_bajas=hold_bajas):
+        for reference_id, days, tail in rows:
+            yield operation, reference_id, days, tail
+
+
+def diff_batches(
+    conn: sqlite3.Connection,
+    today: date,
+    period: str | None,
+    *,
+    hold_bajas: bool = False,
+    size: int = 1000,
+) -> Iterator[tuple[str, list[tuple[str, int, bytes]]]]:
+    """``diff_items`` as ``(operation, [(reference_id, effective days, tail), ...])`` batches."""
     _index_invalid(conn)
     params = _params(today, period)
     for operation, query in _QUERIES:
         if (operation == "PAGO" and period is None) or (operation == "BAJA" and hold_bajas):
             continue
         cursor = conn.execute(query, params)
-        while rows := cursor.fetchmany(1000):
-            for reference_id, days, tail in rows:
-                yield operation, reference_id, days, tail
+        while rows := cursor.fetchmany(size):
+            yield operation, rows
 
 
 def apply(conn: sqlite3.Connection, period: str | None, *, hold_bajas: bool = False) -> None:
