@@ -43,6 +43,7 @@ __all__ = [
     "encode_long",
     "encode_string",
     "epoch_days",
+    "frame_items",
 ]
 
 EPOCH: Final = date(1970, 1, 1)
@@ -249,16 +250,18 @@ class ChangeSetCodec:
             items.append(b"".join((prefix, data, op, days, tail)))
         return items
 
+    @property
+    def prefix(self) -> bytes:
+        """The Confluent wire prefix of this schema: magic byte and schema id."""
+        return self._prefix
+
     def frame(self, header: ChangeSetHeader, items: Sequence[bytes]) -> bytes:
         """The Kafka value: Confluent prefix, header, then the items as one Avro array block."""
-        if not items:
-            raise ValueError("un conjunto de cambios necesita al menos un elemento")
-        return b"".join(
-            (
-                self._prefix,
-                header.encode(len(items)),
-                encode_long(len(items)),
-                *items,
-                b"\x00",
-            )
-        )
+        return frame_items(self._prefix, header, items)
+
+
+def frame_items(prefix: bytes, header: ChangeSetHeader, items: Sequence[bytes]) -> bytes:
+    """``ChangeSetCodec.frame`` with the Confluent prefix (magic byte and schema id) given."""
+    if not items:
+        raise ValueError("un conjunto de cambios necesita al menos un elemento")
+    return b"".join((prefix, header.encode(len(items)), encode_long(len(items)), *items, b"\x00"))

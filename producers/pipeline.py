@@ -27,14 +27,15 @@ from hub.errors import AgreementError, InputFileError
 from hub.settings import Settings
 from hub.topics import agreement_changes
 from producers import snapshot
-from producers.changeset import ChangeSetCodec, ChangeSetHeader
+from producers.changeset import ChangeSetCodec
+from producers.chunks import ChunkJob, FramedChunk, framed_chunks
 from producers.contract import SchemaSource
 from producers.outbox import Outbox
 from producers.peak_memory import peak_rss_mb
 from producers.publisher import Publisher, topic_exists
 from producers.receipts import ReceiptListener
-from producers.staging import CodecSpec, stage_file
-from producers.store import checkpoint_in_background, delivery_lock, open_state
+from producers.staging import ChunkHelper, CodecSpec, stage_file
+from producers.store import checkpoint_in_background, delivery_lock, open_state, state_path
 from producers.summary import ProduceSummary, write_report
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "ProduceOptions", "Progress", "codec_spec", "produce_file"]
@@ -113,6 +114,7 @@ def produce_file(
     # no checkpoint inside the delivery's COMMITs: helper threads copy the WAL behind it
     conn.execute("PRAGMA wal_autocheckpoint=0")
     checkpoint: threading.Thread | None = None
+    helper: ChunkHelper | None = None
     try:
         with delivery_lock(settings, agreement.id):
             staged = stage_file(
@@ -124,7 +126,9 @@ def produce_file(
                 today=today,
                 parts=options.parts,
                 progress=progress.rows,
+                keep_helper=not options.dry_run,
             )
+            helper = staged.helper
             summary.read = staged.read
             summary.invalid_rows = staged.invalid_rows
             summary.invalid_by_code = staged.invalid_by_code
@@ -158,13 +162,22 @@ def produce_file(
                 transaction_id,
                 counts.total - summary.bajas_on_hold,
                 hold_bajas=hold,
+                helper=helper,
+                database=state_path(settings, agreement.id),
             )
+            if helper is not None:
+                helper.close()
+                peaks = summary.reader_peak_rss_mb
+                peaks[0] = max(peaks[0], helper.peak_rss_mb)
+                helper = None
         checkpoint.join()
         checkpoint = checkpoint_in_background(settings, agreement.id)
         _publish(conn, agreement, settings, options, summary, progress)
         summary.peak_rss_mb = peak_rss_mb()
         return summary
     finally:
+        if helper is not None:
+            helper.close()
         if checkpoint is not None:
             checkpoint.join()
         conn.close()
@@ -181,18 +194,31 @@ def _write_delivery(
     total: int,
     *,
     hold_bajas: bool = False,
+    helper: ChunkHelper | None = None,
+    database: Path | None = None,
 ) -> int:
     """Chunk, sign and store the delivery and replace the snapshot, in one transaction.
 
-    Signing (Ed25519 over each framed chunk) runs in a helper thread, which the signature
-    library lets run outside the GIL, while this thread encodes the next chunks; envelopes
-    reach the outbox in chunk order, at most ``_SIGNING_AHEAD`` chunks behind.
+    The chunks are read from the diff and framed (``producers.chunks``) by ``helper``, a
+    reading process kept for it, when there is one, else here. Signing (Ed25519 over each
+    framed chunk) runs in a helper thread, which the signature library lets run outside the
+    GIL, while this thread writes the outbox; envelopes reach the outbox in chunk order, at
+    most ``_SIGNING_AHEAD`` chunks behind.
     """
     outbox = Outbox(conn)
-    size = options.chunk_size
-    chunk_count = -(-total // size)
-    sent_at = datetime.now(UTC)
-    sender = agreement.parties.agency.key
+    job = ChunkJob(
+        database=database or Path(),
+        today=today,
+        period=options.period,
+        hold_bajas=hold_bajas,
+        size=options.chunk_size,
+        prefix=codec.prefix,
+        transaction_id=transaction_id,
+        sender_id=agreement.parties.agency.key,
+        agreement_id=agreement.id,
+        sent_at=datetime.now(UTC),
+        chunk_count=-(-total // options.chunk_size),
+    )
     signer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sisi-seal")
     pending: deque[tuple[int, int, Future[Envelope]]] = deque()
 
@@ -208,18 +234,18 @@ def _write_delivery(
             )
 
     conn.execute("BEGIN IMMEDIATE")
-    index = 0
+    count = 0
     try:
-        for chunk in _item_chunks(conn, today, options.period, size, hold_bajas=hold_bajas):
-            message_id = str(uuid.uuid4())
-            header = ChangeSetHeader(
-                message_id, transaction_id, sender, agreement.id, sent_at, index, chunk_count
-            )
-            framed = codec.frame(header, chunk)
+        chunks: Iterator[FramedChunk]
+        if helper is not None and database is not None:
+            chunks = helper.framed(job)
+        else:
+            chunks = framed_chunks(conn, job)
+        for index, message_id, item_count, framed in chunks:
             sealed = signer.submit(seal, private_key, agreement.id, message_id, framed)
-            pending.append((index, len(chunk), sealed))
+            pending.append((index, item_count, sealed))
             store(everything=False)
-            index += 1
+            count += 1
         store(everything=True)
         snapshot.apply(conn, options.period, hold_bajas=hold_bajas)
         conn.execute("COMMIT")
@@ -228,24 +254,7 @@ def _write_delivery(
         raise
     finally:
         signer.shutdown(wait=True, cancel_futures=True)
-    return index
-
-
-def _item_chunks(
-    conn: sqlite3.Connection, today: date, period: str | None, size: int, *, hold_bajas: bool
-) -> Iterator[list[bytes]]:
-    """The diff's encoded items, ``size`` at a time (a chunk may span two operations)."""
-    encode_items = ChangeSetCodec.encode_items
-    chunk: list[bytes] = []
-    for operation, rows in snapshot.diff_batches(
-        conn, today, period, hold_bajas=hold_bajas, size=size
-    ):
-        chunk += encode_items(operation, rows)
-        while len(chunk) >= size:
-            yield chunk[:size]
-            chunk = chunk[size:]
-    if chunk:
-        yield chunk
+    return count
 
 
 def _publish(

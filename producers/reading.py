@@ -216,9 +216,12 @@ def worker_main() -> None:
 
     Reads ``read_part``'s arguments as one pickle on stdin and writes length-prefixed pickles on
     stdout: ``("batch", ...)`` many times, then ``("done", peak RSS in MB)`` or
-    ``("error", InputFileError)``.
+    ``("error", InputFileError)``. Then, if stdin brings a ``producers.chunks.ChunkJob`` (and
+    not its end or None), frames the delivery's change sets: ``("chunk", FramedChunk)`` many
+    times, then ``("done", peak RSS in MB)`` or ``("error", ...)``.
     """
-    args = pickle.load(sys.stdin.buffer)
+    stdin = sys.stdin.buffer
+    args = pickle.load(stdin)
     out = sys.stdout.buffer
 
     def send(kind: str, payload: object) -> None:
@@ -235,6 +238,25 @@ def worker_main() -> None:
             exc.message, path=exc.path, field=exc.field, line=exc.line, hint=exc.hint
         )
         send("error", error)
+        out.flush()
+        return
     except Exception as exc:  # anything else still ends the run with a readable message
         send("error", InputFileError(f"fallo al leer el archivo: {exc!r}", path=args[0]))
+        out.flush()
+        return
+    out.flush()
+    try:
+        job = pickle.load(stdin)
+    except EOFError:
+        return
+    if job is None:
+        return
+    from producers.chunks import run_job  # only a process kept to help loads the codec
+
+    try:
+        for chunk in run_job(job):
+            send("chunk", chunk)
+        send("done", peak_rss_mb())
+    except Exception as exc:  # the delivering process rolls back and reports it
+        send("error", RuntimeError(f"fallo al preparar los conjuntos de cambios: {exc!r}"))
     out.flush()

@@ -141,9 +141,15 @@ def diff_batches(
     *,
     hold_bajas: bool = False,
     size: int = 1000,
+    create_index: bool = True,
 ) -> Iterator[tuple[str, list[tuple[str, int, bytes]]]]:
-    """``diff_items`` as ``(operation, [(reference_id, effective days, tail), ...])`` batches."""
-    _index_invalid(conn)
+    """``diff_items`` as ``(operation, [(reference_id, effective days, tail), ...])`` batches.
+
+    A read-only connection passes ``create_index=False`` (``diff_counts`` has created the
+    index on ``invalid`` that makes the BAJA query fast; without it the answer is the same).
+    """
+    if create_index:
+        _index_invalid(conn)
     params = _params(today, period)
     for operation, query in _QUERIES:
         if (operation == "PAGO" and period is None) or (operation == "BAJA" and hold_bajas):

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import chain
@@ -30,12 +30,14 @@ from typing import Any, Final
 
 from hub.agreements import Agreement
 from hub.errors import InputFileError
+from producers.chunks import ChunkJob, FramedChunk
 from producers.mapping.reader import text_spans
 from producers.reading import CodecSpec, InvalidRow, StagedRow, read_part, worker_main
 
 __all__ = [
     "DUPLICATE_CODE",
     "DUPLICATE_REASON",
+    "ChunkHelper",
     "CodecSpec",
     "StageResult",
     "create_staging",
@@ -60,6 +62,8 @@ class StageResult:
     invalid_by_code: dict[str, int] = field(default_factory=dict)
     warnings_by_code: dict[str, int] = field(default_factory=dict)
     reader_peak_rss_mb: list[float] = field(default_factory=list)
+    #: A reading process kept to frame the delivery (``stage_file(keep_helper=True)``).
+    helper: ChunkHelper | None = None
 
 
 def create_staging(conn: sqlite3.Connection) -> None:
@@ -98,10 +102,14 @@ class _Worker:
         self.thread = threading.Thread(target=self._pump, daemon=True)
         self.stopped = threading.Event()
 
-    def send(self, args: tuple[Any, ...]) -> None:
+    def send(self, args: tuple[Any, ...], *, more: bool = False) -> None:
+        """The reading job; with ``more`` stdin stays open for a chunk job (``ChunkHelper``)."""
         assert self.proc.stdin is not None
         pickle.dump(args, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        self.proc.stdin.close()
+        if more:
+            self.proc.stdin.flush()
+        else:
+            self.proc.stdin.close()
         self.thread.start()
 
     def _pump(self) -> None:
@@ -137,6 +145,43 @@ class _Worker:
             self.thread.join(5)
         if self.proc.stdout is not None and not self.thread.is_alive():
             self.proc.stdout.close()
+
+
+class ChunkHelper:
+    """A reading process kept after staging to frame the delivery's change sets.
+
+    Once the file is staged the reading processes are idle; one of them reads the diff and
+    frames the chunks (``producers.chunks.run_job``) while the delivering process signs them
+    and writes the outbox. It holds no key: what it sends is signed by the caller.
+    """
+
+    def __init__(self, worker: _Worker) -> None:
+        self._worker = worker
+        #: The process's peak memory at the end of its last job, in MB.
+        self.peak_rss_mb = 0.0
+
+    def framed(self, job: ChunkJob) -> Iterator[FramedChunk]:
+        """The delivery's framed change sets, in chunk order."""
+        proc = self._worker.proc
+        assert proc.stdin is not None and proc.stdout is not None
+        pickle.dump(job, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        proc.stdin.close()
+        stream = proc.stdout
+        while True:
+            size = stream.read(4)
+            if len(size) < 4:
+                raise RuntimeError("el proceso auxiliar terminó sin preparar la entrega")
+            kind, payload = pickle.loads(stream.read(struct.unpack(">I", size)[0]))
+            if kind == "chunk":
+                yield payload
+            elif kind == "done":
+                self.peak_rss_mb = float(payload)
+                return
+            else:
+                raise payload
+
+    def close(self) -> None:
+        self._worker.stop()
 
 
 class _Sink:
@@ -202,11 +247,14 @@ def stage_file(
     today: date | None = None,
     parts: int | None = None,
     progress: Callable[[int], None] | None = None,
+    keep_helper: bool = False,
 ) -> StageResult:
     """Read, map, validate and encode ``path`` into fresh ``staging``/``invalid`` tables.
 
     Duplicated reference ids keep their first row; the others move to ``invalid`` with
-    ``REFERENCE_DUPLICATE``. File-level problems raise ``InputFileError``.
+    ``REFERENCE_DUPLICATE``. File-level problems raise ``InputFileError``. With
+    ``keep_helper`` and more than one reading process, the first one is kept as
+    ``result.helper`` (the caller closes it).
     """
     count = _parts_for(path, agreement, parts)
     create_staging(conn)
@@ -228,15 +276,20 @@ def stage_file(
         for worker in workers:
             span = spans[worker.part] if spans is not None else None
             layout = agreement.layout
-            worker.send((str(path), layout, spec, worker.part, count, reference_data, today, span))
+            args = (str(path), layout, spec, worker.part, count, reference_data, today, span)
+            worker.send(args, more=keep_helper and worker.part == 0)
         _collect(batches, workers, sink)
         _move_duplicates(conn)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
-        raise
-    finally:
         for worker in workers:
+            worker.stop()
+        raise
+    for worker in workers:
+        if keep_helper and worker.part == 0:
+            sink.result.helper = ChunkHelper(worker)
+        else:
             worker.stop()
     result = sink.result
     by_code = dict(conn.execute("SELECT code, count(*) FROM invalid GROUP BY code").fetchall())
@@ -255,6 +308,7 @@ def _collect(
     """
     running = {worker.part for worker in workers}
     errors: dict[int, BaseException] = {}
+    peaks: dict[int, float] = {}
     while running:
         part, kind, payload = batches.get()
         if kind == "batch":
@@ -269,9 +323,10 @@ def _collect(
                     worker.stop()
                     running.discard(worker.part)
         else:
-            sink.result.reader_peak_rss_mb.append(payload)
+            peaks[part] = payload
     if errors:
         raise errors[min(errors)]
+    sink.result.reader_peak_rss_mb = [peaks[part] for part in sorted(peaks)]
 
 
 def _move_duplicates(conn: sqlite3.Connection) -> None:
