@@ -2,18 +2,11 @@
 
 Run: ``python bench/bench_producer.py [--records 1000000] [--agreement ID] [--workers N]``.
 Writes the padrón with ``sisi synth padron`` (kept under ``--cache`` so reruns skip it), starts
-an embedded broker and the Schema Registry in a background thread, creates the agreement's
-topics, then times ``producers.pipeline.produce_file`` against an empty snapshot (every row is
-an ALTA and gets a PAGO with ``--period``) and prints records/s and the peak RSS of this process
-and of the reading workers. The broker's own memory is not counted (it is the hub's, not the
-agency's).
-
-Measured on the 2-core machine (PAM layout, ``--period`` so 2 items per row, 500 per change set,
-load average 0.7-1.2 when started): 1M rows in 22.9-24.1 s (≈41,500-43,600 records/s), 5M in 116 s
-(≈43,200 records/s); peak RSS 185 MB for the main process and 118-128 MB per reading process,
-flat with file size. Of a 1M run, about 16 s are the two reading processes (≈25 µs of CPU per
-row each: read, map, validate, encode), 3.4 s chunking and signing into the outbox and 2.9 s
-publishing; still below the 50,000/s goal. (Before: 1M in 46-50 s, ≈20,000-21,800 records/s.)
+an embedded broker and the Schema Registry in this process, creates the agreement's topics, then
+runs ``sisi produce --json`` as its own process against an empty state (every row is an ALTA and
+gets a PAGO with ``--period``) and prints records/s and the peak RSS of the delivering process
+and of each reading process, and their sum. The broker's and the registry's memory is not
+counted (they are the hub's, not the agency's). See bench/README.md for the figures.
 """
 
 from __future__ import annotations
