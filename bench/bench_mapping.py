@@ -23,8 +23,23 @@ from producers.mapping import read_records
 
 __all__ = ["main"]
 
-SURNAMES = ["HERNANDEZ", "GARCIA", "MARTINEZ", "LOPEZ", "GONZALEZ", "PEREZ", "RODRIGUEZ",
-            "SANCHEZ", "RAMIREZ", "CRUZ", "FLORES", "GOMEZ", "MORALES", "VAZQUEZ", "JIMENEZ"]
+SURNAMES = [
+    "HERNANDEZ",
+    "GARCIA",
+    "MARTINEZ",
+    "LOPEZ",
+    "GONZALEZ",
+    "PEREZ",
+    "RODRIGUEZ",
+    "SANCHEZ",
+    "RAMIREZ",
+    "CRUZ",
+    "FLORES",
+    "GOMEZ",
+    "MORALES",
+    "VAZQUEZ",
+    "JIMENEZ",
+]
 NAMES = ["JUAN", "MARIA", "JOSE", "GUADALUPE", "ROSA", "PEDRO", "ANA", "LUIS", "CARMEN", "JORGE"]
 COLUMNS = ["folio", "movimiento", "fec_mov", "curp", "ap_paterno", "ap_materno", "nombres",
            "fec_nac", "sexo", "ent", "mun", "loc", "programa", "apoyo", "importe", "fec_pago",
@@ -97,13 +112,17 @@ def main() -> None:
         began = time.perf_counter()
         write_file(path, rows)
         size = path.stat().st_size / 1e6
-        print(f"archivo: {rows:,} filas, {len(COLUMNS)} columnas, {size:.1f} MB "
-              f"(generado en {time.perf_counter() - began:.1f} s)")
+        print(
+            f"archivo: {rows:,} filas, {len(COLUMNS)} columnas, {size:.1f} MB "
+            f"(generado en {time.perf_counter() - began:.1f} s)"
+        )
         for validate in (False, True):
             count, seconds, flagged = timed(path, validate=validate)
             label = "mapeo + validación" if validate else "solo mapeo"
-            print(f"{label:>20}: {count / seconds:10,.0f} filas/s "
-                  f"({seconds:.2f} s, {flagged:,} filas con observaciones)")
+            print(
+                f"{label:>20}: {count / seconds:10,.0f} filas/s "
+                f"({seconds:.2f} s, {flagged:,} filas con observaciones)"
+            )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{'RSS máximo':>20}: {peak_mb:.0f} MB")
 

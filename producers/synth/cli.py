@@ -70,9 +70,7 @@ def padron(
 @click.option("--seed", type=int, required=True, help="semilla (misma semilla, mismo archivo)")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True)
-def households(
-    agreement_id: str, households: int, seed: int, out: Path, error_rate: float
-) -> None:
+def households(agreement_id: str, households: int, seed: int, out: Path, error_rate: float) -> None:
     """Escribe una encuesta socioeconómica (una fila por integrante del hogar)."""
     from producers.synth.households import generate_households
     from producers.synth.writer import write_records

@@ -81,9 +81,7 @@ class CurpTable:
         self._pairs = [
             (fw + sw, fs + ss, fc + sc)
             for fw, fs, fc in zip(self.first_word, self.first_sum, self.first_cons, strict=True)
-            for sw, ss, sc in zip(
-                self.second_word, self.second_sum, self.second_cons, strict=True
-            )
+            for sw, ss, sc in zip(self.second_word, self.second_sum, self.second_cons, strict=True)
         ]
         self.state_part: dict[tuple[str, str], tuple[str, int]] = {}
         for cve_ent, renapo in CVE_ENT_TO_RENAPO.items():

@@ -246,9 +246,7 @@ def _age_on(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _household(
-    gen: _Households, rng: Random, folio: str, surveyed: date
-) -> list[SynthRecord]:
+def _household(gen: _Households, rng: Random, folio: str, surveyed: date) -> list[SynthRecord]:
     head = gen.head(rng)
     ambito = head.ambito
     income_pc, deprived = _class_of(rng, ambito)
@@ -281,8 +279,14 @@ def _household(
     while len(members) < size:
         if size >= 5 and len(members) == size - 1 and rng.random() < 0.3:
             age = min(95, head_age + rng.randint(20, 30))
-            member = gen.member(rng, head, age, rng.choice("HM"), head.segundo_apellido or
-                                head.primer_apellido, rng.choices(surnames, weights=weights)[0])
+            member = gen.member(
+                rng,
+                head,
+                age,
+                rng.choice("HM"),
+                head.segundo_apellido or head.primer_apellido,
+                rng.choices(surnames, weights=weights)[0],
+            )
             members.append((member, "OTRO_PARIENTE"))
             continue
         age = rng.randint(0, max(0, min(head_age - 16, 30)))

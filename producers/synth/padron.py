@@ -355,7 +355,5 @@ def generate_padron(
     today: date | None = None,
 ) -> Iterator[SynthRecord]:
     """The same rows as ``padron_blocks``, one ``SynthRecord`` at a time."""
-    blocks = padron_blocks(
-        agreement, people, seed, delivery, error_rate, geo=geo, today=today
-    )
+    blocks = padron_blocks(agreement, people, seed, delivery, error_rate, geo=geo, today=today)
     return (record for block in blocks for record in block.records())

@@ -217,8 +217,7 @@ def people(
         done += m
         u = [rand() for _ in repeat(None, _DRAWS * m)]
         where = [
-            table[min(bisect_right(table_cw, x * total_place), places_hi)]
-            for x in u[0::_DRAWS]
+            table[min(bisect_right(table_cw, x * total_place), places_hi)] for x in u[0::_DRAWS]
         ]
         firsts = [_FIRST_TABLE[int(x * q)] for x in u[1::_DRAWS]]
         seconds = [_SECOND_TABLE[int(x * q)] for x in u[2::_DRAWS]]

@@ -68,6 +68,7 @@ def _variables(
 @lru_cache(maxsize=64)
 def program_profile(expression: str, state: str | None, municipality: str | None) -> ProgramProfile:
     """The ages and sexes that can satisfy ``expression`` for an agency in ``state``/``mun``."""
+
     def passes(age: int, sex: str, level: str) -> bool:
         return any(
             evaluate(expression, _variables(age, sex, state, municipality, vulnerable, level))

@@ -34,9 +34,7 @@ def typo(name: str, rng: Random) -> str:
     return name[:i] + name[i + 1 :]
 
 
-def respell(
-    current: str, names: dict[str, str | None], rng: Random, *, field: str
-) -> str:
+def respell(current: str, names: dict[str, str | None], rng: Random, *, field: str) -> str:
     """Another spelling of ``current`` (``nombre`` or ``primer_apellido``) with the same CURP.
 
     ``names`` holds the person's ``primer_apellido``, ``segundo_apellido`` and ``nombre`` as the
