@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,11 @@ __all__ = ["DemoAgency", "up"]
 Echo = Callable[[str], None]
 
 _LAYOUT_SUFFIX = {"csv": ".csv", "tsv": ".tsv", "pipe": ".txt", "xlsx": ".xlsx"}
+
+
+#: Worker exits within ``_RESTART_WINDOW`` seconds after which ``sisi up`` gives up.
+_MAX_RESTARTS = 5
+_RESTART_WINDOW = 60.0
 
 
 def _sisi(*args: str) -> list[str]:
@@ -127,26 +133,65 @@ def _demo_loop(
     echo("[demo] las agencias de demostración terminaron sus entregas.")
 
 
-@contextmanager
-def _workers(
-    count: int, env: Mapping[str, str], metrics_port: int
-) -> Iterator[list[subprocess.Popen[bytes]]]:
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
+class _Workers:
+    """The ``sisi hub`` processes of the stack; one that exits is started again."""
+
+    def __init__(self, count: int, env: Mapping[str, str], metrics_port: int) -> None:
+        self._env = env
+        self._metrics_port = metrics_port
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self._exits: list[float] = []
         for index in range(count):
-            worker_env = dict(env, SISI_METRICS_PORT=str(metrics_port + index))
-            procs.append(subprocess.Popen(_sisi("hub"), env=worker_env))
-        yield procs
-    finally:
-        for proc in procs:
+            self.procs.append(self._start(index))
+
+    def _start(self, index: int) -> subprocess.Popen[bytes]:
+        worker_env = dict(self._env, SISI_METRICS_PORT=str(self._metrics_port + index))
+        return subprocess.Popen(_sisi("hub"), env=worker_env)
+
+    def check(self, echo: Echo) -> bool:
+        """Start again any worker that exited; False when they keep exiting (stop the stack).
+
+        A worker ends on purpose when a message could not be processed (it is redelivered to
+        the next one) or when its audit could not be written; a fresh worker usually goes on.
+        """
+        for index, proc in enumerate(self.procs):
+            if proc.poll() is None:
+                continue
+            now = time.monotonic()
+            self._exits = [t for t in self._exits if now - t < _RESTART_WINDOW] + [now]
+            if len(self._exits) > _MAX_RESTARTS:
+                echo(
+                    f"aviso: los trabajadores del hub terminaron {len(self._exits)} veces en "
+                    f"{_RESTART_WINDOW:.0f} s (último código {proc.returncode}); deteniendo todo. "
+                    "Revise la bitácora de arriba."
+                )
+                return False
+            echo(
+                f"aviso: el trabajador {index} del hub terminó (código {proc.returncode}); "
+                "se reinicia (los mensajes sin confirmar se vuelven a entregar)."
+            )
+            self.procs[index] = self._start(index)
+        return True
+
+    def stop(self) -> None:
+        for proc in self.procs:
             if proc.poll() is None:
                 proc.terminate()
-        for proc in procs:
+        for proc in self.procs:
             try:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@contextmanager
+def _workers(count: int, env: Mapping[str, str], metrics_port: int) -> Iterator[_Workers]:
+    workers = _Workers(count, env, metrics_port)
+    try:
+        yield workers
+    finally:
+        workers.stop()
 
 
 def run_up(
@@ -206,7 +251,7 @@ def run_up(
         for index in range(workers):
             echo(f"  métricas Prometheus    http://127.0.0.1:{metrics_port + index}/metrics")
         echo(
-            f"  trabajadores del hub   {workers} (pid {', '.join(str(p.pid) for p in procs)})"
+            f"  trabajadores del hub   {workers} (pid {', '.join(str(p.pid) for p in procs.procs)})"
         )
         echo(f"  convenios              {', '.join(agreements.ids)}")
         echo(f"  datos locales          {data_dir}")
@@ -234,12 +279,7 @@ def run_up(
             "Ctrl-C para detener."
         )
         while not stop.wait(1.0):
-            dead = [p for p in procs if p.poll() is not None]
-            if dead:
-                echo(
-                    f"aviso: un trabajador del hub terminó (código {dead[0].returncode}); "
-                    "deteniendo todo."
-                )
+            if not procs.check(echo):
                 break
         echo("Deteniendo SISI…")
         stop.set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -43,7 +44,7 @@ def _wait_for(
     assert not needles, f"no apareció {needles} en la salida:\n{''.join(lines)}"
 
 
-def test_up_demo_delivers_every_sample_padron_and_stops_cleanly(tmp_path: Path) -> None:
+def test_up_demo_delivers_every_padron_survives_a_killed_worker_and_stops(tmp_path: Path) -> None:
     env = dict(os.environ, SISI_DATA_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
     env.pop("SISI_DATABASE_URL", None)
     ports = [str(find_free_port()) for _ in range(3)]
@@ -55,7 +56,11 @@ def test_up_demo_delivers_every_sample_padron_and_stops_cleanly(tmp_path: Path) 
     )  # fmt: skip
     lines: list[str] = []
     try:
-        _wait_for(proc, lines, {"SISI en marcha"}, 60)
+        _wait_for(proc, lines, {"SISI en marcha", "trabajadores del hub"}, 60)
+        worker = int(re.search(r"trabajadores del hub +1 \(pid (\d+)\)", "".join(lines))[1])
+        _wait_for(proc, lines, {f"{PADRON_AGREEMENTS[0]}: entrega 1"}, 120)
+        os.kill(worker, signal.SIGKILL)  # a worker dies mid-demo: started again, nothing lost
+        _wait_for(proc, lines, {"se reinicia"}, 30)
         done = {f"{agreement}: entrega 2" for agreement in PADRON_AGREEMENTS}
         _wait_for(proc, lines, done, 240)
     finally:
