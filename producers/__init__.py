@@ -7,8 +7,9 @@ change set in a durable outbox until the hub's receipt and show rejections in Sp
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hub.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from producers.keys import signing_key
@@ -65,16 +66,6 @@ _SOURCES: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    # Imported on first use: the reading processes (``producers.staging_worker``) live in this
-    # package and must not load the SDK, the Kafka client and the contract tooling.
-    module = _SOURCES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+# Imported on first use: the reading processes (``producers.reading``) live in this package and
+# must not load the SDK, the Kafka client and the contract tooling.
+__getattr__, __dir__ = lazy_exports(__name__, _SOURCES)

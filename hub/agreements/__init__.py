@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hub.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from hub.agreements.eligibility import (
@@ -120,16 +121,6 @@ _SOURCES: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    # Imported on first use, so that a process needing only the layout and date formats (the
-    # producer's reading processes) does not load the CEL engine, YAML loader and key handling.
-    module = _SOURCES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+# Imported on first use, so that a process needing only the layout and date formats (the
+# producer's reading processes) does not load the CEL engine, YAML loader and key handling.
+__getattr__, __dir__ = lazy_exports(__name__, _SOURCES)
