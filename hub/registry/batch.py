@@ -63,15 +63,15 @@ class BatchStatements:
             else:
                 raw.executemany(self._programs, rows)
 
-    def record_delivery(
-        self, conn: Connection, header: ChangeSetHeader, applied: int, now: dt.datetime
-    ) -> None:
-        """Count the batch in its delivery (chunks seen, items applied, first and last times)."""
+    def delivery_row(
+        self, header: ChangeSetHeader, applied: int, now: dt.datetime
+    ) -> tuple[Any, ...]:
+        """The parameters that count one change set in its delivery (see :meth:`record`)."""
         sent: Any = as_utc(header["sent_at"])
         at: Any = now
         if not self.postgres:
             sent, at = sqlite_time(sent), sqlite_time(now)
-        row = (
+        return (
             header["agreement_id"],
             header["transaction_id"],
             header["sender_id"],
@@ -84,4 +84,25 @@ class BatchStatements:
             at,
             at,
         )
-        driver(conn).execute(self._delivery, row)
+
+    def record_delivery(
+        self, conn: Connection, header: ChangeSetHeader, applied: int, now: dt.datetime
+    ) -> None:
+        """Count the batch in its delivery (chunks seen, items applied, first and last times)."""
+        self.record_deliveries(conn, [self.delivery_row(header, applied, now)])
+
+    def record_deliveries(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        """Count several change sets, in (agreement, delivery) order.
+
+        The upsert locks the delivery's row until the commit (PostgreSQL): writers that count
+        late in their transaction and in one order hold it briefly and cannot deadlock.
+        """
+        if not rows:
+            return
+        ordered = sorted(rows, key=lambda row: (row[0], row[1]))
+        raw = driver(conn)
+        if self.postgres:
+            with raw.cursor() as cursor:
+                cursor.executemany(self._delivery, ordered)
+        else:
+            raw.executemany(self._delivery, ordered)

@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import itemgetter
+from typing import Any
 
 import psycopg
 from sqlalchemy import Connection
@@ -53,6 +54,7 @@ from hub.registry.models import (
 
 __all__ = [
     "ApplyResult",
+    "DeferredDeliveries",
     "PreparedItems",
     "RegistryWriter",
     "RejectedItem",
@@ -98,6 +100,10 @@ class RejectedItem:
     reference_id: str
     reason: str
     field: str | None = None
+
+
+#: Delivery counters kept for :meth:`RegistryWriter.record_deliveries` (statement parameters).
+DeferredDeliveries = list[tuple[Any, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +257,8 @@ class RegistryWriter:
         conn: Connection,
         header: ChangeSetHeader,
         items: Iterable[ChangeItem] | PreparedItems,
+        *,
+        deliveries: DeferredDeliveries | None = None,
     ) -> ApplyResult:
         """Apply ``items`` inside the caller's open transaction on ``conn`` (no retry).
 
@@ -258,7 +266,10 @@ class RegistryWriter:
         writes the audit entries and the ledger row in the same transaction). ``items`` may come
         from :meth:`prepare` (for this ``header``). When another writer claimed some of these
         items first, it raises an error for which :func:`is_contention` is true: the caller rolls
-        back and starts over, and the items are then found applied.
+        back and starts over, and the items are then found applied. With ``deliveries``, the
+        delivery's counters are not written here but kept there, for :meth:`record_deliveries`
+        late in the caller's transaction (on PostgreSQL the delivery's row stays locked from the
+        write to the commit: counting several change sets at the end keeps other writers going).
         """
         prepared = items if isinstance(items, PreparedItems) else self.prepare(header, items)
         if prepared.header is not header:
@@ -266,7 +277,7 @@ class RegistryWriter:
         versioned, repeated, rejected = prepared.versioned, prepared.repeated, prepared.rejected
         done = _Applied(frozenset(), 0, 0)
         if versioned:
-            done = self._apply_in(conn, header, versioned, dt.datetime.now(dt.UTC))
+            done = self._apply_in(conn, header, versioned, dt.datetime.now(dt.UTC), deliveries)
         claimed = done.claimed
         applied_ids = tuple(
             it["reference_id"] for _, it in versioned if it["reference_id"] in claimed
@@ -291,6 +302,7 @@ class RegistryWriter:
         header: ChangeSetHeader,
         versioned: list[tuple[str, ChangeItem]],
         now: dt.datetime,
+        deliveries: DeferredDeliveries | None = None,
     ) -> _Applied:
         """Claim, split and apply ``versioned`` inside the open transaction ``conn``."""
         begin_write(conn)
@@ -341,8 +353,16 @@ class RegistryWriter:
         if general:
             plan = self._general.apply(conn, header, general, general_ledger, now)
             created += len(plan.new_people)
-        self._batch.record_delivery(conn, header, len(fresh), now)
+        if deliveries is None:
+            self._batch.record_delivery(conn, header, len(fresh), now)
+        else:
+            deliveries.append(self._batch.delivery_row(header, len(fresh), now))
         return _Applied(frozenset(it["reference_id"] for _, it in fresh), created, len(fast))
+
+    def record_deliveries(self, conn: Connection, deliveries: DeferredDeliveries) -> None:
+        """Write the delivery counters kept by :meth:`apply_in` (in the same transaction)."""
+        self._batch.record_deliveries(conn, deliveries)
+        deliveries.clear()
 
 
 def _first(pair: tuple[str, ChangeItem]) -> str:

@@ -47,7 +47,12 @@ from hub.quarantine.records import (
     quarantine_record,
 )
 from hub.registry.bulk import begin_write
-from hub.registry.writer import PreparedItems, RegistryWriter, is_contention
+from hub.registry.writer import (
+    DeferredDeliveries,
+    PreparedItems,
+    RegistryWriter,
+    is_contention,
+)
 from hub.topics import QUARANTINE
 from hub.worker.audit_events import audit_events
 from hub.worker.changes import record_agreement_changes
@@ -182,9 +187,12 @@ class HubPipeline:
         claimed: dict[tuple[str, str], _Plan] = {}  # claims made earlier in this batch
         with self.engine.begin() as conn:
             begin_write(conn)  # SQLite: the write lock before the first read of the writers
+            deliveries: DeferredDeliveries = []
             for plan in plans:
                 if plan.done is None:
-                    self._plan(conn, plan, claimed, now)
+                    self._plan(conn, plan, claimed, now, deliveries)
+            # the locks others wait for (delivery rows, then the audit head): late, in one order
+            self.writer.record_deliveries(conn, deliveries)
             events = [event for plan in plans for event in plan.events]
             if events:
                 self.audit.append_in(conn, events)
@@ -267,6 +275,7 @@ class HubPipeline:
         plan: _Plan,
         claimed: dict[tuple[str, str], _Plan],
         now: dt.datetime,
+        deliveries: DeferredDeliveries,
     ) -> None:
         """Inside the write lock: a replay, or apply the decided message's items on ``conn``."""
         verdict = plan.inspected
@@ -287,7 +296,7 @@ class HubPipeline:
             self._plan_replay(plan, verdict, claim, now)
             return
         if plan.prepared is not None and verdict.header is not None:
-            self.writer.apply_in(conn, verdict.header, plan.prepared)
+            self.writer.apply_in(conn, verdict.header, plan.prepared, deliveries=deliveries)
 
     def _plan_replay(
         self, plan: _Plan, verdict: Verdict, claim: ledger.LedgerRow | _Plan, now: dt.datetime
