@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -15,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from hub.agreements.keys import key_id, public_key_from_str, public_key_to_str
 from hub.audit.chain import Action, AuditEntry
 from hub.audit.keys import load_hub_public_key
+from hub.audit.publish import entry_to_record
 from hub.audit.store import iter_entries, read_head, recent_entries
 from hub.audit.verify import verify_chain
 from hub.db import make_engine
@@ -39,6 +42,21 @@ def _open_log(settings: Settings) -> Engine:
         engine.dispose()
         raise ConfigurationError("la base de datos no tiene la bitácora de auditoría", hint=hint)
     return engine
+
+
+@contextmanager
+def _reading_log(settings: Settings) -> Iterator[Engine]:
+    """The log's engine for reads; a database failure becomes a clear error, then disposed."""
+    engine = _open_log(settings)
+    try:
+        yield engine
+    except SQLAlchemyError as exc:
+        raise ConfigurationError(
+            f"falló la lectura de la bitácora ({type(exc).__name__})",
+            hint="revise que la base de datos esté disponible y vuelva a intentar",
+        ) from exc
+    finally:
+        engine.dispose()
 
 
 def _public_key(settings: Settings, text: str | None) -> Ed25519PublicKey:
@@ -68,18 +86,10 @@ def verify_command(ctx: click.Context, as_json: bool, public_key: str | None) ->
     """Verifica toda la bitácora: sale con 0 si está íntegra y 1 si fue alterada."""
     settings = Settings()
     key = _public_key(settings, public_key)
-    engine = _open_log(settings)
-    try:
+    with _reading_log(settings) as engine:
         with engine.connect() as conn:
             head = read_head(conn)
         report = verify_chain(iter_entries(engine), key, expected_head=head)
-    except SQLAlchemyError as exc:
-        raise ConfigurationError(
-            f"falló la lectura de la bitácora ({type(exc).__name__})",
-            hint="revise que la base de datos esté disponible y vuelva a intentar",
-        ) from exc
-    finally:
-        engine.dispose()
     if as_json:
         document: dict[str, Any] = report.to_dict()
         document["key_id"] = key_id(public_key_to_str(key))
@@ -101,12 +111,8 @@ def verify_command(ctx: click.Context, as_json: bool, public_key: str | None) ->
 def head_command(as_json: bool) -> None:
     """Muestra la cabeza de la cadena (última entrada, hash y firma) para publicarla."""
     settings = Settings()
-    engine = _open_log(settings)
-    try:
-        with engine.connect() as conn:
-            head = read_head(conn)
-    finally:
-        engine.dispose()
+    with _reading_log(settings) as engine, engine.connect() as conn:
+        head = read_head(conn)
     try:
         fingerprint: str | None = key_id(public_key_to_str(load_hub_public_key(settings)))
     except ConfigurationError:
@@ -157,19 +163,12 @@ def _summary(entry: AuditEntry) -> str:
 
 
 def _document(entry: AuditEntry) -> dict[str, Any]:
-    return {
-        "sequence": entry.sequence,
-        "recorded_at": entry.recorded_at.isoformat().replace("+00:00", "Z"),
-        "actor": entry.actor,
-        "action": entry.action,
-        "agreement_id": entry.agreement_id,
-        "message_id": entry.message_id,
-        "reference_id": entry.reference_id,
-        "purpose": entry.purpose,
-        "details": dict(entry.details),
-        "entry_hash": entry.entry_hash.hex(),
-        "signed": entry.is_signed,
-    }
+    document = entry_to_record(entry)
+    del document["prev_hash"], document["signature"]
+    document["recorded_at"] = entry.recorded_at.isoformat().replace("+00:00", "Z")
+    document["entry_hash"] = entry.entry_hash.hex()
+    document["signed"] = entry.is_signed
+    return document
 
 
 @audit.command("list")
@@ -184,21 +183,13 @@ def _document(entry: AuditEntry) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
 def list_command(action: str | None, agreement: str | None, limit: int, as_json: bool) -> None:
     """Las últimas entradas de la bitácora, en orden de secuencia."""
-    engine = _open_log(Settings())
-    try:
+    with _reading_log(Settings()) as engine:
         entries = recent_entries(
             engine,
             action=action.upper() if action else None,
             agreement_id=agreement,
             limit=limit,
         )
-    except SQLAlchemyError as exc:
-        raise ConfigurationError(
-            f"falló la lectura de la bitácora ({type(exc).__name__})",
-            hint="revise que la base de datos esté disponible y vuelva a intentar",
-        ) from exc
-    finally:
-        engine.dispose()
     if as_json:
         click.echo(json.dumps([_document(e) for e in entries], ensure_ascii=False))
         return
