@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from hub.errors import ContractError
 
-__all__ = ["Writer", "compile_writer", "epoch_days", "write_long"]
+__all__ = ["Writer", "compile_writer", "epoch_days", "required_writer", "write_long"]
 
 Writer = Callable[[bytearray, Any], None]
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
@@ -101,7 +101,9 @@ def _full_name(schema: Mapping[str, Any], namespace: str | None) -> str:
     return f"{space}.{name}" if space else name
 
 
-def _required(name: str, writer: Writer) -> Writer:
+def required_writer(name: str, writer: Writer) -> Writer:
+    """``writer`` for a field that must not be null (a clear error names the field)."""
+
     def write(buf: bytearray, value: Any) -> None:
         if value is None:
             raise ValueError(f"el campo obligatorio '{name}' es nulo")
@@ -170,7 +172,9 @@ class _Compiler:
         for field in schema["fields"]:
             writer = self.compile(field["type"], inner)
             nullable = isinstance(field["type"], list) and "null" in field["type"]
-            fields.append((field["name"], writer if nullable else _required(field["name"], writer)))
+            if not nullable:
+                writer = required_writer(field["name"], writer)
+            fields.append((field["name"], writer))
         frozen = tuple(fields)
 
         def write(buf: bytearray, value: Any) -> None:

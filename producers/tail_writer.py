@@ -19,7 +19,7 @@ from typing import Any, Final, cast
 
 from hub.errors import ContractError
 from hub.fields import PERSON_FIELDS
-from producers.avro_writer import Writer, compile_writer, write_long
+from producers.avro_writer import Writer, compile_writer, required_writer, write_long
 
 __all__ = [
     "PERIODICIDAD",
@@ -273,7 +273,7 @@ def _steps(
         nullable = isinstance(schema, list) and "null" in schema
         writer = compile_writer(schema, namespace)
         if not nullable:
-            writer = _required(field["name"], writer)
+            writer = required_writer(field["name"], writer)
         branch = schema if not isinstance(schema, list) else None
         if (
             canonical is not None
@@ -288,15 +288,6 @@ def _steps(
             )
             steps.append((canonical, step, None))
     return tuple(steps)
-
-
-def _required(name: str, writer: Writer) -> Writer:
-    def write(buf: bytearray, value: Any) -> None:
-        if value is None:
-            raise ValueError(f"el campo obligatorio '{name}' es nulo")
-        writer(buf, value)
-
-    return write
 
 
 def _record_of(schema: Any) -> tuple[Mapping[str, Any], bytes, bytes]:
