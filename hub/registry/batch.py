@@ -55,13 +55,7 @@ class BatchStatements:
     def ensure_programs(self, conn: Connection, keys: set[str]) -> None:
         """Catalog entries for unknown programs (their key as placeholder name until seeded)."""
         if keys:
-            rows = [(key, key) for key in sorted(keys)]
-            raw = driver(conn)
-            if self.postgres:
-                with raw.cursor() as cursor:
-                    cursor.executemany(self._programs, rows)
-            else:
-                raw.executemany(self._programs, rows)
+            self._executemany(conn, self._programs, [(key, key) for key in sorted(keys)])
 
     def delivery_row(
         self, header: ChangeSetHeader, applied: int, now: dt.datetime
@@ -100,9 +94,12 @@ class BatchStatements:
         if not rows:
             return
         ordered = sorted(rows, key=lambda row: (row[0], row[1]))
+        self._executemany(conn, self._delivery, ordered)
+
+    def _executemany(self, conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
         raw = driver(conn)
         if self.postgres:
             with raw.cursor() as cursor:
-                cursor.executemany(self._delivery, ordered)
+                cursor.executemany(sql, rows)
         else:
-            raw.executemany(self._delivery, ordered)
+            raw.executemany(sql, rows)
