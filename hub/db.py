@@ -37,7 +37,11 @@ SQLITE_CACHE_KIB = 65536
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # FULL: the WAL is synced at every commit. With NORMAL a commit can roll back after a power
+    # loss, while the consumer offsets and the receipts that follow it (the agency then clears its
+    # outbox) survive elsewhere: items would be lost. One fsync per batch of change sets; the hub
+    # bench showed no difference (in-process 14.0-14.2k items/s NORMAL, 13.9-14.2k FULL).
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     # Page cache of 64 MiB (default 2 MiB), filled only as pages are read: the registry's unique
