@@ -165,6 +165,7 @@ def create_app(
         broker=brokers,
         value_serializer="raw",
         store="memory://",
+        datadir=str(settings.data_dir / "faust"),  # not "sisi-hub-data" in the current directory
         web_enabled=False,
         topic_allow_declare=False,
         topic_disable_leader=True,

@@ -41,6 +41,8 @@ class HubProcess:
             data_dir=tmp / "var",
         )
         self.log = tmp / "hub.log"
+        self.cwd = tmp / "cwd"  # the hub must not depend on, nor write to, its directory
+        self.cwd.mkdir(exist_ok=True)
         self.process: subprocess.Popen[bytes] | None = None
         prepare_database(self.settings)
         ids = AgreementSet(self.settings.agreements_dir).ids
@@ -53,7 +55,7 @@ class HubProcess:
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                cwd=REPO_ROOT,
+                cwd=self.cwd,
             )
 
     def kill(self) -> None:

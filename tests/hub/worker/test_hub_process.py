@@ -54,6 +54,8 @@ def test_hub_process_accepts_signed_change_sets_and_answers_with_receipts(
         reader.close()
     statuses = sorted(r["status"] for r in reader.receipts)
     assert statuses == ["ACCEPTED"] * 5 + ["REJECTED"]
+    assert list(hub.cwd.iterdir()) == []  # faust's data directory is under SISI_DATA_DIR
+    assert (tmp_path / "var" / "faust").is_dir()
     assert stats(engine)["applied_items"] == 50
     with engine.connect() as conn:
         items = "select count(*) from audit_log where action like 'ITEM_%'"
