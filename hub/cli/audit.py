@@ -148,11 +148,16 @@ def _summary(entry: AuditEntry) -> str:
                 f"{details.get('valid_until', '?')}"
             )
         return text + f" (sha256 {details.get('sha256', '')[:12]})"
-    if entry.action == Action.CONTRACT_REGISTERED and "subject" in details:
-        return (
+    if entry.action in (Action.CONTRACT_REGISTERED, Action.CONTRACT_DELETED) and (
+        "subject" in details
+    ):
+        text = (
             f"{details['subject']} versión {details.get('version', '?')} "
             f"(id {details.get('schema_id', '?')}, sha256 {details.get('sha256', '')[:12]})"
         )
+        if entry.action == Action.CONTRACT_DELETED:
+            text = f"baja {details.get('deletion', '?')} de {text}"
+        return text
     parts = [
         f"mensaje {entry.message_id}" if entry.message_id else "",
         f"elemento {entry.reference_id}" if entry.reference_id else "",

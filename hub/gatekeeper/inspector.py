@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -53,6 +53,10 @@ class SchemaSource(Protocol):
     """Where writer schemas come from (``hub.gatekeeper.schemas.StoreSchemas``)."""
 
     def resolve(self, schema_id: int, *, fresh: bool = False) -> ResolvedSchema: ...
+
+    def observe_registry(self, state: Hashable) -> None:
+        """What the registry's versions are now; a change makes resolved ids be read again."""
+        ...
 
 
 def _text(headers: Mapping[str, bytes], name: str) -> str | None:
@@ -185,7 +189,10 @@ class Gatekeeper:
             first = resolved.versions[0] if resolved.versions else (None, None)
             known["subject"], known["version"] = first
         if not allowed:
-            used = ", ".join(f"{s} v{v}" for s, v in resolved.versions) or f"id {resolved.id}"
+            used = ", ".join(f"{s} v{v}" for s, v in resolved.versions) or (
+                f"id {resolved.id}, que ya no es ninguna versión vigente del registro de esquemas "
+                "(versión dada de baja)"
+            )
             return refuse(ESQUEMA_NO_PERMITIDO, used, **known)
         known["subject"], known["version"] = allowed[0]
         if header["agreement_id"] != agreement.id:

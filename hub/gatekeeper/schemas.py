@@ -3,14 +3,17 @@
 Ids are resolved on demand and remembered (an id never changes meaning), so a contract version
 registered while the hub runs is usable at once, without a restart. Which (subject, version)
 pairs use an id can change (the same schema registered again as a new version, or under another
-subject): ``resolve(id, fresh=True)`` reads them again, as the gatekeeper does before refusing a
-version its cache does not allow.
+subject, or a version deleted): ``resolve(id, fresh=True)`` reads them again, as the gatekeeper
+does before refusing a version its cache does not allow, and :meth:`StoreSchemas.observe_registry`
+(the worker's periodic look at the registry) forgets them all when the registry's versions
+changed, so that a deleted version stops being accepted without a restart.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -38,8 +41,10 @@ class StoreSchemas:
     def __init__(self, engine: Engine) -> None:
         self._store = SchemaStore(engine)
         self._by_id: dict[int, ResolvedSchema] = {}
+        self._parsed: dict[int, ParsedSchema] = {}  # kept when the versions are forgotten
         self._latest: dict[str, ResolvedSchema] = {}
         self._lock = threading.Lock()
+        self._registry_state: Hashable | None = None
 
     def resolve(self, schema_id: int, *, fresh: bool = False) -> ResolvedSchema:
         """The schema with ``schema_id``; ``KeyError`` when the registry does not have it.
@@ -50,9 +55,8 @@ class StoreSchemas:
         if cached is not None and not fresh:
             return cached
         try:
-            if cached is not None:
-                parsed = cached.parsed
-            else:
+            parsed = self._parsed.get(schema_id)
+            if parsed is None:
                 parsed = parse_schema(json.loads(self._store.get_schema(schema_id).schema))
             versions = tuple(self._store.schema_versions(schema_id))
         except RegistryError as exc:
@@ -60,7 +64,18 @@ class StoreSchemas:
         resolved = ResolvedSchema(schema_id, versions, parsed)
         with self._lock:
             self._by_id[schema_id] = resolved
+            self._parsed[schema_id] = parsed
         return resolved
+
+    def observe_registry(self, state: Hashable) -> None:
+        """Forget which versions use each id (and the latest versions) when ``state`` differs
+        from the last one observed; the first observation forgets them too (the cache may be
+        older than it). Parsed schemas stay: an id never changes meaning."""
+        with self._lock:
+            if state != self._registry_state:
+                self._by_id = {}
+                self._latest = {}
+            self._registry_state = state
 
     def __call__(self, schema_id: int) -> ParsedSchema:
         """The parsed writer schema (``hub.contracts.wire.SchemaResolver`` protocol)."""

@@ -11,7 +11,11 @@ so two workers that notice one edit append one entry.
 
 Every (subject, version) of the Schema Registry tables is recorded once as
 ``CONTRACT_REGISTERED`` (key: subject, version and the schema's fingerprint), whatever path
-registered it: the seed from ``avro_schemas/``, the REST API or ``sisi schemas register``.
+registered it: the seed from ``avro_schemas/``, the REST API or ``sisi schemas register``. A
+version deleted from the registry is recorded once as ``CONTRACT_DELETED``: ``lógica`` when it is
+soft-deleted (the row stays, marked), ``definitiva`` when a version the log recorded is no longer
+in the tables at all. Each look also tells the gatekeeper's schema cache what the registry holds
+now, so that a deleted version stops being accepted without a restart.
 
 The worker records both when it starts (:func:`record_at_start`), records the agreements whenever
 the gatekeeper loads a new set, before judging any message by it (in
@@ -36,7 +40,7 @@ from sqlalchemy.engine import Engine
 from hub.agreements.loader import AgreementSet
 from hub.audit.chain import Action, AuditEntry, AuditEvent, format_timestamp
 from hub.audit.store import AuditLog, audit_chain_head, audit_log
-from hub.gatekeeper.inspector import Gatekeeper
+from hub.gatekeeper.inspector import Gatekeeper, SchemaSource
 from hub.registry.bulk import begin_write
 from hub.schema_registry.tables import RegistrySchema, SubjectVersion
 
@@ -45,11 +49,14 @@ __all__ = [
     "ALTA",
     "BAJA",
     "CONTRACTS_ACTOR",
+    "DEFINITIVA",
+    "LOGICA",
     "MODIFICACION",
     "AgreementFile",
     "ContractVersion",
     "LastChange",
     "agreement_events",
+    "contract_deletion_key",
     "contract_events",
     "contract_key",
     "last_changes",
@@ -57,7 +64,8 @@ __all__ = [
     "read_contract_versions",
     "record_agreement_changes",
     "record_at_start",
-    "record_contract_registrations",
+    "record_contract_changes",
+    "registry_state",
     "watch_changes",
 ]
 
@@ -72,6 +80,10 @@ ALTA = "alta"
 MODIFICACION = "modificación"
 BAJA = "baja"
 _KEY_WORD = {ALTA: "alta", MODIFICACION: "modificacion", BAJA: "baja"}
+#: How a contract version left the registry: soft-deleted (marked) or removed for good.
+LOGICA = "lógica"
+DEFINITIVA = "definitiva"
+_DELETION_WORD = {LOGICA: "logica", DEFINITIVA: "definitiva"}
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,7 @@ class ContractVersion:
     schema_id: int
     sha256: str  # the registry's fingerprint: SHA-256 of the schema's canonical text
     registered_at: dt.datetime | None
+    deleted: bool = False  # soft-deleted: still in the tables, no longer offered
 
 
 # -- pure decisions ----------------------------------------------------------------------------
@@ -180,29 +193,70 @@ def contract_key(version: ContractVersion) -> str:
     return f"contrato:{version.subject}:{version.version}:{version.sha256}"
 
 
+def contract_deletion_key(version: ContractVersion, deletion: str) -> str:
+    """The idempotency key of a contract version's ``CONTRACT_DELETED`` entry (``deletion``:
+    :data:`LOGICA` or :data:`DEFINITIVA`)."""
+    word = _DELETION_WORD[deletion]
+    return f"contrato-baja:{version.subject}:{version.version}:{version.sha256}:{word}"
+
+
+def _contract_details(version: ContractVersion) -> dict[str, str]:
+    details = {
+        "subject": version.subject,
+        "version": str(version.version),
+        "schema_id": str(version.schema_id),
+        "sha256": version.sha256,
+    }
+    if version.registered_at is not None:
+        details["registered_at"] = format_timestamp(version.registered_at)
+    return details
+
+
 def contract_events(
-    versions: Iterable[ContractVersion], logged: Collection[str]
+    versions: Iterable[ContractVersion],
+    logged: Collection[str],
+    recorded: Iterable[ContractVersion] = (),
 ) -> list[AuditEvent]:
-    """``CONTRACT_REGISTERED`` events for the ``versions`` whose key is not ``logged``, in order."""
+    """What the log lacks for the registry's ``versions`` (soft-deleted ones included).
+
+    ``CONTRACT_REGISTERED`` for each version whose key is not ``logged``, then
+    ``CONTRACT_DELETED`` (``lógica``) for each soft-deleted version, then ``CONTRACT_DELETED``
+    (``definitiva``) for each version the log ``recorded`` as registered that is no longer in the
+    tables; each once (its key not ``logged``), in the registry's order.
+    """
     events: list[AuditEvent] = []
+    deletions: list[tuple[ContractVersion, str]] = []
+    present: set[str] = set()
     for version in versions:
         key = contract_key(version)
+        present.add(key)
+        if key not in logged:
+            events.append(
+                AuditEvent(
+                    actor=CONTRACTS_ACTOR,
+                    action=Action.CONTRACT_REGISTERED,
+                    details=_contract_details(version),
+                    key=key,
+                )
+            )
+        if version.deleted:
+            deletions.append((version, LOGICA))
+    gone: set[str] = set()
+    for version in recorded:
+        key = contract_key(version)
+        if key not in present and key not in gone:
+            gone.add(key)
+            deletions.append((version, DEFINITIVA))
+    for version, deletion in deletions:
+        key = contract_deletion_key(version, deletion)
         if key in logged:
             continue
-        details = {
-            "subject": version.subject,
-            "version": str(version.version),
-            "schema_id": str(version.schema_id),
-            "sha256": version.sha256,
-        }
-        if version.registered_at is not None:
-            details["registered_at"] = format_timestamp(version.registered_at)
+        details = _contract_details(version)
+        details.pop("registered_at", None)
+        details["deletion"] = deletion
         events.append(
             AuditEvent(
-                actor=CONTRACTS_ACTOR,
-                action=Action.CONTRACT_REGISTERED,
-                details=details,
-                key=key,
+                actor=CONTRACTS_ACTOR, action=Action.CONTRACT_DELETED, details=details, key=key
             )
         )
     return events
@@ -287,15 +341,48 @@ def read_contract_versions(conn: Connection) -> list[ContractVersion]:
             SubjectVersion.version,
             SubjectVersion.schema_id,
             SubjectVersion.created_at,
+            SubjectVersion.deleted,
             RegistrySchema.fingerprint,
         )
         .join(RegistrySchema, RegistrySchema.id == SubjectVersion.schema_id)
         .order_by(SubjectVersion.id)
     )
     return [
-        ContractVersion(row.subject, row.version, row.schema_id, row.fingerprint, row.created_at)
+        ContractVersion(
+            row.subject,
+            row.version,
+            row.schema_id,
+            row.fingerprint,
+            row.created_at,
+            bool(row.deleted),
+        )
         for row in conn.execute(query)
     ]
+
+
+def _recorded_contracts(conn: Connection) -> list[ContractVersion]:
+    """The versions the log holds ``CONTRACT_REGISTERED`` entries for, from their details."""
+    query = (
+        select(audit_log.c.details)
+        .where(audit_log.c.action == Action.CONTRACT_REGISTERED.value)
+        .order_by(audit_log.c.sequence)
+    )
+    recorded: list[ContractVersion] = []
+    for (text,) in conn.execute(query):
+        details = json.loads(text)
+        try:
+            recorded.append(
+                ContractVersion(
+                    details["subject"],
+                    int(details["version"]),
+                    int(details["schema_id"]),
+                    details["sha256"],
+                    None,
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            continue  # not an entry of this module's shape
+    return recorded
 
 
 def _logged_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
@@ -308,34 +395,59 @@ def _logged_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
     return found
 
 
-def record_contract_registrations(engine: Engine, audit: AuditLog) -> list[AuditEntry]:
-    """Append a ``CONTRACT_REGISTERED`` entry for each registry version not yet in the log."""
+def registry_state(versions: Iterable[ContractVersion]) -> tuple[tuple[str, int, int, bool], ...]:
+    """What the gatekeeper's schema cache depends on: each version's id and whether it is live."""
+    return tuple((v.subject, v.version, v.schema_id, v.deleted) for v in versions)
+
+
+def record_contract_changes(
+    engine: Engine, audit: AuditLog, schemas: SchemaSource | None = None
+) -> list[AuditEntry]:
+    """Append the registrations and deletions of contract versions the log lacks.
+
+    With ``schemas`` (the gatekeeper's cache), also tell it what the registry holds now.
+    """
     with engine.connect() as conn:
         versions = read_contract_versions(conn)
-        events = contract_events(versions, _logged_keys(conn, [contract_key(v) for v in versions]))
+        recorded = _recorded_contracts(conn)
+        keys = [contract_key(v) for v in versions]
+        keys += [contract_deletion_key(v, LOGICA) for v in versions if v.deleted]
+        keys += [contract_deletion_key(v, DEFINITIVA) for v in recorded]
+        events = contract_events(versions, _logged_keys(conn, keys), recorded)
+    if schemas is not None:
+        schemas.observe_registry(registry_state(versions))
     if not events:
         return []
-    entries = audit.append_many(events)  # a version logged meanwhile by another worker: skipped
+    entries = audit.append_many(events)  # a change logged meanwhile by another worker: skipped
     for entry in entries:
-        _log.info(
-            "contrato %s v%s registrado en la bitácora, entrada %s",
-            entry.details.get("subject"),
-            entry.details.get("version"),
-            entry.sequence,
-        )
+        if entry.action == Action.CONTRACT_DELETED:
+            _log.info(
+                "contrato %s v%s: baja %s registrada en la bitácora, entrada %s",
+                entry.details.get("subject"),
+                entry.details.get("version"),
+                entry.details.get("deletion"),
+                entry.sequence,
+            )
+        else:
+            _log.info(
+                "contrato %s v%s registrado en la bitácora, entrada %s",
+                entry.details.get("subject"),
+                entry.details.get("version"),
+                entry.sequence,
+            )
     return entries
 
 
 def record_at_start(engine: Engine, audit: AuditLog, agreements: AgreementSet) -> list[AuditEntry]:
     """What changed while no worker looked: contract versions, then the loaded agreements."""
-    return record_contract_registrations(engine, audit) + record_agreement_changes(
+    return record_contract_changes(engine, audit) + record_agreement_changes(
         engine, audit, agreements
     )
 
 
 def watch_changes(engine: Engine, audit: AuditLog, gatekeeper: Gatekeeper) -> list[AuditEntry]:
-    """The worker's periodic look: new contract versions, and the agreements when the gatekeeper
-    loads a new set.
+    """The worker's periodic look: contract versions registered or deleted (the gatekeeper's
+    schema cache learns of them too), and the agreements when the gatekeeper loads a new set.
 
     A failure to record contracts is logged and retried at the next look (nothing is judged by
     the log's contract entries). A failure to record a set already loaded is raised: the worker
@@ -344,7 +456,7 @@ def watch_changes(engine: Engine, audit: AuditLog, gatekeeper: Gatekeeper) -> li
     """
     entries: list[AuditEntry] = []
     try:
-        entries += record_contract_registrations(engine, audit)
+        entries += record_contract_changes(engine, audit, gatekeeper.schemas)
     except Exception:
         _log.exception("no se registraron las versiones de contratos (se reintentará)")
     if gatekeeper.refresh():

@@ -30,11 +30,14 @@ from hub.worker.changes import (
     ALTA,
     BAJA,
     CONTRACTS_ACTOR,
+    DEFINITIVA,
+    LOGICA,
     MODIFICACION,
     AgreementFile,
     ContractVersion,
     LastChange,
     agreement_events,
+    contract_deletion_key,
     contract_events,
     contract_key,
     last_changes,
@@ -106,6 +109,29 @@ def test_contract_events_skip_logged_versions() -> None:
     assert contract_key(ContractVersion(SUBJECT, 2, 10, "f3", None)) != contract_key(v2)
 
 
+def test_contract_events_record_soft_and_permanent_deletions_once() -> None:
+    v1 = ContractVersion(SUBJECT, 1, 4, "f1", None)
+    v2 = ContractVersion(SUBJECT, 2, 9, "f2", None, deleted=True)
+    gone = ContractVersion(SUBJECT, 3, 11, "f3", None)
+    logged = {contract_key(v1), contract_key(gone)}
+    events = contract_events([v1, v2], logged, recorded=[v1, gone, gone])
+    assert [(e.action, e.details["version"], e.details.get("deletion")) for e in events] == [
+        ("CONTRACT_REGISTERED", "2", None),  # never recorded: registered, then its deletion
+        ("CONTRACT_DELETED", "2", LOGICA),
+        ("CONTRACT_DELETED", "3", DEFINITIVA),  # recorded before, no longer in the tables
+    ]
+    assert events[1].details == {
+        "subject": SUBJECT,
+        "version": "2",
+        "schema_id": "9",
+        "sha256": "f2",
+        "deletion": LOGICA,
+    }
+    logged |= {e.idempotency_key for e in events if e.idempotency_key}
+    assert contract_events([v1, v2], logged, recorded=[v1, v2, gone]) == []
+    assert contract_deletion_key(v2, LOGICA) != contract_deletion_key(v2, DEFINITIVA)
+
+
 # -- a running pipeline ------------------------------------------------------------------------
 
 
@@ -137,11 +163,14 @@ def _edit(hub: Hub, name: str, old: str, new: str) -> Path:
 _offsets = iter(range(1_000_000))
 
 
-def _send(hub: Hub, n: int, *, version: int = 1) -> Outcome:
+def _message(hub: Hub, n: int, *, version: int = 1) -> KafkaMessage:
     record = change_set(PAM, [item(n)])
     value, headers = sealed(hub.engine, record, version=version)
-    message = KafkaMessage(topic_of(PAM), 0, next(_offsets), value, tuple(headers))
-    return hub.pipeline.process(message)
+    return KafkaMessage(topic_of(PAM), 0, next(_offsets), value, tuple(headers))
+
+
+def _send(hub: Hub, n: int, *, version: int = 1) -> Outcome:
+    return hub.pipeline.process(_message(hub, n, version=version))
 
 
 def _intact(hub: Hub) -> None:
@@ -364,4 +393,33 @@ def test_a_schema_registered_again_as_a_new_version_is_allowed_by_it(live: Hub) 
         str(v2.id),
         str(v2.id),
     ]
+    _intact(hub)
+
+
+def test_a_deleted_contract_version_is_refused_without_a_restart_and_recorded(live: Hub) -> None:
+    """Soft delete: refused after the worker's next look, recorded once; then the permanent one."""
+    hub = live
+    pipeline = hub.pipeline
+    _start(hub)
+    store = SchemaStore(hub.engine)
+    assert _send(hub, 1, version=2).status == "ACCEPTED"  # the id's versions are now cached
+    late = _message(hub, 2, version=2)  # written with v2 before its deletion, arrives after
+
+    store.delete_version(SUBJECT, 2)
+    (entry,) = watch_changes(pipeline.engine, pipeline.audit, pipeline.gatekeeper)
+    assert entry.action == "CONTRACT_DELETED" and entry.actor == CONTRACTS_ACTOR
+    assert entry.details["version"] == "2" and entry.details["deletion"] == LOGICA
+    refused = pipeline.process(late)
+    assert refused.reason_code == "ESQUEMA_NO_PERMITIDO"
+    assert refused.verdict is not None and refused.verdict.refusal is not None
+    assert "dada de baja" in refused.verdict.refusal.message
+    assert _send(hub, 3, version=1).status == "ACCEPTED"  # the other version is untouched
+    assert watch_changes(pipeline.engine, pipeline.audit, pipeline.gatekeeper) == []
+
+    store.delete_version(SUBJECT, 2, permanent=True)
+    (entry,) = watch_changes(pipeline.engine, pipeline.audit, pipeline.gatekeeper)
+    assert entry.action == "CONTRACT_DELETED" and entry.details["deletion"] == DEFINITIVA
+    assert _start(hub) == []  # a restart finds nothing new to record
+    deleted = _changes(hub, "CONTRACT_DELETED")
+    assert [e.details["deletion"] for e in deleted] == [LOGICA, DEFINITIVA]
     _intact(hub)
