@@ -37,4 +37,5 @@ def test_action_strings_are_stable() -> None:
         "PERSONAL_DATA_READ",
         "QUARANTINE_REPLAYED",
         "CHAIN_HEAD_PUBLISHED",
+        "CONTRACT_DELETED",
     ]
