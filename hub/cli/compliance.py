@@ -45,10 +45,13 @@ def _render(row: AgreementCompliance, agreements: AgreementSet, now: dt.datetime
     )
     curp, complete, dup = row.curp_validity, row.completeness, row.duplicate_ratio
     mark = (
-        (_check(curp, quality.min_curp_validity, at_least=True),
-         _check(complete, quality.min_completeness, at_least=True),
-         _check(dup, quality.max_duplicate_rate, at_least=False))
-        if quality else ("", "", "")
+        (
+            _check(curp, quality.min_curp_validity, at_least=True),
+            _check(complete, quality.min_completeness, at_least=True),
+            _check(dup, quality.max_duplicate_rate, at_least=False),
+        )
+        if quality
+        else ("", "", "")
     )
     lines.append(
         f"  CURP válidas {_pct(curp)}{mark[0]} · completitud {_pct(complete)}{mark[1]}"
@@ -56,9 +59,13 @@ def _render(row: AgreementCompliance, agreements: AgreementSet, now: dt.datetime
     )
     sla = f" (máximo {agreement.delivery.max_lag_hours} h)" if agreement else ""
     lag = "—" if row.last_lag_seconds is None else f"{row.last_lag_seconds / 3600:.1f} h"
+    initial = c["initial_items"]
+    if row.last_lag_seconds is None and initial:
+        lag = "sin medir (sólo carga inicial)"
     lines.append(
         f"  desfase del último conjunto {lag}{sla} · fuera de plazo {c['late_items']}"
-        f" · última entrega {_age(row.last_delivery_at, now)}"
+        + (f" · carga inicial {initial} (desfase no medido)" if initial else "")
+        + f" · última entrega {_age(row.last_delivery_at, now)}"
     )
     for code, count in sorted(row.item_rejections.items(), key=lambda kv: -kv[1]):
         lines.append(f"  rechazo {code}: {count} elementos")
@@ -73,7 +80,10 @@ def _render(row: AgreementCompliance, agreements: AgreementSet, now: dt.datetime
 def compliance(as_json: bool, period: str | None) -> None:
     """Cumplimiento por convenio: entregas, aceptación, motivos de rechazo, calidad y desfase."""
     if period is not None and not (
-        len(period) == 7 and period[4] == "-" and period[:4].isdigit() and period[5:].isdigit()
+        len(period) == 7
+        and period[4] == "-"
+        and period[:4].isdigit()
+        and period[5:].isdigit()
         and 1 <= int(period[5:]) <= 12
     ):
         raise SisiError(f"periodo no válido: {period!r}", field="--period", hint="use AAAA-MM")

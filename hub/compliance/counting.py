@@ -7,7 +7,10 @@ A message that names no known agreement counts under :data:`UNKNOWN_AGREEMENT`.
 
 Lag is measured per item as ``sent_at`` minus the start of its ``effective_date`` (the agreement's
 ``delivery.max_lag_hours`` bounds the hours between the fact and its sending); an item beyond that
-bound is *late*.
+bound is *late*. Except in the agreement's **initial load** (its first delivery, which brings the
+padrón's history: enrollments and payments from before the agreement, late by nature): those
+items are counted as ``initial_items`` and neither their lag nor lateness is measured
+(:func:`as_initial_load`; the pipeline decides which delivery is the first).
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from hub.gatekeeper.reasons import MENSAJE_REPETIDO
 from hub.gatekeeper.verdict import Verdict
 
-__all__ = ["UNKNOWN_AGREEMENT", "Tally", "period_of", "tally"]
+__all__ = ["UNKNOWN_AGREEMENT", "Tally", "as_initial_load", "period_of", "tally"]
 
 #: Label of messages that name no agreement the hub knows.
 UNKNOWN_AGREEMENT: Final = "desconocido"
@@ -44,7 +47,7 @@ class Tally:
     item_rejections: Mapping[str, int] = field(default_factory=dict)
     message_rejections: Mapping[str, int] = field(default_factory=dict)
     transaction_id: str | None = None
-    last_lag_seconds: float | None = None
+    last_lag_seconds: float | None = None  # None: not measured (the stored value stays)
     delivered_at: dt.datetime | None = None
 
 
@@ -104,3 +107,13 @@ def tally(
         last_lag_seconds=worst,
         delivered_at=now,
     )
+
+
+def as_initial_load(counts: Tally) -> Tally:
+    """``counts`` of a message of the agreement's initial load: its items received count as
+    ``initial_items``, none is late, and its lag is not measured."""
+    received = counts.counters.get("items_received", 0)
+    if not received or counts.delivered_at is None:
+        return counts  # a refusal or a replay: no lag was measured
+    counters = {**counts.counters, "late_items": 0, "initial_items": received}
+    return replace(counts, counters=counters, last_lag_seconds=None)

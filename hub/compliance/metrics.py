@@ -84,6 +84,14 @@ class ComplianceCollector(Collector):
             "sisi_messages_rejected_total", "Conjuntos rechazados completos.", ("reason",)
         )
         deliveries = counter("sisi_deliveries_total", "Entregas (transaction_id) recibidas.")
+        late = counter(
+            "sisi_items_late_total",
+            "Elementos enviados después del desfase máximo del convenio (sin la carga inicial).",
+        )
+        initial = counter(
+            "sisi_items_initial_load_total",
+            "Elementos de la carga inicial del convenio (su primera entrega; desfase no medido).",
+        )
         lag = gauge(
             "sisi_delivery_lag_seconds",
             "Mayor desfase (envío menos fecha efectiva) del último conjunto aceptado.",
@@ -99,6 +107,8 @@ class ComplianceCollector(Collector):
             labels = self._labels(row.agreement_id)
             accepted.add_metric(labels, row.items_accepted)
             deliveries.add_metric(labels, row.deliveries)
+            late.add_metric(labels, row.counters["late_items"])
+            initial.add_metric(labels, row.counters["initial_items"])
             for code, count in sorted(row.item_rejections.items()):
                 rejected.add_metric([*labels, code], count)
             for code, count in sorted(row.message_rejections.items()):
@@ -118,5 +128,16 @@ class ComplianceCollector(Collector):
             if row.last_delivery_at is not None:
                 last.add_metric(labels, row.last_delivery_at.timestamp())
         yield from (
-            accepted, rejected, refused, deliveries, lag, sla, curp, complete, duplicate, last
+            accepted,
+            rejected,
+            refused,
+            deliveries,
+            late,
+            initial,
+            lag,
+            sla,
+            curp,
+            complete,
+            duplicate,
+            last,
         )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
@@ -20,7 +21,13 @@ from hub.compliance.tables import (
     compliance_totals,
 )
 
-__all__ = ["AgreementCompliance", "add_tally", "read_compliance"]
+__all__ = [
+    "AgreementCompliance",
+    "add_tally",
+    "first_transaction",
+    "lock_first_delivery",
+    "read_compliance",
+]
 
 
 def _insert(conn: Connection, table: Any) -> Any:
@@ -38,7 +45,8 @@ def add_tally(conn: Connection, tally: Tally, now: dt.datetime) -> None:
     values["updated_at"] = now
     if tally.delivered_at is not None:
         values["last_delivery_at"] = tally.delivered_at
-        values["last_lag_seconds"] = tally.last_lag_seconds
+        if tally.last_lag_seconds is not None:  # not measured in an initial load
+            values["last_lag_seconds"] = tally.last_lag_seconds
     conn.execute(
         update(compliance_totals)
         .where(t.agreement_id == tally.agreement_id, t.period == tally.period)
@@ -66,6 +74,31 @@ def add_tally(conn: Connection, tally: Tally, now: dt.datetime) -> None:
             )
             .on_conflict_do_nothing()
         )
+
+
+def first_transaction(conn: Connection, agreement_id: str) -> str | None:
+    """The agreement's first delivery (transaction id) the hub saw, or None before any."""
+    d = compliance_deliveries.c
+    query = (
+        select(d.transaction_id)
+        .where(d.agreement_id == agreement_id)
+        .order_by(d.first_seen_at, d.transaction_id)
+        .limit(1)
+    )
+    found: str | None = conn.execute(query).scalar()
+    return found
+
+
+def lock_first_delivery(conn: Connection, agreement_id: str) -> None:
+    """PostgreSQL: serialize deciding the agreement's first delivery until ``conn`` commits (a
+    transaction-level advisory lock; SQLite's write lock already does it)."""
+    if conn.dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(f"sisi:primera-entrega:{agreement_id}".encode()).digest()
+    conn.execute(
+        text("SELECT pg_advisory_xact_lock(:key)"),
+        {"key": int.from_bytes(digest[:8], "big", signed=True)},
+    )
 
 
 def _ratio(part: int, whole: int) -> float | None:

@@ -26,6 +26,7 @@ COUNTER_COLUMNS = (
     "replays",
     "replayed_items",
     "late_items",
+    "initial_items",  # items of the agreement's initial load (lag not measured): migration 0005
 )
 
 compliance_totals = Table(

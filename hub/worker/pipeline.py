@@ -27,8 +27,8 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.audit.chain import AuditEvent
 from hub.audit.store import AuditLog
-from hub.compliance.counting import Tally, tally
-from hub.compliance.store import add_tally
+from hub.compliance.counting import Tally, as_initial_load, tally
+from hub.compliance.store import add_tally, first_transaction, lock_first_delivery
 from hub.contracts.wire import encode
 from hub.envelope import headers_dict
 from hub.gatekeeper import ledger
@@ -134,6 +134,8 @@ class HubPipeline:
         self.publisher = publisher
         self.writer = writer or RegistryWriter(engine)
         self.clock = clock
+        # each agreement's first delivery (its initial load), once committed: it never changes
+        self._first_transactions: dict[str, str] = {}
 
     def process(self, message: KafkaMessage) -> Outcome:
         """Process one message; returns once its effects are stored and its outputs published."""
@@ -185,12 +187,13 @@ class HubPipeline:
             if plan.done is None:
                 self._decide(plan, now)
         claimed: dict[tuple[str, str], _Plan] = {}  # claims made earlier in this batch
+        firsts: dict[str, str] = {}  # first deliveries found or made in this batch
         with self.engine.begin() as conn:
             begin_write(conn)  # SQLite: the write lock before the first read of the writers
             deliveries: DeferredDeliveries = []
             for plan in plans:
                 if plan.done is None:
-                    self._plan(conn, plan, claimed, now, deliveries)
+                    self._plan(conn, plan, claimed, now, deliveries, firsts)
             # the locks others wait for (delivery rows, then the audit head): late, in one order
             self.writer.record_deliveries(conn, deliveries)
             events = [event for plan in plans for event in plan.events]
@@ -199,6 +202,7 @@ class HubPipeline:
             for plan in plans:
                 if plan.row is not None:
                     self._store(conn, plan, now)
+        self._first_transactions.update(firsts)  # committed
         outcomes = []
         for plan in plans:
             if plan.done is not None:
@@ -276,6 +280,7 @@ class HubPipeline:
         claimed: dict[tuple[str, str], _Plan],
         now: dt.datetime,
         deliveries: DeferredDeliveries,
+        firsts: dict[str, str],
     ) -> None:
         """Inside the write lock: a replay, or apply the decided message's items on ``conn``."""
         verdict = plan.inspected
@@ -295,8 +300,31 @@ class HubPipeline:
         if claim is not None:
             self._plan_replay(plan, verdict, claim, now)
             return
-        if plan.prepared is not None and verdict.header is not None:
-            self.writer.apply_in(conn, verdict.header, plan.prepared, deliveries=deliveries)
+        header = verdict.header
+        counts = plan.counts
+        if (
+            agreement is not None
+            and header is not None
+            and counts is not None
+            and self._is_initial_load(conn, agreement.id, header["transaction_id"], firsts)
+        ):
+            plan.counts = as_initial_load(counts)
+        if plan.prepared is not None and header is not None:
+            self.writer.apply_in(conn, header, plan.prepared, deliveries=deliveries)
+
+    def _is_initial_load(
+        self, conn: Connection, agreement_id: str, transaction_id: str, firsts: dict[str, str]
+    ) -> bool:
+        """Whether ``transaction_id`` is the agreement's first delivery (under the write lock, so
+        two workers agree); a transaction becomes the first when the agreement has none yet."""
+        first = self._first_transactions.get(agreement_id) or firsts.get(agreement_id)
+        if first is None:
+            first = first_transaction(conn, agreement_id)
+            if first is None:  # PostgreSQL: a worker deciding the same waits for this commit
+                lock_first_delivery(conn, agreement_id)
+                first = first_transaction(conn, agreement_id) or transaction_id
+            firsts[agreement_id] = first
+        return first == transaction_id
 
     def _plan_replay(
         self, plan: _Plan, verdict: Verdict, claim: ledger.LedgerRow | _Plan, now: dt.datetime
