@@ -19,7 +19,7 @@ from pathlib import Path
 from producers import snapshot
 from producers.changeset import ChangeSetCodec, ChangeSetHeader, frame_items
 
-__all__ = ["ChunkJob", "FramedChunk", "framed_chunks", "item_chunks", "run_job"]
+__all__ = ["ChunkJob", "FramedChunk", "chunk_count", "framed_chunks", "item_chunks", "run_job"]
 
 #: chunk index, message id, item count, framed change set (Confluent prefix, header, items)
 FramedChunk = tuple[int, str, int, bytes]
@@ -51,19 +51,40 @@ def item_chunks(
     hold_bajas: bool,
     create_index: bool = True,
 ) -> Iterator[list[bytes]]:
-    """The diff's encoded items, ``size`` at a time (a chunk may span two operations)."""
+    """The diff's encoded items, ``size`` at a time.
+
+    A chunk may span two operations, but PAGO items start a chunk of their own: a row's ALTA or
+    CAMBIO and its PAGO carry the same ``reference_id``, and a change set holds each reference
+    once (the hub's idempotency key is agreement, message and reference; it refuses the second
+    item). BAJA rows are gone from the file, so they never share a reference with a PAGO.
+    :func:`chunk_count` counts the chunks this makes.
+    """
     encode_items = ChangeSetCodec.encode_items
     chunk: list[bytes] = []
     batches = snapshot.diff_batches(
         conn, today, period, hold_bajas=hold_bajas, size=size, create_index=create_index
     )
+    paying = False
     for operation, rows in batches:
+        if operation == "PAGO" and rows and not paying:
+            paying = True
+            if chunk:
+                yield chunk
+                chunk = []
         chunk += encode_items(operation, rows)
         while len(chunk) >= size:
             yield chunk[:size]
             chunk = chunk[size:]
     if chunk:
         yield chunk
+
+
+def chunk_count(altas_cambios: int, pagos: int, bajas: int, size: int) -> int:
+    """How many chunks :func:`item_chunks` makes of a diff with these item counts (``bajas``:
+    the ones sent)."""
+    if not pagos:
+        return -(-(altas_cambios + bajas) // size)
+    return -(-altas_cambios // size) + -(-(pagos + bajas) // size)
 
 
 def framed_chunks(

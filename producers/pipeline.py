@@ -28,7 +28,7 @@ from hub.settings import Settings
 from hub.topics import agreement_changes
 from producers import snapshot
 from producers.changeset import ChangeSetCodec
-from producers.chunks import ChunkJob, FramedChunk, framed_chunks
+from producers.chunks import ChunkJob, FramedChunk, chunk_count, framed_chunks
 from producers.contract import SchemaSource
 from producers.outbox import Outbox
 from producers.peak_memory import peak_rss_mb
@@ -160,7 +160,9 @@ def produce_file(
                 options,
                 today,
                 transaction_id,
-                counts.total - summary.bajas_on_hold,
+                chunk_count(
+                    counts.altas + counts.cambios, counts.pagos, summary.bajas, options.chunk_size
+                ),
                 hold_bajas=hold,
                 helper=helper,
                 database=state_path(settings, agreement.id),
@@ -191,7 +193,7 @@ def _write_delivery(
     options: ProduceOptions,
     today: date,
     transaction_id: str,
-    total: int,
+    change_sets: int,
     *,
     hold_bajas: bool = False,
     helper: ChunkHelper | None = None,
@@ -217,7 +219,7 @@ def _write_delivery(
         sender_id=agreement.parties.agency.key,
         agreement_id=agreement.id,
         sent_at=datetime.now(UTC),
-        chunk_count=-(-total // options.chunk_size),
+        chunk_count=change_sets,
     )
     signer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sisi-seal")
     pending: deque[tuple[int, int, Future[Envelope]]] = deque()

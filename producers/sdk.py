@@ -156,8 +156,20 @@ class AgencyClient:
         changes = [item if isinstance(item, Change) else Change(**item) for item in items]
         if not changes:
             raise ValueError("publish necesita al menos un cambio")
+        seen: set[str] = set()
         for change in changes:
             self._validate(change)
+            if change.reference_id in seen:
+                # the hub's idempotency key is (agreement, message, reference): it would refuse
+                # the second one (REFERENCIA_REPETIDA)
+                raise SisiError(
+                    f"la reference_id {change.reference_id} aparece dos veces en el mismo "
+                    "conjunto de cambios",
+                    field="reference_id",
+                    hint="publique cada cambio de una misma reference_id en una llamada aparte "
+                    "(p. ej. primero la ALTA, después el PAGO).",
+                )
+            seen.add(change.reference_id)
         today = date.today()
         encoded: list[bytes] = []
         tails: list[tuple[str, str, bytes]] = []

@@ -2,8 +2,13 @@
 
 Order of refusal reasons for one item: program outside the agreement, a field outside the
 agreement's scope (sensitive fields only where declared), then ``hub.validation`` errors (the
-first one names the reason; the message lists them all). Validation runs on every item anyway,
-because compliance measures CURP validity and completeness over everything received.
+first one names the reason; the message lists them all), then a ``reference_id`` that an earlier
+accepted item of the same change set already carries with other content (the registry's
+idempotency key is agreement, message and reference: the later item would be taken for a
+duplicate and silently dropped, e.g. an ALTA and a PAGO of one padrón row in one change set).
+An exact repetition is a duplicate, not a refusal: the registry applies it once. Validation runs
+on every item anyway, because compliance measures CURP validity and completeness over everything
+received.
 
 Contract fields that are not in the canonical vocabulary ride with their group: ``periodicidad``
 (ChangeSet v2) belongs to the benefit and is in scope when ``tipo_beneficio`` is; ``ageb`` belongs
@@ -19,7 +24,12 @@ from typing import Any
 
 from hub.agreements.model import Agreement
 from hub.fields import ITEM_FIELDS, SENSITIVE_FIELDS
-from hub.gatekeeper.reasons import CAMPO_FUERA_DE_ALCANCE, PROGRAMA_FUERA_DE_CONVENIO, describe
+from hub.gatekeeper.reasons import (
+    CAMPO_FUERA_DE_ALCANCE,
+    PROGRAMA_FUERA_DE_CONVENIO,
+    REFERENCIA_REPETIDA,
+    describe,
+)
 from hub.gatekeeper.verdict import CurpState, ItemQuality, RejectedItem
 from hub.registry.items import ChangeItem, ChangeSetHeader
 from hub.validation.geography import GeoCatalog
@@ -120,6 +130,7 @@ def check_items(
     quality: list[ItemQuality] = []
     seen_refs: set[str] = set()
     seen_curps: set[str] = set()
+    accepted_by_ref: dict[str, ChangeItem] = {}
     scope = _ScopeCheck(agreement)
     programs = set(agreement.program_keys)
     required_by_op = {op: required_fields(op) for op in (None, "ALTA", "CAMBIO", "BAJA", "PAGO")}
@@ -182,6 +193,14 @@ def check_items(
             first = errors[0]
             message = "; ".join(f"{e.field}: {e.message}" for e in errors)
             rejected.append(RejectedItem(ref, first.code, message, first.field))
+        elif (earlier := accepted_by_ref.get(ref)) is not None and earlier != item:
+            detail = (
+                f"'{ref}' ya viene en este conjunto con operación {earlier.get('operation')}; "
+                f"este elemento ({operation}) va en otro conjunto"
+            )
+            message = describe(REFERENCIA_REPETIDA, detail)
+            rejected.append(RejectedItem(ref, REFERENCIA_REPETIDA, message, "reference_id"))
         else:
+            accepted_by_ref.setdefault(ref, item)
             accepted.append(item)
     return ItemChecks(tuple(accepted), tuple(rejected), tuple(quality))

@@ -22,6 +22,7 @@ __all__ = [
     "MENSAJE_ILEGIBLE",
     "MENSAJE_REPETIDO",
     "PROGRAMA_FUERA_DE_CONVENIO",
+    "REFERENCIA_REPETIDA",
     "REGISTRO_RECHAZADO",
     "SET_LEVEL_REASONS",
     "TOPICO_INCORRECTO",
@@ -39,6 +40,7 @@ MENSAJE_REPETIDO: Final = "MENSAJE_REPETIDO"
 PROGRAMA_FUERA_DE_CONVENIO: Final = "PROGRAMA_FUERA_DE_CONVENIO"
 CAMPO_FUERA_DE_ALCANCE: Final = "CAMPO_FUERA_DE_ALCANCE"
 REGISTRO_RECHAZADO: Final = "REGISTRO_RECHAZADO"
+REFERENCIA_REPETIDA: Final = "REFERENCIA_REPETIDA"
 
 GATEKEEPER_REASONS: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -81,6 +83,11 @@ GATEKEEPER_REASONS: Final[Mapping[str, str]] = MappingProxyType(
             "no envíe ese campo o amplíe el alcance del convenio"
         ),
         REGISTRO_RECHAZADO: "el registro central no puede aplicar el elemento",
+        REFERENCIA_REPETIDA: (
+            "otro elemento de este conjunto ya trae la misma reference_id con otro contenido; "
+            "una reference_id aparece una vez por conjunto de cambios (la clave de idempotencia "
+            "es convenio, message_id y reference_id): envíe este elemento en otro conjunto"
+        ),
     }
 )
 

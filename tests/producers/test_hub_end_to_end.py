@@ -20,6 +20,7 @@ from hub.agreements.loader import AgreementSet
 from hub.broker import ensure_topics, topics_for_agreements
 from hub.db import make_engine
 from hub.envelope import seal
+from hub.errors import SisiError
 from hub.registry import stats
 from hub.schema_registry import running_registry
 from hub.settings import REPO_ROOT, Settings
@@ -175,6 +176,18 @@ def test_sdk_publishes_live_changes_with_receipts(stack: Stack) -> None:
         with pytest.raises(InvalidChangeError) as invalid:
             client.publish_change("ALTA", reference_id="LIVE-0", person={"nombre": "ANA"})
         assert "primer_apellido" in str(invalid.value)
+        alta = {
+            "reference_id": "LIVE-1",
+            "person": person,
+            "benefit": benefit,
+            "geography": geography,
+        }
+        with pytest.raises(SisiError, match="LIVE-1 aparece dos veces") as twice:
+            paid = {**benefit, "fecha_beneficio": date(2026, 3, 15)}
+            client.publish(
+                [{"operation": "ALTA", **alta}, {"operation": "PAGO", **alta, "benefit": paid}]
+            )
+        assert twice.value.field == "reference_id"
         message_id = client.publish_change(
             "ALTA", reference_id="LIVE-1", person=person, benefit=benefit, geography=geography
         )

@@ -155,6 +155,26 @@ def test_payments_are_idempotent_per_period(settings, synth) -> None:
     assert len(pagos) == 20 and all(i["benefit"]["monto"] > 0 for i in pagos)
 
 
+def test_a_rows_alta_or_cambio_and_its_pago_never_share_a_change_set(settings, synth) -> None:
+    """The hub's idempotency key is (agreement, message, reference): an ALTA and a PAGO of one row
+    in one change set would make it refuse the PAGO. PAGO items start change sets of their own."""
+    first, second = synth(PAM, people=60, delivery=1), synth(PAM, people=60, delivery=2)
+    for path, period, chunk in ((first, "2026-01", 1000), (second, "2026-02", 25)):
+        summary = _produce(settings, PAM, path, period=period, chunk_size=chunk)
+        assert summary.pagos > 0 and summary.altas + summary.cambios > 0
+        found = agreement(PAM)
+        records = change_sets(
+            settings, agreement_changes(PAM), found.public_key, summary.transaction_id
+        )
+        assert len(records) == summary.change_sets  # the header's chunk_count is right too
+        assert {r["chunk_count"] for r in records} == {summary.change_sets}
+        for record in records:
+            references = [item["reference_id"] for item in record["items"]]
+            assert len(references) == len(set(references)), record["chunk_index"]
+            operations = {item["operation"] for item in record["items"]}
+            assert not ("PAGO" in operations and operations & {"ALTA", "CAMBIO"})
+
+
 def test_invalid_rows_are_reported_and_never_become_bajas(settings, synth) -> None:
     clean, dirty = synth(PAM, people=60), synth(PAM, people=60, error_rate=0.2)
     _produce(settings, PAM, clean)

@@ -158,3 +158,30 @@ def test_replayed_message_is_quarantined_and_counted_without_other_effects(hub: 
         from sqlalchemy import text
 
         assert conn.execute(text("select count(*) from applied_items")).scalar_one() == 2
+
+
+def test_a_reference_repeated_with_other_content_is_refused_not_dropped(hub: Hub) -> None:
+    """An ALTA and a PAGO of one padrón row in one change set share the idempotency key
+    (agreement, message, reference): the PAGO would be taken for a duplicate of the ALTA and
+    silently lost. It is refused with its own reason instead; an exact repetition is a duplicate."""
+    alta = item(40)
+    pago = item(40, operation="PAGO")
+    topic, value, headers = _pam(hub, alta, pago, item(41), item(41))
+    outcome = hub.pipeline.process(KafkaMessage(topic, 0, 0, value, tuple(headers)))
+
+    assert outcome.status == "PARTIAL" and outcome.verdict is not None
+    (refused,) = outcome.verdict.rejected
+    assert (refused.reference_id, refused.code, refused.field) == (
+        "R0000040",
+        "REFERENCIA_REPETIDA",
+        "reference_id",
+    )
+    assert "ALTA" in refused.message and "PAGO" in refused.message
+    assert [q.reason_code for q in list_items(hub.engine)] == ["REFERENCIA_REPETIDA"]
+    row = read_compliance(hub.engine)[0]
+    assert row.item_rejections == {"REFERENCIA_REPETIDA": 1}
+    with hub.engine.connect() as conn:
+        from sqlalchemy import text
+
+        applied = conn.execute(text("select reference_id, operation from applied_items"))
+        assert sorted(applied.all()) == [("R0000040", "ALTA"), ("R0000041", "ALTA")]
