@@ -8,7 +8,8 @@ What runs, in this process or as children of it:
 - ``--workers`` hub worker processes (``sisi hub``) sharing the agency topics' partitions,
 - with ``--demo``: every padrón agreement's agency delivering synthetic padrones
   (``sisi synth padron`` then ``sisi produce --wait``), a new delivery with realistic churn
-  every ``--demo-interval`` seconds.
+  every ``--demo-interval`` seconds, and after each round three messages the hub must refuse
+  (``hub.cli.demo_faults``; ``--no-demo-faults`` leaves them out).
 
 Ctrl-C (or SIGTERM) stops everything in reverse order.
 """
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import click
 
-from hub.agreements import load_agreements
+from hub.agreements import Agreement, load_agreements
 from hub.cli.broker import open_broker, stop_signals
 from hub.db import make_engine, migrate
 from hub.errors import ConfigurationError
@@ -115,6 +116,25 @@ def _run_until(
                     return None, out, err
 
 
+def _demo_faults(env: Mapping[str, str], agreements: list[Agreement], round_: int) -> str:
+    """Send round ``round_``'s faults (:mod:`hub.cli.demo_faults`); a one-line summary."""
+    from hub.cli.demo_faults import send_faults
+
+    target = agreements[(round_ - 1) % len(agreements)]
+    other = agreements[round_ % len(agreements)]
+    engine = make_engine(env["SISI_DATABASE_URL"])
+    try:
+        sent = send_faults(env["SISI_BOOTSTRAP_SERVERS"], engine, target, other)
+    except Exception as exc:  # the demo goes on; the hub is what matters
+        return f"no se enviaron las fallas de ejemplo: {exc}"
+    finally:
+        engine.dispose()
+    return (
+        f"fallas de ejemplo en {target.id}: {'; '.join(sent)} "
+        "(vea sisi quarantine list y sisi compliance)"
+    )
+
+
 def _demo_loop(
     agencies: list[DemoAgency],
     env: Mapping[str, str],
@@ -122,12 +142,15 @@ def _demo_loop(
     deliveries: int,
     stop: threading.Event,
     echo: Echo,
+    faults: list[Agreement] | None = None,
 ) -> None:
     for delivery in range(1, deliveries + 1):
         for agency in agencies:
             if stop.is_set():
                 return
             echo(f"[demo] {agency.deliver(delivery, env, stop)}")
+        if faults and not stop.is_set():
+            echo(f"[demo] {_demo_faults(env, faults, delivery)}")
         if stop.wait(interval):
             return
     echo("[demo] las agencias de demostración terminaron sus entregas.")
@@ -205,6 +228,7 @@ def run_up(
     demo_people: int,
     demo_interval: float,
     demo_deliveries: int,
+    demo_faults: bool = True,
     echo: Echo = click.echo,
     stop: threading.Event,
 ) -> None:
@@ -243,9 +267,7 @@ def run_up(
         )
         procs = stack.enter_context(_workers(workers, env, metrics_port))
         echo("SISI en marcha:")
-        echo(
-            f"  broker (Tansu)         {embedded.bootstrap_servers} ({len(specs)} temas, memoria)"
-        )
+        echo(f"  broker (Tansu)         {embedded.bootstrap_servers} ({len(specs)} temas, memoria)")
         echo(f"  registro de esquemas   {registry.url}/subjects")
         echo(f"  base del registro      {database_url}")
         for index in range(workers):
@@ -263,12 +285,16 @@ def run_up(
                 for a in agreements
                 if a.kind == "padron" and a.environment == "demo"
             ]
+            faults_note = ", y tras cada ronda tres mensajes que el hub debe rechazar"
             echo(
                 f"  agencias de demo       {len(agencies)}, una entrega cada {demo_interval:g} s"
+                + (faults_note if demo_faults else "")
             )
+            faulty = [a for a in agreements if a.id in {d.agreement_id for d in agencies}]
             thread = threading.Thread(
                 target=_demo_loop,
                 args=(agencies, env, demo_interval, demo_deliveries, stop, echo),
+                kwargs={"faults": faulty if demo_faults else None},
                 name="demo-agencies",
                 daemon=True,
             )
@@ -307,6 +333,9 @@ def run_up(
               help="Segundos entre entregas de demostración.")  # fmt: skip
 @click.option("--demo-deliveries", type=click.IntRange(1, 1000), default=12, show_default=True,
               help="Entregas por agencia de demostración.")  # fmt: skip
+@click.option("--demo-faults/--no-demo-faults", default=True, show_default=True,
+              help="Tras cada ronda, enviar un programa fuera de convenio, un mensaje repetido "
+                   "y una firma ajena, para ver al hub rechazarlos.")  # fmt: skip
 def up(
     demo: bool,
     broker_port: int,
@@ -316,6 +345,7 @@ def up(
     demo_people: int,
     demo_interval: float,
     demo_deliveries: int,
+    demo_faults: bool,
 ) -> None:
     """Levanta todo SISI embebido: broker, registro, esquemas, trabajadores del hub (y demo)."""
     with stop_signals() as stop:
@@ -329,5 +359,6 @@ def up(
             demo_people=demo_people,
             demo_interval=demo_interval,
             demo_deliveries=demo_deliveries,
+            demo_faults=demo_faults,
             stop=stop,
         )
