@@ -32,6 +32,7 @@ import datetime as dt
 import logging
 import os
 import signal
+import sys
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
@@ -274,6 +275,8 @@ def run_worker(
     app = create_app(settings, pipeline, topics, publish_interval=publish_interval, watch=watch)
     _log.info("worker %s: %s temas, %s", os.getpid(), len(topics), dt.datetime.now(dt.UTC))
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    if not sys.stdout.isatty():
+        worker.spinner = None  # its cursor codes would land in logs and in `sisi up`'s output
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:

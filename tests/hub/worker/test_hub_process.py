@@ -55,6 +55,7 @@ def test_hub_process_accepts_signed_change_sets_and_answers_with_receipts(
     statuses = sorted(r["status"] for r in reader.receipts)
     assert statuses == ["ACCEPTED"] * 5 + ["REJECTED"]
     assert list(hub.cwd.iterdir()) == []  # faust's data directory is under SISI_DATA_DIR
+    assert "\x1b" not in hub.log.read_text(errors="replace")  # no terminal codes in a log
     assert (tmp_path / "var" / "faust").is_dir()
     assert stats(engine)["applied_items"] == 50
     with engine.connect() as conn:
