@@ -6,14 +6,15 @@ owned by Alembic migrations in ``hub/migrations`` and applied with :func:`migrat
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import Connection, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
-__all__ = ["Base", "make_engine", "migrate"]
+__all__ = ["Base", "advisory_xact_lock", "make_engine", "migrate"]
 
 _NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -74,3 +75,14 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def advisory_xact_lock(conn: Connection, name: str) -> None:
+    """PostgreSQL: wait for, then hold until ``conn``'s transaction ends, the lock named ``name``
+    (a transaction-level advisory lock; deadlocks with row locks are detected and raised like
+    theirs). A no-op on SQLite, whose writers already hold the database's write lock."""
+    if conn.dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(f"sisi:{name}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

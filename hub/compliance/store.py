@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
@@ -20,6 +19,7 @@ from hub.compliance.tables import (
     compliance_rejections,
     compliance_totals,
 )
+from hub.db import advisory_xact_lock
 
 __all__ = [
     "AgreementCompliance",
@@ -90,15 +90,9 @@ def first_transaction(conn: Connection, agreement_id: str) -> str | None:
 
 
 def lock_first_delivery(conn: Connection, agreement_id: str) -> None:
-    """PostgreSQL: serialize deciding the agreement's first delivery until ``conn`` commits (a
-    transaction-level advisory lock; SQLite's write lock already does it)."""
-    if conn.dialect.name != "postgresql":
-        return
-    digest = hashlib.sha256(f"sisi:primera-entrega:{agreement_id}".encode()).digest()
-    conn.execute(
-        text("SELECT pg_advisory_xact_lock(:key)"),
-        {"key": int.from_bytes(digest[:8], "big", signed=True)},
-    )
+    """PostgreSQL: serialize deciding the agreement's first delivery until ``conn`` commits
+    (SQLite's write lock already does it)."""
+    advisory_xact_lock(conn, f"primera-entrega:{agreement_id}")
 
 
 def _ratio(part: int, whole: int) -> float | None:

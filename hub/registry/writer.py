@@ -32,6 +32,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from hub.db import advisory_xact_lock
 from hub.errors import ConfigurationError, SisiError
 from hub.registry.batch import BatchStatements
 from hub.registry.bulk import BulkInsert, Lookup, begin_write
@@ -351,6 +352,11 @@ class RegistryWriter:
             self._bulk[name].execute(conn, getattr(rows, name), stored=True)
         created = len(rows.people)
         if general:
+            # PostgreSQL: one general path at a time (SQLite's write lock already does it). It
+            # reads records, people and ledgers, folds them and writes them back: two workers
+            # changing one row at once would each write back what it read before the other's
+            # commit (a BAJA undone by a concurrent PAGO, two open spans). Held to the commit.
+            advisory_xact_lock(conn, "registro:ruta-general")
             plan = self._general.apply(conn, header, general, general_ledger, now)
             created += len(plan.new_people)
         if deliveries is None:

@@ -1,0 +1,102 @@
+"""Two workers changing one padrón row at once end in the state of applying both, in order.
+
+A row's BAJA and the PAGO of its last month travel in different change sets of one delivery, and
+those land on different partitions, so two workers can apply them at the same moment. The
+registry's general path reads the record, its people and its ledger, folds them and writes them
+back: without serialization (SQLite's write lock; a PostgreSQL advisory lock), the worker that
+commits second would write back what it read before the first one committed.
+
+The worker applying the PAGO is held between its reads and its writes until the one applying the
+BAJA finished or two seconds passed: with serialization the BAJA waits for the PAGO's commit (and
+the hold times out); without it, the BAJA commits inside the PAGO's window and the PAGO's worker
+then writes the row back as active.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from hub.db import make_engine
+from hub.registry import general
+from hub.worker import KafkaMessage, RecordingPublisher, build_pipeline
+from tests.hub.gatekeeper.changesets import PAM, change_set, item, sealed, topic_of
+from tests.hub.gatekeeper.fixtures import TODAY, Hub
+
+_offsets = iter(range(1_000_000))
+
+
+def _message(hub: Hub, operation: str, effective: dt.date) -> KafkaMessage:
+    entry = item(1, operation=operation)
+    entry["effective_date"] = effective
+    if operation == "PAGO":
+        entry["benefit"] = {**entry["benefit"], "fecha_beneficio": effective}
+    value, headers = sealed(hub.engine, change_set(PAM, [entry]))
+    return KafkaMessage(topic_of(PAM), 0, next(_offsets), value, tuple(headers))
+
+
+@pytest.fixture
+def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, threading.Event]]:
+    """Hold the thread named 'first' after the general path's reads (see module docstring)."""
+    events = {"read": threading.Event(), "second_done": threading.Event()}
+    original = general.GeneralPath._write_people
+
+    def write_people(self: Any, conn: Any, plan: Any) -> Any:
+        if threading.current_thread().name == "first":
+            events["read"].set()
+            events["second_done"].wait(2.0)
+        return original(self, conn, plan)
+
+    monkeypatch.setattr(general.GeneralPath, "_write_people", write_people)
+    yield events
+
+
+def test_a_baja_and_a_pago_applied_at_once_leave_the_row_dropped(
+    hub: Hub, held: dict[str, threading.Event]
+) -> None:
+    assert hub.pipeline.process(_message(hub, "ALTA", dt.date(2026, 3, 1))).status == "ACCEPTED"
+    baja = _message(hub, "BAJA", dt.date(2026, 6, 1))
+    pago = _message(hub, "PAGO", dt.date(2026, 5, 15))
+    second = build_pipeline(
+        hub.settings,
+        RecordingPublisher(),
+        engine=make_engine(hub.settings.resolved_database_url()),
+        today=TODAY,
+    )
+    statuses: dict[str, str] = {}
+
+    def first_worker() -> None:
+        statuses["first"] = hub.pipeline.process(pago).status
+
+    def second_worker() -> None:
+        held["read"].wait(10)
+        statuses["second"] = second.process(baja).status
+        held["second_done"].set()
+
+    threads = [
+        threading.Thread(target=first_worker, name="first"),
+        threading.Thread(target=second_worker, name="second"),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    second.engine.dispose()
+    assert statuses == {"first": "ACCEPTED", "second": "ACCEPTED"}
+    with hub.engine.connect() as conn:
+        active = conn.execute(text("select active from source_records")).scalar_one()
+        spans = conn.execute(
+            text("select status, valid_from, valid_to from enrollments order by valid_from")
+        ).all()
+        paid = conn.execute(text("select count(*) from benefits_paid")).scalar_one()
+    assert not active
+    assert [(s, str(f), str(t) if t else None) for s, f, t in spans] == [
+        ("ACTIVA", "2026-03-01", "2026-06-01"),
+        ("BAJA", "2026-06-01", None),
+    ]
+    assert paid == 1
