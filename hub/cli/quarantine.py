@@ -12,6 +12,7 @@ from hub.audit.keys import load_or_create_hub_key
 from hub.audit.store import AuditLog
 from hub.cli.registry import json_default, open_registry, operator
 from hub.errors import SisiError
+from hub.gatekeeper.ledger import find_position
 from hub.gatekeeper.reasons import MENSAJE_REPETIDO
 from hub.quarantine.store import QuarantinedItem, get_item, list_items, mark_replayed
 from hub.settings import Settings
@@ -106,9 +107,10 @@ def show_command(entry_id: int, as_json: bool) -> None:
 def replay_command(entry_id: int, yes: bool) -> None:
     """Reenvía los bytes originales de un conjunto rechazado a su tema (queda auditado).
 
-    Sólo para conjuntos rechazados completos cuya causa corrigió el operador (convenio vencido,
-    versión no permitida...). Los elementos rechazados por sus datos los corrige y reenvía la
-    dependencia, firmados, en un conjunto nuevo.
+    Sólo para conjuntos rechazados completos sin acuse a la dependencia (firma que no verificó,
+    convenio aún no registrado...) cuya causa corrigió el operador. Los rechazados con acuse
+    (convenio vencido, versión no permitida...) y los elementos rechazados por sus datos los
+    reenvía la dependencia, firmados, en un conjunto nuevo.
     """
     from hub.worker.publisher import KafkaPublisher
 
@@ -125,6 +127,17 @@ def replay_command(entry_id: int, yes: bool) -> None:
             raise SisiError(
                 f"la entrada {entry_id} es un mensaje repetido: ya se procesó",
                 hint="no hay nada que reenviar",
+            )
+        with engine.connect() as conn:
+            done = find_position(conn, item.topic, item.partition, item.offset, item.message_id)
+        if done is not None and done.receipt is not None:
+            raise SisiError(
+                f"la entrada {entry_id} ({item.reason_code}): la dependencia ya recibió un acuse "
+                "RECHAZADO de este conjunto",
+                hint="su productor olvida esos elementos al recibir el rechazo y los envía en un "
+                "conjunto nuevo en su siguiente entrega; reenviar este los guardaría dos veces "
+                "(el hub lo trataría como MENSAJE_REPETIDO). Corregida la causa, pida a la "
+                "dependencia que entregue de nuevo",
             )
         if item.status != "PENDIENTE":
             raise SisiError(

@@ -6,9 +6,9 @@ first one names the reason; the message lists them all), then a ``reference_id``
 accepted item of the same change set already carries with other content (the registry's
 idempotency key is agreement, message and reference: the later item would be taken for a
 duplicate and silently dropped, e.g. an ALTA and a PAGO of one padrón row in one change set).
-An exact repetition is a duplicate, not a refusal: the registry applies it once. Validation runs
-on every item anyway, because compliance measures CURP validity and completeness over everything
-received.
+An exact repetition is a duplicate, not a refusal: it is accepted (and counted) once.
+Validation runs on every item anyway, because compliance measures CURP validity and completeness
+over everything received.
 
 Contract fields that are not in the canonical vocabulary ride with their group: ``periodicidad``
 (ChangeSet v2) belongs to the benefit and is in scope when ``tipo_beneficio`` is; ``ageb`` belongs
@@ -193,7 +193,9 @@ def check_items(
             first = errors[0]
             message = "; ".join(f"{e.field}: {e.message}" for e in errors)
             rejected.append(RejectedItem(ref, first.code, message, first.field))
-        elif (earlier := accepted_by_ref.get(ref)) is not None and earlier != item:
+        elif (earlier := accepted_by_ref.get(ref)) is not None:
+            if earlier == item:
+                continue  # an exact repetition: a duplicate (counted above), accepted once
             detail = (
                 f"'{ref}' ya viene en este conjunto con operación {earlier.get('operation')}; "
                 f"este elemento ({operation}) va en otro conjunto"
@@ -201,6 +203,6 @@ def check_items(
             message = describe(REFERENCIA_REPETIDA, detail)
             rejected.append(RejectedItem(ref, REFERENCIA_REPETIDA, message, "reference_id"))
         else:
-            accepted_by_ref.setdefault(ref, item)
+            accepted_by_ref[ref] = item
             accepted.append(item)
     return ItemChecks(tuple(accepted), tuple(rejected), tuple(quality))

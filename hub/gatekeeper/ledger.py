@@ -1,9 +1,13 @@
 """The processed-message ledger: what the hub did with each Kafka message, and its receipt.
 
 One row per message position (topic, partition, offset and the message id header). A message
-whose signature verified and that was inspected item by item also *claims* its identity
-(agreement_id, message_id): the same identity at another position is a replay. Refused change
-sets claim nothing (they changed nothing, so the operator may replay them once fixed).
+whose signature verified for a known agreement also *claims* its identity (agreement_id,
+message_id): the same identity at another position is a replay. That includes change sets refused
+as a whole after their signature verified (agreement not in force, version not allowed...): their
+agency got a REJECTED receipt and its producer sends the items again in a new change set, so the
+same bytes applied later (a replay from quarantine) would store them twice. Messages refused
+before their signature verified claim nothing: nobody was told anything, and the agency's outbox
+sends them again under the same identity.
 
 The row is written in the same transaction as the quarantine entries and the compliance counts,
 so a message is marked done exactly when its effects are counted; a redelivery finds the row and

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.audit.chain import Action, AuditEvent
+from hub.audit.chain import Action, AuditEvent, idempotency_key
 from hub.gatekeeper.verdict import Verdict
 
 __all__ = ["HUB_ACTOR", "audit_events"]
@@ -44,15 +44,29 @@ def audit_events(verdict: Verdict, topic: str, partition: int, offset: int) -> l
         )
         for item in verdict.accepted
     ]
-    events += [
-        AuditEvent(
-            actor=HUB_ACTOR,
-            action=Action.ITEM_REJECTED,
-            agreement_id=agreement_id,
-            message_id=verdict.message_id,
-            reference_id=item.reference_id,
-            details={"reason_code": item.code, **({"field": item.field} if item.field else {})},
+    seen: dict[str, int] = {}
+    for item in verdict.rejected:
+        # one reference refused twice in a change set (REFERENCIA_REPETIDA) gets two entries:
+        # the later ones' keys say which occurrence they are (the same on a redelivery)
+        n = seen[item.reference_id] = seen.get(item.reference_id, 0) + 1
+        key = None
+        if n > 1:
+            base = idempotency_key(
+                agreement_id, verdict.message_id, item.reference_id, Action.ITEM_REJECTED
+            )
+            key = f"{base}#{n}" if base is not None else None
+        events.append(
+            AuditEvent(
+                actor=HUB_ACTOR,
+                action=Action.ITEM_REJECTED,
+                agreement_id=agreement_id,
+                message_id=verdict.message_id,
+                reference_id=item.reference_id,
+                details={
+                    "reason_code": item.code,
+                    **({"field": item.field} if item.field else {}),
+                },
+                key=key,
+            )
         )
-        for item in verdict.rejected
-    ]
     return events

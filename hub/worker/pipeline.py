@@ -254,7 +254,7 @@ class HubPipeline:
         plan.events = audit_events(verdict, message.topic, message.partition, message.offset)
         receipt = self._receipt(verdict, now)
         plan.entries = entries_for(verdict)
-        claims = verdict.authenticated and verdict.refusal is None
+        claims = verdict.authenticated  # refused ones too: see hub.gatekeeper.ledger
         plan.agreement_id = agreement.id if agreement else verdict.agreement_id
         plan.receipt_key = verdict.message_id
         plan.row = ledger.LedgerRow(
@@ -287,8 +287,8 @@ class HubPipeline:
         assert verdict is not None
         agreement = verdict.agreement
         claim: ledger.LedgerRow | _Plan | None = plan.claim
-        if agreement is None or not verdict.authenticated or verdict.refusal is not None:
-            claim = None  # only an inspected, authenticated message claims its identity
+        if agreement is None or not verdict.authenticated:
+            claim = None  # only an authenticated message claims its identity
         else:
             key = (agreement.id, verdict.message_id)
             if key != (plan.header_agreement_id, plan.header_message_id):

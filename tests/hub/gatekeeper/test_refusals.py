@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -180,8 +181,54 @@ def test_a_reference_repeated_with_other_content_is_refused_not_dropped(hub: Hub
     assert [q.reason_code for q in list_items(hub.engine)] == ["REFERENCIA_REPETIDA"]
     row = read_compliance(hub.engine)[0]
     assert row.item_rejections == {"REFERENCIA_REPETIDA": 1}
+    # the exact repetition of R41 is one duplicate, accepted and counted once
+    assert len(outcome.verdict.accepted) == 2
+    assert (row.counters["items_received"], row.items_accepted) == (4, 2)
+    assert row.counters["duplicates"] == 2  # the PAGO of R40 and the second R41
     with hub.engine.connect() as conn:
         from sqlalchemy import text
 
         applied = conn.execute(text("select reference_id, operation from applied_items"))
         assert sorted(applied.all()) == [("R0000040", "ALTA"), ("R0000041", "ALTA")]
+
+
+def test_a_set_refused_with_a_receipt_claims_its_identity(hub: Hub) -> None:
+    """The agency got REJECTED and its producer sends the items again in a new change set: the
+    same bytes processed later (an operator's replay from quarantine) must not store them too."""
+    gatekeeper = hub.pipeline.gatekeeper
+    today = gatekeeper._today
+    pago = item(50, operation="PAGO")
+    topic, value, headers = _pam(hub, pago)
+    gatekeeper._today = dt.date(2025, 12, 1)  # the agreement is not in force yet
+    refused = hub.pipeline.process(KafkaMessage(topic, 0, 0, value, tuple(headers)))
+    gatekeeper._today = today
+    assert refused.reason_code == "CONVENIO_NO_VIGENTE" and refused.receipt is not None
+
+    topic2, value2, headers2 = _pam(hub, pago)  # the producer's resend, under a new message id
+    assert hub.pipeline.process(KafkaMessage(topic2, 0, 1, value2, tuple(headers2))).status == (
+        "ACCEPTED"
+    )
+    again = hub.pipeline.process(KafkaMessage(topic, 0, 2, value, tuple(headers)))  # the replay
+    assert (again.kind, again.reason_code) == ("replay", "MENSAJE_REPETIDO")
+    assert again.receipt == refused.receipt
+    with hub.engine.connect() as conn:
+        from sqlalchemy import text
+
+        paid = conn.execute(text("select count(*) from benefits_paid")).scalar_one()
+    assert paid == 1
+
+
+def test_each_refusal_of_a_repeated_reference_has_its_audit_entry(hub: Hub) -> None:
+    alta, pago, cambio = item(60), item(60, operation="PAGO"), item(60, operation="CAMBIO")
+    topic, value, headers = _pam(hub, alta, pago, cambio)
+    message = KafkaMessage(topic, 0, 0, value, tuple(headers))
+    outcome = hub.pipeline.process(message)
+    assert outcome.verdict is not None
+    assert [r.code for r in outcome.verdict.rejected] == ["REFERENCIA_REPETIDA"] * 2
+    with hub.engine.connect() as conn:
+        from sqlalchemy import text
+
+        count = "select count(*) from audit_log where action = 'ITEM_REJECTED'"
+        assert conn.execute(text(count)).scalar_one() == 2
+        assert hub.pipeline.process(message).kind == "redelivery"  # nothing added again
+        assert conn.execute(text(count)).scalar_one() == 2

@@ -70,3 +70,22 @@ def test_quarantine_compliance_and_audited_person_lookup(hub: Hub) -> None:
     assert len(rows) == 1 and rows[0].purpose == "aclaración ARCO" and rows[0].actor
     code, out = _run(hub, "registry", "stats", "--json")
     assert code == 0 and json.loads(out)["applied_items"] == 1
+
+
+def test_a_set_refused_with_a_receipt_is_not_replayed(hub: Hub) -> None:
+    """Its agency was told REJECTED and sends the items again itself: a replay would double them."""
+    import datetime as dt
+
+    gatekeeper = hub.pipeline.gatekeeper
+    today = gatekeeper._today
+    gatekeeper._today = dt.date(2025, 12, 1)  # the agreement is not in force yet
+    value, headers = sealed(hub.engine, change_set(PAM, [item(5)]))
+    outcome = hub.pipeline.process(KafkaMessage(topic_of(PAM), 0, 0, value, tuple(headers)))
+    gatekeeper._today = today
+    assert outcome.reason_code == "CONVENIO_NO_VIGENTE"
+
+    code, out = _run(hub, "quarantine", "list", "--json")
+    (entry,) = json.loads(out)
+    code, out = _run(hub, "quarantine", "replay", str(entry["id"]), "--yes")
+    assert code != 0
+    assert "acuse RECHAZADO" in out and "entregue de nuevo" in out
