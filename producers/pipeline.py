@@ -58,6 +58,8 @@ class ProduceOptions:
     report: Path | None = None
     parts: int | None = None
     today: date | None = None
+    #: let one delivery drop more than :data:`MASS_BAJA_SHARE` of the padrón
+    allow_mass_bajas: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,36 @@ def _check(agreement: Agreement, options: ProduceOptions) -> None:
             field="chunk-size",
             hint="use entre 1 y 5000 elementos por conjunto de cambios.",
         )
+
+
+#: The share of the padrón one delivery may drop (BAJA) without ``allow_mass_bajas``.
+MASS_BAJA_SHARE = 0.5
+
+
+def _refuse_mass_bajas(
+    conn: sqlite3.Connection, summary: ProduceSummary, options: ProduceOptions
+) -> None:
+    """Refuse a delivery that would drop most of the padrón, unless the agency says it means it.
+
+    An empty, truncated or wrong file (a header only, the wrong sheet...) looks exactly like a
+    padrón whose beneficiaries all left: every reference missing from it becomes a BAJA. The hub
+    would apply them. Nothing is written or sent; the staged file is dropped.
+    """
+    if options.allow_mass_bajas or not summary.bajas:
+        return
+    (padron,) = conn.execute("SELECT count(*) FROM snapshot").fetchone()
+    if summary.bajas <= MASS_BAJA_SHARE * padron:
+        return
+    conn.execute("DROP TABLE IF EXISTS staging")
+    valid = summary.read - summary.invalid_rows
+    raise InputFileError(
+        f"la entrega daría de baja a {summary.bajas:,} de los {padron:,} registros del padrón "
+        f"({summary.bajas / padron:.0%}): el archivo trae {summary.read:,} filas, {valid:,} "
+        "válidas; no se envió nada",
+        path=options.input,
+        hint="si el archivo está vacío, incompleto o es otro, corríjalo y entréguelo de nuevo; "
+        "si de verdad terminan esos beneficios, vuelva a ejecutar con --allow-mass-bajas",
+    )
 
 
 def produce_file(
@@ -146,6 +178,7 @@ def produce_file(
             if options.dry_run or staged.invalid_rows:
                 write_report(conn, report)
                 summary.report = str(report)
+            _refuse_mass_bajas(conn, summary, options)
             if options.dry_run:
                 conn.execute("DROP TABLE IF EXISTS staging")
                 summary.peak_rss_mb = peak_rss_mb()

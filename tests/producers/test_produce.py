@@ -8,8 +8,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from hub.agreements import demo_private_key
+from hub.errors import InputFileError
 from hub.topics import agreement_changes
 from hub.validation.curp import decode_curp
 from producers import ProduceOptions, produce_file
@@ -207,3 +209,28 @@ def test_dry_run_writes_the_rejection_report_and_touches_nothing(settings, synth
     conn.close()
     real = _produce(settings, PAM, path)
     assert real.altas == 60 - summary.invalid_rows
+
+
+def test_a_file_that_would_drop_most_of_the_padron_is_refused(settings, synth, tmp_path) -> None:
+    """A header-only (or truncated, or wrong) file looks like a padrón whose people all left."""
+    path = synth(PAM, people=40)
+    assert _produce(settings, PAM, path).altas == 40
+    header_only = tmp_path / "vacio.txt"
+    header_only.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n", "utf-8")
+
+    for dry_run in (True, False):
+        with pytest.raises(InputFileError) as refused:
+            _produce(settings, PAM, header_only, dry_run=dry_run)
+        assert "daría de baja a 40 de los 40 registros" in refused.value.message
+        assert "--allow-mass-bajas" in (refused.value.hint or "")
+        assert refused.value.path == str(header_only)
+    conn = open_state(settings, PAM)
+    assert conn.execute("select count(*) from snapshot").fetchone()[0] == 40  # untouched
+    before = conn.execute("select count(*) from outbox").fetchone()[0]
+    conn.close()
+
+    meant = _produce(settings, PAM, header_only, allow_mass_bajas=True)
+    assert meant.bajas == 40 and meant.change_sets == 1
+    conn = open_state(settings, PAM)
+    assert conn.execute("select count(*) from outbox").fetchone()[0] == before + 1
+    conn.close()
