@@ -9,18 +9,18 @@ lost, ``sisi outbox resend`` publishes it again.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from hub.kafka_log import kafka_logger
 from hub.settings import Settings
 from producers.outbox import OutboxMessage
 
 __all__ = ["PublishResult", "Publisher", "topic_exists"]
 
 _MARK_EVERY: Final = 64
-_quiet = logging.getLogger("producers.librdkafka")
+_quiet = kafka_logger("producers.librdkafka")
 
 
 @dataclass

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from hub.contracts.wire import WireFormatError, decode
+from hub.kafka_log import kafka_logger
 from hub.settings import Settings
 from hub.topics import agreement_receipts
 from hub.validation.issues import REASON_CODES
@@ -234,7 +235,7 @@ class ReceiptListener:
                 "auto.offset.reset": "earliest",
                 "enable.partition.eof": False,
                 "allow.auto.create.topics": False,
-                "logger": logging.getLogger("producers.librdkafka"),
+                "logger": kafka_logger("producers.librdkafka"),
             }
         )
         self._assigned = False

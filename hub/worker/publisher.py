@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hub.errors import BrokerError
+from hub.kafka_log import kafka_logger
 
 __all__ = ["KafkaPublisher", "Published", "Publisher", "RecordingPublisher"]
 
@@ -66,6 +67,7 @@ class KafkaPublisher:
                 "enable.idempotence": True,
                 "linger.ms": 5,
                 "message.max.bytes": 16 * 1024 * 1024,
+                "logger": kafka_logger("hub.librdkafka"),
             }
         )
         self._timeout = timeout
