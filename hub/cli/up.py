@@ -16,7 +16,9 @@ Ctrl-C (or SIGTERM) stops everything in reverse order.
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -63,8 +65,10 @@ class DemoAgency:
     people: int
     seed: int = 2026
 
-    def deliver(self, delivery: int, env: Mapping[str, str], stop: threading.Event) -> str:
-        """Run one delivery end to end; returns a one-line Spanish summary."""
+    def deliver(
+        self, delivery: int, env: Mapping[str, str], stop: threading.Event, deliveries: int = 1
+    ) -> str:
+        """Run delivery ``delivery`` of ``deliveries`` end to end; returns a one-line summary."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         path = self.workdir / f"entrega-{delivery:03d}{self.suffix}"
         synth = _sisi(
@@ -77,21 +81,69 @@ class DemoAgency:
             return f"{self.agreement_id}: no se pudo generar la entrega {delivery}: {err.strip()}"
         produce = _sisi(
             "produce", "--agreement", self.agreement_id, "--input", str(path), "--wait",
-            "--timeout", "120", "--period", _period(delivery),
+            "--timeout", "120", "--period", _period(delivery, deliveries), "--json",
         )  # fmt: skip
         code, out, err = _run_until(produce, env, stop)
         if code is None:
             return f"{self.agreement_id}: entrega {delivery} interrumpida (queda en el outbox)"
-        lines = [line for line in (out + err).splitlines() if line.strip()]
-        summary = " | ".join(line.strip() for line in lines[-6:])
-        return f"{self.agreement_id}: entrega {delivery} → código {code}: {summary[:400]}"
+        return f"{self.agreement_id}: entrega {delivery} → {_delivery_summary(code, out, err)}"
 
 
-def _period(delivery: int, today: date | None = None) -> str:
-    """The payment month of demo delivery K: January of this year plus K-1, never in the future."""
+def _short(text: str, limit: int = 400) -> str:
+    """``text`` on one line, cut to ``limit`` characters."""
+    flat = " | ".join(line.strip() for line in text.splitlines() if line.strip())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _delivery_summary(code: int, out: str, err: str) -> str:
+    """What one ``sisi produce --json`` did, in one Spanish line (its stderr when it failed)."""
+    try:
+        data = json.loads(out)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or "error" in data or "altas" not in data:
+        detail = data["error"] if isinstance(data, dict) and "error" in data else err or out
+        return f"falló (código {code}): {_short(str(detail))}"
+    bajas = f"bajas {data['bajas']:,}"
+    if data.get("bajas_on_hold"):
+        bajas += f" ({data['bajas_on_hold']:,} retenidas)"
+    parts = [
+        f"altas {data['altas']:,}",
+        f"cambios {data['cambios']:,}",
+        bajas,
+        f"pagos {data['pagos']:,}",
+        f"inválidos {data['invalid_rows']:,}",
+        f"conjuntos publicados {data['published']:,} de {data['change_sets']:,}",
+    ]
+    if data.get("waited"):
+        accepted = f"aceptados {data['accepted']:,}, rechazados {data['rejected']:,}"
+        codes = sorted(data.get("rejected_by_code", {}).items(), key=lambda kv: -kv[1])
+        if codes:
+            accepted += " (" + ", ".join(f"{c} {n:,}" for c, n in codes) + ")"
+        parts.append(accepted)
+    notes: list[str] = []
+    if data["invalid_rows"]:
+        report = f": {data['report']}" if data.get("report") else ""
+        notes.append(f"con filas inválidas (vea el reporte){report}")
+    if data.get("unpublished"):
+        notes.append(f"{data['unpublished']:,} conjuntos sin publicar (sisi outbox resend)")
+    if data.get("awaiting_receipt"):
+        notes.append(f"{data['awaiting_receipt']:,} conjuntos sin acuse (sisi outbox status)")
+    if code not in (0, 1):
+        notes.append(f"código de salida {code}")
+    return " · ".join(parts) + (" — " + "; ".join(notes) if notes else "")
+
+
+def _period(delivery: int, deliveries: int, today: date | None = None) -> str:
+    """The payment month of demo delivery K of N: the current month minus N - K.
+
+    The last delivery pays the current month and earlier ones the months before it (into the
+    previous years when N is large), so no payment is ever dated in the future.
+    """
     today = today or date.today()
-    month = min(delivery, today.month)
-    return f"{today.year:04d}-{month:02d}"
+    months_back = max(deliveries - delivery, 0)
+    index = today.year * 12 + (today.month - 1) - months_back
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def _run_until(
@@ -148,12 +200,30 @@ def _demo_loop(
         for agency in agencies:
             if stop.is_set():
                 return
-            echo(f"[demo] {agency.deliver(delivery, env, stop)}")
+            echo(f"[demo] {agency.deliver(delivery, env, stop, deliveries)}")
         if faults and not stop.is_set():
             echo(f"[demo] {_demo_faults(env, faults, delivery)}")
         if stop.wait(interval):
             return
     echo("[demo] las agencias de demostración terminaron sus entregas.")
+
+
+def _environment_line(
+    settings: Settings, *, bootstrap_servers: str, registry_url: str, data_dir: Path
+) -> str | None:
+    """The ``export`` other commands need to reach this stack, when it is not at the defaults."""
+    defaults = Settings.model_fields
+    wanted: list[tuple[str, str]] = []
+    if bootstrap_servers != defaults["bootstrap_servers"].default:
+        wanted.append(("SISI_BOOTSTRAP_SERVERS", bootstrap_servers))
+    if registry_url != defaults["schema_registry_url"].default:
+        wanted.append(("SISI_SCHEMA_REGISTRY_URL", registry_url))
+    if settings.data_dir.resolve() != Path(defaults["data_dir"].default).resolve():
+        wanted.append(("SISI_DATA_DIR", str(data_dir)))
+    if not wanted:
+        return None
+    pairs = " ".join(f"{name}={shlex.quote(value)}" for name, value in wanted)
+    return f"Para los demás comandos: export {pairs}"
 
 
 class _Workers:
@@ -304,6 +374,14 @@ def run_up(
             "Consultas: sisi registry stats · sisi compliance · sisi audit verify. "
             "Ctrl-C para detener."
         )
+        exports = _environment_line(
+            settings,
+            bootstrap_servers=embedded.bootstrap_servers,
+            registry_url=registry.url,
+            data_dir=data_dir,
+        )
+        if exports:
+            echo(exports)
         while not stop.wait(1.0):
             if not procs.check(echo):
                 break

@@ -1,0 +1,130 @@
+"""The pieces of ``sisi up`` a user reads: the export line, the demo's periods and summaries."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from hub.cli.up import _delivery_summary, _environment_line, _period
+from hub.settings import Settings
+
+
+@pytest.mark.parametrize(
+    ("delivery", "deliveries", "today", "expected"),
+    [
+        (12, 12, date(2026, 5, 14), "2026-05"),  # the last delivery pays the current month
+        (11, 12, date(2026, 5, 14), "2026-04"),
+        (7, 12, date(2026, 5, 14), "2025-12"),  # back into the previous year
+        (1, 12, date(2026, 5, 14), "2025-06"),
+        (1, 1, date(2026, 1, 3), "2026-01"),
+        (1, 30, date(2026, 1, 3), "2023-08"),  # more than two years back
+        (2, 2, date(2026, 12, 31), "2026-12"),
+    ],
+)
+def test_the_last_demo_delivery_pays_the_current_month(
+    delivery: int, deliveries: int, today: date, expected: str
+) -> None:
+    assert _period(delivery, deliveries, today) == expected
+
+
+def test_no_demo_period_is_in_the_future() -> None:
+    today = date(2026, 3, 1)
+    periods = [_period(k, 12, today) for k in range(1, 13)]
+    assert periods == sorted(periods)
+    assert len(set(periods)) == 12
+    assert all(p <= "2026-03" for p in periods)
+
+
+def test_no_export_line_at_the_default_ports(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    line = _environment_line(
+        Settings(),
+        bootstrap_servers="127.0.0.1:9092",
+        registry_url="http://127.0.0.1:8081",
+        data_dir=(tmp_path / "var").resolve(),
+    )
+    assert line is None
+
+
+def test_the_export_line_names_what_differs(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    line = _environment_line(
+        Settings(),
+        bootstrap_servers="127.0.0.1:29092",
+        registry_url="http://127.0.0.1:28081",
+        data_dir=(tmp_path / "var").resolve(),
+    )
+    assert line == (
+        "Para los demás comandos: export SISI_BOOTSTRAP_SERVERS=127.0.0.1:29092 "
+        "SISI_SCHEMA_REGISTRY_URL=http://127.0.0.1:28081"
+    )
+    data = tmp_path / "mis datos"
+    only_data = _environment_line(
+        Settings(data_dir=data),
+        bootstrap_servers="127.0.0.1:9092",
+        registry_url="http://127.0.0.1:8081",
+        data_dir=data,
+    )
+    assert only_data == f"Para los demás comandos: export SISI_DATA_DIR='{data}'"
+
+
+def _produce_json(**changes: object) -> str:
+    data: dict[str, object] = {
+        "agreement_id": "CONV-X",
+        "altas": 290,
+        "cambios": 12,
+        "bajas": 4,
+        "bajas_on_hold": 0,
+        "pagos": 280,
+        "invalid_rows": 0,
+        "change_sets": 3,
+        "published": 3,
+        "unpublished": 0,
+        "waited": True,
+        "accepted": 586,
+        "rejected": 0,
+        "rejected_by_code": {},
+        "awaiting_receipt": 0,
+        "report": None,
+        "exit_code": 0,
+    }
+    data.update(changes)
+    return json.dumps(data)
+
+
+def test_a_clean_delivery_is_summarised_in_one_line() -> None:
+    text = _delivery_summary(0, _produce_json(), "")
+    assert text == (
+        "altas 290 · cambios 12 · bajas 4 · pagos 280 · inválidos 0 · "
+        "conjuntos publicados 3 de 3 · aceptados 586, rechazados 0"
+    )
+    assert "código" not in text
+
+
+def test_invalid_rows_are_explained_with_the_report() -> None:
+    out = _produce_json(
+        invalid_rows=3,
+        bajas_on_hold=2,
+        rejected=1,
+        rejected_by_code={"CURP_SEX_MISMATCH": 1},
+        report="/tmp/entrega-001.csv.rechazos.csv",
+        exit_code=1,
+    )
+    text = _delivery_summary(1, out, "")
+    assert "bajas 4 (2 retenidas)" in text
+    assert "inválidos 3" in text
+    assert "rechazados 1 (CURP_SEX_MISMATCH 1)" in text
+    assert "con filas inválidas (vea el reporte): /tmp/entrega-001.csv.rechazos.csv" in text
+    assert "código 1" not in text
+
+
+def test_a_failed_delivery_shows_its_error_short() -> None:
+    error = json.dumps({"error": "convenio desconocido 'X'", "exit_code": 2})
+    text = _delivery_summary(2, error, "error: convenio desconocido 'X'\n")
+    assert text == "falló (código 2): convenio desconocido 'X'"
+    crashed = _delivery_summary(1, "", "Traceback\n" + "x" * 1000)
+    assert crashed.startswith("falló (código 1): Traceback | xxx")
+    assert len(crashed) < 430
