@@ -36,7 +36,7 @@ from producers.publisher import Publisher, topic_exists
 from producers.receipts import ReceiptListener
 from producers.staging import ChunkHelper, CodecSpec, stage_file
 from producers.store import checkpoint_in_background, delivery_lock, open_state, state_path
-from producers.summary import ProduceSummary, write_report
+from producers.summary import ProduceSummary, report_columns, write_report
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "ProduceOptions", "Progress", "codec_spec", "produce_file"]
 
@@ -176,7 +176,7 @@ def produce_file(
             summary.bajas, summary.bajas_on_hold = (0, counts.bajas) if hold else (counts.bajas, 0)
             report = options.report or options.input.with_name(options.input.name + ".rechazos.csv")
             if options.dry_run or staged.invalid_rows:
-                write_report(conn, report)
+                write_report(conn, report, report_columns(agreement.layout))
                 summary.report = str(report)
             _refuse_mass_bajas(conn, summary, options)
             if options.dry_run:

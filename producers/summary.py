@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import csv
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from hub.agreements.layout import FileLayout
 from hub.validation.issues import REASON_CODES
 from producers.staging import DUPLICATE_CODE, DUPLICATE_REASON
 
-__all__ = ["REPORT_HEADER", "ProduceSummary", "describe_code", "write_report"]
+__all__ = ["REPORT_HEADER", "ProduceSummary", "describe_code", "report_columns", "write_report"]
 
 #: Columns of the rejection report the agency fixes and resends.
-REPORT_HEADER: Final = ("linea", "referencia", "campo", "codigo", "motivo")
+REPORT_HEADER: Final = ("linea", "referencia", "campo", "columna", "codigo", "motivo")
 
 
 def describe_code(code: str) -> str:
@@ -124,12 +126,43 @@ class ProduceSummary:
         return "\n".join(lines)
 
 
-def write_report(conn: sqlite3.Connection, path: Path) -> int:
+_GEOGRAPHY_PARTS: Final = ("cve_ent", "cve_mun", "cve_loc")
+
+
+def report_columns(layout: FileLayout) -> dict[str, str]:
+    """Each canonical field's place in the agency's file, as the rejection report names it.
+
+    The report's ``campo`` is the canonical name validation uses (``cve_mun``); ``columna`` is
+    what the agency sees in its own file (``CVEGEO_LOCALIDAD``, ``columna 3``, ...).
+    """
+    places: dict[str, str] = {}
+    for name, source in layout.fields.items():
+        if source.column is not None:
+            places[name] = source.column
+        elif source.position is not None:
+            places[name] = f"columna {source.position}"
+        elif source.columns:
+            places[name] = " + ".join(str(c) for c in source.columns)
+        elif source.derive == "curp":
+            places[name] = "derivado de la CURP"
+        elif source.constant is not None:
+            places[name] = "valor fijo del convenio"
+    if "cvegeo" in places:  # the INEGI parts come from the concatenated key
+        for part in _GEOGRAPHY_PARTS:
+            places.setdefault(part, places["cvegeo"])
+    return places
+
+
+def write_report(
+    conn: sqlite3.Connection, path: Path, columns: Mapping[str, str] | None = None
+) -> int:
     """Write the invalid rows (``invalid`` table) as a CSV the agency can open in a spreadsheet.
 
+    ``columns`` (from :func:`report_columns`) names each field's column in the agency's file.
     Written to a temporary name and renamed, so a failed write leaves nothing half-written.
     Returns the number of rows written.
     """
+    places = columns or {}
     partial = path.with_name(path.name + ".tmp")
     written = 0
     with partial.open("w", encoding="utf-8-sig", newline="") as handle:
@@ -140,7 +173,8 @@ def write_report(conn: sqlite3.Connection, path: Path) -> int:
         )
         while rows := cursor.fetchmany(1000):
             for line, reference, field_name, code, message in rows:
-                writer.writerow((line, reference or "", field_name, code, message))
+                place = places.get(field_name, "")
+                writer.writerow((line, reference or "", field_name, place, code, message))
                 written += 1
     partial.replace(path)
     return written

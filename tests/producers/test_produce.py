@@ -198,10 +198,15 @@ def test_dry_run_writes_the_rejection_report_and_touches_nothing(settings, synth
     assert summary.invalid_rows == len({row["linea"] for row in injected}) > 0
     with report.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
-        assert next(reader) == ["linea", "referencia", "campo", "codigo", "motivo"]
+        assert next(reader) == ["linea", "referencia", "campo", "columna", "codigo", "motivo"]
         reported = list(reader)
     assert {r[0] for r in reported} == {row["linea"] for row in injected}
-    assert all(r[4] for r in reported)  # a Spanish reason on every row
+    assert all(r[5] for r in reported)  # a Spanish reason on every row
+    layout = agreement(PAM).layout.fields
+    for _, _, field_name, column, _, _ in reported:  # the agency's own column names
+        source = layout.get(field_name)
+        if source is not None and source.column is not None:
+            assert column == source.column, field_name
     assert summary.transaction_id is None and summary.change_sets == 0
     conn = open_state(settings, PAM)
     assert conn.execute("select count(*) from snapshot").fetchone()[0] == 0
@@ -234,3 +239,11 @@ def test_a_file_that_would_drop_most_of_the_padron_is_refused(settings, synth, t
     conn = open_state(settings, PAM)
     assert conn.execute("select count(*) from outbox").fetchone()[0] == before + 1
     conn.close()
+
+
+def test_the_report_names_the_agencys_columns_for_derived_fields() -> None:
+    from producers.summary import report_columns
+
+    buems = report_columns(agreement(BUEMS).layout)
+    cvegeo = agreement(BUEMS).layout.fields["cvegeo"].column
+    assert cvegeo and buems["cve_mun"] == buems["cve_loc"] == cvegeo
