@@ -40,8 +40,9 @@ def _render(row: AgreementCompliance, agreements: AgreementSet, now: dt.datetime
     quality = agreement.quality if agreement else None
     lines = [f"{row.agreement_id}"]
     lines.append(
-        f"  entregas {row.deliveries} · mensajes {c['messages']} · elementos {c['items_received']}"
-        f" · aceptados {c['items_accepted']} · rechazados {c['items_rejected']}"
+        f"  entregas recibidas {row.deliveries} · mensajes {c['messages']}"
+        f" · elementos {c['items_received']} · aceptados {c['items_accepted']}"
+        f" · rechazados {c['items_rejected']}"
     )
     curp, complete, dup = row.curp_validity, row.completeness, row.duplicate_ratio
     mark = (
@@ -76,7 +77,12 @@ def _render(row: AgreementCompliance, agreements: AgreementSet, now: dt.datetime
 
 @click.command("compliance")
 @click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
-@click.option("--period", default=None, metavar="AAAA-MM", help="Sólo un mes.")
+@click.option(
+    "--period",
+    default=None,
+    metavar="AAAA-MM",
+    help="Sólo un mes: el mes en que el hub procesó los conjuntos, AAAA-MM.",
+)
 def compliance(as_json: bool, period: str | None) -> None:
     """Cumplimiento por convenio: entregas, aceptación, motivos de rechazo, calidad y desfase."""
     if period is not None and not (
@@ -98,7 +104,11 @@ def compliance(as_json: bool, period: str | None) -> None:
         click.echo(json.dumps(document, ensure_ascii=False, default=json_default))
         return
     if not rows:
-        click.echo("sin datos de cumplimiento todavía.")
+        click.echo(
+            f"sin datos de cumplimiento para el periodo {period}."
+            if period
+            else "sin datos de cumplimiento todavía."
+        )
         return
     agreements = AgreementSet(settings.agreements_dir)
     now = dt.datetime.now(dt.UTC)

@@ -7,12 +7,13 @@ import decimal
 import getpass
 import json
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import click
 from sqlalchemy import inspect
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from hub.audit.keys import load_or_create_hub_key
 from hub.audit.store import AuditLog
@@ -20,27 +21,67 @@ from hub.db import make_engine
 from hub.errors import ConfigurationError, SisiError
 from hub.registry.queries import person_by_curp, stats
 from hub.settings import Settings
+from hub.validation.curp import normalize_curp, validate_curp
 
 __all__ = ["json_default", "open_registry", "registry"]
 
 
-def open_registry(settings: Settings, tables: Iterable[str]) -> Engine:
-    """The registry engine, after checking that ``tables`` exist (migrations applied)."""
-    hint = "revise SISI_DATABASE_URL; 'sisi hub' aplica las migraciones al iniciar"
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite ``url`` (None for another database or an in-memory one)."""
     try:
-        engine = make_engine(settings.resolved_database_url())
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.database.startswith("file:"):  # a URI filename: SQLite reads it, not us
+        return None
+    return Path(parsed.database).resolve()
+
+
+def open_registry(settings: Settings, tables: Iterable[str]) -> Engine:
+    """The registry engine, after checking that ``tables`` exist (migrations applied).
+
+    Nothing is created: a SQLite file that does not exist is an error naming where it was
+    looked for (commands run outside the checkout would otherwise make an empty ``./var``).
+    """
+    url = settings.resolved_database_url()
+    where = _describe(url)
+    hint = (
+        "defina SISI_DATA_DIR con la carpeta de datos del hub (la que usa 'sisi up') o "
+        "SISI_DATABASE_URL con la base del registro; 'sisi up' o 'sisi hub' la crean y aplican "
+        "las migraciones al iniciar"
+    )
+    path = _sqlite_file(url)
+    if path is not None and not path.is_file():
+        raise ConfigurationError(f"no existe la base de datos del registro: {path}", hint=hint)
+    try:
+        engine = make_engine(url)
         present = set(inspect(engine).get_table_names())
     except SQLAlchemyError as exc:
         raise ConfigurationError(
-            f"no se pudo abrir la base de datos del registro ({type(exc).__name__})", hint=hint
+            f"no se pudo abrir la base de datos del registro {where} ({type(exc).__name__})",
+            hint=hint,
         ) from exc
     missing = sorted(set(tables) - present)
     if missing:
         engine.dispose()
         raise ConfigurationError(
-            f"a la base de datos le faltan tablas: {', '.join(missing)}", hint=hint
+            f"a la base de datos del registro {where} le faltan tablas: {', '.join(missing)}",
+            hint=hint,
         )
     return engine
+
+
+def _describe(url: str) -> str:
+    """How an operator recognises the database: its file, or its URL without the password."""
+    path = _sqlite_file(url)
+    if path is not None:
+        return str(path)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(SISI_DATABASE_URL ilegible)"
 
 
 def json_default(value: Any) -> Any:
@@ -62,6 +103,19 @@ def operator() -> str:
         return "desconocido"
 
 
+def _checked_curp(value: str) -> str:
+    """``value`` normalized, or a usage error saying what is wrong with it (nothing looked up)."""
+    curp = normalize_curp(value)
+    problems = [issue.message for issue in validate_curp(curp) if issue.is_error]
+    if problems:
+        raise SisiError(
+            f"la CURP '{value.strip()}' no es válida: {'; '.join(problems)}",
+            field="CURP",
+            hint="escriba los 18 caracteres de la CURP tal como aparecen en el documento",
+        )
+    return curp
+
+
 @click.group("registry")
 def registry() -> None:
     """Registro central: totales y consulta auditada de una persona."""
@@ -79,12 +133,16 @@ def stats_command(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(totals, ensure_ascii=False, default=json_default))
         return
-    click.echo(f"personas:              {totals['people']}")
-    click.echo(f"registros de origen:   {totals['source_records']}")
-    click.echo(f"elementos aplicados:   {totals['applied_items']}")
-    click.echo(f"entregas:              {totals['deliveries']}")
     payments = totals["payments"]
-    click.echo(f"pagos:                 {payments['count']} por ${payments['total']:,}")
+    rows = [
+        ("personas", f"{totals['people']}"),
+        ("registros de origen", f"{totals['source_records']}"),
+        ("elementos aplicados", f"{totals['applied_items']}"),
+        ("entregas con elementos aplicados", f"{totals['deliveries']}"),
+        ("pagos", f"{payments['count']} por ${payments['total']:,}"),
+    ]
+    for label, value in rows:
+        click.echo(f"{label + ':':<34}{value}")
     click.echo("inscripciones activas por programa:")
     for program, count in totals["active_enrollments"].items():
         click.echo(f"  {program:<12} {count}")
@@ -97,15 +155,22 @@ def stats_command(as_json: bool) -> None:
 def person_command(curp: str, purpose: str, as_json: bool) -> None:
     """Datos, programas y pagos de una persona. La consulta queda en la bitácora de auditoría."""
     if not purpose.strip():
-        raise SisiError("la finalidad está vacía", field="--purpose",
-                        hint="declare para qué consulta los datos personales")
+        raise SisiError(
+            "la finalidad está vacía",
+            field="--purpose",
+            hint="declare para qué consulta los datos personales",
+        )
+    curp = _checked_curp(curp)
     settings = Settings()
     engine = open_registry(settings, ["people", "audit_log"])
     try:
         report = person_by_curp(engine, curp)
         if report is None:
-            raise SisiError(f"no hay en el registro una persona con la CURP {curp.strip().upper()}",
-                            hint="revise la CURP", field="CURP")
+            raise SisiError(
+                f"no hay en el registro una persona con la CURP {curp}",
+                hint="revise la CURP",
+                field="CURP",
+            )
         audit = AuditLog(engine, load_or_create_hub_key(settings))
         entry = audit.read_personal(
             operator(), purpose.strip(), str(report.person["id"]), {"command": "registry person"}
@@ -131,8 +196,10 @@ def person_command(curp: str, purpose: str, as_json: bool) -> None:
         f" · entidad {p['entidad_nacimiento']}"
     )
     for program in report.programs:
-        click.echo(f"  programa {program['program_key']} ({program['program_name']}): "
-                   f"{program['status']} — convenio {program['agreement_id']}")
+        click.echo(
+            f"  programa {program['program_key']} ({program['program_name']}): "
+            f"{program['status']} — convenio {program['agreement_id']}"
+        )
     for payment in report.payments:
         amount = decimal.Decimal(payment["monto_centavos"] or 0).scaleb(-2)
         click.echo(f"  pago {payment['fecha_beneficio']} {payment['program_key']} ${amount:,}")
