@@ -14,6 +14,8 @@ Variables (all optional):
 - ``SISI_REGISTRY_OPERATOR_TOKEN`` Bearer token the Schema Registry requires for writes
                                (register, config, delete); without it writes are refused.
 - ``SISI_METRICS_PORT``        Port of a hub worker's Prometheus ``/metrics`` (default ``9100``).
+- ``SISI_METRICS_HOST``        Address ``/metrics`` listens on (default ``127.0.0.1``, this machine
+                               only; ``0.0.0.0`` when Prometheus scrapes from another host).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Settings(BaseSettings):
     schemas_dir: Path = REPO_ROOT / "avro_schemas"
     registry_operator_token: SecretStr | None = None
     metrics_port: int = 9100
+    metrics_host: str = "127.0.0.1"
 
     def resolved_database_url(self) -> str:
         """The registry URL; SQLite in the data directory unless ``SISI_DATABASE_URL`` is set."""

@@ -69,7 +69,9 @@ def hub(
     )
     if port:
         ports = f"{port}" if workers == 1 else f"{port}-{port + workers - 1}"
-        click.echo(f"métricas: http://0.0.0.0:{ports}/metrics", err=True)
+        host = settings.metrics_host
+        host = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
+        click.echo(f"métricas: http://{host}:{ports}/metrics", err=True)
     if workers == 1:
         from hub.worker.app import EXIT_RESUBSCRIBE, run_worker
 

@@ -267,9 +267,10 @@ def run_worker(
 
         REGISTRY.register(ComplianceCollector(pipeline.engine, agreements))
         try:
-            start_http_server(metrics_port)
+            start_http_server(metrics_port, addr=settings.metrics_host)
         except OSError as exc:
-            _log.warning("sin /metrics: el puerto %s no está disponible (%s)", metrics_port, exc)
+            host = settings.metrics_host
+            _log.warning("sin /metrics: %s:%s no está disponible (%s)", host, metrics_port, exc)
     tune_gc()
     watch = AgreementWatch(settings, topics)
     app = create_app(settings, pipeline, topics, publish_interval=publish_interval, watch=watch)
