@@ -109,27 +109,48 @@ class Gatekeeper:
         self._reload_interval = reload_interval
         self._checked_at = time.monotonic()
         self._signature = _directory_signature(agreements.directory)
+        #: The directory as it was when a reload last failed (reported once, until it changes).
+        self._broken: tuple[tuple[str, int, int], ...] | None = None
 
     def today(self) -> dt.date:
         """The date agreements must be in force on (fixed in tests, else the current day)."""
         return self._today or dt.date.today()
 
     def refresh(self, *, force: bool = False) -> bool:
-        """Reload the agreements if their files changed; True when a new set was loaded."""
+        """Reload the agreements if their files changed; True when a new set was loaded.
+
+        A directory that does not load is reported once per state of its files (not at every
+        look while it stays broken), and once more when it loads again.
+        """
         now = time.monotonic()
         if not force and now - self._checked_at < self._reload_interval:
             return False
         self._checked_at = now
         signature = _directory_signature(self.agreements.directory)
         if signature == self._signature and not force:
+            if self._broken is not None:  # the files are back as they were when last loaded
+                self._broken = None
+                _log.warning("convenios corregidos: %s", ", ".join(self.agreements.ids))
             return False
+        if signature == self._broken and not force:
+            return False  # the same broken files: already reported
         try:
             self.agreements.reload()
         except SisiError as exc:
-            _log.error("los convenios no se recargaron (se conservan los anteriores): %s", exc)
+            if signature != self._broken:
+                _log.error(
+                    "los convenios no se recargaron (se conservan los anteriores hasta que se "
+                    "corrijan): %s",
+                    exc,
+                )
+            self._broken = signature
             return False
         self._signature = signature
-        _log.info("convenios recargados: %s", ", ".join(self.agreements.ids))
+        if self._broken is not None:
+            self._broken = None
+            _log.warning("convenios corregidos: %s", ", ".join(self.agreements.ids))
+        else:
+            _log.info("convenios recargados: %s", ", ".join(self.agreements.ids))
         return True
 
     def inspect(self, topic: str, value: bytes, headers: Mapping[str, bytes]) -> Verdict:

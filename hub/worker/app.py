@@ -131,7 +131,8 @@ class AgreementWatch:
         try:
             agreements = AgreementSet(self.settings.agreements_dir)
         except SisiError as exc:
-            _log.warning("los convenios no se pudieron releer (se reintentará): %s", exc)
+            # the gatekeeper's reload, in the same look, reports it (once per broken state)
+            _log.debug("los convenios no se pudieron releer (se reintentará): %s", exc)
             return False
         wanted = subscribed_topics(agreements)
         if wanted == self.topics:
