@@ -31,7 +31,19 @@ __all__ = [
     "ReferenceDataError",
     "SignatureError",
     "SisiError",
+    "with_hint",
 ]
+
+#: a message ending in one of these needs no period before "Qué hacer:"
+_FINAL_PUNCTUATION = (".", "!", "?", "…", ":", ";")
+
+
+def with_hint(message: str, hint: str | None) -> str:
+    """``message. Qué hacer: hint`` — the one shape of every error the CLI prints."""
+    if not hint:
+        return message
+    end = "" if message.rstrip().endswith(_FINAL_PUNCTUATION) else "."
+    return f"{message.rstrip()}{end} Qué hacer: {hint}"
 
 
 class SisiError(Exception):
@@ -63,8 +75,7 @@ class SisiError(Exception):
         elif self.line is not None:
             where = f"línea {self.line}: "
         field = f"campo '{self.field}': " if self.field else ""
-        hint = f" Qué hacer: {self.hint}" if self.hint else ""
-        return f"{where}{field}{self.message}{hint}"
+        return f"{where}{field}{with_hint(self.message, self.hint)}"
 
 
 class ConfigurationError(SisiError):

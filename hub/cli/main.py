@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from hub.cli.spanish import VERSION_HELP, VERSION_MESSAGE, hispanize, spanish_error
 from hub.errors import SisiError
 
 __all__ = ["cli", "main"]
@@ -29,8 +30,42 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
+class Cancelled(click.ClickException):
+    """The operator answered no to a confirmation or pressed Ctrl-C."""
+
+    exit_code = 130
+
+    def show(self, file: Any = None) -> None:
+        click.echo("cancelado.", file=file, err=True)
+
+
 class LazyGroup(click.Group):
-    """A group whose subcommands are imported only when used."""
+    """A group whose subcommands are imported only when used, all of them speaking Spanish.
+
+    Every command it hands out goes through :func:`hispanize` (help option and headings), and
+    every click error raised while parsing or running one is turned into its Spanish version, so
+    ``sisi`` and ``CliRunner().invoke(cli, ...)`` print the same texts.
+    """
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            raise spanish_error(exc) from exc
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            raise spanish_error(exc) from exc
+        except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+            raise Cancelled("cancelado.") from exc
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *SUBCOMMANDS})
@@ -40,18 +75,23 @@ class LazyGroup(click.Group):
             module_name, attr = SUBCOMMANDS[cmd_name].split(":")
             command = getattr(importlib.import_module(module_name), attr)
             assert isinstance(command, click.Command)
-            return command
-        return super().get_command(ctx, cmd_name)
+            return hispanize(command)
+        found = super().get_command(ctx, cmd_name)
+        return hispanize(found) if found is not None else None
 
 
 @click.group(cls=LazyGroup)
-@click.version_option(package_name="sisi-hub")
+@click.version_option(package_name="sisi-hub", message=VERSION_MESSAGE, help=VERSION_HELP)
 def cli() -> None:
     """SISI: Sistema de Información Social Integral — hub de intercambio de padrones."""
 
 
+hispanize(cli)
+
+
 def main(argv: list[str] | None = None) -> Any:
-    """Run the CLI; a ``SisiError`` becomes one clear line on stderr and its exit code."""
+    """Run the CLI; a ``SisiError`` or a click error becomes ``error: ...`` on stderr and its
+    exit code (2 for a wrong command line, like click's own)."""
     try:
         return cli.main(args=argv, prog_name="sisi", standalone_mode=False)
     except SisiError as exc:
@@ -61,5 +101,6 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo("cancelado.", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        spanish = spanish_error(exc)
+        spanish.show()
+        sys.exit(spanish.exit_code)
