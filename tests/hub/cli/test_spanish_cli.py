@@ -217,3 +217,16 @@ def test_main_prints_the_same(capsys: pytest.CaptureFixture[str]) -> None:
 def test_error_render_has_one_period_before_what_to_do(message: str, rendered: str) -> None:
     assert SisiError(message, hint="revísela.").render() == rendered
     assert SisiError(message).render() == message
+
+
+def test_declining_a_confirmation_says_cancelado() -> None:
+    group = LazyGroup("sisi")
+
+    @group.command("borrar")
+    def borrar() -> None:
+        click.confirm("¿Borrar?", abort=True)
+
+    result = CliRunner().invoke(group, ["borrar"], input="n\n", prog_name="sisi")
+    assert result.exit_code == 130
+    assert result.stderr == "cancelado.\n"
+    assert "Aborted" not in result.output
