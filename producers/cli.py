@@ -88,6 +88,12 @@ def _progress(enabled: bool) -> Iterator[Progress]:
 @click.option("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, show_default=True)
 @click.option("--report", type=click.Path(path_type=Path), help="ruta del reporte de rechazos CSV")
 @click.option("--workers", type=click.IntRange(min=1, max=8), help="procesos de lectura")
+@click.option(
+    "--allow-mass-bajas",
+    is_flag=True,
+    help="permitir que la entrega dé de baja a más de la mitad del padrón (sin esta opción se "
+    "rechaza: suele ser un archivo vacío, incompleto o equivocado)",
+)
 def produce(
     agreement_id: str,
     input_path: Path,
@@ -100,6 +106,7 @@ def produce(
     chunk_size: int,
     report: Path | None,
     workers: int | None,
+    allow_mass_bajas: bool,
 ) -> None:
     """Entrega un padrón: lee, valida, compara, firma, guarda en la bandeja y publica.
 
@@ -116,6 +123,7 @@ def produce(
         chunk_size=chunk_size,
         report=report,
         parts=workers,
+        allow_mass_bajas=allow_mass_bajas,
     )
     try:
         agreement = _agreement(settings, agreement_id)
