@@ -145,7 +145,13 @@ def replay_command(entry_id: int, yes: bool) -> None:
                 hint="consulte el acuse del reenvío en el tema de acuses del convenio",
             )
         if not yes:
-            click.confirm(f"¿Reenviar el mensaje {item.message_id} a {item.topic}?", abort=True)
+            answer = click.prompt(
+                f"¿Reenviar el mensaje {item.message_id} a {item.topic}? [s/N]",
+                default="n",
+                show_default=False,
+            )
+            if answer.strip().lower() not in {"s", "si", "sí"}:
+                raise click.Abort
         publisher = KafkaPublisher(settings.bootstrap_servers)
         headers = [(name, raw) for name, raw in item.headers if raw is not None]
         publisher.publish(item.topic, item.value or b"", headers)
