@@ -116,7 +116,7 @@ def _delivery_summary(code: int, out: str, err: str) -> str:
         f"conjuntos publicados {data['published']:,} de {data['change_sets']:,}",
     ]
     if data.get("waited"):
-        accepted = f"aceptados {data['accepted']:,}, rechazados {data['rejected']:,}"
+        accepted = f"elementos aceptados {data['accepted']:,}, rechazados {data['rejected']:,}"
         codes = sorted(data.get("rejected_by_code", {}).items(), key=lambda kv: -kv[1])
         if codes:
             accepted += " (" + ", ".join(f"{c} {n:,}" for c, n in codes) + ")"

@@ -70,6 +70,16 @@ def test_up_demo_delivers_every_padron_survives_a_killed_worker_and_stops(tmp_pa
     text = "".join(lines)
     assert proc.returncode == 0, text
     assert "SISI detenido." in text
+    # the other commands need the ports it was started on
+    assert (
+        f"Para los demás comandos: export SISI_BOOTSTRAP_SERVERS=127.0.0.1:{ports[0]} "
+        f"SISI_SCHEMA_REGISTRY_URL=http://127.0.0.1:{ports[1]} SISI_DATA_DIR="
+    ) in text
+    deliveries = [line for line in text.splitlines() if ": entrega 2 → " in line]
+    assert len(deliveries) == len(PADRON_AGREEMENTS), text
+    for line in deliveries:
+        assert "altas " in line and "pagos " in line and "aceptados " in line, line
+        assert "código" not in line, line
 
     engine = make_engine(f"sqlite:///{tmp_path / 'registry.sqlite3'}")
     try:

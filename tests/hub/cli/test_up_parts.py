@@ -99,7 +99,7 @@ def test_a_clean_delivery_is_summarised_in_one_line() -> None:
     text = _delivery_summary(0, _produce_json(), "")
     assert text == (
         "altas 290 · cambios 12 · bajas 4 · pagos 280 · inválidos 0 · "
-        "conjuntos publicados 3 de 3 · aceptados 586, rechazados 0"
+        "conjuntos publicados 3 de 3 · elementos aceptados 586, rechazados 0"
     )
     assert "código" not in text
 
