@@ -157,6 +157,16 @@ def _status_json(agreement_id: str, status: OutboxStatus) -> dict[str, Any]:
     }
 
 
+#: How the items' states read in Spanish (the JSON keeps the codes).
+_ITEM_STATES = {
+    "PENDIENTE": "pendientes",
+    "PUBLICADO": "publicados",
+    "ACEPTADO": "aceptados",
+    "RECHAZADO": "rechazados",
+    "PARCIAL": "parciales",
+}
+
+
 def _render_status(agreement_id: str, status: OutboxStatus) -> str:
     lines = [f"Convenio {agreement_id}"]
     if not status.messages:
@@ -165,7 +175,8 @@ def _render_status(agreement_id: str, status: OutboxStatus) -> str:
         if state in status.messages:
             lines.append(f"  {state:<10} {status.messages[state]:>8,} conjuntos")
     for state, count in sorted(status.items.items()):
-        lines.append(f"  elementos {state.lower():<10} {count:>10,}")
+        label = _ITEM_STATES.get(state, state.lower())
+        lines.append(f"  elementos {label:<11} {count:>10,}")
     for code, count in sorted(status.rejected_items.items(), key=lambda kv: -kv[1]):
         lines.append(f"    {count:>8,}  {code}: {status.reasons.get(code, '')}")
     if status.unreceipted:

@@ -156,3 +156,5 @@ def test_cli_exit_codes_and_json(settings, synth, tmp_path) -> None:
     status = run("outbox", "status", "--agreement", PAM, "--json", "--no-refresh")
     assert status.returncode == 0
     assert json.loads(status.stdout)[0]["messages"] == {"PUBLICADO": 1}
+    text = run("outbox", "status", "--agreement", PAM, "--no-refresh")
+    assert text.returncode == 0 and "elementos publicados" in text.stdout  # Spanish plural
