@@ -42,6 +42,7 @@ from hub.audit.chain import Action, AuditEntry, AuditEvent, format_timestamp
 from hub.audit.store import AuditLog, audit_chain_head, audit_log
 from hub.gatekeeper.inspector import Gatekeeper, SchemaSource
 from hub.registry.bulk import begin_write
+from hub.registry.programs import ProgramEntry, seed_programs
 from hub.schema_registry.tables import RegistrySchema, SubjectVersion
 
 __all__ = [
@@ -308,8 +309,13 @@ def record_agreement_changes(
     """Append what the log lacks for the ``agreements`` loaded now; the entries added.
 
     A first look without locking finds nothing to do in the usual case; otherwise the decision is
-    taken again under the log's lock, in the transaction that appends.
+    taken again under the log's lock, in the transaction that appends. The registry's program
+    catalog gets the agreements' programs (key, name, CONEVAL key) first: the registry writer
+    only knows a program's key.
     """
+    seed_programs(
+        engine, [ProgramEntry(p.key, p.name, p.coneval_key) for a in agreements for p in a.programs]
+    )
     try:
         current = read_agreement_files(agreements)
     except OSError as exc:  # removed or unreadable since loaded: the next reload records it

@@ -23,6 +23,7 @@ from hub.audit import AuditEntry, AuditLog, iter_entries, load_or_create_hub_key
 from hub.audit.store import audit_log
 from hub.db import make_engine
 from hub.gatekeeper.inspector import Gatekeeper
+from hub.registry.models import Program
 from hub.schema_registry.store import SchemaStore
 from hub.worker import KafkaMessage, Outcome
 from hub.worker.changes import (
@@ -423,3 +424,11 @@ def test_a_deleted_contract_version_is_refused_without_a_restart_and_recorded(li
     deleted = _changes(hub, "CONTRACT_DELETED")
     assert [e.details["deletion"] for e in deleted] == [LOGICA, DEFINITIVA]
     _intact(hub)
+
+
+def test_start_fills_the_program_catalog_from_the_agreements(hub: Hub) -> None:
+    _start(hub)
+    pam = hub.pipeline.gatekeeper.agreements.get(PAM)
+    with hub.engine.connect() as conn:
+        rows = dict(conn.execute(select(Program.key, Program.name)).all())
+    assert rows[pam.programs[0].key] == pam.programs[0].name != pam.programs[0].key
