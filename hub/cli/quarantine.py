@@ -22,6 +22,11 @@ __all__ = ["quarantine"]
 _TABLES = ["quarantine_messages", "quarantine_entries"]
 
 
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """``moment`` in UTC (a naive one, as SQLite gives it back, already is)."""
+    return moment.astimezone(dt.UTC) if moment.tzinfo is not None else moment
+
+
 def _summary(item: QuarantinedItem) -> dict[str, object]:
     return {
         "id": item.id,
@@ -73,7 +78,8 @@ def list_command(
     for i in items:
         what = f"elemento {i.reference_id}" if i.reference_id else "conjunto completo"
         click.echo(
-            f"{i.id:>6}  {i.received_at:%Y-%m-%d %H:%M}  {i.agreement_id or '—'}  {i.reason_code}"
+            f"{i.id:>6}  {_utc(i.received_at):%Y-%m-%d %H:%M} UTC  {i.agreement_id or '—'}  "
+            f"{i.reason_code}"
             f"  {what}  [{i.status}]"
         )
 
