@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import getpass
 import json
+import os
+import pwd
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -96,11 +97,16 @@ def json_default(value: Any) -> Any:
 
 
 def operator() -> str:
-    """Who runs the command (the OS user), for the audit log."""
+    """Who runs the command, for the audit log: the account of the process's real user id.
+
+    Not ``getpass.getuser()``: it believes ``LOGNAME`` / ``USER``, which anyone can set to name
+    someone else as the reader.
+    """
+    uid = os.getuid()
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "desconocido"
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
 
 
 def _checked_curp(value: str) -> str:

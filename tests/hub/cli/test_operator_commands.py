@@ -110,3 +110,16 @@ def test_compliance_counts_deliveries_received() -> None:
     row = AgreementCompliance("CONV-BIENESTAR-PAM-2026", deliveries=3)
     lines = _render(row, AgreementSet(REPO_ROOT / "agreements"), dt.datetime.now(dt.UTC))
     assert lines[1].startswith("  entregas recibidas 3 · mensajes 0")
+
+
+def test_the_audited_reader_is_the_real_user_not_what_logname_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+    import pwd
+
+    from hub.cli.registry import operator
+
+    monkeypatch.setenv("LOGNAME", "titular.del.oic")
+    monkeypatch.setenv("USER", "titular.del.oic")
+    assert operator() == pwd.getpwuid(os.getuid()).pw_name != "titular.del.oic"
