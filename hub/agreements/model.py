@@ -289,10 +289,28 @@ class Agreement(_Frozen):
         if self.signed_on > self.valid_until:
             issues.append((("signed_on",), "la firma es posterior al fin de la vigencia"))
         issues += self._check_programs() + self._check_contracts() + self._check_scope()
-        issues += self._check_layout()
+        issues += self._check_layout() + self._check_demo_key()
         if issues:
             raise LocatedError(issues)
         return self
+
+    def _check_demo_key(self) -> list[tuple[Loc, str]]:
+        """A production agreement must not carry its demo key: anyone can compute that key's
+        private half (``hub.agreements.keys.demo_private_key``) and sign as the agency."""
+        from hub.agreements.keys import demo_private_key, public_key_of
+
+        if self.environment == "demo":
+            return []
+        if self.public_key.strip() != public_key_of(demo_private_key(self.id)):
+            return []
+        return [
+            (
+                ("public_key",),
+                "es la clave de demostración de este convenio, cuya clave privada cualquiera "
+                "puede calcular; un convenio de producción necesita la clave pública que generó "
+                "la dependencia ('sisi agreements keygen'), o declare environment: demo",
+            )
+        ]
 
     def _check_programs(self) -> list[tuple[Loc, str]]:
         issues: list[tuple[Loc, str]] = []

@@ -263,6 +263,13 @@ def run_worker(
     pipeline = build_pipeline(settings, publisher, agreements=agreements)
     # what changed while no worker looked (other workers record the same changes once)
     record_at_start(pipeline.engine, pipeline.audit, agreements)
+    demo = [agreement.id for agreement in agreements if agreement.environment == "demo"]
+    if demo:
+        _log.warning(
+            "convenios de demostración (sus claves privadas se calculan a partir de su clave: "
+            "cualquiera puede firmar por esas dependencias; no los use en producción): %s",
+            ", ".join(demo),
+        )
     if metrics_port:
         from prometheus_client import REGISTRY, start_http_server
 

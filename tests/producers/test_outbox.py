@@ -13,6 +13,7 @@ from confluent_kafka import Producer
 from fastavro import parse_schema
 
 from hub.agreements import demo_private_key
+from hub.agreements.keys import generate_keypair
 from hub.broker import ensure_topics, topics_for_agreements
 from hub.contracts.wire import encode
 from hub.settings import REPO_ROOT, Settings
@@ -142,12 +143,13 @@ def test_cli_exit_codes_and_json(settings, synth, tmp_path) -> None:
     folder = tmp_path / "agreements"
     shutil.copytree(REPO_ROOT / "agreements", folder)
     pam_file = folder / "bienestar-pam.yaml"
-    pam_file.write_text(
-        pam_file.read_text(encoding="utf-8").replace(
-            "environment: demo", "environment: produccion"
-        ),
-        encoding="utf-8",
+    text = pam_file.read_text(encoding="utf-8").replace(
+        "environment: demo", "environment: produccion"
     )
+    demo_key = next(line for line in text.splitlines() if line.startswith("public_key:"))
+    # a production agreement carries the agency's own public key, never the demo one
+    text = text.replace(demo_key, f"public_key: {generate_keypair()[1]}")
+    pam_file.write_text(text, encoding="utf-8")
     production = run(
         "produce", "--agreement", PAM, "--input", str(clean),
         environ={**env, "SISI_AGREEMENTS_DIR": str(folder)},

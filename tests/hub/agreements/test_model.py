@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from hub.agreements import Agreement, load_agreements
+from hub.agreements.keys import generate_keypair
 from hub.topics import agreement_changes, agreement_receipts
 
 from .conftest import SAMPLES
@@ -63,7 +64,16 @@ def test_frozen_and_round_trips(pam: Agreement) -> None:
 def test_environment_defaults_to_produccion(pam: Agreement) -> None:
     data = pam.model_dump(mode="json")
     del data["environment"]
+    data["public_key"] = generate_keypair()[1]  # production needs the agency's own key
     assert Agreement.model_validate(data).environment == "produccion"
+
+
+def test_a_production_agreement_with_its_demo_key_is_refused(pam: Agreement) -> None:
+    """Anyone can compute a demo key's private half and sign as the agency."""
+    data = pam.model_dump(mode="json")
+    data["environment"] = "produccion"
+    with pytest.raises(ValueError, match="clave de demostración"):
+        Agreement.model_validate(data)
 
 
 def test_direct_construction_error_is_readable(pam: Agreement) -> None:
