@@ -86,12 +86,35 @@ def list_command(
 
 @quarantine.command("show")
 @click.argument("entry_id", type=int)
+@click.option(
+    "--purpose",
+    required=True,
+    help="Finalidad de la consulta (queda en la bitácora): el conjunto original trae datos "
+    "personales.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
-def show_command(entry_id: int, as_json: bool) -> None:
-    """Una entrada: motivo, posición en Kafka, encabezados y tamaño del valor original."""
-    engine = open_registry(Settings(), _TABLES)
+def show_command(entry_id: int, purpose: str, as_json: bool) -> None:
+    """Una entrada: motivo, posición en Kafka, encabezados y tamaño del valor original.
+
+    El valor original (con --json, en hexadecimal) es el conjunto de cambios completo, con los
+    datos personales de todos sus elementos: la consulta queda en la bitácora con su finalidad.
+    """
+    if not purpose.strip():
+        raise SisiError(
+            "la finalidad de la consulta está vacía",
+            field="--purpose",
+            hint="declare para qué consulta la entrada, p. ej. --purpose 'revisión de rechazo'",
+        )
+    settings = Settings()
+    engine = open_registry(settings, _TABLES)
     try:
         item = get_item(engine, entry_id)
+        AuditLog(engine, load_or_create_hub_key(settings)).read_personal(
+            operator(),
+            purpose,
+            f"cuarentena:{item.id}",
+            {"agreement_id": item.agreement_id or "", "message_id": item.message_id},
+        )
     finally:
         engine.dispose()
     headers = {name: (raw.hex() if raw is not None else None) for name, raw in item.headers}

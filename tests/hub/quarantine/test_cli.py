@@ -42,11 +42,23 @@ def test_quarantine_compliance_and_audited_person_lookup(hub: Hub) -> None:
     assert [(e["reference_id"], e["reason_code"]) for e in entries] == [
         ("R0000002", "PROGRAMA_FUERA_DE_CONVENIO")
     ]
-    code, out = _run(hub, "quarantine", "show", str(entries[0]["id"]), "--json")
+    entry = str(entries[0]["id"])
+    code, out = _run(hub, "quarantine", "show", entry, "--json")
+    assert code != 0  # the original bytes hold personal data: --purpose is required
+    code, out = _run(hub, "quarantine", "show", entry, "--purpose", " ")
+    assert code != 0 and "finalidad" in out
+    code, out = _run(hub, "quarantine", "show", entry, "--json", "--purpose", "revisión")
     assert code == 0 and bytes.fromhex(json.loads(out)["value_hex"]) == value
+    with hub.engine.connect() as conn:
+        read = conn.execute(
+            text("select purpose, details from audit_log where action = 'PERSONAL_DATA_READ'")
+        ).all()
+    assert [(r.purpose, json.loads(r.details)["subject"]) for r in read] == [
+        ("revisión", f"cuarentena:{entry}")
+    ]
     code, out = _run(hub, "quarantine", "replay", str(entries[0]["id"]), "--yes")
     assert code != 0 and "conjunto nuevo" in out  # item data: the agency must resend
-    code, out = _run(hub, "quarantine", "show", "999")
+    code, out = _run(hub, "quarantine", "show", "999", "--purpose", "revisión")
     assert code != 0
 
     code, out = _run(hub, "compliance", "--json")
@@ -67,7 +79,7 @@ def test_quarantine_compliance_and_audited_person_lookup(hub: Hub) -> None:
         rows = conn.execute(
             text("select actor, purpose from audit_log where action = 'PERSONAL_DATA_READ'")
         ).all()
-    assert len(rows) == 1 and rows[0].purpose == "aclaración ARCO" and rows[0].actor
+    assert len(rows) == 2 and rows[1].purpose == "aclaración ARCO" and rows[1].actor
     code, out = _run(hub, "registry", "stats", "--json")
     assert code == 0 and json.loads(out)["applied_items"] == 1
 
