@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import hashlib
+import hmac
 import json
 import os
 import pwd
@@ -12,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -109,6 +113,15 @@ def operator() -> str:
         return f"uid {uid}"
 
 
+def _curp_digest(hub_key: Ed25519PrivateKey, curp: str) -> str:
+    """HMAC-SHA256 of ``curp`` under a key derived from the hub's private key (hex)."""
+    raw = hub_key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    key = hashlib.sha256(b"sisi-consulta-curp:" + raw).digest()
+    return hmac.new(key, curp.encode(), hashlib.sha256).hexdigest()
+
+
 def _checked_curp(value: str) -> str:
     """``value`` normalized, or a usage error saying what is wrong with it (nothing looked up)."""
     curp = normalize_curp(value)
@@ -171,13 +184,23 @@ def person_command(curp: str, purpose: str, as_json: bool) -> None:
     engine = open_registry(settings, ["people", "audit_log"])
     try:
         report = person_by_curp(engine, curp)
+        hub_key = load_or_create_hub_key(settings)
+        audit = AuditLog(engine, hub_key)
         if report is None:
+            # "not in the registry" says something about a person too: the look-up is recorded,
+            # with a keyed digest of the CURP (the log never holds a CURP; a plain hash of one
+            # could be reversed by trying every CURP)
+            audit.read_personal(
+                operator(),
+                purpose.strip(),
+                "sin-coincidencia",
+                {"command": "registry person", "curp_hmac": _curp_digest(hub_key, curp)},
+            )
             raise SisiError(
                 f"no hay en el registro una persona con la CURP {curp}",
                 hint="revise la CURP",
                 field="CURP",
             )
-        audit = AuditLog(engine, load_or_create_hub_key(settings))
         entry = audit.read_personal(
             operator(), purpose.strip(), str(report.person["id"]), {"command": "registry person"}
         )

@@ -96,6 +96,26 @@ def test_a_well_formed_curp_not_in_the_registry(registry_dir: Path) -> None:
     code, text, error = _run(env, "registry", "person", written, "--purpose", "prueba")
     assert error is not None and code == 2
     assert f"no hay en el registro una persona con la CURP {WELL_FORMED}" in text
+    # the miss is an audited look-up too, without the CURP in the log
+    engine = make_engine(f"sqlite:///{registry_dir / 'registry.sqlite3'}")
+    with engine.connect() as conn:
+        from sqlalchemy import text as sql
+
+        rows = conn.execute(
+            sql("select purpose, details from audit_log where action = 'PERSONAL_DATA_READ'")
+        ).all()
+    engine.dispose()
+    assert len(rows) == 1 and rows[0].purpose == "prueba"
+    assert '"subject":"sin-coincidencia"' in rows[0].details and "curp_hmac" in rows[0].details
+    assert WELL_FORMED not in rows[0].details
+    _run(env, "registry", "person", WELL_FORMED, "--purpose", "otra")
+    with engine.connect() as conn:
+        again = conn.execute(
+            sql("select details from audit_log where action = 'PERSONAL_DATA_READ'")
+        ).all()
+    assert again[0].details.split('"curp_hmac":')[1][:20] == again[1].details.split(
+        '"curp_hmac":'
+    )[1][:20]  # the same person gives the same digest
 
 
 def test_compliance_period_is_the_processing_month(registry_dir: Path) -> None:
