@@ -113,9 +113,10 @@ def test_a_well_formed_curp_not_in_the_registry(registry_dir: Path) -> None:
         again = conn.execute(
             sql("select details from audit_log where action = 'PERSONAL_DATA_READ'")
         ).all()
-    assert again[0].details.split('"curp_hmac":')[1][:20] == again[1].details.split(
-        '"curp_hmac":'
-    )[1][:20]  # the same person gives the same digest
+    assert (
+        again[0].details.split('"curp_hmac":')[1][:20]
+        == again[1].details.split('"curp_hmac":')[1][:20]
+    )  # the same person gives the same digest
 
 
 def test_compliance_period_is_the_processing_month(registry_dir: Path) -> None:
