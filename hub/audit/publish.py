@@ -8,11 +8,15 @@ unsigned entry, so entries are published with v2.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from hub.audit.chain import AuditEntry, ChainHead
+from hub.contracts.wire import SchemaResolver, decode
+from hub.errors import SisiError
+from hub.kafka_log import kafka_logger
 
 __all__ = [
     "AUDIT_RECORD_SUBJECT",
@@ -20,7 +24,9 @@ __all__ = [
     "CHAIN_HEAD_SUBJECT",
     "entry_from_record",
     "entry_to_record",
+    "head_from_record",
     "head_to_record",
+    "read_published_head",
 ]
 
 AUDIT_RECORD_SUBJECT = "mx.gob.sisi.hub.AuditRecord"
@@ -79,3 +85,86 @@ def head_to_record(
         "recorded_at": head.at,
         "published_at": published_at or datetime.now(UTC),
     }
+
+
+def head_from_record(record: Mapping[str, Any]) -> ChainHead:
+    """An ``AuditChainHead`` value back into a head, to check a log against it."""
+    return ChainHead(
+        sequence=int(record["sequence"]),
+        entry_hash=bytes(record["entry_hash"]),
+        signature=bytes(record["signature"]),
+        at=record.get("recorded_at"),
+    )
+
+
+#: How many of the last records of each partition :func:`read_published_head` looks at.
+_LAST_RECORDS = 64
+
+
+def read_published_head(
+    bootstrap_servers: str, topic: str, resolver: SchemaResolver, *, timeout: float = 10.0
+) -> dict[str, Any] | None:
+    """The published ``AuditChainHead`` with the highest sequence among the topic's last records.
+
+    None when the topic has no record (or does not exist). Several workers publish heads, so the
+    last record is not always the newest head: the highest sequence wins. Records that do not
+    decode are skipped. Raises ``SisiError`` when the broker does not answer within ``timeout``.
+    """
+    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+    consumer: Any = Consumer(
+        {
+            "bootstrap.servers": bootstrap_servers,
+            "group.id": "sisi-audit-verify",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "allow.auto.create.topics": False,
+            "logger": kafka_logger("hub.librdkafka"),
+        }
+    )
+    deadline = time.monotonic() + timeout
+    try:
+        try:
+            metadata = consumer.list_topics(topic, timeout=timeout)
+        except KafkaException as exc:
+            raise SisiError(
+                f"el broker {bootstrap_servers} no respondió en {timeout:g} s ({exc})",
+                hint="revise SISI_BOOTSTRAP_SERVERS y que el hub esté en marcha",
+            ) from exc
+        described = metadata.topics.get(topic)
+        if described is None or described.error is not None or not described.partitions:
+            return None
+        pending: dict[int, int] = {}  # partition -> offset of its last record
+        starts: list[Any] = []
+        for partition in sorted(described.partitions):
+            low, high = consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=max(deadline - time.monotonic(), 1.0)
+            )
+            if high > low:
+                pending[partition] = high - 1
+                starts.append(TopicPartition(topic, partition, max(low, high - _LAST_RECORDS)))
+        if not pending:
+            return None
+        consumer.assign(starts)
+        best: dict[str, Any] | None = None
+        while pending and time.monotonic() < deadline:
+            message = consumer.poll(min(0.5, max(deadline - time.monotonic(), 0.01)))
+            if message is None:
+                continue
+            partition = message.partition()
+            if message.error() is not None:
+                if message.error().code() == KafkaError._PARTITION_EOF:
+                    pending.pop(partition, None)
+                continue
+            if message.offset() >= pending.get(partition, -1):
+                pending.pop(partition, None)
+            try:
+                record = decode(message.value(), resolver)
+                head_from_record(record)
+            except (SisiError, KeyError, TypeError, ValueError):
+                continue
+            if best is None or int(record["sequence"]) > int(best["sequence"]):
+                best = record
+        return best
+    finally:
+        consumer.close()

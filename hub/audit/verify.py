@@ -5,15 +5,17 @@ entries), ``prev_hash`` is the previous entry's hash (otherwise reordered or ins
 content still hashes to ``entry_hash`` (otherwise edited). Every signed entry (a batch head)
 must carry the hub's signature over its ``entry_hash``: a batch rewritten with recomputed hashes
 fails there, since the attacker cannot sign. The log must end in a signed entry (otherwise the
-end of a batch was cut off), and an expected head (the one the hub published) also catches a log
-cut short at a batch boundary or rewritten as a whole.
+end of a batch was cut off), and an expected head also catches a log cut short at a batch
+boundary or rewritten as a whole. The head stored next to the log can be rolled back by whoever
+can write the database; only a head published by the hub and kept elsewhere
+(``published_head``) catches that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from itertools import islice
 from typing import Any
@@ -51,6 +53,8 @@ class VerificationReport:
     first_bad_sequence: int | None = None
     problem: Problem | None = None
     reason: str | None = None
+    #: sequence of the published head the log was checked against (None when none was given)
+    published_sequence: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -60,9 +64,14 @@ class VerificationReport:
     def render(self) -> str:
         """One line in Spanish for the operator."""
         if self.ok:
+            published = (
+                f"; contiene la cabeza publicada {self.published_sequence}"
+                if self.published_sequence
+                else ""
+            )
             return (
                 f"bitácora íntegra: {self.entries_checked} entradas verificadas, "
-                f"última {self.last_sequence} (hash {self.last_hash.hex()})"
+                f"última {self.last_sequence} (hash {self.last_hash.hex()}){published}"
             )
         return f"bitácora alterada en la entrada {self.first_bad_sequence}: {self.reason}"
 
@@ -76,6 +85,7 @@ class VerificationReport:
             "first_bad_sequence": self.first_bad_sequence,
             "problem": self.problem.name if self.problem else None,
             "reason": self.reason,
+            "published_sequence": self.published_sequence,
         }
 
 
@@ -179,6 +189,7 @@ def verify_chain(
     public_key: Ed25519PublicKey | str,
     *,
     expected_head: ChainHead | None = None,
+    published_head: ChainHead | None = None,
     require_signed_end: bool = True,
 ) -> VerificationReport:
     """Walk ``entries`` in sequence order and report the first broken one (streams; stops there).
@@ -187,8 +198,11 @@ def verify_chain(
     the previous one and hash to its ``entry_hash``; every signature present must be the hub's;
     and the log must end in a signed entry (a batch head), since the signatures are what make a
     rewritten chain detectable. ``expected_head``, when given, must be reached exactly: a log
-    shorter than it was cut at the end. ``require_signed_end=False`` checks a prefix (e.g. a
-    topic read while a batch is still arriving) without that last rule.
+    shorter than it was cut at the end. ``published_head``, a head the hub published (and someone
+    kept outside the hub), must be in the log exactly: its signature is the hub's and the entry
+    with its sequence has its hash. The log may have grown past it; a log that ends before it, or
+    holds another entry there, was cut and re-headed or rewritten. ``require_signed_end=False``
+    checks a prefix (e.g. a topic read while a batch is still arriving) without that last rule.
 
     On failure the report's ``entries_checked``/``last_sequence`` stop before the first entry
     that can no longer be vouched for (``first_bad_sequence``).
@@ -199,6 +213,7 @@ def verify_chain(
     last_sequence, last_hash, checked = 0, GENESIS_HASH, 0
     covered_sequence, covered_hash = 0, GENESIS_HASH  # last entry proven by a hub signature
     hash_at_head: bytes | None = None
+    hash_at_published: bytes | None = None
     iterator: Iterator[AuditEntry] = iter(entries)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="audit-verify") as pool:
         while chunk := list(islice(iterator, _CHUNK)):
@@ -228,6 +243,10 @@ def verify_chain(
                     index = expected_head.sequence - good[0].sequence
                     if index < len(good):
                         hash_at_head = good[index].entry_hash
+                if published_head is not None and good[0].sequence <= published_head.sequence:
+                    index = published_head.sequence - good[0].sequence
+                    if index < len(good):
+                        hash_at_published = good[index].entry_hash
             if broken is not None:
                 return _failed(checked, last_sequence, last_hash, broken)
     if require_signed_end and covered_sequence < last_sequence:
@@ -237,7 +256,21 @@ def verify_chain(
         head_break = _check_head(expected_head, key, fingerprint, last_sequence, hash_at_head)
         if head_break is not None:
             return _failed(checked, last_sequence, last_hash, head_break)
-    return VerificationReport(checked, last_sequence, last_hash)
+    if published_head is not None:
+        published_break = _check_head(
+            published_head, key, fingerprint, last_sequence, hash_at_published, published=True
+        )
+        if published_break is not None:
+            return replace(
+                _failed(checked, last_sequence, last_hash, published_break),
+                published_sequence=published_head.sequence,
+            )
+    return VerificationReport(
+        checked,
+        last_sequence,
+        last_hash,
+        published_sequence=None if published_head is None else published_head.sequence,
+    )
 
 
 def _failed(
@@ -259,15 +292,19 @@ def _check_head(
     fingerprint: str,
     last_sequence: int,
     hash_at_head: bytes | None,
+    *,
+    published: bool = False,
 ) -> _Break | None:
-    """Whether the verified log ends exactly at the published head."""
+    """Whether the verified log reaches ``head`` exactly (the stored head, or a published one)."""
     if head.sequence == 0:
         return None
+    which = "publicada" if published else "registrada"
     if not signature_valid(key, head.entry_hash, head.signature):
         return _Break(
             head.sequence,
             Problem.FORGED,
-            f"la firma de la cabeza de la cadena no es de la llave del hub ({fingerprint})",
+            f"la firma de la cabeza {which} de la cadena (entrada {head.sequence}) no es de la "
+            f"llave del hub ({fingerprint})",
         )
     if last_sequence < head.sequence:
         missing = (
@@ -275,16 +312,28 @@ def _check_head(
             if last_sequence + 1 == head.sequence
             else f"{last_sequence + 1} a {head.sequence}"
         )
-        return _Break(
-            last_sequence + 1,
-            Problem.TRUNCATED,
-            f"la bitácora termina en la entrada {last_sequence} pero la cabeza registrada es la "
-            f"{head.sequence}; se borraron las entradas {missing} del final",
-        )
+        if published and last_sequence == 0:
+            reason = (
+                f"la bitácora está vacía pero se publicó la cabeza {head.sequence}; "
+                "se borró toda la bitácora"
+            )
+        elif published:
+            reason = (
+                f"la bitácora termina en la entrada {last_sequence} pero se publicó la cabeza "
+                f"{head.sequence}; se borraron las entradas {missing} del final"
+            )
+        else:
+            reason = (
+                f"la bitácora termina en la entrada {last_sequence} pero la cabeza registrada es "
+                f"la {head.sequence}; se borraron las entradas {missing} del final"
+            )
+        return _Break(last_sequence + 1, Problem.TRUNCATED, reason)
     if hash_at_head != head.entry_hash:
-        return _Break(
-            head.sequence,
-            Problem.EDITED,
-            "su hash no coincide con el de la cabeza registrada; la bitácora fue reescrita",
+        reason = (
+            f"la entrada {head.sequence} no coincide con la cabeza publicada (su hash es otro); "
+            "la bitácora fue reescrita desde esa entrada o antes"
+            if published
+            else "su hash no coincide con el de la cabeza registrada; la bitácora fue reescrita"
         )
+        return _Break(head.sequence, Problem.EDITED, reason)
     return None

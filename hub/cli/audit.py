@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -15,14 +18,22 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.agreements.keys import key_id, public_key_from_str, public_key_to_str
-from hub.audit.chain import Action, AuditEntry
+from hub.audit.chain import GENESIS_HASH, Action, AuditEntry, ChainHead
 from hub.audit.keys import load_hub_public_key
-from hub.audit.publish import entry_to_record
+from hub.audit.publish import (
+    CHAIN_HEAD_SUBJECT,
+    entry_to_record,
+    head_from_record,
+    read_published_head,
+)
 from hub.audit.store import iter_entries, read_head, recent_entries
 from hub.audit.verify import verify_chain
+from hub.contracts.schema_text import ParsedSchema
 from hub.db import make_engine
-from hub.errors import ConfigurationError, SignatureError
+from hub.errors import ConfigurationError, SignatureError, SisiError
+from hub.gatekeeper.schemas import StoreSchemas
 from hub.settings import Settings
+from hub.topics import PUBLIC_AUDIT_HEAD
 
 __all__ = ["audit", "head_command", "list_command", "verify_command"]
 
@@ -73,6 +84,148 @@ def audit() -> None:
     """Bitácora de auditoría: encadenada por hash y firmada por el hub."""
 
 
+_HEX = re.compile(r"[0-9a-fA-F]*")
+#: names a published head's fields go by: ``sisi audit head --json`` and ``AuditChainHead``
+_HASH_FIELDS = ("entry_hash", "entry_hash_hex", "hash")
+_SIGNATURE_FIELDS = ("signature", "signature_hex", "signature_b64", "signature_base64")
+
+
+def _binary(text: object, size: int, path: Path, field: str) -> bytes:
+    """``size`` bytes written as hex or base64 (``sisi audit head`` gives base64 signatures)."""
+    if not isinstance(text, str):
+        raise ConfigurationError(
+            f"debe ser texto en hexadecimal o base64, no {type(text).__name__}",
+            path=path,
+            field=field,
+            hint="use la salida de `sisi audit head --json` o un registro AuditChainHead",
+        )
+    value = text.strip()
+    digits = value[2:] if value[:2] in ("0x", "0X") else value
+    if len(digits) == 2 * size and _HEX.fullmatch(digits):
+        return bytes.fromhex(digits)
+    try:
+        decoded = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        decoded = b""
+    if len(decoded) == size:
+        return decoded
+    raise ConfigurationError(
+        f"no es un valor de {size} bytes en hexadecimal ({2 * size} caracteres) ni en base64",
+        path=path,
+        field=field,
+        hint="copie el valor completo tal como lo publicó el hub",
+    )
+
+
+def _one_of(document: Mapping[str, Any], names: tuple[str, ...], path: Path) -> tuple[str, Any]:
+    for name in names:
+        if document.get(name) is not None:
+            return name, document[name]
+    raise ConfigurationError(
+        "falta en la cabeza publicada",
+        path=path,
+        field=names[0],
+        hint="use la salida de `sisi audit head --json` o un registro AuditChainHead",
+    )
+
+
+def _head_from_document(document: object, path: Path) -> tuple[ChainHead, str | None]:
+    """A published head and its key id from ``sisi audit head --json`` or an AuditChainHead."""
+    if isinstance(document, Mapping) and isinstance(document.get("value"), Mapping):
+        document = document["value"]  # a record as a Kafka tool prints it
+    if not isinstance(document, Mapping):
+        raise ConfigurationError(
+            "no es un objeto JSON con la cabeza de la cadena",
+            path=path,
+            hint="use la salida de `sisi audit head --json` o un registro AuditChainHead",
+        )
+    sequence = document.get("sequence")
+    if isinstance(sequence, str) and sequence.strip().isdigit():
+        sequence = int(sequence.strip())
+    if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
+        raise ConfigurationError(
+            f"debe ser un entero mayor o igual a 0, no {sequence!r}",
+            path=path,
+            field="sequence",
+            hint="use la salida de `sisi audit head --json` o un registro AuditChainHead",
+        )
+    key = document.get("key_id")
+    if key is not None and not isinstance(key, str):
+        raise ConfigurationError("debe ser texto", path=path, field="key_id")
+    if sequence == 0:
+        return ChainHead(0, GENESIS_HASH, b"", None), key
+    hash_field, hash_text = _one_of(document, _HASH_FIELDS, path)
+    signature_field, signature_text = _one_of(document, _SIGNATURE_FIELDS, path)
+    entry_hash = _binary(hash_text, len(GENESIS_HASH), path, hash_field)
+    signature = _binary(signature_text, 64, path, signature_field)
+    return ChainHead(sequence, entry_hash, signature, None), key
+
+
+def _head_file(path: Path) -> tuple[ChainHead, str | None]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(
+            f"no se pudo leer la cabeza publicada ({type(exc).__name__})",
+            path=path,
+            hint="indique el archivo guardado con `sisi audit head --json > archivo.json`",
+        ) from exc
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(
+            f"no es JSON válido ({exc.msg}, columna {exc.colno})",
+            path=path,
+            line=exc.lineno,
+            hint="use la salida de `sisi audit head --json` tal cual",
+        ) from exc
+    return _head_from_document(document, path)
+
+
+def _schema_resolver(engine: Engine, settings: Settings) -> Any:
+    """Writer schemas from the hub's registry; the local AuditChainHead contract if it lacks one."""
+    store = StoreSchemas(engine)
+    local = sorted(
+        (Path(settings.schemas_dir) / CHAIN_HEAD_SUBJECT).glob("v*.avsc"),
+        key=lambda file: int(file.stem[1:]) if file.stem[1:].isdigit() else 0,
+    )
+
+    def resolve(schema_id: int) -> ParsedSchema:
+        try:
+            return store.resolve(schema_id).parsed
+        except (KeyError, SQLAlchemyError):
+            if not local:
+                raise KeyError(schema_id) from None
+            import fastavro
+
+            parsed: ParsedSchema = fastavro.parse_schema(
+                json.loads(local[-1].read_text(encoding="utf-8"))
+            )
+            return parsed
+
+    return resolve
+
+
+def _published_head(settings: Settings, engine: Engine) -> tuple[ChainHead, str | None]:
+    servers = settings.bootstrap_servers
+    try:
+        record = read_published_head(servers, PUBLIC_AUDIT_HEAD, _schema_resolver(engine, settings))
+    except SisiError as exc:
+        raise ConfigurationError(
+            f"no se pudo leer la cabeza publicada del tópico {PUBLIC_AUDIT_HEAD}: {exc.message}",
+            hint=(exc.hint or "revise SISI_BOOTSTRAP_SERVERS")
+            + "; o verifique con --head y una copia guardada de la cabeza",
+        ) from exc
+    if record is None:
+        raise ConfigurationError(
+            f"el tópico {PUBLIC_AUDIT_HEAD} en {servers} no tiene ninguna cabeza publicada: el hub "
+            "aún no publicó una, o el broker la perdió (Tansu no conserva nada al reiniciarse)",
+            hint="verifique con --head ARCHIVO y una copia de la cabeza guardada fuera del hub "
+            "(`sisi audit head --json > cabeza-AAAA-MM-DD.json`)",
+        )
+    return head_from_record(record), record.get("key_id")
+
+
 @audit.command("verify")
 @click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
 @click.option(
@@ -81,21 +234,72 @@ def audit() -> None:
     metavar="ed25519:...",
     help="Llave pública publicada del hub (por omisión, <SISI_DATA_DIR>/keys/hub.pub).",
 )
+@click.option(
+    "--head",
+    "head_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    metavar="ARCHIVO",
+    help="Cabeza publicada guardada fuera del hub (JSON de `sisi audit head --json` o un "
+    "registro AuditChainHead): la bitácora debe contenerla.",
+)
+@click.option(
+    "--published",
+    is_flag=True,
+    help="Verifica contra la última cabeza publicada en el tópico público "
+    f"{PUBLIC_AUDIT_HEAD} (SISI_BOOTSTRAP_SERVERS).",
+)
 @click.pass_context
-def verify_command(ctx: click.Context, as_json: bool, public_key: str | None) -> None:
-    """Verifica toda la bitácora: sale con 0 si está íntegra y 1 si fue alterada."""
+def verify_command(
+    ctx: click.Context,
+    as_json: bool,
+    public_key: str | None,
+    head_path: Path | None,
+    published: bool,
+) -> None:
+    """Verifica toda la bitácora: sale con 0 si está íntegra y 1 si fue alterada.
+
+    Sin --head ni --published sólo se compara con la cabeza guardada en la misma base, que quien
+    pueda escribir en ella puede retroceder: una bitácora recortada y con la cabeza reemplazada
+    sólo se detecta contra una cabeza publicada.
+    """
+    if head_path is not None and published:
+        raise click.UsageError("use --head o --published, no ambas")
     settings = Settings()
     key = _public_key(settings, public_key)
+    fingerprint = key_id(public_key_to_str(key))
+    expected: ChainHead | None = None
+    expected_key: str | None = None
+    if head_path is not None:
+        expected, expected_key = _head_file(head_path)
     with _reading_log(settings) as engine:
+        if published:  # read before the log, which can only have grown meanwhile
+            expected, expected_key = _published_head(settings, engine)
+        if expected_key is not None and expected_key != fingerprint:
+            source = str(head_path) if head_path is not None else PUBLIC_AUDIT_HEAD
+            raise ConfigurationError(
+                f"la cabeza publicada está firmada con la llave {expected_key} y se verifica "
+                f"con la llave {fingerprint}",
+                path=source,
+                field="key_id",
+                hint="indique con --public-key la llave pública del hub que firmó esa cabeza",
+            )
         with engine.connect() as conn:
             head = read_head(conn)
-        report = verify_chain(iter_entries(engine), key, expected_head=head)
+        report = verify_chain(
+            iter_entries(engine), key, expected_head=head, published_head=expected
+        )
     if as_json:
         document: dict[str, Any] = report.to_dict()
-        document["key_id"] = key_id(public_key_to_str(key))
+        document["key_id"] = fingerprint
         click.echo(json.dumps(document, ensure_ascii=False))
     elif report.ok:
         click.echo(report.render())
+        if expected is None:
+            click.echo(
+                "nota: sin --head ni --published no se detecta una bitácora recortada con la "
+                "cabeza reemplazada en la base; compare con una cabeza publicada.",
+            )
     else:
         click.echo(report.render(), err=True)
         click.echo(
