@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final
 
 from hub.agreements.keys import key_id, public_key_to_str
+from hub.audit.publish import CHAIN_HEAD_SUBJECT
 from hub.compliance.scorecard import SCORECARD_SUBJECT, build_scorecards
 from hub.contracts.wire import encode
 from hub.topics import PUBLIC_AUDIT_HEAD, PUBLIC_SCORECARDS
 from hub.worker.pipeline import HubPipeline
 
 __all__ = ["CHAIN_HEAD_SUBJECT", "publish_public"]
-
-CHAIN_HEAD_SUBJECT: Final = "mx.gob.sisi.publico.AuditChainHead"
-
 
 def publish_public(pipeline: HubPipeline, now: dt.datetime | None = None) -> int:
     """Publish the chain head (when the log has entries) and one scorecard per agreement.
