@@ -44,6 +44,7 @@ from hub.audit.chain import (
     AuditEvent,
     ChainHead,
     build_links,
+    idempotency_key,
     normalize_timestamp,
 )
 from hub.audit.signing import sign_hashes
@@ -53,6 +54,7 @@ __all__ = [
     "AuditLog",
     "audit_chain_head",
     "audit_log",
+    "first_mismatched_key",
     "iter_entries",
     "read_head",
     "recent_entries",
@@ -408,6 +410,34 @@ def read_head(conn: Connection) -> ChainHead:
     return ChainHead(
         row.sequence, bytes(row.entry_hash), bytes(row.signature), _utc(row.recorded_at)
     )
+
+
+def first_mismatched_key(engine: Engine, *, batch_size: int = 5000) -> int | None:
+    """The first entry of a message whose stored idempotency key is not the one its content gives.
+
+    The key is not hashed into the chain (it only decides which events are skipped as logged), so
+    the chain cannot show an edit of it; but for an entry that belongs to a message the key is a
+    function of the entry (:func:`hub.audit.chain.idempotency_key`, with ``#n`` for the n-th
+    refusal of one reference): anything else was written by someone other than the hub.
+    """
+    c = audit_log.c
+    query = (
+        select(
+            c.sequence, c.agreement_id, c.message_id, c.reference_id, c.action, c.idempotency_key
+        )
+        .where(c.agreement_id.is_not(None), c.message_id.is_not(None))
+        .order_by(c.sequence)
+    )
+    with engine.connect() as conn:
+        rows = conn.execution_options(stream_results=True, yield_per=batch_size).execute(query)
+        for sequence, agreement, message, reference, action, key in rows:
+            base = idempotency_key(agreement, message, reference, action)
+            if base is None or key == base:
+                continue
+            suffix = key[len(base) + 1 :] if key and key.startswith(base + "#") else ""
+            if not (suffix.isdigit() and int(suffix) > 1):
+                return int(sequence)
+    return None
 
 
 def iter_entries(engine: Engine, *, start: int = 1, batch_size: int = 2000) -> Iterator[AuditEntry]:

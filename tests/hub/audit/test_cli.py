@@ -67,6 +67,23 @@ def test_verify_reports_tampering_with_exit_1(
     )
 
 
+def test_verify_reports_an_edited_idempotency_key(
+    hub: tuple[dict[str, str], AuditLog], audit_engine: Engine
+) -> None:
+    """The key is not hashed (it decides which events are skipped as logged), but it is a
+    function of the entry: a pre-set key would make a later event vanish silently."""
+    env, _ = hub
+    with audit_engine.begin() as conn:
+        conn.execute(
+            text("UPDATE audit_log SET idempotency_key = 'otra|cosa' WHERE sequence = 4")
+        )
+    result = sisi(env, "verify", "--json")
+    document = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert (document["first_bad_sequence"], document["problem"]) == (4, "EDITED")
+    assert "clave de idempotencia" in document["reason"]
+
+
 def test_verify_with_another_published_key_fails(
     hub: tuple[dict[str, str], AuditLog], tmp_path: Path
 ) -> None:
