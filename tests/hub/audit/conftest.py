@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -46,3 +50,18 @@ def accepted(message: str, count: int, agreement: str = "BIENESTAR-01") -> list[
         )
         for index in range(count)
     ]
+
+
+SISI = str(Path(sys.executable).parent / "sisi")
+
+
+def sisi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``sisi audit ARGS`` as an operator runs it, with ``env`` over the current environment."""
+    return subprocess.run(
+        [SISI, "audit", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,20 +12,7 @@ from sqlalchemy.engine import Engine
 from hub.agreements.keys import public_key_of
 from hub.audit import AuditLog, load_or_create_hub_key
 from hub.settings import Settings
-from tests.hub.audit.conftest import accepted
-
-SISI = str(Path(sys.executable).parent / "sisi")
-
-
-def sisi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [SISI, "audit", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from tests.hub.audit.conftest import accepted, sisi
 
 
 @pytest.fixture

@@ -4,9 +4,6 @@ only against a head the hub published and someone kept outside it (both database
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,20 +22,7 @@ from hub.schema_registry.store import SchemaStore
 from hub.settings import Settings
 from hub.topics import PUBLIC_AUDIT_HEAD
 from hub.worker.publisher import KafkaPublisher
-from tests.hub.audit.conftest import accepted
-
-SISI = str(Path(sys.executable).parent / "sisi")
-
-
-def sisi(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [SISI, "audit", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from tests.hub.audit.conftest import accepted, sisi
 
 
 @pytest.fixture
