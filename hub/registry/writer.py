@@ -36,7 +36,7 @@ from hub.db import advisory_xact_lock
 from hub.errors import ConfigurationError, SisiError
 from hub.registry.batch import BatchStatements
 from hub.registry.bulk import BulkInsert, Lookup, begin_write
-from hub.registry.fresh import COLUMNS, build_fresh
+from hub.registry.fresh import COLUMNS, FreshRows, build_fresh
 from hub.registry.general import GeneralPath, Row
 from hub.registry.items import (
     ChangeItem,
@@ -115,6 +115,10 @@ class PreparedItems:
     versioned: list[tuple[str, ChangeItem]]  # (order key, item), sorted by order key
     repeated: tuple[str, ...]  # references seen earlier in the same change set
     rejected: tuple[RejectedItem, ...]  # items the registry cannot apply
+    #: the rows of ``versioned`` as if every item were about a new record (the usual case),
+    #: built before the write lock; used when the registry confirms it, else built again
+    fresh: FreshRows | None = None
+    prepared_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,10 +238,14 @@ class RegistryWriter:
                     ) from exc
         raise AssertionError("unreachable")
 
-    def prepare(self, header: ChangeSetHeader, items: Iterable[ChangeItem]) -> PreparedItems:
+    def prepare(
+        self, header: ChangeSetHeader, items: Iterable[ChangeItem], *, rows: bool = False
+    ) -> PreparedItems:
         """The pure part of applying ``items``: screened, deduplicated, in order-key order.
 
-        Needs no database, so a caller can do it before taking the write lock.
+        Needs no database, so a caller can do it before taking the write lock. With ``rows``, it
+        also builds the registry rows the items make if all of them are about new records and
+        new CURPs (the usual case): :meth:`apply_in` then only checks that, under the lock.
         """
         good, rejected = screen(items)
         unique: dict[str, ChangeItem] = {}
@@ -251,7 +259,11 @@ class RegistryWriter:
         versioned = sorted(
             ((version(header, it, prefix), it) for it in unique.values()), key=_first
         )
-        return PreparedItems(header, versioned, tuple(repeated), tuple(rejected))
+        if not rows or not versioned:
+            return PreparedItems(header, versioned, tuple(repeated), tuple(rejected))
+        now = dt.datetime.now(dt.UTC)
+        fresh = build_fresh(header, versioned, now, iso=not self._pg)
+        return PreparedItems(header, versioned, tuple(repeated), tuple(rejected), fresh, now)
 
     def apply_in(
         self,
@@ -278,7 +290,8 @@ class RegistryWriter:
         versioned, repeated, rejected = prepared.versioned, prepared.repeated, prepared.rejected
         done = _Applied(frozenset(), 0, 0)
         if versioned:
-            done = self._apply_in(conn, header, versioned, dt.datetime.now(dt.UTC), deliveries)
+            now = prepared.prepared_at or dt.datetime.now(dt.UTC)
+            done = self._apply_in(conn, header, versioned, now, deliveries, prepared.fresh)
         claimed = done.claimed
         applied_ids = tuple(
             it["reference_id"] for _, it in versioned if it["reference_id"] in claimed
@@ -304,8 +317,13 @@ class RegistryWriter:
         versioned: list[tuple[str, ChangeItem]],
         now: dt.datetime,
         deliveries: DeferredDeliveries | None = None,
+        prebuilt: FreshRows | None = None,
     ) -> _Applied:
-        """Claim, split and apply ``versioned`` inside the open transaction ``conn``."""
+        """Claim, split and apply ``versioned`` inside the open transaction ``conn``.
+
+        ``prebuilt``: the fast path's rows for all of ``versioned`` (from :meth:`prepare`), used
+        when every item turns out to take the fast path.
+        """
         begin_write(conn)
         agreement = header["agreement_id"]
         message = header["message_id"]
@@ -338,7 +356,10 @@ class RegistryWriter:
                 general.append(pair)
         if general:  # the general path applies in order-key order
             general.sort(key=_first)
-        rows = build_fresh(header, fast, now, iso=not self._pg)
+        if prebuilt is not None and len(fast) == len(versioned):
+            rows = prebuilt  # fast keeps the order of versioned: the same items, the same rows
+        else:
+            rows = build_fresh(header, fast, now, iso=not self._pg)
         general_ledger = [_ledger_row(header, it, ver, now) for ver, it in general]
         programs = rows.programs | {r["program_key"] for r in general_ledger if r["program_key"]}
         self._batch.ensure_programs(conn, programs)

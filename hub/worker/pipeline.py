@@ -237,7 +237,9 @@ class HubPipeline:
         plan.inspected = verdict
         agreement = verdict.agreement
         if verdict.refusal is None and verdict.accepted and verdict.header is not None:
-            plan.prepared = prepared = self.writer.prepare(verdict.header, verdict.accepted)
+            plan.prepared = prepared = self.writer.prepare(
+                verdict.header, verdict.accepted, rows=True
+            )
             if prepared.rejected:
                 verdict = verdict.with_registry_rejections(
                     [

@@ -260,3 +260,27 @@ def test_delivery_counts_chunks_and_items(registry: Engine) -> None:
     [delivery] = _rows(registry, "deliveries", agreement_id=AGREEMENT)
     assert (delivery["first_chunk_index"], delivery["last_chunk_index"]) == (0, 1)
     assert (delivery["chunk_count"], delivery["items_applied"]) == (3, 3)
+
+
+def test_rows_prepared_before_the_lock_give_the_same_state(registry: Engine) -> None:
+    """``prepare(rows=True)`` builds the fast path's rows up front; under the lock they are used
+    only when every item is about a new record, else the items are split as usual."""
+    messages = [
+        (header("m1"), [item("R1"), item("R2", curp="GOMC800101HDFRRR05")]),
+        (  # R1 exists by now: this batch mixes the general path and the fast path
+            header("m2", sent_at=dt.datetime(2025, 7, 1, tzinfo=dt.UTC)),
+            [item("R1", "CAMBIO", "2025-02-01", nombre="Juan Pablo"), item("R3", curp=None)],
+        ),
+    ]
+    writer = RegistryWriter(registry)
+    for head, batch in messages:
+        writer.apply(head, batch)
+    expected = snapshot(registry)
+    clear(registry)
+    for head, batch in messages:
+        prepared = writer.prepare(head, batch, rows=True)
+        assert prepared.fresh is not None and len(prepared.fresh.people) == len(batch)
+        with registry.begin() as conn:
+            result = writer.apply_in(conn, head, prepared)
+        assert result.applied == len(batch)
+    assert snapshot(registry) == expected
