@@ -17,11 +17,18 @@ Every change is validated (``hub.validation``), signed with the agreement's key,
 same outbox as file deliveries before it is published, and reflected in the local snapshot, so
 a later full-file delivery diffs against what was really sent. ``AsyncAgencyClient`` offers the
 same calls as coroutines for asyncio applications (the blocking work runs in a thread).
+
+A system that may call twice for one change (a retry after a timeout or a crash of its own) passes
+``idempotency_key``: its own stable name for the change (e.g. ``"pago-S176-0000001-2026-03"``).
+The first call publishes; a later call with the same key and the same changes returns the first
+call's ``message_id`` and publishes nothing new (the hub would count a second message as a second
+payment); the same key with other changes is refused. Keys are kept in the agreement's local state.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
@@ -43,7 +50,7 @@ from hub.validation.record import BAJA_REQUIRED, DEFAULT_REQUIRED, PAGO_REQUIRED
 from producers import snapshot
 from producers.changeset import ChangeSetCodec, ChangeSetHeader, epoch_days
 from producers.contract import SchemaSource
-from producers.outbox import Outbox
+from producers.outbox import Outbox, now_text
 from producers.pipeline import codec_spec
 from producers.publisher import Publisher
 from producers.receipts import Receipt, ReceiptListener, stored_receipt
@@ -99,6 +106,18 @@ class Change:
         return flat
 
 
+def _fingerprint(changes: list[Change], tails: list[bytes]) -> str:
+    """What a call asks for, without what differs between calls (message id, time, and the
+    effective date a change without one gets: the day of the call)."""
+    digest = hashlib.sha256()
+    for change, tail in zip(changes, tails, strict=True):
+        effective = change.effective_date.isoformat() if change.effective_date else ""
+        for part in (change.operation.encode(), change.reference_id.encode(), effective.encode()):
+            digest.update(len(part).to_bytes(8, "big") + part)
+        digest.update(len(tail).to_bytes(8, "big") + tail)
+    return digest.hexdigest()
+
+
 def _required(operation: str) -> frozenset[str]:
     if operation == "BAJA":
         return BAJA_REQUIRED
@@ -147,11 +166,19 @@ class AgencyClient:
         if issues:
             raise InvalidChangeError(change.reference_id, issues)
 
-    def publish(self, items: Iterable[Change | Mapping[str, Any]]) -> str:
+    def publish(
+        self,
+        items: Iterable[Change | Mapping[str, Any]],
+        *,
+        idempotency_key: str | None = None,
+    ) -> str:
         """Validate, sign, store and publish ``items`` as one change set; its ``message_id``.
 
         Returns once the change set is in the outbox and the broker was asked to take it; a
         broker that is down does not lose it (``sisi outbox resend`` or the next publish).
+        With ``idempotency_key`` (see the module docstring), a repeated call with the same
+        changes returns the first call's ``message_id`` and publishes it again only while it
+        has no receipt.
         """
         changes = [item if isinstance(item, Change) else Change(**item) for item in items]
         if not changes:
@@ -183,6 +210,11 @@ class AgencyClient:
                 )
             )
             tails.append((change.operation, change.reference_id, tail))
+        fingerprint = _fingerprint(changes, [tail for _, _, tail in tails])
+        if idempotency_key is not None:
+            known = self._known_key(idempotency_key, fingerprint)
+            if known is not None:
+                return known
         message_id = str(uuid.uuid4())
         header = ChangeSetHeader(
             message_id,
@@ -197,16 +229,63 @@ class AgencyClient:
         envelope = seal(self._key, self.agreement.id, message_id, value)
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
+            if idempotency_key is not None:
+                stored = self._stored_key(idempotency_key)
+                if stored is not None:  # another process used the key since the look-up above
+                    self._conn.execute("ROLLBACK")
+                    self._check_fingerprint(idempotency_key, stored, fingerprint)
+                    return stored[0]
             try:
                 self._outbox.add(
                     envelope, transaction_id=message_id, chunk_index=0, item_count=len(encoded)
                 )
                 for operation, reference_id, tail in tails:
                     snapshot.record_change(self._conn, operation, reference_id, tail)
+                if idempotency_key is not None:
+                    self._conn.execute(
+                        "INSERT INTO idempotency_keys (key, message_id, fingerprint, created_at) "
+                        "VALUES (?, ?, ?, ?)",
+                        (idempotency_key, message_id, fingerprint, now_text()),
+                    )
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            self._publisher.publish(
+                self._topic, self._outbox.unreceipted(message_id), self._outbox.mark_published
+            )
+        return message_id
+
+    def _stored_key(self, key: str) -> tuple[str, str] | None:
+        row = self._conn.execute(
+            "SELECT message_id, fingerprint FROM idempotency_keys WHERE key = ?", (key,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def _check_fingerprint(self, key: str, known: tuple[str, str], fingerprint: str) -> None:
+        if known[1] != fingerprint:
+            raise SisiError(
+                f"la clave de idempotencia {key!r} ya se usó para otros cambios "
+                f"(mensaje {known[0]})",
+                field="idempotency_key",
+                hint="use una clave distinta para cada cambio; repita la misma clave solo para "
+                "reintentar exactamente los mismos cambios.",
+            )
+
+    def _known_key(self, key: str, fingerprint: str) -> str | None:
+        """The message a key already names (published again while unreceipted), or None."""
+        if not key.strip():
+            raise SisiError(
+                "la clave de idempotencia está vacía",
+                field="idempotency_key",
+                hint="omita idempotency_key o dé un nombre estable del cambio en su sistema.",
+            )
+        with self._lock:
+            known = self._stored_key(key)
+            if known is None:
+                return None
+            self._check_fingerprint(key, known, fingerprint)
+            message_id = known[0]
             self._publisher.publish(
                 self._topic, self._outbox.unreceipted(message_id), self._outbox.mark_published
             )
@@ -221,10 +300,11 @@ class AgencyClient:
         benefit: Mapping[str, Any] | None = None,
         geography: Mapping[str, Any] | None = None,
         effective_date: date | None = None,
+        idempotency_key: str | None = None,
     ) -> str:
         """Publish one change (a change set of one item); its ``message_id``."""
         change = Change(operation, reference_id, person or {}, benefit, geography, effective_date)
-        return self.publish([change])
+        return self.publish([change], idempotency_key=idempotency_key)
 
     def state(self, message_id: str) -> str | None:
         """The outbox state of a message (PENDIENTE, PUBLICADO, ACEPTADO, PARCIAL, RECHAZADO)."""
@@ -290,8 +370,15 @@ class AsyncAgencyClient:
     ) -> None:
         self._client = AgencyClient(agreement_id, private_key, settings=settings, timeout=timeout)
 
-    async def publish(self, items: Iterable[Change | Mapping[str, Any]]) -> str:
-        return await asyncio.to_thread(self._client.publish, list(items))
+    async def publish(
+        self,
+        items: Iterable[Change | Mapping[str, Any]],
+        *,
+        idempotency_key: str | None = None,
+    ) -> str:
+        return await asyncio.to_thread(
+            self._client.publish, list(items), idempotency_key=idempotency_key
+        )
 
     async def publish_change(self, operation: str, **kwargs: Any) -> str:
         return await asyncio.to_thread(self._client.publish_change, operation, **kwargs)

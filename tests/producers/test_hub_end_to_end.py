@@ -207,3 +207,40 @@ def test_sdk_publishes_live_changes_with_receipts(stack: Stack) -> None:
     conn = open_state(stack.settings, PAM)
     assert conn.execute("select count(*) from snapshot").fetchone()[0] == 0  # BAJA reflected
     conn.close()
+
+
+def test_sdk_retry_with_an_idempotency_key_pays_once(stack: Stack) -> None:
+    person = {
+        "curp": "HEGM450312MDFRRR05", "primer_apellido": "HERNANDEZ", "segundo_apellido": "GARCIA",
+        "nombre": "MARIA", "fecha_nacimiento": date(1945, 3, 12), "sexo": "M",
+        "entidad_nacimiento": "DF",
+    }  # fmt: skip
+    benefit = {"clave_programa": "S176", "tipo_beneficio": "MONETARIO", "monto": Decimal("6200.00")}
+    paid = {**benefit, "fecha_beneficio": date(2026, 3, 15)}
+    geography = {"cve_ent": "09", "cve_mun": "007", "cve_loc": "0001"}
+    change = {"reference_id": "LIVE-9", "person": person, "geography": geography}
+    key = "pago-LIVE-9-2026-03"
+    with AgencyClient(PAM, demo_private_key(PAM), settings=stack.settings) as client:
+        alta = client.publish_change("ALTA", **change, benefit=benefit)
+        assert client.wait_receipt(alta, timeout=120).status == "ACCEPTED", stack.hub.log_tail()
+        first = client.publish_change("PAGO", **change, benefit=paid, idempotency_key=key)
+        again = client.publish_change("PAGO", **change, benefit=paid, idempotency_key=key)
+        assert again == first
+        with pytest.raises(SisiError, match="ya se usó para otros cambios") as reused:
+            other = {**paid, "monto": Decimal("6300.00")}
+            client.publish_change("PAGO", **change, benefit=other, idempotency_key=key)
+        assert reused.value.field == "idempotency_key"
+        assert client.wait_receipt(first, timeout=120).status == "ACCEPTED"
+    # a new process (the agency's system restarted) retrying the same call
+    with AgencyClient(PAM, demo_private_key(PAM), settings=stack.settings) as client:
+        assert client.publish_change("PAGO", **change, benefit=paid, idempotency_key=key) == first
+        assert client.state(first) == "ACEPTADO"
+    engine = make_engine(stack.url)
+    try:
+        with engine.connect() as conn:
+            payments = conn.execute(
+                text("select count(*) from benefits_paid where reference_id = 'LIVE-9'")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert payments == 1
