@@ -73,6 +73,19 @@ class HubProcess:
             self.process.kill()
             return self.process.wait(timeout=10)
 
+    def kill_worker(self) -> int:
+        """SIGKILL one worker process of ``sisi hub --workers N`` (the supervisor starts another);
+        the killed process id."""
+        assert self.process is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            workers = [pid for pid in _children(self.process.pid) if _is_worker(pid)]
+            if workers:
+                os.kill(workers[0], signal.SIGKILL)
+                return workers[0]
+            time.sleep(0.2)
+        raise AssertionError(f"sisi hub no tiene workers\n{self.log_tail()}")
+
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
@@ -128,12 +141,19 @@ class ReceiptReader:
         return {r["message_id"] for r in self.receipts}
 
     def wait_for(
-        self, wanted: set[str], hub: HubProcess, limit: float, kill_at: Iterable[int] = ()
+        self,
+        wanted: set[str],
+        hub: HubProcess,
+        limit: float,
+        kill_at: Iterable[int] = (),
+        *,
+        one_worker: bool = False,
     ) -> list[int]:
         """Poll until every id in ``wanted`` has a receipt (a deadline only to avoid hanging).
 
         With ``kill_at``, SIGKILL the hub and start it again once that many change sets have
-        receipts; returns how many had receipts at each kill.
+        receipts (``one_worker``: SIGKILL one of its workers, which its supervisor replaces);
+        returns how many had receipts at each kill.
         """
         deadline = time.monotonic() + limit
         kills = sorted(kill_at)
@@ -147,13 +167,33 @@ class ReceiptReader:
             self.poll(0.5)
             if kills and len(self.message_ids() & wanted) >= kills[0]:
                 kills.pop(0)
-                hub.kill()
+                if one_worker:
+                    hub.kill_worker()
+                else:
+                    hub.kill()
                 killed.append(len(self.message_ids() & wanted))
-                hub.start()
+                if not one_worker:
+                    hub.start()
         return killed
 
     def close(self) -> None:
         self._consumer.close()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(part) for part in text.split()]
+
+
+def _is_worker(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"multiprocessing.spawn" in cmdline and b"resource_tracker" not in cmdline
 
 
 def python() -> str:
