@@ -14,6 +14,8 @@ from sqlalchemy import Connection, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
+from hub.private import private_database
+
 __all__ = ["Base", "advisory_xact_lock", "make_engine", "migrate"]
 
 _NAMING = {
@@ -54,9 +56,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout; parent dirs made."""
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout, and its file and
+    parent directories are private (``hub.private``)."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        private_database(Path(url.removeprefix("sqlite:///").split("?", 1)[0]))
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine = create_engine(url, **kwargs)

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from hub.errors import ConfigurationError
+from hub.private import private_database, private_dir
 from hub.settings import Settings
 
 __all__ = ["SCHEMA", "checkpoint_in_background", "delivery_lock", "open_state", "state_path"]
@@ -77,7 +78,7 @@ def open_state(settings: Settings, agreement_id: str) -> sqlite3.Connection:
     """The agreement's state database, created and migrated on first use (autocommit mode)."""
     path = state_path(settings, agreement_id)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_database(path)  # the agency's padrón: readable by its owner only
         conn = sqlite3.connect(path, timeout=60.0, isolation_level=None, check_same_thread=False)
     except (OSError, sqlite3.Error) as exc:
         raise ConfigurationError(
@@ -103,7 +104,7 @@ def open_state(settings: Settings, agreement_id: str) -> sqlite3.Connection:
 def delivery_lock(settings: Settings, agreement_id: str) -> Iterator[None]:
     """One file delivery per agreement at a time (a second one waits for the first)."""
     path = state_path(settings, agreement_id).with_suffix(".lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

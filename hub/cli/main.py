@@ -10,6 +10,7 @@ import click
 
 from hub.cli.spanish import VERSION_HELP, VERSION_MESSAGE, hispanize, spanish_error
 from hub.errors import SisiError
+from hub.private import restrict_umask
 
 __all__ = ["cli", "main"]
 
@@ -92,6 +93,7 @@ hispanize(cli)
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; a ``SisiError`` or a click error becomes ``error: ...`` on stderr and its
     exit code (2 for a wrong command line, like click's own)."""
+    restrict_umask()  # what the CLI writes holds personal data: see hub.private
     try:
         return cli.main(args=argv, prog_name="sisi", standalone_mode=False)
     except SisiError as exc:
