@@ -7,14 +7,11 @@ import json
 
 import click
 
-from hub.audit.chain import Action, AuditEvent
 from hub.audit.keys import load_or_create_hub_key
 from hub.audit.store import AuditLog
 from hub.cli.registry import json_default, open_registry, operator
 from hub.errors import SisiError
-from hub.gatekeeper.ledger import find_position
-from hub.gatekeeper.reasons import MENSAJE_REPETIDO
-from hub.quarantine.store import QuarantinedItem, get_item, list_items, mark_replayed
+from hub.quarantine.store import QuarantinedItem, get_item, list_items
 from hub.settings import Settings
 
 __all__ = ["quarantine"]
@@ -137,65 +134,41 @@ def replay_command(entry_id: int, yes: bool) -> None:
     """Reenvía los bytes originales de un conjunto rechazado a su tema (queda auditado).
 
     Sólo para conjuntos rechazados completos sin acuse a la dependencia (firma que no verificó,
-    convenio aún no registrado...) cuya causa corrigió el operador. Los rechazados con acuse
-    (convenio vencido, versión no permitida...) y los elementos rechazados por sus datos los
-    reenvía la dependencia, firmados, en un conjunto nuevo.
+    convenio aún no registrado o dado de baja...) cuya causa corrigió el operador: antes de
+    publicar se comprueba con los convenios actuales que el convenio está cargado y vigente, que
+    el tema es el suyo y que la firma verifica con su clave. Los rechazados con acuse (convenio
+    vencido, versión no permitida...) y los elementos rechazados los reenvía la dependencia,
+    firmados, en un conjunto nuevo. Dos reenvíos simultáneos de la misma entrada publican una
+    sola vez.
     """
+    from hub.agreements.loader import AgreementSet
+    from hub.quarantine.replay import replay
     from hub.worker.publisher import KafkaPublisher
 
     settings = Settings()
     engine = open_registry(settings, _TABLES)
+
+    def confirm(item: QuarantinedItem) -> bool:
+        if yes:
+            return True
+        answer = click.prompt(
+            f"¿Reenviar el mensaje {item.message_id} a {item.topic}? [s/N]",
+            default="n",
+            show_default=False,
+        )
+        if answer.strip().lower() not in {"s", "si", "sí"}:
+            raise click.Abort
+        return True
+
     try:
-        item = get_item(engine, entry_id)
-        if item.reference_id is not None:
-            raise SisiError(
-                f"la entrada {entry_id} rechazó un elemento ({item.reference_id}) por sus datos",
-                hint="la dependencia debe corregirlo y enviarlo en un conjunto nuevo firmado",
-            )
-        if item.reason_code == MENSAJE_REPETIDO:
-            raise SisiError(
-                f"la entrada {entry_id} es un mensaje repetido: ya se procesó",
-                hint="no hay nada que reenviar",
-            )
-        with engine.connect() as conn:
-            done = find_position(conn, item.topic, item.partition, item.offset, item.message_id)
-        if done is not None and done.receipt is not None:
-            raise SisiError(
-                f"la entrada {entry_id} ({item.reason_code}): la dependencia ya recibió un acuse "
-                "RECHAZADO de este conjunto",
-                hint="su productor olvida esos elementos al recibir el rechazo y los envía en un "
-                "conjunto nuevo en su siguiente entrega; reenviar este los guardaría dos veces "
-                "(el hub lo trataría como MENSAJE_REPETIDO). Corregida la causa, pida a la "
-                "dependencia que entregue de nuevo",
-            )
-        if item.status != "PENDIENTE":
-            raise SisiError(
-                f"la entrada {entry_id} ya se reenvió ({item.replayed_at}, {item.replayed_by})",
-                hint="consulte el acuse del reenvío en el tema de acuses del convenio",
-            )
-        if not yes:
-            answer = click.prompt(
-                f"¿Reenviar el mensaje {item.message_id} a {item.topic}? [s/N]",
-                default="n",
-                show_default=False,
-            )
-            if answer.strip().lower() not in {"s", "si", "sí"}:
-                raise click.Abort
-        publisher = KafkaPublisher(settings.bootstrap_servers)
-        headers = [(name, raw) for name, raw in item.headers if raw is not None]
-        publisher.publish(item.topic, item.value or b"", headers)
-        publisher.flush()
-        who = operator()
-        mark_replayed(engine, item.message_row, who, dt.datetime.now(dt.UTC))
-        AuditLog(engine, load_or_create_hub_key(settings)).append(
-            AuditEvent(
-                actor=who,
-                action=Action.QUARANTINE_REPLAYED,
-                agreement_id=item.agreement_id,
-                message_id=item.message_id,
-                reference_id=f"cuarentena:{item.id}",
-                details={"topic": item.topic, "reason_code": item.reason_code},
-            )
+        item = replay(
+            engine,
+            AuditLog(engine, load_or_create_hub_key(settings)),
+            AgreementSet(settings.agreements_dir),
+            entry_id,
+            KafkaPublisher(settings.bootstrap_servers),
+            operator(),
+            confirm=confirm,
         )
     finally:
         engine.dispose()

@@ -15,6 +15,7 @@ from hub.quarantine.records import (
 from hub.quarantine.store import (
     QuarantinedItem,
     QuarantineNotFoundError,
+    claim_replay,
     count_by_reason,
     decode_headers,
     encode_headers,
@@ -23,6 +24,7 @@ from hub.quarantine.store import (
     items_at,
     list_items,
     mark_replayed,
+    release_replay,
 )
 from hub.quarantine.tables import quarantine_entries, quarantine_messages
 
@@ -33,6 +35,7 @@ __all__ = [
     "QuarantineEntry",
     "QuarantineNotFoundError",
     "QuarantinedItem",
+    "claim_replay",
     "count_by_reason",
     "dead_letter_headers",
     "decode_headers",
@@ -47,4 +50,5 @@ __all__ = [
     "quarantine_entries",
     "quarantine_messages",
     "quarantine_record",
+    "release_replay",
 ]

@@ -18,6 +18,7 @@ from hub.quarantine.tables import quarantine_entries, quarantine_messages
 __all__ = [
     "QuarantineNotFoundError",
     "QuarantinedItem",
+    "claim_replay",
     "count_by_reason",
     "decode_headers",
     "encode_headers",
@@ -26,6 +27,7 @@ __all__ = [
     "items_at",
     "list_items",
     "mark_replayed",
+    "release_replay",
 ]
 
 
@@ -215,16 +217,40 @@ def items_at(
     return [_item(row, True) for row in conn.execute(query.order_by(quarantine_entries.c.id))]
 
 
-def mark_replayed(engine: Engine, message_row: int, actor: str, at: dt.datetime) -> bool:
-    """Mark a quarantined message as replayed; False when it already was."""
+def claim_replay(conn: Connection, message_row: int, actor: str, at: dt.datetime) -> bool:
+    """Mark a quarantined message as replayed in the caller's transaction; False when it
+    already was (another operator claimed it first: only one replay publishes)."""
     m = quarantine_messages.c
-    with engine.begin() as conn:
-        result = conn.execute(
-            update(quarantine_messages)
-            .where(m.id == message_row, m.status == "PENDIENTE")
-            .values(status="REENVIADO", replayed_at=at, replayed_by=actor)
+    result = conn.execute(
+        update(quarantine_messages)
+        .where(m.id == message_row, m.status == "PENDIENTE")
+        .values(status="REENVIADO", replayed_at=at, replayed_by=actor)
+    )
+    return bool(result.rowcount)
+
+
+def release_replay(conn: Connection, message_row: int, actor: str, at: dt.datetime) -> bool:
+    """Undo :func:`claim_replay` (its publication failed): PENDIENTE again; False when the row
+    is not the claim made by ``actor`` at ``at``."""
+    m = quarantine_messages.c
+    result = conn.execute(
+        update(quarantine_messages)
+        .where(
+            m.id == message_row,
+            m.status == "REENVIADO",
+            m.replayed_by == actor,
+            m.replayed_at == at,
         )
-        return bool(result.rowcount)
+        .values(status="PENDIENTE", replayed_at=None, replayed_by=None)
+    )
+    return bool(result.rowcount)
+
+
+def mark_replayed(engine: Engine, message_row: int, actor: str, at: dt.datetime) -> bool:
+    """Mark a quarantined message as replayed in a transaction of its own; False when it
+    already was."""
+    with engine.begin() as conn:
+        return claim_replay(conn, message_row, actor, at)
 
 
 def count_by_reason(engine: Engine) -> dict[str, int]:

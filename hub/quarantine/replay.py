@@ -1,0 +1,281 @@
+"""Replaying a quarantined change set: what may be replayed, the checks first, then one claim.
+
+Only a change set refused as a whole *without* a receipt can be replayed: its agency was told
+nothing, its outbox still waits, and the hub never claimed its identity. A set refused with a
+receipt (the agency was told REJECTED and resends the items itself in a new set) and an item
+refused inside a processed set would come back as ``MENSAJE_REPETIDO``: the hub applies nothing
+and repeats the first receipt. Each refusal says, by reason code, why and what to do instead.
+
+Before publishing, the checks that do not depend on the data are run again on the current
+agreements (the replay would otherwise "succeed" and come back to quarantine): the agreement is
+loaded, is a padrón agreement and is in force, the entry's topic is that agreement's, the
+signature verifies with the agreement's current key, and no other message claimed the same
+identity since. Then the entry is claimed (PENDIENTE → REENVIADO) and the ``QUARANTINE_REPLAYED``
+audit entry written in ONE transaction; only the operator whose claim succeeded publishes. When
+publishing fails the claim is undone (PENDIENTE again) with a second audit entry saying so, and
+the error is reported: the entry can be replayed again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Final
+
+from sqlalchemy.engine import Engine
+
+from hub.agreements.loader import AgreementSet
+from hub.audit.chain import Action, AuditEvent
+from hub.audit.store import AuditLog
+from hub.envelope import AGREEMENT_HEADER, headers_dict, verify_envelope
+from hub.errors import AgreementError, BrokerError, SisiError
+from hub.gatekeeper.ledger import find_claim, find_position
+from hub.gatekeeper.reasons import (
+    CAMPO_FUERA_DE_ALCANCE,
+    CONVENIO_NO_COINCIDE,
+    CONVENIO_NO_VIGENTE,
+    ESQUEMA_NO_PERMITIDO,
+    MENSAJE_ILEGIBLE,
+    MENSAJE_REPETIDO,
+    PROGRAMA_FUERA_DE_CONVENIO,
+    REFERENCIA_REPETIDA,
+    REGISTRO_RECHAZADO,
+    TOPICO_INCORRECTO,
+)
+from hub.quarantine.store import QuarantinedItem, claim_replay, get_item, release_replay
+from hub.worker.publisher import Publisher
+
+__all__ = ["ReplayRefusedError", "check_replayable", "replay", "replay_refusal"]
+
+
+class ReplayRefusedError(SisiError):
+    """The entry cannot (or no longer) be replayed; the message says why, the hint what to do."""
+
+    exit_code = 1
+
+
+_NEW_SET: Final = "la dependencia lo envía en un conjunto nuevo, firmado (con un message_id nuevo)"
+#: Why an item refused inside a processed set is not replayed, and what to do, by reason code.
+_ITEM_CAUSES: Final[dict[str, tuple[str, str]]] = {
+    PROGRAMA_FUERA_DE_CONVENIO: (
+        "el convenio no incluye el programa del elemento",
+        "si el programa debe entrar, agréguelo al convenio (programs) y pida a la dependencia "
+        "que envíe el elemento de nuevo; si no, la dependencia debe corregir clave_programa. En "
+        "ambos casos " + _NEW_SET,
+    ),
+    CAMPO_FUERA_DE_ALCANCE: (
+        "el elemento trae un campo que el alcance del convenio no permite",
+        "si el campo debe admitirse, amplíe el alcance del convenio (fields) y pida a la "
+        "dependencia que envíe el elemento de nuevo; si no, la dependencia debe enviarlo sin ese "
+        "campo. En ambos casos " + _NEW_SET,
+    ),
+    REGISTRO_RECHAZADO: (
+        "el registro central no pudo aplicar el elemento (vea el motivo con 'sisi quarantine "
+        "show')",
+        "resuelva el conflicto que indica el motivo; después " + _NEW_SET,
+    ),
+    REFERENCIA_REPETIDA: (
+        "otro elemento del mismo conjunto traía la misma reference_id con otro contenido",
+        _NEW_SET + ", sin repetir la reference_id dentro del conjunto",
+    ),
+}
+#: The same for sets refused as a whole with a receipt: the cause the operator may fix.
+_SET_CAUSES: Final[dict[str, str]] = {
+    CONVENIO_NO_VIGENTE: "renueve o reactive el convenio (estado y fechas de vigencia)",
+    ESQUEMA_NO_PERMITIDO: "si esa versión del contrato debe admitirse, agréguela al convenio "
+    "(contracts); si no, la dependencia serializa con una versión permitida",
+    MENSAJE_ILEGIBLE: "la dependencia serializa con un esquema publicado del contrato",
+    CONVENIO_NO_COINCIDE: "la dependencia corrige el agreement_id o el message_id del cuerpo",
+}
+_REPEATED: Final = (
+    "ese conjunto ya se procesó: reenviarlo no aplicaría nada (el hub lo trataría como "
+    "MENSAJE_REPETIDO y repetiría el acuse que ya dio)"
+)
+
+
+def replay_refusal(item: QuarantinedItem, receipted: bool) -> ReplayRefusedError | None:
+    """Why the entry cannot be replayed whatever the current agreements say; None if it may be.
+
+    ``receipted``: the ledger holds a receipt for the message (its agency was answered).
+    """
+    entry, code = item.id, item.reason_code
+    if item.reference_id is not None:
+        cause, todo = _ITEM_CAUSES.get(
+            code,
+            (
+                "los datos del elemento no pasaron la validación",
+                "la dependencia corrige el dato y " + _NEW_SET.removeprefix("la dependencia "),
+            ),
+        )
+        return ReplayRefusedError(
+            f"la entrada {entry} ({code}) rechazó el elemento {item.reference_id}: {cause}; "
+            f"{_REPEATED}",
+            hint=todo,
+        )
+    if code == MENSAJE_REPETIDO:
+        return ReplayRefusedError(
+            f"la entrada {entry} es un mensaje repetido: el conjunto ya se procesó en otra "
+            "posición y su dependencia ya tiene el acuse",
+            hint="no hay nada que reenviar",
+        )
+    if receipted:
+        todo = _SET_CAUSES.get(code, "corrija la causa que indica el motivo")
+        return ReplayRefusedError(
+            f"la entrada {entry} ({code}): la dependencia ya recibió un acuse RECHAZADO de este "
+            f"conjunto y el hub registró su identidad; {_REPEATED}",
+            hint=f"{todo}. Su productor, al recibir el rechazo, envía esos elementos en un "
+            "conjunto nuevo en su siguiente entrega: pida a la dependencia que entregue de nuevo",
+        )
+    if item.status != "PENDIENTE":
+        return ReplayRefusedError(
+            f"la entrada {entry} ya se reenvió ({item.replayed_at}, {item.replayed_by})",
+            hint="consulte el acuse del reenvío en el tema de acuses del convenio",
+        )
+    return None
+
+
+def check_replayable(
+    engine: Engine, agreements: AgreementSet, item: QuarantinedItem, today: dt.date | None = None
+) -> str:
+    """Refuse (``ReplayRefusedError``) an entry whose replay would be refused again; the
+    agreement's id when it may be replayed.
+
+    The checks that do not depend on the data, on the agreements loaded now: the agreement is
+    known, of padrón and in force, the topic is its own, the signature verifies with its current
+    key, and its identity was not claimed by another message since.
+    """
+    with engine.connect() as conn:
+        done = find_position(conn, item.topic, item.partition, item.offset, item.message_id)
+    refusal = replay_refusal(item, done is not None and done.receipt is not None)
+    if refusal is not None:
+        raise refusal
+    entry, code = item.id, item.reason_code
+    headers = headers_dict(item.headers)
+    raw = headers.get(AGREEMENT_HEADER)
+    agreement_id = raw.decode("utf-8", "replace").strip() if raw else ""
+    if not agreement_id:
+        raise ReplayRefusedError(
+            f"la entrada {entry} ({code}) no trae el encabezado {AGREEMENT_HEADER}: no hay "
+            "convenio con el que aceptarla",
+            hint="no la reenvíe; pida a la dependencia que envíe el conjunto de nuevo con el "
+            "encabezado de su convenio",
+        )
+    try:
+        agreement = agreements.get(agreement_id)
+    except AgreementError:
+        raise ReplayRefusedError(
+            f"la entrada {entry} ({code}) es del convenio '{agreement_id}', que el hub no tiene "
+            "cargado (dado de baja o nunca registrado): el reenvío se rechazaría de nuevo",
+            hint="si el convenio debe estar vigente, coloque su archivo en el directorio de "
+            "convenios (SISI_AGREEMENTS_DIR), espere a que el hub lo cargue ('sisi audit list' "
+            "muestra el alta) y reenvíe; si no, descarte la entrada",
+        ) from None
+    if agreement.kind != "padron":
+        raise ReplayRefusedError(
+            f"la entrada {entry} ({code}) es del convenio '{agreement_id}', de tipo "
+            f"{agreement.kind}: el hub no procesa sus conjuntos",
+            hint="no la reenvíe",
+        )
+    if item.topic != agreement.changes_topic:
+        what = "volvería a rechazarse como " + TOPICO_INCORRECTO
+        raise ReplayRefusedError(
+            f"la entrada {entry} ({code}) llegó a '{item.topic}' y el tema del convenio "
+            f"'{agreement_id}' es '{agreement.changes_topic}': reenviarla al mismo tema {what}",
+            hint=f"pida a la dependencia que publique el conjunto en {agreement.changes_topic}",
+        )
+    if not verify_envelope(agreement.public_key, item.value or b"", headers):
+        raise ReplayRefusedError(
+            f"la entrada {entry} ({code}): la firma no verifica con la clave pública actual del "
+            f"convenio '{agreement_id}': el reenvío se rechazaría de nuevo (FIRMA_INVALIDA)",
+            hint="si la dependencia cambió de clave, registre la nueva en el convenio "
+            "(public_key), espere a que el hub lo recargue y reenvíe; si no, el mensaje no es de "
+            "la dependencia: no lo reenvíe y avise a la dependencia",
+        )
+    today = today or dt.date.today()
+    if not agreement.in_force(today):
+        raise ReplayRefusedError(
+            f"la entrada {entry} ({code}): el convenio '{agreement_id}' no está vigente hoy "
+            f"(estado '{agreement.status}', vigencia {agreement.valid_from.isoformat()} a "
+            f"{agreement.valid_until.isoformat()}): el reenvío se rechazaría como "
+            f"{CONVENIO_NO_VIGENTE}",
+            hint="renueve o reactive el convenio, espere a que el hub lo recargue y reenvíe",
+        )
+    with engine.connect() as conn:
+        claim = find_claim(conn, agreement_id, item.message_id)
+    if claim is not None:
+        raise ReplayRefusedError(
+            f"la entrada {entry} ({code}): el conjunto {item.message_id} ya se procesó después "
+            f"({claim.topic}, partición {claim.partition}, posición {claim.offset}, resultado "
+            f"{claim.outcome}); {_REPEATED}",
+            hint="no hay nada que reenviar",
+        )
+    return agreement_id
+
+
+def _event(item: QuarantinedItem, actor: str, at: dt.datetime, **details: str) -> AuditEvent:
+    stamp = at.isoformat()
+    return AuditEvent(
+        actor=actor,
+        action=Action.QUARANTINE_REPLAYED,
+        agreement_id=item.agreement_id,
+        message_id=item.message_id,
+        reference_id=f"cuarentena:{item.id}",
+        details={"topic": item.topic, "reason_code": item.reason_code, **details},
+        # one entry per attempt: a replay whose publication failed can be attempted again
+        key=f"cuarentena:{item.id}:{details.get('result', 'reenviado')}:{stamp}",
+    )
+
+
+def replay(
+    engine: Engine,
+    audit: AuditLog,
+    agreements: AgreementSet,
+    entry_id: int,
+    publisher: Publisher,
+    actor: str,
+    *,
+    confirm: Callable[[QuarantinedItem], bool] = lambda _item: True,
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    today: dt.date | None = None,
+) -> QuarantinedItem:
+    """Replay quarantine entry ``entry_id``: check, ``confirm``, claim (audited), publish.
+
+    Raises ``ReplayRefusedError`` when the entry cannot be replayed or another operator claimed
+    it first, and ``BrokerError`` when publishing failed (the claim is undone, audited).
+    Returns the entry as it was before the replay.
+    """
+    item = get_item(engine, entry_id)
+    check_replayable(engine, agreements, item, today)
+    if not confirm(item):
+        raise ReplayRefusedError(f"la entrada {entry_id} no se reenvió", hint="cancelado")
+    at = clock()
+    with engine.begin() as conn:
+        claimed = claim_replay(conn, item.message_row, actor, at)
+        if claimed:
+            audit.append_in(conn, [_event(item, actor, at)])
+    if not claimed:
+        current = get_item(engine, entry_id)
+        raise ReplayRefusedError(
+            f"la entrada {entry_id} la reenvió otra operación mientras tanto "
+            f"({current.replayed_at}, {current.replayed_by}): este reenvío no publicó nada",
+            hint="consulte el acuse del reenvío en el tema de acuses del convenio",
+        )
+    try:
+        headers = [(name, raw) for name, raw in item.headers if raw is not None]
+        publisher.publish(item.topic, item.value or b"", headers)
+        publisher.flush()
+    except Exception as exc:  # BrokerError from flush, KafkaException from produce
+        reason = exc.message if isinstance(exc, SisiError) else f"{type(exc).__name__}: {exc}"
+        failed = _event(item, actor, clock(), result="fallido", error=reason)
+        with engine.begin() as conn:
+            released = release_replay(conn, item.message_row, actor, at)
+            audit.append_in(conn, [failed])
+        state = "vuelve a PENDIENTE" if released else "quedó marcada como REENVIADO"
+        raise BrokerError(
+            f"el reenvío de la entrada {entry_id} no se publicó en {item.topic} ({reason}); "
+            f"la entrada {state} y la bitácora lo registra",
+            hint="revise que el broker esté disponible y reintente 'sisi quarantine replay "
+            f"{entry_id}'; si el broker sí recibió el mensaje, el hub lo tratará como "
+            f"{MENSAJE_REPETIDO} sin aplicarlo dos veces",
+        ) from exc
+    return item
