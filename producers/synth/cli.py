@@ -48,8 +48,21 @@ def synth() -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True)
 @click.option("--delivery", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--recent",
+    is_flag=True,
+    help="fechas de hoy: las altas nuevas y los pagos de la entrega caen en los días previos a "
+    "hoy, dentro del desfase máximo del convenio (lo que usa 'sisi up --demo'); sin esta "
+    "opción la entrega K cae en el K-ésimo periodo de pago desde el inicio del convenio",
+)
 def padron(
-    agreement_id: str, people: int, seed: int, out: Path, error_rate: float, delivery: int
+    agreement_id: str,
+    people: int,
+    seed: int,
+    out: Path,
+    error_rate: float,
+    delivery: int,
+    recent: bool,
 ) -> None:
     """Escribe el padrón de la entrega DELIVERY (1 = padrón base) de un convenio de padrón."""
     from producers.synth.blockwriter import write_blocks
@@ -57,7 +70,7 @@ def padron(
 
     try:
         agreement = _agreement(agreement_id, "padron")
-        blocks = padron_blocks(agreement, people, seed, delivery, error_rate)
+        blocks = padron_blocks(agreement, people, seed, delivery, error_rate, recent=recent)
         result = write_blocks(blocks, agreement.layout, out, title=agreement.title)
     except SisiError as exc:
         _fail(exc)

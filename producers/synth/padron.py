@@ -10,6 +10,14 @@ never change for an entry; altas get new, higher ones. In the base roll of a lay
 be empty, ≈0.4% of rows are the same person registered again without CURP and often with a typo
 (what identity resolution must catch). ``error_rate`` then spoils a share of rows with errors
 validation detects (``producers.synth.errors``), each listed in the block.
+
+Two calendars. By default delivery K covers the K-th payment period counted from the agreement's
+``valid_from`` (a padrón's history, month by month). With ``recent`` (what ``sisi up --demo``
+uses) every delivery is sent as the facts happen: its new altas and every payment fall in the
+last :func:`recent_days` days before ``today`` (payments within that window's last month), so a
+delivery sent now is within the agreement's ``delivery.max_lag_hours``, which compliance
+measures from each item's effective date. Payment dates are then drawn per row once (not per
+delivery), so on a given day a row's payment date is the same in every delivery.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from producers.synth.profile import program_profile
 from producers.synth.record import Block, SynthRecord, Value
 from producers.synth.spelling import respell, typo
 
-__all__ = ["CHURN", "generate_padron", "padron_blocks"]
+__all__ = ["CHURN", "generate_padron", "padron_blocks", "recent_days"]
 
 #: Per-round churn shares: bajas, altas, cambios, moves; and the base roll's duplicate share.
 CHURN: Final = {"baja": 0.03, "alta": 0.04, "cambio": 0.02, "mudanza": 0.01, "duplicado": 0.004}
@@ -78,6 +86,17 @@ def _amounts(program: ProgramTerms) -> tuple[Decimal, ...]:
     return tuple(lo + step * k for k in range(int(span // step) + 1))
 
 
+def recent_days(agreement: Agreement) -> int:
+    """Days of the ``recent`` calendar's window: facts dated in them, sent today, are on time.
+
+    ``max_lag_hours`` bounds sending time minus the start of the effective date; two days are
+    kept in hand (a fact of yesterday sent late tonight, a file written before midnight and sent
+    after it), and the window never exceeds the agreement's payment period.
+    """
+    months = min(_MONTHS[p.benefit.periodicity] for p in agreement.programs)
+    return max(1, min(agreement.delivery.max_lag_hours // 24 - 2, 28 * months))
+
+
 def _add_months(d: date, months: int) -> date:
     total = d.month - 1 + months
     return date(d.year + total // 12, total % 12 + 1, 1)
@@ -87,7 +106,14 @@ class _Padron:
     """The roll of one agreement for one delivery, produced pass by pass."""
 
     def __init__(
-        self, agreement: Agreement, seed: int, delivery: int, geo: GeoPools, today: date
+        self,
+        agreement: Agreement,
+        seed: int,
+        delivery: int,
+        geo: GeoPools,
+        today: date,
+        *,
+        recent: bool = False,
     ) -> None:
         if agreement.kind != "padron":
             raise AgreementError(
@@ -98,6 +124,7 @@ class _Padron:
         self.seed = seed
         self.delivery = delivery
         self.today = today
+        self.recent = recent
         self.places = Places(geo)
         agency = agreement.parties.agency
         self.municipality = agency.municipality
@@ -128,11 +155,33 @@ class _Padron:
         }
 
     def period(self, delivery: int) -> tuple[int, int]:
-        """First and last day (ordinals) of ``delivery``'s period, capped at yesterday."""
+        """First and last day (ordinals) of ``delivery``'s period, capped at yesterday.
+
+        In the ``recent`` calendar every delivery's period is the window of the last
+        :func:`recent_days` days (today included only when the agreement allows less than two
+        days of lag, where yesterday's facts would already be late).
+        """
+        if self.recent:
+            short = self.agreement.delivery.max_lag_hours < 48
+            last = self.today if short else self.today - timedelta(days=1)
+            first = last - timedelta(days=recent_days(self.agreement) - 1)
+            return first.toordinal(), last.toordinal()
         start = _add_months(self.agreement.valid_from, (delivery - 1) * self.period_months)
         end = _add_months(start, self.period_months) - timedelta(days=1)
         limit = self.today - timedelta(days=1)
         return min(start, limit).toordinal(), min(end, limit).toordinal()
+
+    def payment_days(self) -> tuple[int, int]:
+        """First and last day (ordinals) a payment of this delivery may fall on.
+
+        The delivery's period; in the ``recent`` calendar only its last day's month, so that
+        every payment of a delivery belongs to one payment month (``sisi produce --period``
+        sends as payments of a month only the rows whose payment date falls in it).
+        """
+        first, last = self.period(self.delivery)
+        if self.recent:
+            first = max(first, date.fromordinal(last).replace(day=1).toordinal())
+        return first, last
 
     def blocks(self, people_n: int, injector: ErrorInjector | None) -> Iterator[Block]:
         """The roll in blocks of at least ``_BLOCK`` rows (but the last), errors injected."""
@@ -179,12 +228,12 @@ class _Padron:
     ) -> Iterator[Block]:
         tag = f"{self.seed}/{self.agreement.id}/{segment}/{program.terms.key}/{key}"
         rng = Random(f"{tag}/alta")
-        pay = Random(f"{tag}/pago/{self.delivery}")
+        pay = Random(f"{tag}/pago/reciente" if self.recent else f"{tag}/pago/{self.delivery}")
         rounds = [Random(f"{tag}/churn/{r}") for r in range(segment, self.delivery)]
         dup_rng = Random(f"{tag}/duplicado")
         dup_at = set(dup_rng.sample(range(n), d)) if d else set()
         alta_start, alta_end = self.period(segment)
-        pay_start, pay_end = self.period(self.delivery)
+        pay_start, pay_end = self.payment_days()
         eligible_days = int(365.25 * program.min_age) + 1
         earliest = alta_start - 4 * 365
         pkey = program.terms.key
@@ -234,15 +283,22 @@ class _Padron:
             taken += m
             seq += len(extra)
             size = len(cols["curp"])
+            # recent: one draw per row before churn, so a row keeps its payment date whoever
+            # leaves; otherwise the draws follow the survivors, as deliveries always did
+            pay_us = [pay.random() for _ in repeat(None, size)] if self.recent else None
             alive = self._churn(cols, size, rounds, program, key)
             if alive is not None:
                 cols = {name: [col[i] for i in alive] for name, col in cols.items()}
                 altas = [altas[i] for i in alive]
+                if pay_us is not None:
+                    pay_us = [pay_us[i] for i in alive]
                 size = len(alive)
+            if pay_us is None:
+                pay_us = [pay.random() for _ in repeat(None, size)]
             los = [a if a > pay_start else pay_start for a in altas]
             paid = [
                 lo + int(u * (pay_end - lo + 1)) if pay_end > lo else lo
-                for lo, u in zip(los, [pay.random() for _ in repeat(None, size)], strict=True)
+                for lo, u in zip(los, pay_us, strict=True)
             ]
             cols["fecha_beneficio"] = list(map(_DATES.__getitem__, paid))
             cols["cvegeo"] = [
@@ -326,17 +382,19 @@ def padron_blocks(
     *,
     geo: GeoPools | None = None,
     today: date | None = None,
+    recent: bool = False,
 ) -> Iterator[Block]:
     """The rows of ``agreement``'s padrón for ``delivery`` (1 = base roll of ``people``), in blocks.
 
-    Deterministic for (agreement, people, seed, delivery, error_rate, today); ``today`` (default:
-    the current date) only caps benefit dates, which validation rejects when in the future.
+    Deterministic for (agreement, people, seed, delivery, error_rate, today, recent); ``today``
+    (default: the current date) caps benefit dates, which validation rejects when in the future,
+    and with ``recent`` places the delivery's new facts in the days before it (module docstring).
     """
     if people < 0 or delivery < 1 or not 0.0 <= error_rate <= 1.0:
         raise ValueError("people >= 0, delivery >= 1 y 0 <= error_rate <= 1")
     pools = geo or load_pools()
     today = today or date.today()
-    padron = _Padron(agreement, seed, delivery, pools, today)
+    padron = _Padron(agreement, seed, delivery, pools, today, recent=recent)
     injector = None
     if error_rate > 0:
         rng = Random(f"{seed}/{agreement.id}/err/{delivery}")
@@ -353,7 +411,10 @@ def generate_padron(
     *,
     geo: GeoPools | None = None,
     today: date | None = None,
+    recent: bool = False,
 ) -> Iterator[SynthRecord]:
     """The same rows as ``padron_blocks``, one ``SynthRecord`` at a time."""
-    blocks = padron_blocks(agreement, people, seed, delivery, error_rate, geo=geo, today=today)
+    blocks = padron_blocks(
+        agreement, people, seed, delivery, error_rate, geo=geo, today=today, recent=recent
+    )
     return (record for block in blocks for record in block.records())
