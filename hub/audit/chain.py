@@ -62,7 +62,9 @@ class Action(StrEnum):
     PERSONAL_DATA_READ = "PERSONAL_DATA_READ"
     QUARANTINE_REPLAYED = "QUARANTINE_REPLAYED"
     CHAIN_HEAD_PUBLISHED = "CHAIN_HEAD_PUBLISHED"
-    CONTRACT_DELETED = "CONTRACT_DELETED"  # new actions go last: the list only grows
+    CONTRACT_DELETED = "CONTRACT_DELETED"
+    RECORD_RELINKED = "RECORD_RELINKED"
+    CONTRACT_CONFIG_CHANGED = "CONTRACT_CONFIG_CHANGED"  # new actions go last: the list only grows
 
 
 _ACTIONS: dict[str, str] = {str(action.value): str(action.value) for action in Action}

@@ -317,10 +317,13 @@ class GeneralPath:
         still = {
             row[0]
             for row in conn.execute(
-                select(SOURCE_RECORDS.c.person_id).where(SOURCE_RECORDS.c.person_id.in_(olds)).distinct()
+                select(SOURCE_RECORDS.c.person_id)
+                .where(SOURCE_RECORDS.c.person_id.in_(olds))
+                .distinct()
             )
         }
         gone = [pid for pid in olds if pid not in still]
+        plan.removed_people.update(gone)
         if gone:
             conn.execute(delete(PERSON_LINKS).where(PERSON_LINKS.c.person_id.in_(gone)))
             conn.execute(delete(PEOPLE).where(PEOPLE.c.id.in_(gone)))

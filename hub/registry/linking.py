@@ -34,6 +34,8 @@ class Relink:
     reference_id: str
     old_person_id: str
     new_person_id: str
+    old_curp: str | None = None  # None: the old person was the record's own (no CURP)
+    new_curp: str | None = None
 
 
 def _person_fields(item: ChangeItem) -> Row:
@@ -71,6 +73,7 @@ class LinkPlan:
     new_records: set[str] = field(default_factory=set)
     dirty_records: set[str] = field(default_factory=set)
     relinks: list[Relink] = field(default_factory=list)
+    removed_people: set[str] = field(default_factory=set)  # left without records by a relink
     changed_links: set[str] = field(default_factory=set)  # existing records whose link changed
     _by_curp: dict[str, str] = field(default_factory=dict)
 
@@ -115,7 +118,7 @@ class LinkPlan:
         if ref not in self.new_records:
             self.changed_links.add(ref)
         if target != old_id:  # the old person may be left without records: the writer checks
-            self.relinks.append(Relink(ref, old_id, target))
+            self.relinks.append(Relink(ref, old_id, target, self.people[old_id]["curp"], curp))
 
     def _touch_person(self, person_id: str) -> None:
         if person_id not in self.new_people:

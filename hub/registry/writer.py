@@ -45,6 +45,7 @@ from hub.registry.items import (
     version,
     version_prefix,
 )
+from hub.registry.linking import Relink
 from hub.registry.models import (
     APPLIED_ITEMS,
     BENEFITS_PAID,
@@ -132,6 +133,10 @@ class ApplyResult:
     duplicate_ids: tuple[str, ...] = ()
     people_created: int = 0
     fast_path: int = 0  # applied items that took the fast path (new records, new CURPs)
+    #: source records that moved to another person (a CURP changed or learned), in order
+    relinks: tuple[Relink, ...] = ()
+    #: people a relink left without any source record, removed from the registry
+    people_removed: frozenset[str] = frozenset()
 
 
 def screen(items: Iterable[ChangeItem]) -> tuple[list[ChangeItem], list[RejectedItem]]:
@@ -192,6 +197,8 @@ class _Applied:
     claimed: frozenset[str]
     people_created: int
     fast: int
+    relinks: tuple[Relink, ...] = ()
+    removed: frozenset[str] = frozenset()
 
 
 class RegistryWriter:
@@ -308,6 +315,8 @@ class RegistryWriter:
             duplicate_ids=duplicate_ids,
             people_created=done.people_created,
             fast_path=done.fast,
+            relinks=done.relinks,
+            people_removed=done.removed,
         )
 
     def _apply_in(
@@ -372,6 +381,8 @@ class RegistryWriter:
         for name in ("people", "source_records", "enrollments", "benefits_paid"):
             self._bulk[name].execute(conn, getattr(rows, name), stored=True)
         created = len(rows.people)
+        relinks: tuple[Relink, ...] = ()
+        removed: frozenset[str] = frozenset()
         if general:
             # PostgreSQL: one general path at a time (SQLite's write lock already does it). It
             # reads records, people and ledgers, folds them and writes them back: two workers
@@ -380,11 +391,13 @@ class RegistryWriter:
             advisory_xact_lock(conn, "registro:ruta-general")
             plan = self._general.apply(conn, header, general, general_ledger, now)
             created += len(plan.new_people)
+            relinks, removed = tuple(plan.relinks), frozenset(plan.removed_people)
         if deliveries is None:
             self._batch.record_delivery(conn, header, len(fresh), now)
         else:
             deliveries.append(self._batch.delivery_row(header, len(fresh), now))
-        return _Applied(frozenset(it["reference_id"] for _, it in fresh), created, len(fast))
+        claimed_refs = frozenset(it["reference_id"] for _, it in fresh)
+        return _Applied(claimed_refs, created, len(fast), relinks, removed)
 
     def record_deliveries(self, conn: Connection, deliveries: DeferredDeliveries) -> None:
         """Write the delivery counters kept by :meth:`apply_in` (in the same transaction)."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+
 from hub.audit.chain import Action, AuditEvent, idempotency_key
 from hub.gatekeeper.verdict import Verdict
+from hub.registry.linking import Relink
 
-__all__ = ["HUB_ACTOR", "audit_events"]
+__all__ = ["HUB_ACTOR", "audit_events", "relink_events"]
 
 #: Who the audit log names for what the gatekeeper decides.
 HUB_ACTOR = "sisi-hub/gatekeeper"
@@ -65,6 +68,47 @@ def audit_events(verdict: Verdict, topic: str, partition: int, offset: int) -> l
                 details={
                     "reason_code": item.code,
                     **({"field": item.field} if item.field else {}),
+                },
+                key=key,
+            )
+        )
+    return events
+
+
+def relink_events(
+    agreement_id: str, message_id: str, relinks: Sequence[Relink], removed: Collection[str]
+) -> list[AuditEvent]:
+    """One event per source record an item moved to another person (registry ids, no CURP).
+
+    A record moves when an item gives it another valid CURP (a corrected CURP, or a folio the
+    agency reused for somebody else) or when a record without CURP learns one that the registry
+    already knows. Its enrollments and payments move with it; a person left without records is
+    removed. These are identity decisions: an auditor, or an ARCO request of either person, must
+    find them. The idempotency key names the occurrence (one record may move twice in a set).
+    """
+    events = []
+    seen: dict[str, int] = {}
+    for relink in relinks:
+        n = seen[relink.reference_id] = seen.get(relink.reference_id, 0) + 1
+        key = None
+        if n > 1:
+            base = idempotency_key(
+                agreement_id, message_id, relink.reference_id, Action.RECORD_RELINKED
+            )
+            key = f"{base}#{n}" if base is not None else None
+        cause = "curp_corregida" if relink.old_curp is not None else "curp_conocida"
+        events.append(
+            AuditEvent(
+                actor=HUB_ACTOR,
+                action=Action.RECORD_RELINKED,
+                agreement_id=agreement_id,
+                message_id=message_id,
+                reference_id=relink.reference_id,
+                details={
+                    "de_persona": relink.old_person_id,
+                    "a_persona": relink.new_person_id,
+                    "motivo": cause,
+                    "persona_anterior_eliminada": str(relink.old_person_id in removed).lower(),
                 },
                 key=key,
             )

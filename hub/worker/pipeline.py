@@ -54,7 +54,7 @@ from hub.registry.writer import (
     is_contention,
 )
 from hub.topics import QUARANTINE
-from hub.worker.audit_events import audit_events
+from hub.worker.audit_events import audit_events, relink_events
 from hub.worker.changes import record_agreement_changes
 from hub.worker.publisher import Publisher
 
@@ -312,7 +312,11 @@ class HubPipeline:
         ):
             plan.counts = as_initial_load(counts)
         if plan.prepared is not None and header is not None:
-            self.writer.apply_in(conn, header, plan.prepared, deliveries=deliveries)
+            result = self.writer.apply_in(conn, header, plan.prepared, deliveries=deliveries)
+            if result.relinks and agreement is not None:
+                plan.events += relink_events(
+                    agreement.id, verdict.message_id, result.relinks, result.people_removed
+                )
 
     def _is_initial_load(
         self, conn: Connection, agreement_id: str, transaction_id: str, firsts: dict[str, str]
