@@ -66,7 +66,10 @@ def find_free_port(host: str = "127.0.0.1") -> int:
 
 
 def _port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``port`` now. SO_REUSEADDR as servers set it: without it
+    the connections a stopped broker left in TIME_WAIT (up to a minute) read as "in use"."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

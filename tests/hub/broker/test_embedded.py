@@ -219,3 +219,20 @@ def test_a_log_the_broker_chose_itself_is_removed_on_stop() -> None:
     assert log.exists()
     embedded.stop()
     assert not log.exists()
+
+
+def test_a_port_left_in_time_wait_is_free_and_a_listening_one_is_not() -> None:
+    from hub.broker.embedded import _port_is_free
+
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    assert not _port_is_free("127.0.0.1", port)  # listening: in use
+    accepted.close()  # the server side closes first: its end of the connection waits in TIME_WAIT
+    client.close()
+    server.close()
+    assert _port_is_free("127.0.0.1", port)  # what a restarted broker can bind
