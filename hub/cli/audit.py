@@ -393,6 +393,9 @@ def _document(entry: AuditEntry) -> dict[str, Any]:
 @click.option(
     "--action",
     type=click.Choice([action.value for action in Action], case_sensitive=False),
+    # click lists case-insensitive choices in lower case; the log (and the README) say them in
+    # upper case
+    metavar="[" + "|".join(action.value for action in Action) + "]",
     default=None,
     help="Sólo esta acción (p. ej. AGREEMENT_CHANGED, CONTRACT_REGISTERED).",
 )
