@@ -9,9 +9,13 @@ from hub.schema_registry.errors import (
     InvalidVersionError,
     RegistryError,
     SchemaNotFoundError,
+    SubjectConfigNotFoundError,
     SubjectNotFoundError,
     SubjectNotSoftDeletedError,
+    SubjectSoftDeletedError,
     VersionNotFoundError,
+    VersionNotSoftDeletedError,
+    VersionSoftDeletedError,
 )
 from hub.schema_registry.seed import SeedResult, seed_from_catalog
 from hub.schema_registry.server import RunningRegistry, open_store, running_registry, serve
@@ -29,9 +33,13 @@ __all__ = [
     "SchemaStore",
     "SeedResult",
     "StoredSchema",
+    "SubjectConfigNotFoundError",
     "SubjectNotFoundError",
     "SubjectNotSoftDeletedError",
+    "SubjectSoftDeletedError",
     "VersionNotFoundError",
+    "VersionNotSoftDeletedError",
+    "VersionSoftDeletedError",
     "create_app",
     "open_store",
     "running_registry",

@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -219,9 +220,29 @@ def create_app(store: SchemaStore, operator_token: str | None) -> Starlette:
             methods=["POST"],
         ),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     app.state.store = store
     return app
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Unknown routes and methods answer with a JSON error body, as Confluent's registry does."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    route = f"{request.method} {request.url.path}"
+    if status == 404:
+        message = (
+            f"el registro de esquemas no tiene la ruta {route}. Qué hacer: revise la URL "
+            "(por ejemplo /subjects, /subjects/{subject}/versions, /schemas/ids/{id} con id "
+            "entero, /config)."
+        )
+    elif status == 405:
+        message = f"el registro de esquemas no admite {route}. Qué hacer: revise el método HTTP."
+    else:
+        message = f"petición no válida: {route} ({status})"
+    response = _error(status, status, message)
+    if isinstance(exc, HTTPException) and exc.headers:
+        response.headers.update(exc.headers)
+    return response
 
 
 def _authorize(request: Request, token: str | None) -> Response | None:

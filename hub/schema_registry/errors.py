@@ -10,9 +10,13 @@ __all__ = [
     "InvalidVersionError",
     "RegistryError",
     "SchemaNotFoundError",
+    "SubjectConfigNotFoundError",
     "SubjectNotFoundError",
     "SubjectNotSoftDeletedError",
+    "SubjectSoftDeletedError",
     "VersionNotFoundError",
+    "VersionNotSoftDeletedError",
+    "VersionSoftDeletedError",
 ]
 
 
@@ -44,11 +48,39 @@ class SchemaNotFoundError(RegistryError):
     error_code = 40403
 
 
+class SubjectSoftDeletedError(RegistryError):
+    """A soft delete of a subject whose versions are all soft-deleted already."""
+
+    http_status = 404
+    error_code = 40404
+
+
 class SubjectNotSoftDeletedError(RegistryError):
-    """A permanent delete was asked before the soft delete."""
+    """A permanent delete of a subject was asked before its soft delete."""
 
     http_status = 404
     error_code = 40405
+
+
+class VersionSoftDeletedError(RegistryError):
+    """A soft delete of a version that is soft-deleted already."""
+
+    http_status = 404
+    error_code = 40406
+
+
+class VersionNotSoftDeletedError(RegistryError):
+    """A permanent delete of a version was asked before its soft delete."""
+
+    http_status = 404
+    error_code = 40407
+
+
+class SubjectConfigNotFoundError(RegistryError):
+    """The subject has no compatibility level of its own (``GET /config/{subject}``)."""
+
+    http_status = 404
+    error_code = 40408
 
 
 class InvalidSchemaError(RegistryError):

@@ -24,9 +24,13 @@ from hub.schema_registry.errors import (
     InvalidSchemaError,
     InvalidVersionError,
     SchemaNotFoundError,
+    SubjectConfigNotFoundError,
     SubjectNotFoundError,
     SubjectNotSoftDeletedError,
+    SubjectSoftDeletedError,
     VersionNotFoundError,
+    VersionNotSoftDeletedError,
+    VersionSoftDeletedError,
 )
 from hub.schema_registry.tables import (
     GLOBAL_CONFIG,
@@ -157,6 +161,21 @@ class SchemaStore:
                 raise SchemaNotFoundError(f"no existe el esquema con id {schema_id}")
             return StoredSchema(stored.id, stored.canonical, stored.schema_type)
 
+    def held_schema(self, schema_text: str) -> StoredSchema | None:
+        """The schema equal to ``schema_text`` (formatting aside) if the registry ever stored it.
+
+        Schemas outlive their subject versions (ids stay readable after a permanent delete), so
+        this tells whether the text was registered at some time, under any subject.
+        """
+        key = fingerprint(canonical_text(_definition(schema_text)))
+        with Session(self.engine) as session:
+            stored = session.scalars(
+                select(RegistrySchema).where(RegistrySchema.fingerprint == key)
+            ).first()
+            if stored is None:
+                return None
+            return StoredSchema(stored.id, stored.canonical, stored.schema_type)
+
     def schema_versions(self, schema_id: int, *, deleted: bool = False) -> list[tuple[str, int]]:
         """``(subject, version)`` pairs that use ``schema_id``."""
         self.get_schema(schema_id)
@@ -196,8 +215,10 @@ class SchemaStore:
                 if row is not None:
                     return CompatibilityMode(row.compatibility)
                 if not fallback:
-                    raise SubjectNotFoundError(
-                        f"el subject {subject!r} no tiene nivel de compatibilidad propio"
+                    raise SubjectConfigNotFoundError(
+                        f"el subject {subject!r} no tiene nivel de compatibilidad propio",
+                        hint=f"rige el nivel global (GET /config/{subject}?defaultToGlobal=true "
+                        f"lo muestra); para fijarle uno propio: PUT /config/{subject}.",
                     )
             row = session.get(RegistryConfig, GLOBAL_CONFIG)
             return CompatibilityMode(row.compatibility) if row is not None else DEFAULT_MODE
@@ -214,9 +235,25 @@ class SchemaStore:
                 row.compatibility = mode.value
         return mode
 
+    def set_config_if_absent(self, level: str, subject: str) -> CompatibilityMode:
+        """Give ``subject`` the level ``level`` unless it has one of its own; its level after."""
+        mode = _mode(level)
+        try:
+            with Session(self.engine) as session, session.begin():
+                row = session.get(RegistryConfig, subject)
+                if row is not None:
+                    return CompatibilityMode(row.compatibility)
+                session.add(RegistryConfig(subject=subject, compatibility=mode.value))
+        except IntegrityError:  # a concurrent writer gave it one first: that one stays
+            return self.get_config(subject, fallback=False)
+        return mode
+
     def delete_config(self, subject: str) -> CompatibilityMode:
         """Drop the subject's own level; it falls back to the global one."""
-        previous = self.get_config(subject, fallback=False)
+        try:
+            previous = self.get_config(subject, fallback=False)
+        except SubjectConfigNotFoundError as exc:  # Confluent answers 40401 here
+            raise SubjectNotFoundError(exc.message, hint=exc.hint) from exc
         with Session(self.engine) as session, session.begin():
             session.execute(delete(RegistryConfig).where(RegistryConfig.subject == subject))
         return previous
@@ -303,14 +340,23 @@ class SchemaStore:
                 return [row.version for row in rows]
             live = [row for row in rows if not row.deleted]
             if not live:
-                raise SubjectNotFoundError(f"el subject {subject!r} ya está borrado")
+                raise SubjectSoftDeletedError(
+                    f"el subject {subject!r} ya está borrado (borrado lógico)",
+                    hint="para borrarlo definitivamente añada ?permanent=true.",
+                )
             for row in live:
                 row.deleted = True
             return [row.version for row in live]
 
     def delete_version(self, subject: str, version: VersionRef, *, permanent: bool = False) -> int:
-        """Soft-delete one version (or remove a soft-deleted one with ``permanent``)."""
-        target = self.get_version(subject, version, deleted=permanent)
+        """Soft-delete one version (or remove a soft-deleted one with ``permanent``).
+
+        ``latest`` is the newest live version for a soft delete and the newest one, soft-deleted
+        or not, for a permanent one. A permanent delete frees the version number: the next
+        registration in the subject may take it again, as in Confluent.
+        """
+        number = self._version_number(version)
+        target = self.get_version(subject, version, deleted=permanent or number is not None)
         with Session(self.engine) as session, session.begin():
             row = session.scalars(
                 select(SubjectVersion).where(
@@ -319,16 +365,22 @@ class SchemaStore:
             ).one()
             if permanent:
                 if not row.deleted:
-                    raise SubjectNotSoftDeletedError(
-                        f"la versión {row.version} de {subject!r} debe borrarse primero sin "
-                        "'permanent'"
+                    raise VersionNotSoftDeletedError(
+                        f"la versión {row.version} de {subject!r} no está borrada lógicamente",
+                        hint="bórrela primero sin 'permanent' y repita con ?permanent=true.",
                     )
                 session.delete(row)
+            elif row.deleted:
+                raise VersionSoftDeletedError(
+                    f"la versión {row.version} de {subject!r} ya está borrada (borrado lógico)",
+                    hint="para borrarla definitivamente añada ?permanent=true.",
+                )
             else:
                 row.deleted = True
             return row.version
 
-    def registered(self, subject: str) -> Sequence[RegisteredSchema]:
-        """Every live version of ``subject``, oldest first (empty when it has none)."""
+    def registered(self, subject: str, *, deleted: bool = False) -> Sequence[RegisteredSchema]:
+        """Every live version of ``subject`` (soft-deleted ones too with ``deleted``), oldest
+        first; empty when it has none."""
         with Session(self.engine) as session:
-            return [self._registered(session, row) for row in self._rows(session, subject, False)]
+            return [self._registered(session, row) for row in self._rows(session, subject, deleted)]

@@ -87,7 +87,10 @@ def test_reads(client: TestClient, catalog: Catalog) -> None:
         (f"/subjects/{CHANGE_SET}/versions/7", 404, 40402),
         (f"/subjects/{CHANGE_SET}/versions/uno", 422, 42202),
         ("/schemas/ids/9999", 404, 40403),
-        ("/config/sin-config", 404, 40401),
+        ("/config/sin-config", 404, 40408),
+        (f"/config/{CHANGE_SET}-copia", 404, 40408),
+        ("/schemas/ids/abc", 404, 404),
+        ("/no-existe", 404, 404),
     ],
 )
 def test_error_bodies(client: TestClient, path: str, status: int, code: int) -> None:
@@ -171,3 +174,43 @@ def test_config_and_soft_delete(client: TestClient) -> None:
     assert early.json()["error_code"] == 40405
     assert client.delete(f"/subjects/{CHANGE_SET}", headers=AUTH).json() == [1]
     assert CHANGE_SET not in client.get("/subjects").json()
+
+
+def test_delete_error_codes_follow_confluent(client: TestClient) -> None:
+    def code(path: str) -> int:
+        response = client.delete(path, headers=AUTH)
+        assert response.status_code == 404
+        body = response.json()
+        assert isinstance(body["message"], str) and body["message"]
+        return int(body["error_code"])
+
+    version = f"/subjects/{CHANGE_SET}/versions/2"
+    assert code(version + "?permanent=true") == 40407
+    assert client.delete(version, headers=AUTH).json() == 2
+    assert code(version) == 40406
+    assert client.delete(version + "?permanent=true", headers=AUTH).json() == 2
+    assert code(version) == 40402
+    assert code(f"/subjects/{CHANGE_SET}?permanent=true") == 40405
+    assert client.delete(f"/subjects/{CHANGE_SET}", headers=AUTH).json() == [1]
+    assert code(f"/subjects/{CHANGE_SET}") == 40404
+    assert code("/config/sin-config") == 40401
+    assert code("/subjects/nada") == 40401
+
+
+def test_config_without_a_subject_level(client: TestClient) -> None:
+    missing = client.get("/config/nuevo")
+    assert missing.json()["error_code"] == 40408
+    assert "defaultToGlobal=true" in missing.json()["message"]
+    assert client.get("/config/nuevo?defaultToGlobal=true").json() == {
+        "compatibilityLevel": "BACKWARD_TRANSITIVE"
+    }
+
+
+def test_unknown_routes_and_methods_answer_json(client: TestClient) -> None:
+    unknown = client.get("/schemas/ids/abc")
+    assert unknown.headers["content-type"].startswith(CONTENT_TYPE)
+    assert unknown.json()["error_code"] == 404
+    assert "GET /schemas/ids/abc" in unknown.json()["message"]
+    wrong = client.patch(f"/subjects/{CHANGE_SET}/versions", headers=AUTH)
+    assert (wrong.status_code, wrong.json()["error_code"]) == (405, 405)
+    assert "GET" in wrong.headers["allow"]

@@ -121,3 +121,44 @@ def test_client_registration_needs_the_token(registry: RunningRegistry, catalog:
     assert refused.value.http_status_code == 409
     assert operator.get_compatibility(subject) == "FULL_TRANSITIVE"
     assert not operator.test_compatibility(subject, Schema(json.dumps(v2), "AVRO"))
+
+
+def _operator(registry: RunningRegistry) -> SchemaRegistryClient:
+    return SchemaRegistryClient(
+        {
+            "url": registry.url,
+            "bearer.auth.credentials.source": "STATIC_TOKEN",
+            "bearer.auth.token": TOKEN,
+            "bearer.auth.logical.cluster": "sisi",
+            "bearer.auth.identity.pool.id": "sisi",
+        }
+    )
+
+
+def test_delete_and_config_error_codes_as_the_client_sees_them(registry: RunningRegistry) -> None:
+    subject = "mx.gob.sisi.prueba.Borrados"
+    operator = _operator(registry)
+
+    def error_code(call: Any) -> int:
+        with pytest.raises(SchemaRegistryError) as caught:
+            call()
+        assert caught.value.http_status_code == 404 and caught.value.error_message
+        return int(caught.value.error_code)
+
+    fields: list[dict[str, Any]] = [{"name": "a", "type": "string"}]
+    record = {"type": "record", "name": "Borrados", "namespace": "mx.gob.sisi.prueba"}
+    v1 = Schema(json.dumps({**record, "fields": fields}), "AVRO")
+    extra = {"name": "b", "type": ["null", "int"], "default": None}
+    v2 = Schema(json.dumps({**record, "fields": [*fields, extra]}), "AVRO")
+    operator.register_schema(subject, v1)
+    operator.register_schema(subject, v2)
+    assert error_code(lambda: operator.get_config(subject)) == 40408
+    assert error_code(lambda: operator.delete_version(subject, 1, permanent=True)) == 40407
+    assert operator.delete_version(subject, 1) == 1
+    assert error_code(lambda: operator.delete_version(subject, 1)) == 40406
+    assert operator.delete_version(subject, 1, permanent=True) == 1
+    assert error_code(lambda: operator.delete_subject(subject, permanent=True)) == 40405
+    assert operator.delete_subject(subject) == [2]
+    assert error_code(lambda: operator.delete_subject(subject)) == 40404
+    assert operator.delete_subject(subject, permanent=True) == [2]
+    assert error_code(lambda: operator.get_versions(subject)) == 40401

@@ -18,9 +18,13 @@ from hub.schema_registry import (
     InvalidSchemaError,
     SchemaNotFoundError,
     SchemaStore,
+    SubjectConfigNotFoundError,
     SubjectNotFoundError,
     SubjectNotSoftDeletedError,
+    SubjectSoftDeletedError,
     VersionNotFoundError,
+    VersionNotSoftDeletedError,
+    VersionSoftDeletedError,
     seed_from_catalog,
 )
 from hub.settings import REPO_ROOT
@@ -123,8 +127,10 @@ def test_config_global_and_per_subject(store: SchemaStore) -> None:
     assert store.get_config() is CompatibilityMode.BACKWARD_TRANSITIVE
     store.set_config("full")
     assert store.get_config("otro") is CompatibilityMode.FULL
-    with pytest.raises(SubjectNotFoundError):
+    with pytest.raises(SubjectConfigNotFoundError):
         store.get_config("otro", fallback=False)
+    with pytest.raises(SubjectNotFoundError):  # Confluent: 40401 for DELETE /config/{subject}
+        store.delete_config("otro")
     store.set_config("NONE", "otro")
     assert store.get_config("otro") is CompatibilityMode.NONE
     assert store.delete_config("otro") is CompatibilityMode.NONE
@@ -135,12 +141,18 @@ def test_soft_then_permanent_delete(store: SchemaStore, catalog: Catalog) -> Non
     seed_from_catalog(store, catalog)
     with pytest.raises(SubjectNotSoftDeletedError):
         store.delete_subject(CHANGE_SET, permanent=True)
+    with pytest.raises(VersionNotSoftDeletedError):
+        store.delete_version(CHANGE_SET, 2, permanent=True)
     assert store.delete_version(CHANGE_SET, 2) == 2
+    with pytest.raises(VersionSoftDeletedError):
+        store.delete_version(CHANGE_SET, 2)
     assert store.versions(CHANGE_SET) == [1]
     assert store.versions(CHANGE_SET, deleted=True) == [1, 2]
     assert store.delete_subject(CHANGE_SET) == [1]
     assert CHANGE_SET not in store.subjects()
     assert CHANGE_SET in store.subjects(deleted=True)
+    with pytest.raises(SubjectSoftDeletedError):
+        store.delete_subject(CHANGE_SET)
     assert store.delete_subject(CHANGE_SET, permanent=True) == [1, 2]
     assert CHANGE_SET not in store.subjects(deleted=True)
     # the ids survive: a message written with them can still be read
