@@ -3,11 +3,13 @@
 The YAML is composed into nodes first (they keep their marks), turned into plain data, and
 validated with the ``Agreement`` model; each pydantic error location (``programs.0.benefit``) is
 mapped back to the line of that key in the file. All problems of a file come in one
-``AgreementFileError``; a directory's files are loaded together and ids must be unique.
+``AgreementFileError``. A directory's files are loaded one by one (ids must be unique): a file
+that does not load keeps its last good version in force, the others apply (``AgreementSet``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import types
 from collections.abc import Iterator
@@ -27,9 +29,13 @@ __all__ = [
     "AgreementFileError",
     "AgreementIssue",
     "AgreementSet",
+    "BrokenFile",
+    "LoadedAgreement",
+    "ReloadResult",
     "agreement_files",
     "load_agreement",
     "load_agreements",
+    "parse_agreement",
 ]
 
 
@@ -301,12 +307,27 @@ def load_agreement(path: Path | str) -> Agreement:
     """Load and validate one agreement file; every problem in one ``AgreementFileError``."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise AgreementFileError(
             [AgreementIssue(str(path), None, None, "no existe el archivo", "revise la ruta")]
         ) from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise AgreementFileError(
+            [
+                AgreementIssue(
+                    str(path), None, None, f"no se pudo leer: {exc}", "revise sus permisos"
+                )
+            ]
+        ) from exc
+    return parse_agreement(path, raw)
+
+
+def parse_agreement(path: Path, raw: bytes) -> Agreement:
+    """Validate the bytes ``raw`` read from ``path`` (named in the problems)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise AgreementFileError(
             [AgreementIssue(str(path), None, None, f"no se pudo leer: {exc}", "guárdelo en UTF-8")]
         ) from exc
@@ -343,54 +364,223 @@ def agreement_files(directory: Path | str) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
 
 
-def _load_directory(folder: Path) -> dict[str, tuple[Path, Agreement]]:
-    loaded: dict[str, tuple[Path, Agreement]] = {}
-    issues: list[AgreementIssue] = []
-    for path in agreement_files(folder):
-        try:
-            agreement = load_agreement(path)
-        except AgreementFileError as exc:
-            issues.extend(exc.issues)
-            continue
-        if agreement.id in loaded:
-            issues.append(
-                AgreementIssue(
-                    str(path),
-                    _id_line(path),
-                    "id",
-                    f"el id '{agreement.id}' ya lo usa {loaded[agreement.id][0]}",
-                    "cada convenio necesita un id único",
-                )
+def _digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+@dataclass(frozen=True)
+class LoadedAgreement:
+    """An agreement in force, the file it came from and the SHA-256 of the bytes parsed."""
+
+    agreement: Agreement
+    path: Path
+    sha256: str
+
+
+@dataclass(frozen=True)
+class BrokenFile:
+    """An agreement file that does not load as it is now.
+
+    ``sha256`` is of the bytes that failed (None when the file could not be read);
+    ``previous`` is the version of this file that stays in force, if one ever loaded.
+    """
+
+    path: Path
+    sha256: str | None
+    error: AgreementFileError
+    previous: LoadedAgreement | None = None
+
+    def render(self) -> str:
+        """The problems, one per line, and what stays in force."""
+        if self.previous is not None:
+            stays = (
+                f"sigue en vigor su versión anterior ({self.previous.agreement.id}, "
+                f"sha256 {self.previous.sha256[:12]}) hasta que se corrija"
             )
-            continue
-        loaded[agreement.id] = (path, agreement)
-    if issues:
-        raise AgreementFileError(issues)
-    return loaded
+        else:
+            stays = "no está en vigor: corríjalo y se cargará sin reiniciar el hub"
+        return f"{self.error.render()}\n  ({self.path.name}: {stays})"
 
 
-def _id_line(path: Path) -> int | None:
-    _data, lines, _issues = _parse(path, path.read_text(encoding="utf-8"))
+@dataclass(frozen=True)
+class ReloadResult:
+    """What one look at the directory changed.
+
+    ``changed``: the agreements in force changed (one added, removed or loaded from other
+    bytes). ``broken``: files that do not load, newly or in a new way (each state once).
+    ``fixed``: files that were broken and now load or are gone.
+    """
+
+    changed: bool = False
+    broken: tuple[BrokenFile, ...] = ()
+    fixed: tuple[Path, ...] = ()
+
+
+#: The last version of each file that loaded in this process, by (directory, file name): a
+#: set built later over the same directory (the topic watch's) keeps it for a broken file too.
+_LAST_GOOD: dict[tuple[Path, str], LoadedAgreement] = {}
+_LAST_GOOD_LOCK = threading.Lock()
+
+
+def _read(path: Path) -> tuple[bytes | None, AgreementFileError | None]:
+    """The file's bytes, or the problem reading it; ``(None, None)`` when it is gone."""
+    try:
+        return path.read_bytes(), None
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        issue = AgreementIssue(
+            str(path), None, None, f"no se pudo leer: {exc}", "revise sus permisos"
+        )
+        return None, AgreementFileError([issue])
+
+
+def _id_line_in(path: Path, raw: bytes) -> int | None:
+    try:
+        _data, lines, _issues = _parse(path, raw.decode("utf-8"))
+    except (AgreementFileError, UnicodeDecodeError):
+        return None
     return lines.get(("id",))
 
 
 class AgreementSet:
-    """The agreements of a directory, by id; ``reload()`` re-reads them all or changes nothing."""
+    """The agreements of a directory, by id, reloaded file by file.
+
+    Each file stands alone: one that does not load keeps the version of it loaded before (or
+    stays out if none ever loaded) while the other files' changes apply. Every agreement in force
+    carries the SHA-256 of the exact bytes it was parsed from (:meth:`loaded`). Building a set
+    raises ``AgreementFileError`` only when the directory is missing or no file loads while some
+    are broken; :attr:`broken` names the files that do not load.
+    """
 
     def __init__(self, directory: Path | str) -> None:
         self.directory = Path(directory)
         self._lock = threading.Lock()
-        self._by_id: dict[str, tuple[Path, Agreement]] = _load_directory(self.directory)
+        self._by_id: dict[str, LoadedAgreement] = {}
+        #: Per file name: the digest of the bytes last parsed and what they gave.
+        self._parsed: dict[str, tuple[str | None, Agreement | AgreementFileError]] = {}
+        #: Per file name: its version in force (kept while the file is broken).
+        self._good: dict[str, LoadedAgreement] = {}
+        self._broken: dict[str, BrokenFile] = {}
+        agreement_files(self.directory)  # a missing directory raises
+        key = self._cache_dir()
+        with _LAST_GOOD_LOCK:
+            self._good = {name: v for (folder, name), v in _LAST_GOOD.items() if folder == key}
+        self.reload()
+        if self._broken and not self._by_id:
+            raise AgreementFileError([i for b in self._broken.values() for i in b.error.issues])
 
-    def reload(self) -> AgreementSet:
-        """Re-read the directory; on any error raise and keep the agreements loaded before."""
-        fresh = _load_directory(self.directory)
+    def _cache_dir(self) -> Path:
+        try:
+            return self.directory.resolve()
+        except OSError:
+            return self.directory.absolute()
+
+    def reload(self) -> ReloadResult:
+        """Look at the files again; what changed. Never raises for a broken file or directory."""
         with self._lock:
-            self._by_id = fresh
-        return self
+            return self._reload()
+
+    def _reload(self) -> ReloadResult:
+        try:
+            paths = agreement_files(self.directory)
+        except AgreementFileError as exc:  # the directory is gone: keep everything
+            gone = BrokenFile(self.directory, None, exc)
+            return self._report({**self._broken, "": gone})
+        read: dict[str, tuple[Path, bytes, str | None, Agreement | AgreementFileError]] = {}
+        for path in paths:
+            raw, problem = _read(path)
+            if raw is None and problem is None:
+                continue  # removed since listed
+            digest = _digest(raw) if raw is not None else None
+            cached = self._parsed.get(path.name)
+            if problem is not None:
+                result: Agreement | AgreementFileError = problem
+            elif cached is not None and cached[0] == digest:
+                result = cached[1]
+            else:
+                assert raw is not None
+                try:
+                    result = parse_agreement(path, raw)
+                except AgreementFileError as exc:
+                    result = exc
+            self._parsed[path.name] = (digest, result)
+            read[path.name] = (path, raw or b"", digest, result)
+        for name in set(self._parsed) - set(read):
+            del self._parsed[name]
+        previous_owner = {loaded.agreement.id: loaded.path.name for loaded in self._by_id.values()}
+
+        def order(name: str) -> tuple[int, str]:
+            result = read[name][3]
+            own = isinstance(result, Agreement) and previous_owner.get(result.id) == name
+            return (0 if own else 1, name)
+
+        by_id: dict[str, LoadedAgreement] = {}
+        good: dict[str, LoadedAgreement] = {}
+        broken: dict[str, BrokenFile] = {}
+        for name in sorted(read, key=order):
+            path, raw, digest, result = read[name]
+            fallback = self._good.get(name)
+            if isinstance(result, Agreement) and result.id not in by_id:
+                assert digest is not None
+                loaded = LoadedAgreement(result, path, digest)
+                by_id[result.id] = good[name] = loaded
+                continue
+            if isinstance(result, Agreement):
+                result = AgreementFileError(
+                    [
+                        AgreementIssue(
+                            str(path),
+                            _id_line_in(path, raw),
+                            "id",
+                            f"el id '{result.id}' ya lo usa {by_id[result.id].path}",
+                            "cada convenio necesita un id único",
+                        )
+                    ]
+                )
+            if fallback is not None and fallback.agreement.id in by_id:
+                fallback = None
+            if fallback is not None:
+                by_id[fallback.agreement.id] = good[name] = fallback
+            broken[name] = BrokenFile(path, digest, result, fallback)
+        changed = {i: v.sha256 for i, v in by_id.items()} != {
+            i: v.sha256 for i, v in self._by_id.items()
+        }
+        self._by_id = by_id
+        self._good = good
+        key = self._cache_dir()
+        with _LAST_GOOD_LOCK:
+            for folder, name in [k for k in _LAST_GOOD if k[0] == key and k[1] not in good]:
+                del _LAST_GOOD[(folder, name)]
+            _LAST_GOOD.update({(key, name): loaded for name, loaded in good.items()})
+        return self._report(broken, changed=changed)
+
+    def _report(self, broken: dict[str, BrokenFile], *, changed: bool = False) -> ReloadResult:
+        def state(item: BrokenFile) -> tuple[str | None, str, str | None]:
+            previous = item.previous.sha256 if item.previous is not None else None
+            return item.sha256, item.error.render(), previous
+
+        new = tuple(
+            item
+            for name, item in sorted(broken.items())
+            if name not in self._broken or state(self._broken[name]) != state(item)
+        )
+        fixed = tuple(self._broken[name].path for name in sorted(set(self._broken) - set(broken)))
+        self._broken = broken
+        return ReloadResult(changed, new, fixed)
+
+    @property
+    def broken(self) -> tuple[BrokenFile, ...]:
+        """The files (or the directory) that do not load as they are now, by name."""
+        return tuple(item for _name, item in sorted(self._broken.items()))
+
+    def loaded(self) -> list[LoadedAgreement]:
+        """The agreements in force with their files and digests, by id."""
+        by_id = self._by_id
+        return [by_id[agreement_id] for agreement_id in sorted(by_id)]
 
     def __iter__(self) -> Iterator[Agreement]:
-        return iter([agreement for _path, agreement in self._by_id.values()])
+        return iter([loaded.agreement for loaded in self._by_id.values()])
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -406,19 +596,23 @@ class AgreementSet:
     def get(self, agreement_id: str) -> Agreement:
         """The agreement ``agreement_id``; unknown ids raise ``AgreementError``."""
         try:
-            return self._by_id[agreement_id][1]
+            return self._by_id[agreement_id].agreement
         except KeyError:
             known = ", ".join(self.ids) or "(ninguno)"
+            hint = f"use uno de los convenios registrados: {known}"
+            broken = [item.path.name for item in self.broken if item.previous is None]
+            if broken:
+                hint += (
+                    f"; no cargan (revíselos con 'sisi agreements validate'): {', '.join(broken)}"
+                )
             raise AgreementError(
-                f"convenio desconocido: '{agreement_id}'",
-                field="agreement_id",
-                hint=f"use uno de los convenios registrados: {known}",
+                f"convenio desconocido: '{agreement_id}'", field="agreement_id", hint=hint
             ) from None
 
     def path_of(self, agreement_id: str) -> Path:
         """The file an agreement was read from."""
         self.get(agreement_id)
-        return self._by_id[agreement_id][0]
+        return self._by_id[agreement_id].path
 
     def for_program(self, key: str) -> list[Agreement]:
         """Agreements that include program ``key``."""

@@ -119,12 +119,32 @@ def _summary(agreement: Agreement, today: date) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
 @_reporting
 def list_(directory: Path | None, as_json: bool) -> None:
-    """Lista los convenios registrados y si están en vigor hoy."""
+    """Lista los convenios registrados y si están en vigor hoy.
+
+    Un archivo con errores no impide listar los demás: se nombra en stderr con sus errores y el
+    comando termina con código 2.
+    """
     today = date.today()
-    rows = [_summary(a, today) for a in load_agreements(directory)]
+    agreement_set = load_agreements(directory)
+    rows = [_summary(a, today) for a in agreement_set]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
+    else:
+        _table(rows)
+    broken = agreement_set.broken
+    for item in broken:
+        click.echo(f"error: {item.error.render()}", err=True)
+    if broken:
+        names = ", ".join(item.path.name for item in broken)
+        click.echo(
+            f"{len(rows)} convenio(s) listado(s); {len(broken)} archivo(s) con errores no se "
+            f"cargan: {names}. Corríjalos (sisi agreements validate).",
+            err=True,
+        )
+        raise SystemExit(2)
+
+
+def _table(rows: list[dict[str, Any]]) -> None:
     header = ("ID", "TIPO", "ORDEN", "ESTADO", "EN VIGOR", "VIGENCIA", "PROGRAMAS", "ENTORNO")
     table = [header] + [
         (

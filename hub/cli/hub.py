@@ -5,14 +5,43 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 
 import click
 
 from hub.agreements.loader import AgreementSet
 from hub.broker.topics import ensure_topics, topics_for_agreements
+from hub.errors import SisiError
 from hub.settings import Settings
 
 __all__ = ["hub"]
+
+#: Seconds between looks at an agreements directory that does not load before a restart.
+RESTART_RETRY_SECONDS = 5.0
+
+
+def _wait_until_loadable(settings: Settings) -> None:
+    """Before re-executing the worker: wait while no agreement of the directory loads.
+
+    One broken file never stops the restart (the set loads without it); a directory that is
+    missing or holds no loadable agreement would make the new process exit, so the hub waits,
+    saying why, and restarts once the directory loads again.
+    """
+    reported = ""
+    while True:
+        try:
+            AgreementSet(settings.agreements_dir)
+            return
+        except SisiError as exc:
+            text = exc.render()
+            if text != reported:
+                click.echo(
+                    "hub: no se reinicia el worker mientras ningún convenio cargue (se reintenta "
+                    f"cada {RESTART_RETRY_SECONDS:g} s):\n{text}",
+                    err=True,
+                )
+                reported = text
+        time.sleep(RESTART_RETRY_SECONDS)
 
 
 @click.command("hub")
@@ -55,7 +84,9 @@ def hub(
     )
     settings = Settings()
     port = settings.metrics_port if metrics_port is None else metrics_port
-    agreements = AgreementSet(settings.agreements_dir)
+    agreements = AgreementSet(settings.agreements_dir)  # raises only when none loads
+    for broken in agreements.broken:
+        click.echo(f"hub: convenio con errores, no se carga:\n{broken.render()}", err=True)
     prepare_database(settings)
     if not no_topics:
         ensure_topics(settings.bootstrap_servers, topics_for_agreements(agreements.ids))
@@ -82,6 +113,7 @@ def hub(
             loglevel="info" if verbose else "warning",
         )
         if status == EXIT_RESUBSCRIBE:  # the agreements changed: start again on the new topics
+            _wait_until_loadable(settings)
             click.echo("hub: convenios cambiados; se reinicia el worker", err=True)
             logging.shutdown()
             os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])

@@ -7,8 +7,9 @@ the agreement's key (nothing is decoded before this), the agreement is in force,
 readable Confluent Avro, its subject and version are allowed, and the body's agreement matches.
 Then every item is checked (``hub.gatekeeper.items``).
 
-Agreements reload without a restart: :meth:`Gatekeeper.refresh` re-reads the directory when a
-file changed (at most every ``reload_interval`` seconds; a broken edit keeps the previous set).
+Agreements reload without a restart: :meth:`Gatekeeper.refresh` re-reads the files whose bytes
+changed (at most every ``reload_interval`` seconds); a broken file keeps its previous version in
+force while the other files' edits apply.
 Schema ids are resolved on demand by the schema source; before refusing a version, the
 gatekeeper asks it again which versions use the id (one registered since may allow it).
 """
@@ -20,14 +21,13 @@ import hashlib
 import logging
 import time
 from collections.abc import Hashable, Mapping
-from pathlib import Path
 from typing import Any, Protocol
 
-from hub.agreements.loader import AgreementSet
+from hub.agreements.loader import AgreementSet, BrokenFile
 from hub.agreements.model import Agreement
 from hub.contracts.wire import WireFormatError, decode, split
 from hub.envelope import AGREEMENT_HEADER, MESSAGE_ID_HEADER, verify_envelope
-from hub.errors import AgreementError, SisiError
+from hub.errors import AgreementError
 from hub.gatekeeper.items import check_items
 from hub.gatekeeper.reasons import (
     CONVENIO_DESCONOCIDO,
@@ -77,17 +77,28 @@ def message_identity(value: bytes, headers: Mapping[str, bytes]) -> tuple[str | 
     return _text(headers, AGREEMENT_HEADER), message_id
 
 
-def _directory_signature(directory: Path) -> tuple[tuple[str, int, int], ...]:
-    try:
-        return tuple(
-            sorted(
-                (p.name, p.stat().st_mtime_ns, p.stat().st_size)
-                for p in directory.iterdir()
-                if p.suffix in (".yaml", ".yml")
-            )
+def _report_broken(broken: BrokenFile) -> None:
+    if broken.path.suffix not in (".yaml", ".yml"):  # the directory itself
+        _log.error(
+            "no se pudo releer el directorio de convenios; siguen en vigor los cargados:\n%s",
+            broken.error.render(),
         )
-    except OSError:
-        return ()
+    elif broken.previous is not None:
+        _log.error(
+            "convenio no recargado: %s no carga; sigue en vigor su versión anterior "
+            "(%s, sha256 %s) hasta que se corrija:\n%s",
+            broken.path,
+            broken.previous.agreement.id,
+            broken.previous.sha256[:12],
+            broken.error.render(),
+        )
+    else:
+        _log.error(
+            "convenio no cargado: %s no carga y no está en vigor; corríjalo y se cargará sin "
+            "reiniciar el hub:\n%s",
+            broken.path,
+            broken.error.render(),
+        )
 
 
 class Gatekeeper:
@@ -108,50 +119,35 @@ class Gatekeeper:
         self._today = today
         self._reload_interval = reload_interval
         self._checked_at = time.monotonic()
-        self._signature = _directory_signature(agreements.directory)
-        #: The directory as it was when a reload last failed (reported once, until it changes).
-        self._broken: tuple[tuple[str, int, int], ...] | None = None
+        for broken in agreements.broken:  # at start: files that did not load
+            _report_broken(broken)
 
     def today(self) -> dt.date:
         """The date agreements must be in force on (fixed in tests, else the current day)."""
         return self._today or dt.date.today()
 
     def refresh(self, *, force: bool = False) -> bool:
-        """Reload the agreements if their files changed; True when a new set was loaded.
+        """Reload the agreements whose files changed; True when the agreements in force changed.
 
-        A directory that does not load is reported once per state of its files (not at every
-        look while it stays broken), and once more when it loads again.
+        Files are compared by the SHA-256 of their bytes (an edit that keeps size and mtime is
+        seen). A file that does not load keeps its previous version in force and is reported once
+        per state of its bytes; once more when it loads again. The other files' changes apply.
         """
         now = time.monotonic()
         if not force and now - self._checked_at < self._reload_interval:
             return False
         self._checked_at = now
-        signature = _directory_signature(self.agreements.directory)
-        if signature == self._signature and not force:
-            if self._broken is not None:  # the files are back as they were when last loaded
-                self._broken = None
-                _log.warning("convenios corregidos: %s", ", ".join(self.agreements.ids))
-            return False
-        if signature == self._broken and not force:
-            return False  # the same broken files: already reported
-        try:
-            self.agreements.reload()
-        except SisiError as exc:
-            if signature != self._broken:
-                _log.error(
-                    "los convenios no se recargaron (se conservan los anteriores hasta que se "
-                    "corrijan): %s",
-                    exc,
-                )
-            self._broken = signature
-            return False
-        self._signature = signature
-        if self._broken is not None:
-            self._broken = None
-            _log.warning("convenios corregidos: %s", ", ".join(self.agreements.ids))
-        else:
+        result = self.agreements.reload()
+        for broken in result.broken:
+            _report_broken(broken)
+        for path in result.fixed:
+            if path.exists():
+                _log.warning("convenio corregido: %s vuelve a cargarse", path)
+            else:
+                _log.warning("convenio con errores retirado del directorio: %s", path)
+        if result.changed:
             _log.info("convenios recargados: %s", ", ".join(self.agreements.ids))
-        return True
+        return result.changed
 
     def inspect(self, topic: str, value: bytes, headers: Mapping[str, bytes]) -> Verdict:
         """The verdict on one message (see the module docstring for the order of checks)."""

@@ -2,8 +2,12 @@
 
 An agreement file loaded by the hub is recorded as ``AGREEMENT_CHANGED``: ``alta`` the first
 time its id is seen (or again after a baja), ``modificación`` when its bytes differ from the last
-recorded ones, ``baja`` when a recorded id is no longer in the directory. The details name the
-file and the SHA-256 of its bytes. Each entry's idempotency key is built from the agreement id,
+recorded ones, ``baja`` when a recorded id is no longer in force (with a ``reason`` when its
+file does not load). The details name the file, the SHA-256 of the exact bytes the gatekeeper
+parsed (kept in the loaded set, never re-read when recording: the entry shows what judged
+messages) and the terms an auditor compares: status, validity, key fingerprint and public key,
+programs, contract versions, scope and sensitive fields; a modificación lists ``changed_terms``.
+Each entry's idempotency key is built from the agreement id,
 that digest and the sequence of the entry it follows, so the same change is recorded once
 however many workers or restarts see it, and a change back to an earlier content (a reverted
 edit) is still recorded. The decision is taken again under the audit log's lock before writing,
@@ -14,7 +18,10 @@ Every (subject, version) of the Schema Registry tables is recorded once as
 registered it: the seed from ``avro_schemas/``, the REST API or ``sisi schemas register``. A
 version deleted from the registry is recorded once as ``CONTRACT_DELETED``: ``lógica`` when it is
 soft-deleted (the row stays, marked), ``definitiva`` when a version the log recorded is no longer
-in the tables at all. Each look also tells the gatekeeper's schema cache what the registry holds
+in the tables at all. A subject's compatibility mode set or removed (``PUT``/``DELETE
+/config/{subject}``, the global one too) is recorded once as ``CONTRACT_CONFIG_CHANGED`` with the
+previous and the new mode (``(global)``: no mode of its own). Each look also tells the
+gatekeeper's schema cache what the registry holds
 now, so that a deleted version stops being accepted without a restart.
 
 The worker records both when it starts (:func:`record_at_start`), records the agreements whenever
@@ -28,22 +35,23 @@ directory and the tables, and appending, are the adapters below them.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, select
 from sqlalchemy.engine import Engine
 
+from hub.agreements.keys import key_id
 from hub.agreements.loader import AgreementSet
+from hub.agreements.model import Agreement
 from hub.audit.chain import Action, AuditEntry, AuditEvent, format_timestamp
 from hub.audit.store import AuditLog, audit_chain_head, audit_log
 from hub.gatekeeper.inspector import Gatekeeper, SchemaSource
 from hub.registry.bulk import begin_write
 from hub.registry.programs import ProgramEntry, seed_programs
-from hub.schema_registry.tables import RegistrySchema, SubjectVersion
+from hub.schema_registry.tables import RegistryConfig, RegistrySchema, SubjectVersion
 
 __all__ = [
     "AGREEMENTS_ACTOR",
@@ -51,17 +59,24 @@ __all__ = [
     "BAJA",
     "CONTRACTS_ACTOR",
     "DEFINITIVA",
+    "GLOBAL_SUBJECT",
     "LOGICA",
     "MODIFICACION",
+    "NO_OWN_MODE",
     "AgreementFile",
+    "ConfigChange",
     "ContractVersion",
     "LastChange",
     "agreement_events",
+    "agreement_terms",
+    "config_events",
     "contract_deletion_key",
     "contract_events",
     "contract_key",
     "last_changes",
+    "last_config_changes",
     "read_agreement_files",
+    "read_contract_config",
     "read_contract_versions",
     "record_agreement_changes",
     "record_at_start",
@@ -89,7 +104,11 @@ _DELETION_WORD = {LOGICA: "logica", DEFINITIVA: "definitiva"}
 
 @dataclass(frozen=True)
 class AgreementFile:
-    """An agreement as loaded: its id, file name, the SHA-256 of the file's bytes, its terms."""
+    """An agreement as loaded: its id, file name, the SHA-256 of the bytes parsed, its terms.
+
+    ``terms`` are what an auditor compares between versions (status, validity, the public key
+    and its fingerprint, programs, contract versions, scope fields and sensitive fields), as text.
+    """
 
     agreement_id: str
     file: str
@@ -97,16 +116,51 @@ class AgreementFile:
     status: str
     valid_from: str
     valid_until: str
+    terms: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+
+#: The terms compared between two versions of an agreement (``changed_terms``).
+_COMPARED = (
+    "status",
+    "valid_from",
+    "valid_until",
+    "environment",
+    "key_id",
+    "public_key",
+    "programs",
+    "contracts",
+    "scope_fields",
+    "sensitive_fields",
+)
+
+
+def agreement_terms(agreement: Agreement) -> dict[str, str]:
+    """An agreement's audited terms as text (lists comma-separated, contracts ``subject:v1,v2``)."""
+    return {
+        "status": agreement.status,
+        "valid_from": agreement.valid_from.isoformat(),
+        "valid_until": agreement.valid_until.isoformat(),
+        "environment": agreement.environment,
+        "key_id": key_id(agreement.public_key),
+        "public_key": agreement.public_key,
+        "programs": ",".join(agreement.program_keys),
+        "contracts": ";".join(
+            f"{c.subject}:{','.join(str(v) for v in c.versions)}" for c in agreement.contracts
+        ),
+        "scope_fields": ",".join(agreement.scope.fields),
+        "sensitive_fields": ",".join(agreement.scope.sensitive),
+    }
 
 
 @dataclass(frozen=True)
 class LastChange:
-    """The latest ``AGREEMENT_CHANGED`` entry of an agreement id."""
+    """The latest ``AGREEMENT_CHANGED`` entry of an agreement id (``details``: all of it)."""
 
     sequence: int
     change: str
     file: str
     sha256: str
+    details: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -133,7 +187,9 @@ def last_changes(
         change, digest = details.get("change"), details.get("sha256")
         if not agreement_id or change not in _KEY_WORD or not digest:
             continue  # not an entry of this module's shape
-        latest[agreement_id] = LastChange(sequence, change, details.get("file", ""), digest)
+        latest[agreement_id] = LastChange(
+            sequence, change, details.get("file", ""), digest, dict(details)
+        )
     return latest
 
 
@@ -151,11 +207,15 @@ def _agreement_event(
 
 
 def agreement_events(
-    current: Mapping[str, AgreementFile], last: Mapping[str, LastChange]
+    current: Mapping[str, AgreementFile],
+    last: Mapping[str, LastChange],
+    broken_files: Collection[str] = (),
 ) -> list[AuditEvent]:
     """What the log lacks for the agreements ``current``ly loaded, given each id's ``last`` change.
 
-    Altas and modificaciones in id order, then bajas of recorded ids no longer loaded.
+    Altas and modificaciones in id order (a modificación names the ``changed_terms``), then bajas
+    of recorded ids no longer loaded; a baja whose file is among ``broken_files`` (names of files
+    that do not load) says so.
     """
     events: list[AuditEvent] = []
     for agreement_id in sorted(current):
@@ -174,16 +234,29 @@ def agreement_events(
             "status": loaded.status,
             "valid_from": loaded.valid_from,
             "valid_until": loaded.valid_until,
+            **loaded.terms,
         }
         if change == MODIFICACION:
             assert before is not None
             details["previous_sha256"] = before.sha256
+            changed = [
+                term
+                for term in _COMPARED
+                if term in details
+                and term in before.details
+                and details[term] != before.details[term]
+            ]
+            if loaded.file != before.file:
+                changed.insert(0, "file")
+            details["changed_terms"] = ",".join(changed)
         events.append(_agreement_event(agreement_id, change, loaded.sha256, before, details))
     for agreement_id in sorted(set(last) - set(current)):
         before = last[agreement_id]
         if before.change == BAJA:
             continue
         details = {"change": BAJA, "file": before.file, "sha256": before.sha256}
+        if before.file in broken_files:
+            details["reason"] = "el archivo del convenio tiene errores y no se cargó"
         events.append(_agreement_event(agreement_id, BAJA, before.sha256, before, details))
     return events
 
@@ -263,21 +336,85 @@ def contract_events(
     return events
 
 
+#: How the registry's compatibility config names the global level (``sr_config.subject``).
+GLOBAL_SUBJECT = ""
+#: The mode recorded when a subject has no level of its own (it follows the global one).
+NO_OWN_MODE = "(global)"
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """The latest ``CONTRACT_CONFIG_CHANGED`` entry of a subject: its sequence and mode."""
+
+    sequence: int
+    compatibility: str
+
+
+def last_config_changes(
+    rows: Iterable[tuple[int, Mapping[str, str]]],
+) -> dict[str, ConfigChange]:
+    """The latest recorded mode of each subject from ``(sequence, details)`` entries."""
+    latest: dict[str, ConfigChange] = {}
+    for sequence, details in sorted(rows, key=lambda row: row[0]):
+        subject, mode = details.get("subject"), details.get("compatibility")
+        if subject is None or not mode:
+            continue  # not an entry of this module's shape
+        latest[subject] = ConfigChange(sequence, mode)
+    return latest
+
+
+def config_events(current: Mapping[str, str], last: Mapping[str, ConfigChange]) -> list[AuditEvent]:
+    """What the log lacks for the registry's compatibility ``current``ly set (subject -> mode;
+    the global level under :data:`GLOBAL_SUBJECT`), given each subject's ``last`` recorded mode.
+
+    A subject whose own level was removed is recorded once with mode :data:`NO_OWN_MODE`. The
+    idempotency key names the subject, the new mode and the entry it follows, so workers that
+    see one change record it once and a change back to an earlier mode is recorded too.
+    """
+    events: list[AuditEvent] = []
+    subjects = sorted(set(current) | {s for s, c in last.items() if c.compatibility != NO_OWN_MODE})
+    for subject in subjects:
+        mode = current.get(subject, NO_OWN_MODE)
+        before = last.get(subject)
+        if before is not None and before.compatibility == mode:
+            continue
+        if before is None and mode == NO_OWN_MODE:
+            continue
+        follows = before.sequence if before is not None else 0
+        details = {
+            "subject": subject,
+            "previous_compatibility": before.compatibility if before is not None else "",
+            "compatibility": mode,
+        }
+        if subject == GLOBAL_SUBJECT:
+            details["level"] = "global"
+        events.append(
+            AuditEvent(
+                actor=CONTRACTS_ACTOR,
+                action=Action.CONTRACT_CONFIG_CHANGED,
+                details=details,
+                key=f"contrato-config:{subject}:{mode}:{follows}",
+            )
+        )
+    return events
+
+
 # -- adapters ----------------------------------------------------------------------------------
 
 
 def read_agreement_files(agreements: AgreementSet) -> dict[str, AgreementFile]:
-    """Each loaded agreement with the digest of its file's bytes (``OSError`` if one is gone)."""
+    """Each agreement in force with the digest of the bytes it was parsed from (not re-read)."""
     files: dict[str, AgreementFile] = {}
-    for agreement in agreements:
-        path = agreements.path_of(agreement.id)
+    for loaded in agreements.loaded():
+        agreement = loaded.agreement
         files[agreement.id] = AgreementFile(
             agreement.id,
-            path.name,
-            hashlib.sha256(path.read_bytes()).hexdigest(),
+            loaded.path.name,
+            loaded.sha256,
             agreement.status,
             agreement.valid_from.isoformat(),
             agreement.valid_until.isoformat(),
+            agreement_terms(agreement),
         )
     return files
 
@@ -316,17 +453,14 @@ def record_agreement_changes(
     seed_programs(
         engine, [ProgramEntry(p.key, p.name, p.coneval_key) for a in agreements for p in a.programs]
     )
-    try:
-        current = read_agreement_files(agreements)
-    except OSError as exc:  # removed or unreadable since loaded: the next reload records it
-        _log.warning("no se registraron cambios de convenios (archivo ilegible): %s", exc)
-        return []
+    current = read_agreement_files(agreements)
+    broken = {item.path.name for item in agreements.broken}
     with engine.connect() as conn:
-        if not agreement_events(current, _read_history(conn)):
+        if not agreement_events(current, _read_history(conn), broken):
             return []
     with engine.begin() as conn:
         _lock_log(conn)
-        events = agreement_events(current, _read_history(conn))
+        events = agreement_events(current, _read_history(conn), broken)
         entries = audit.append_in(conn, events) if events else []
     for entry in entries:
         _log.info(
@@ -406,27 +540,58 @@ def registry_state(versions: Iterable[ContractVersion]) -> tuple[tuple[str, int,
     return tuple((v.subject, v.version, v.schema_id, v.deleted) for v in versions)
 
 
+def read_contract_config(conn: Connection) -> dict[str, str]:
+    """The registry's compatibility levels: subject (``""``: the global one) -> mode."""
+    query = select(RegistryConfig.subject, RegistryConfig.compatibility)
+    return {row.subject: row.compatibility for row in conn.execute(query)}
+
+
+def _config_history(conn: Connection) -> dict[str, ConfigChange]:
+    query = (
+        select(audit_log.c.sequence, audit_log.c.details)
+        .where(audit_log.c.action == Action.CONTRACT_CONFIG_CHANGED.value)
+        .order_by(audit_log.c.sequence)
+    )
+    rows = []
+    for row in conn.execute(query):
+        details = json.loads(row.details)
+        if details.get("level") == "global":
+            details["subject"] = GLOBAL_SUBJECT
+        rows.append((row.sequence, details))
+    return last_config_changes(rows)
+
+
 def record_contract_changes(
     engine: Engine, audit: AuditLog, schemas: SchemaSource | None = None
 ) -> list[AuditEntry]:
-    """Append the registrations and deletions of contract versions the log lacks.
+    """Append the compatibility-mode changes, registrations and deletions of contract versions
+    the log lacks (in that order: a mode change usually comes before the version it admits).
 
     With ``schemas`` (the gatekeeper's cache), also tell it what the registry holds now.
     """
     with engine.connect() as conn:
+        configs = config_events(read_contract_config(conn), _config_history(conn))
         versions = read_contract_versions(conn)
         recorded = _recorded_contracts(conn)
         keys = [contract_key(v) for v in versions]
         keys += [contract_deletion_key(v, LOGICA) for v in versions if v.deleted]
         keys += [contract_deletion_key(v, DEFINITIVA) for v in recorded]
-        events = contract_events(versions, _logged_keys(conn, keys), recorded)
+        events = configs + contract_events(versions, _logged_keys(conn, keys), recorded)
     if schemas is not None:
         schemas.observe_registry(registry_state(versions))
     if not events:
         return []
     entries = audit.append_many(events)  # a change logged meanwhile by another worker: skipped
     for entry in entries:
-        if entry.action == Action.CONTRACT_DELETED:
+        if entry.action == Action.CONTRACT_CONFIG_CHANGED:
+            _log.info(
+                "contrato %s: compatibilidad %s -> %s registrada en la bitácora, entrada %s",
+                entry.details.get("subject") or "(global)",
+                entry.details.get("previous_compatibility") or "(ninguna)",
+                entry.details.get("compatibility"),
+                entry.sequence,
+            )
+        elif entry.action == Action.CONTRACT_DELETED:
             _log.info(
                 "contrato %s v%s: baja %s registrada en la bitácora, entrada %s",
                 entry.details.get("subject"),

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from hub.agreements import (
-    AgreementFileError,
     demo_private_key,
     load_agreements,
     public_key_to_str,
@@ -119,15 +118,17 @@ def test_default_directory_comes_from_settings(
 def test_duplicate_ids_across_files(tmp_path: Path) -> None:
     shutil.copy(SAMPLES / "bienestar-pam.yaml", tmp_path / "a.yaml")
     shutil.copy(SAMPLES / "bienestar-pam.yaml", tmp_path / "b.yaml")
-    with pytest.raises(AgreementFileError) as info:
-        load_agreements(tmp_path)
-    (issue,) = info.value.issues
+    agreements = load_agreements(tmp_path)
+    assert agreements.path_of("CONV-BIENESTAR-PAM-2026").name == "a.yaml"
+    (broken,) = agreements.broken
+    (issue,) = broken.error.issues
     assert issue.path.endswith("b.yaml") and issue.field == "id"
     assert issue.line == 4  # the line of 'id:' in the sample
     assert "a.yaml" in issue.message
+    assert broken.previous is None
 
 
-def test_reload_sees_changes_and_keeps_old_set_on_error(tmp_path: Path) -> None:
+def test_reload_sees_changes_and_keeps_the_files_last_version_on_error(tmp_path: Path) -> None:
     target = tmp_path / "pam.yaml"
     shutil.copy(SAMPLES / "bienestar-pam.yaml", target)
     agreements = load_agreements(tmp_path)
@@ -136,13 +137,15 @@ def test_reload_sees_changes_and_keeps_old_set_on_error(tmp_path: Path) -> None:
     target.write_text(
         target.read_text(encoding="utf-8").replace("status: vigente", "status: suspendido")
     )
-    agreements.reload()
+    assert agreements.reload().changed
     assert agreements.get("CONV-BIENESTAR-PAM-2026").status == "suspendido"
     assert not agreements.get("CONV-BIENESTAR-PAM-2026").in_force(date(2026, 11, 24))
 
     target.write_text("id: [roto\n", encoding="utf-8")
-    with pytest.raises(AgreementFileError):
-        agreements.reload()
+    result = agreements.reload()
+    assert not result.changed
+    (broken,) = result.broken
+    assert broken.path == target and broken.previous is not None
     assert agreements.get("CONV-BIENESTAR-PAM-2026").status == "suspendido"
 
 

@@ -38,4 +38,6 @@ def test_action_strings_are_stable() -> None:
         "QUARANTINE_REPLAYED",
         "CHAIN_HEAD_PUBLISHED",
         "CONTRACT_DELETED",
+        "RECORD_RELINKED",
+        "CONTRACT_CONFIG_CHANGED",
     ]

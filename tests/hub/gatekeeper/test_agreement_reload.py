@@ -1,9 +1,11 @@
-"""A broken agreement file while the hub runs is reported once, and once more when fixed."""
+"""A broken agreement file while the hub runs is reported once per state, naming the file and
+what stays in force, and once more when fixed."""
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -52,19 +54,19 @@ def test_a_broken_agreement_is_reported_once_per_state(
 
     _write(path, good.replace("id:", "id: [sin cerrar", 1))
     (logged,) = _looks(gatekeeper, caplog)
-    assert logged.startswith("ERROR los convenios no se recargaron")
-    assert PAM_FILE in logged
+    assert logged.startswith(f"ERROR convenio no recargado: {path} no carga; sigue en vigor")
+    assert re.search(rf"{PAM_FILE}:\d+: YAML mal formado", logged)  # the file and the line
 
     assert _looks(gatekeeper, caplog) == []  # still broken, the same way: nothing new
 
     _write(path, good + "\nnot: [closed\n")  # broken another way: reported again, once
     (logged,) = _looks(gatekeeper, caplog)
-    assert logged.startswith("ERROR los convenios no se recargaron")
+    assert logged.startswith("ERROR convenio no recargado")
 
-    _write(path, good)
+    _write(path, good.replace("status: vigente", "status: suspendido"))
     assert gatekeeper.refresh() is True
     fixed = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING][-1]
-    assert fixed.startswith("convenios corregidos: ") and "CONV-BIENESTAR-PAM-2026" in fixed
+    assert fixed == f"convenio corregido: {path} vuelve a cargarse"
     assert _looks(gatekeeper, caplog) == []
 
 
@@ -84,7 +86,7 @@ def test_restoring_the_loaded_files_counts_as_fixed(
     path.write_text(good, encoding="utf-8")  # exactly the file the gatekeeper loaded
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     logged = _looks(gatekeeper, caplog)
-    assert len(logged) == 1 and logged[0].startswith("WARNING convenios corregidos: ")
+    assert logged == [f"WARNING convenio corregido: {path} vuelve a cargarse"]
 
 
 def test_the_topic_watch_leaves_the_report_to_the_gatekeeper(
