@@ -13,6 +13,7 @@ from typing import Final
 
 __all__ = [
     "CAMPO_FUERA_DE_ALCANCE",
+    "CONVENIO_DADO_DE_BAJA",
     "CONVENIO_DESCONOCIDO",
     "CONVENIO_NO_COINCIDE",
     "CONVENIO_NO_VIGENTE",
@@ -31,6 +32,7 @@ __all__ = [
 
 CONVENIO_DESCONOCIDO: Final = "CONVENIO_DESCONOCIDO"
 TOPICO_INCORRECTO: Final = "TOPICO_INCORRECTO"
+CONVENIO_DADO_DE_BAJA: Final = "CONVENIO_DADO_DE_BAJA"
 FIRMA_INVALIDA: Final = "FIRMA_INVALIDA"
 CONVENIO_NO_VIGENTE: Final = "CONVENIO_NO_VIGENTE"
 MENSAJE_ILEGIBLE: Final = "MENSAJE_ILEGIBLE"
@@ -47,6 +49,12 @@ GATEKEEPER_REASONS: Final[Mapping[str, str]] = MappingProxyType(
         CONVENIO_DESCONOCIDO: (
             "el mensaje nombra un convenio que el hub no tiene registrado; verifique el "
             "encabezado sisi-agreement o pida al operador que registre el convenio"
+        ),
+        CONVENIO_DADO_DE_BAJA: (
+            "el convenio se dio de baja en el hub (su archivo se retiró): no se aceptan conjuntos "
+            "bajo él, su firma no se verifica y no hay acuse; si el convenio debe seguir, el "
+            "operador lo registra de nuevo y reenvía este conjunto desde la cuarentena ('sisi "
+            "quarantine replay'); si no, la dependencia debe dejar de enviar"
         ),
         TOPICO_INCORRECTO: (
             "el mensaje llegó a un tema que no es el de su convenio; publique en "
@@ -95,6 +103,7 @@ GATEKEEPER_REASONS: Final[Mapping[str, str]] = MappingProxyType(
 SET_LEVEL_REASONS: Final = frozenset(
     {
         CONVENIO_DESCONOCIDO,
+        CONVENIO_DADO_DE_BAJA,
         TOPICO_INCORRECTO,
         FIRMA_INVALIDA,
         CONVENIO_NO_VIGENTE,

@@ -1,15 +1,18 @@
 """The faust app of a hub worker: consume every padrón agreement's topic, one pipeline call each.
 
-Subscription: the change-set topics of the padrón agreements on disk. An edited agreement is
-reloaded by the gatekeeper before the next message. An agreement added (or removed) changes the
-topics: every ``AGREEMENT_POLL_SECONDS`` the worker looks at the directory, and when the topics
-differ it creates the new agreement's topics, stops cleanly (offsets of finished batches
-committed) and exits with ``EXIT_RESUBSCRIBE``; ``sisi hub`` then starts it again at once on the
-new list (a single worker re-executes itself, keeping its process id). faust cannot change an
-agent's topics while running (its pattern subscription does not work with aiokafka), and a fixed
-list keeps the consumer group's assignment predictable on the embedded broker. Survey (encuesta)
-agreements are not consumed here. Agreement changes and contract versions are recorded in the
-audit log at start and on the same timer (``hub.worker.changes``).
+Subscription: the change-set topics of the padrón agreements on disk, plus those of padrón
+agreements given de baja (file removed): their messages must still end in quarantine with a
+reason (``CONVENIO_DADO_DE_BAJA``, see ``hub.worker.removed``), so a topic once consumed stays
+consumed. An edited agreement is reloaded by the gatekeeper before the next message. An
+agreement added changes the topics: every ``AGREEMENT_POLL_SECONDS`` the worker looks at the
+directory, and when the topics differ it creates the new agreement's topics, stops cleanly
+(offsets of finished batches committed) and exits with ``EXIT_RESUBSCRIBE``; ``sisi hub`` then
+starts it again at once on the new list (a single worker re-executes itself, keeping its process
+id). faust cannot change an agent's topics while running (its pattern subscription does not work
+with aiokafka), and a fixed list keeps the consumer group's assignment predictable on the
+embedded broker. Survey (encuesta) agreements are not consumed here. Agreement changes and
+contract versions are recorded in the audit log at start and on the same timer
+(``hub.worker.changes``).
 
 The consumer asks the broker to answer a fetch after at most ``FETCH_MAX_WAIT_MS`` when there
 is nothing new: faust hard-codes 1,500 ms, and the embedded broker (Tansu) holds an empty fetch
@@ -46,12 +49,14 @@ from hub.broker.topics import ensure_topics, topics_for_agreements
 from hub.compliance.metrics import ComplianceCollector
 from hub.errors import SisiError
 from hub.settings import Settings
+from hub.topics import agreement_changes
 from hub.worker.assembly import build_pipeline
 from hub.worker.changes import record_at_start, watch_changes
 from hub.worker.gctune import tune_gc
 from hub.worker.pipeline import BATCH_MESSAGES, HubPipeline, KafkaMessage
 from hub.worker.public import publish_public
 from hub.worker.publisher import KafkaPublisher
+from hub.worker.removed import removed_topics
 from hub.worker.supervisor import EXIT_RESUBSCRIBE
 
 __all__ = [
@@ -99,9 +104,15 @@ def _short_fetch_wait() -> None:
     thread._sisi_fetch_wait = True
 
 
-def subscribed_topics(agreements: AgreementSet) -> list[str]:
-    """The change-set topics of the padrón agreements, sorted."""
-    return sorted(a.changes_topic for a in agreements if a.kind == "padron")
+def subscribed_topics(agreements: AgreementSet, removed: Iterable[str] = ()) -> list[str]:
+    """The change-set topics of the padrón agreements and the ``removed`` topics, sorted."""
+    return sorted({a.changes_topic for a in agreements if a.kind == "padron"} | set(removed))
+
+
+def _removed_kept(agreements: AgreementSet, topics: Iterable[str]) -> list[str]:
+    """Of ``topics`` (subscribed now), those of agreements no longer loaded: they stay."""
+    loaded = {agreement_changes(agreement_id) for agreement_id in agreements.ids}
+    return sorted(topic for topic in topics if topic not in loaded)
 
 
 def _headers(raw: Any) -> tuple[tuple[str, bytes | None], ...]:
@@ -134,7 +145,8 @@ class AgreementWatch:
             # the gatekeeper's reload, in the same look, reports it (once per broken state)
             _log.debug("los convenios no se pudieron releer (se reintentará): %s", exc)
             return False
-        wanted = subscribed_topics(agreements)
+        # a removed agreement's topic stays (its messages are refused as CONVENIO_DADO_DE_BAJA)
+        wanted = subscribed_topics(agreements, _removed_kept(agreements, self.topics))
         if wanted == self.topics:
             return False
         ensure_topics(self.settings.bootstrap_servers, topics_for_agreements(agreements.ids))
@@ -258,11 +270,22 @@ def run_worker(
     again), 0 otherwise.
     """
     agreements = AgreementSet(settings.agreements_dir)
-    topics = subscribed_topics(agreements)
     publisher = KafkaPublisher(settings.bootstrap_servers)
     pipeline = build_pipeline(settings, publisher, agreements=agreements)
     # what changed while no worker looked (other workers record the same changes once)
     record_at_start(pipeline.engine, pipeline.audit, agreements)
+    removed = removed_topics(pipeline.engine, agreements.ids)
+    if removed:
+        ids = [
+            topic.removeprefix("sisi.agreement.").removesuffix(".changesets") for topic in removed
+        ]
+        ensure_topics(settings.bootstrap_servers, topics_for_agreements(ids))
+        _log.warning(
+            "convenios dados de baja: sus temas se siguen leyendo y sus mensajes van a la "
+            "cuarentena (CONVENIO_DADO_DE_BAJA): %s",
+            ", ".join(removed),
+        )
+    topics = subscribed_topics(agreements, removed)
     demo = [agreement.id for agreement in agreements if agreement.environment == "demo"]
     if demo:
         _log.warning(

@@ -11,7 +11,6 @@ from hub.audit.keys import load_or_create_hub_key
 from hub.audit.store import AuditLog
 from hub.contracts.catalog import load_catalog
 from hub.db import make_engine, migrate
-from hub.gatekeeper.inspector import Gatekeeper
 from hub.gatekeeper.schemas import StoreSchemas
 from hub.schema_registry.seed import seed_from_catalog
 from hub.schema_registry.store import SchemaStore
@@ -19,6 +18,7 @@ from hub.settings import Settings
 from hub.validation.geography import GeoCatalog
 from hub.worker.pipeline import HubPipeline
 from hub.worker.publisher import Publisher
+from hub.worker.removed import RemovalAwareGatekeeper
 
 __all__ = ["build_pipeline", "prepare_database"]
 
@@ -48,8 +48,8 @@ def build_pipeline(
     engine = engine or make_engine(settings.resolved_database_url())
     agreements = agreements or AgreementSet(settings.agreements_dir)
     schemas = StoreSchemas(engine)
-    gatekeeper = Gatekeeper(
-        agreements, schemas, GeoCatalog.load(settings.reference_data), today=today
+    gatekeeper = RemovalAwareGatekeeper(
+        agreements, schemas, GeoCatalog.load(settings.reference_data), today=today, engine=engine
     )
     audit = AuditLog(engine, load_or_create_hub_key(settings))
     return HubPipeline(engine, gatekeeper, schemas, audit, publisher)
