@@ -58,6 +58,8 @@ _log = logging.getLogger(__name__)
 
 #: How long a gatekeeper trusts what it read about an id from the audit log.
 REMOVED_CACHE_SECONDS = 30.0
+#: Most ids a gatekeeper remembers (then it forgets them all and reads again).
+_CACHE_LIMIT = 1024
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,8 @@ class RemovalAwareGatekeeper(Gatekeeper):
             with self.engine.connect() as conn:
                 removals = removed_agreements(conn, self.agreements.ids, agreement_id)
             found = removals.get(agreement_id)
+        if len(self._removals) >= _CACHE_LIMIT:  # ids in headers are the sender's to choose
+            self._removals.clear()
         self._removals[agreement_id] = (now, found)
         return found
 
