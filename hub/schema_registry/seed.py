@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from hub.contracts.catalog import Catalog, SchemaVersion, Subject
 from hub.errors import ContractError, IncompatibleSchemaError
@@ -132,7 +133,12 @@ def _give_level(store: SchemaStore, subject: Subject, outcome: _Outcome) -> None
 
 
 def _file(version: SchemaVersion) -> str:
-    return f"avro_schemas/{version.subject}/{version.path.name}"
+    """The version's file, relative to the working directory when it lies below it."""
+    path = version.path.absolute()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _withheld(store: SchemaStore, version: SchemaVersion, schema_id: int) -> str:
