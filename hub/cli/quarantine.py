@@ -43,6 +43,25 @@ def _summary(item: QuarantinedItem) -> dict[str, object]:
     }
 
 
+#: How ``show`` names each field for the operator (``--json`` keeps the identifiers).
+_LABELS = {
+    "id": "entrada",
+    "agreement_id": "convenio",
+    "message_id": "mensaje",
+    "reference_id": "elemento",
+    "reason_code": "motivo",
+    "field": "campo",
+    "message": "detalle",
+    "topic": "tema",
+    "partition": "partición",
+    "offset": "posición",
+    "received_at": "recibido",
+    "status": "estado",
+    "replayed_at": "reenviado el",
+    "replayed_by": "reenviado por",
+}
+
+
 @click.group("quarantine")
 def quarantine() -> None:
     """Cuarentena: mensajes y elementos rechazados, con sus bytes originales y el motivo."""
@@ -121,7 +140,7 @@ def show_command(entry_id: int, purpose: str, as_json: bool) -> None:
         return
     for key, value in _summary(item).items():
         if value is not None:
-            click.echo(f"{key:<14} {value}")
+            click.echo(f"{_LABELS.get(key, key):<14} {value}")
     click.echo(f"{'valor':<14} {len(item.value or b'')} bytes")
     for name in headers:
         click.echo(f"{'encabezado':<14} {name}")

@@ -49,12 +49,16 @@ def test_quarantine_compliance_and_audited_person_lookup(hub: Hub) -> None:
     assert code != 0 and "finalidad" in out
     code, out = _run(hub, "quarantine", "show", entry, "--json", "--purpose", "revisión")
     assert code == 0 and bytes.fromhex(json.loads(out)["value_hex"]) == value
+    code, out = _run(hub, "quarantine", "show", entry, "--purpose", "revisión")
+    assert code == 0 and "motivo" in out and "PROGRAMA_FUERA_DE_CONVENIO" in out
+    assert "reason_code" not in out and "agreement_id" not in out  # labels in Spanish
     with hub.engine.connect() as conn:
         read = conn.execute(
             text("select purpose, details from audit_log where action = 'PERSONAL_DATA_READ'")
         ).all()
     assert [(r.purpose, json.loads(r.details)["subject"]) for r in read] == [
-        ("revisión", f"cuarentena:{entry}")
+        ("revisión", f"cuarentena:{entry}"),
+        ("revisión", f"cuarentena:{entry}"),
     ]
     code, out = _run(hub, "quarantine", "replay", str(entries[0]["id"]), "--yes")
     assert code != 0 and "conjunto nuevo" in out  # item data: the agency must resend
