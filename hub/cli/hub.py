@@ -94,7 +94,8 @@ def hub(
 
     topics = subscribed_topics(agreements)
     click.echo(
-        f"hub: {workers} worker(s) sobre {len(topics)} temas de convenio en "
+        f"hub: {workers} {'proceso' if workers == 1 else 'procesos'} sobre {len(topics)} "
+        "temas de convenio en "
         f"{settings.bootstrap_servers}",
         err=True,
     )
