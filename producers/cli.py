@@ -182,7 +182,8 @@ def _render_status(agreement_id: str, status: OutboxStatus) -> str:
     if status.unreceipted:
         lines.append(
             f"  {status.unreceipted:,} conjuntos esperan acuse del hub; si el broker perdió "
-            "los mensajes use 'sisi outbox resend'"
+            "los mensajes use 'sisi outbox resend'; si la clave del convenio cambió, "
+            "'sisi outbox resign --key CLAVE_NUEVA'"
         )
     return "\n".join(lines)
 
@@ -291,4 +292,105 @@ def resend(agreement_id: str | None, timeout: float, wait: bool, as_json: bool) 
             if "error" in entry:
                 line += f"; {entry['error']}"
             click.echo(line)
+    raise SystemExit(exit_code)
+
+
+@outbox.command("resign")
+@click.option("--agreement", "agreement_id", required=True, help="clave del convenio")
+@click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="clave privada NUEVA (PEM), cuya parte pública ya registró el hub en public_keys",
+)
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True)
+@click.option("--wait", is_flag=True, help="esperar los acuses del hub")
+@click.option("--no-publish", is_flag=True, help="solo volver a firmar; publicar después")
+@click.option("--json", "as_json", is_flag=True)
+def resign(
+    agreement_id: str,
+    key_path: Path,
+    timeout: float,
+    wait: bool,
+    no_publish: bool,
+    as_json: bool,
+) -> None:
+    """Vuelve a firmar con la clave nueva lo que no tiene acuse, y lo publica de nuevo.
+
+    Tras una rotación de clave, lo firmado con la clave anterior que el hub ya no acepta (su
+    vigencia terminó o fue revocada) queda sin acuse. Esto lo firma otra vez con --key, con el
+    mismo message_id y el mismo contenido: el hub lo trata como el mismo mensaje (nunca lo aplica
+    dos veces). Sale con 0 si todo se publicó (y, con --wait, recibió acuse), 1 si no, 2 si la
+    clave o el convenio no sirven.
+    """
+    from hub.agreements import load_private_key
+    from hub.agreements.keys import key_id, public_key_of
+    from hub.errors import SignatureError
+
+    settings = get_settings()
+    try:
+        agreement = _agreement(settings, agreement_id)
+        private_key = load_private_key(key_path)
+        public = public_key_of(private_key)
+        if not agreement.accepts_key(public):
+            raise SignatureError(
+                f"el convenio {agreement.id} no acepta hoy la clave {key_id(public)}",
+                path=key_path,
+                hint="use la clave nueva cuya parte pública el hub agregó a public_keys del "
+                "convenio y que ya está en vigor (valid_from), o pida al operador registrarla",
+            )
+    except SisiError as exc:
+        _fail(exc, as_json)
+    conn = open_state(settings, agreement_id)
+    try:
+        box = Outbox(conn)
+        entry: dict[str, Any] = {
+            "agreement_id": agreement_id,
+            "key_id": key_id(public),
+            "resigned": box.resign(private_key),
+            "unreceipted": len(box.unreceipted_ids()),
+        }
+        exit_code = 0
+        topic = agreement_changes(agreement_id)
+        if entry["unreceipted"] and not no_publish:
+            exists = topic_exists(settings, topic)
+            if not exists:
+                entry["error"] = (
+                    "el broker no responde; publique después con 'sisi outbox resend'"
+                    if exists is None
+                    else f"el tema {topic} no existe (el operador lo crea con 'sisi broker')"
+                )
+                exit_code = 1
+            else:
+                result = Publisher(settings, timeout=timeout).publish(
+                    topic, box.unreceipted(), box.mark_published
+                )
+                entry["published"] = result.published
+                entry["failed"] = result.failed
+                if result.failed:
+                    exit_code = 1
+            if wait:
+                _refresh(settings, agreement_id, conn, timeout)
+                if box.unreceipted_ids():
+                    exit_code = 1
+        entry["status"] = _status_json(agreement_id, box.status())
+    finally:
+        conn.close()
+    if as_json:
+        click.echo(json.dumps(entry, ensure_ascii=False, indent=2))
+    else:
+        line = (
+            f"Convenio {agreement_id}: {entry['resigned']:,} conjuntos firmados de nuevo con la "
+            f"clave {entry['key_id']}; {entry['unreceipted']:,} sin acuse"
+        )
+        if "published" in entry:
+            line += f", {entry['published']:,} publicados"
+        if entry.get("failed"):
+            line += f", {entry['failed']:,} fallaron"
+        if "error" in entry:
+            line += f"; {entry['error']}"
+        if wait:
+            line += f"; quedan {entry['status']['unreceipted']:,} sin acuse"
+        click.echo(line)
     raise SystemExit(exit_code)

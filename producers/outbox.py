@@ -5,6 +5,12 @@ acknowledged it; the hub has not answered yet), and after the hub's receipt ``AC
 ``PARCIAL`` or ``RECHAZADO``. The value bytes and headers are kept exactly as signed until the
 receipt arrives (so a resend is the very same message, which the hub deduplicates), and cleared
 afterwards. A broker that loses its log loses nothing: ``unreceipted`` still lists it.
+
+When the agreement's key rotates, what is still unreceipted was signed with the old key and the
+hub stops accepting it once that key's window ends or it is revoked. :meth:`Outbox.resign` signs
+those same bytes with the new key (same value, same message id: the hub treats the re-signed
+message as the same message, so one that did get in before is not applied twice) and puts them
+back as ``PENDIENTE`` to be published again.
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from hub.envelope import Envelope
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hub.agreements.keys import key_id, public_key_of
+from hub.envelope import KEY_ID_HEADER, Envelope, reseal
 
 __all__ = [
     "ACEPTADO",
@@ -168,6 +177,50 @@ class Outbox:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    def signed_with(self) -> dict[str, int]:
+        """Unreceipted messages by the key id they are signed with (``sisi-key-id``)."""
+        counts: dict[str, int] = {}
+        for (data,) in self.conn.execute(
+            "SELECT headers FROM outbox WHERE state IN (?, ?) AND value IS NOT NULL", _OPEN
+        ):
+            names = dict(_unpack_headers(data))
+            fingerprint = names.get(KEY_ID_HEADER, b"?").decode("ascii", "replace")
+            counts[fingerprint] = counts.get(fingerprint, 0) + 1
+        return counts
+
+    def resign(self, private_key: Ed25519PrivateKey) -> int:
+        """Sign every unreceipted message not yet signed with ``private_key`` again with it.
+
+        The value bytes (and so the message id) stay as they are; the signature and key-id
+        headers change and the message goes back to ``PENDIENTE`` until the broker acknowledges
+        it again. One transaction: a crash re-signs all or nothing. Returns how many changed.
+        """
+        fingerprint = key_id(public_key_of(private_key)).encode()
+        changed = 0
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            rows = self.conn.execute(
+                "SELECT message_id, value, headers FROM outbox "
+                "WHERE state IN (?, ?) AND value IS NOT NULL",
+                _OPEN,
+            ).fetchall()
+            for message_id, value, packed in rows:
+                headers = _unpack_headers(packed)
+                if dict(headers).get(KEY_ID_HEADER) == fingerprint:
+                    continue
+                resealed = reseal(private_key, headers, bytes(value))
+                self.conn.execute(
+                    "UPDATE outbox SET headers = ?, state = ?, published_at = NULL "
+                    "WHERE message_id = ? AND state IN (?, ?)",
+                    (_pack_headers(resealed), PENDIENTE, message_id, *_OPEN),
+                )
+                changed += 1
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+        return changed
 
     def state_of(self, message_id: str) -> str | None:
         """The message's state, ``None`` when the outbox never had it."""

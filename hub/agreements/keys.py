@@ -7,6 +7,16 @@ DEMO KEYS — ``demo_private_key(agreement_id)`` derives a key from a PUBLIC for
 (``sha256(b"sisi-demo-key:" + id)``). Anyone can compute it, so it proves nothing. It exists only
 so the sample agreements (``environment: demo``) can be exercised by the demo and the tests. A
 production agreement must carry a key made with ``sisi agreements keygen`` and kept secret.
+
+KEY ROTATION — an agreement may list several keys (``public_keys:``), each with a validity window
+and an optional revocation; ``SigningKey`` is one such key, normalized (the single ``public_key:``
+form is one key without window). The hub judges a key by ITS OWN CLOCK when the message is
+inspected, never by the message's ``sent_at``: that field is written by the agency, so anyone
+holding a retired or leaked key could claim any time. A key verifies a message when its window
+contains the hub's time and it is not revoked by then; a revoked key (``revoked_at``, or
+``revoked: true`` alone = since always) refuses everything from then on whatever time the message
+claims. Messages signed with the old key that miss the overlap are re-signed by the agency
+(``sisi outbox resign``) under the same message id.
 """
 
 from __future__ import annotations
@@ -14,6 +24,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -24,6 +37,8 @@ from hub.errors import ConfigurationError, SignatureError
 
 __all__ = [
     "KEY_PREFIX",
+    "REVOKED_ALWAYS",
+    "SigningKey",
     "demo_private_key",
     "generate_keypair",
     "key_id",
@@ -115,9 +130,15 @@ def sign(private_key: Ed25519PrivateKey, data: bytes) -> bytes:
     return private_key.sign(data)
 
 
+@lru_cache(maxsize=512)
+def _parsed(public_key_str: str) -> Ed25519PublicKey:
+    """``public_key_from_str`` once per key text (the hub verifies every message)."""
+    return public_key_from_str(public_key_str)
+
+
 def verify(public_key_str: str, data: bytes, signature: bytes) -> bool:
     """Whether ``signature`` is ``data`` signed by that key (a malformed key: SignatureError)."""
-    key = public_key_from_str(public_key_str)
+    key = _parsed(public_key_str)
     try:
         key.verify(signature, data)
     except InvalidSignature:
@@ -125,6 +146,7 @@ def verify(public_key_str: str, data: bytes, signature: bytes) -> bool:
     return True
 
 
+@lru_cache(maxsize=512)
 def key_id(public_key_str: str) -> str:
     """Short fingerprint of a public key: first 16 hex digits of sha256 of its raw bytes."""
     key = public_key_from_str(public_key_str)
@@ -140,3 +162,57 @@ def demo_private_key(agreement_id: str) -> Ed25519PrivateKey:
     """
     seed = hashlib.sha256(_DEMO_SEED_PREFIX + agreement_id.encode("utf-8")).digest()
     return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+#: ``revoked_at`` of a key revoked without a date: it never verifies anything.
+REVOKED_ALWAYS = datetime.min.replace(tzinfo=UTC)
+
+
+def _when(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """One public key an agreement accepts, with its window and revocation (all times aware).
+
+    ``valid_from``/``valid_until`` ``None`` mean unbounded (the single ``public_key:`` form);
+    ``revoked_at`` is when the key stopped counting for good: ``datetime.min`` (UTC) for a key
+    revoked without a date, ``None`` for a key not revoked.
+    """
+
+    public_key: str
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    revoked_at: datetime | None = None
+
+    @property
+    def key_id(self) -> str:
+        """The key's fingerprint (``sisi-key-id`` header)."""
+        return key_id(self.public_key)
+
+    def revoked_by(self, at: datetime) -> bool:
+        """Whether the key is revoked at ``at`` (the hub's time)."""
+        return self.revoked_at is not None and at >= self.revoked_at
+
+    def valid_at(self, at: datetime) -> bool:
+        """Whether the key verifies messages inspected at ``at``: in its window, not revoked."""
+        if self.revoked_by(at):
+            return False
+        if self.valid_from is not None and at < self.valid_from:
+            return False
+        return self.valid_until is None or at <= self.valid_until
+
+    def why_not(self, at: datetime) -> str:
+        """Spanish: why this key does not verify at ``at`` (for a refusal's detail)."""
+        name = f"la clave {self.key_id}"
+        if self.revoked_at is not None and at >= self.revoked_at:
+            if self.revoked_at == REVOKED_ALWAYS:
+                return f"{name} está revocada"
+            return f"{name} está revocada desde {_when(self.revoked_at)}"
+        if self.valid_from is not None and at < self.valid_from:
+            return f"{name} entra en vigor el {_when(self.valid_from)}; hora del hub {_when(at)}"
+        if self.valid_until is not None and at > self.valid_until:
+            ended = _when(self.valid_until)
+            return f"la vigencia de {name} terminó el {ended}; hora del hub {_when(at)}"
+        return f"{name} está vigente"

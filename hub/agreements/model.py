@@ -3,20 +3,24 @@
 An ``Agreement`` names the parties, the programs (with CONEVAL populations, a CEL eligibility rule
 and the benefit), the Avro contracts and versions allowed, the purpose-limited scope of fields
 (sensitive data only when declared), delivery and quality commitments, the agency's Ed25519
-public key and the agency's own file layout. Validators that point at a specific place raise
+public key (or, for key rotation, several keys with validity windows and revocations:
+``AgreementKey``; see ``hub.agreements.keys`` for the rule the hub applies) and the agency's own
+file layout. Validators that point at a specific place raise
 ``LocatedError`` so the loader can report the line of the offending key.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hub.agreements.dateformat import DateFormat
 from hub.agreements.eligibility import EligibilityRuleError, compile_rule
+from hub.agreements.keys import REVOKED_ALWAYS, SigningKey
 from hub.agreements.layout import FileLayout
 from hub.errors import SignatureError
 from hub.fields import ALL_FIELDS, ITEM_FIELDS, SENSITIVE_FIELDS, SURVEY_FIELDS
@@ -24,9 +28,11 @@ from hub.topics import agreement_changes, agreement_receipts
 
 __all__ = [
     "AGREEMENT_ID_PATTERN",
+    "KEY_DATE_ZONE",
     "SUBJECT_PATTERN",
     "Agency",
     "Agreement",
+    "AgreementKey",
     "Amount",
     "Benefit",
     "ContractTerms",
@@ -232,6 +238,108 @@ class Quality(_Frozen):
     max_rejection_rate: float = Field(ge=0, le=1)
 
 
+#: A key date written without a time (``2026-03-01``) is that whole day in central Mexico time
+#: (UTC-06:00, without daylight saving since 2022): from 00:00 for ``valid_from``, to the end of
+#: the day for ``valid_until``.
+KEY_DATE_ZONE = timezone(timedelta(hours=-6), "UTC-06:00")
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_KEY_TIME_HINT = (
+    "escriba AAAA-MM-DD (el día completo, hora del centro UTC-06:00) o fecha y hora con zona, "
+    "p. ej. 2026-03-01T10:00:00-06:00"
+)
+
+
+def _key_moment(value: Any, end_of_day: bool) -> datetime:
+    """A key date as an aware datetime; dates are whole days in ``KEY_DATE_ZONE``."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        return datetime.combine(value, time.max if end_of_day else time.min, KEY_DATE_ZONE)
+    elif isinstance(value, str) and _DATE_ONLY.match(value.strip()):
+        try:
+            day = date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"fecha inválida: {value!r}; {_KEY_TIME_HINT}") from None
+        return datetime.combine(day, time.max if end_of_day else time.min, KEY_DATE_ZONE)
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"fecha inválida: {value!r}; {_KEY_TIME_HINT}") from None
+    else:
+        raise ValueError(f"se esperaba una fecha, no {value!r}; {_KEY_TIME_HINT}")
+    if moment.utcoffset() is None:
+        raise ValueError(f"a {value!r} le falta la zona horaria; {_KEY_TIME_HINT}")
+    return moment
+
+
+class AgreementKey(_Frozen):
+    """One of the agency's public keys in ``public_keys:`` (key rotation).
+
+    The hub accepts a message signed with this key while the hub's own clock is within
+    ``valid_from``..``valid_until`` and the key is not revoked (``revoked_at``, or ``revoked:
+    true`` without a date: never again). The message's ``sent_at`` is not used: the agency
+    writes it.
+    """
+
+    key: str
+    valid_from: datetime
+    valid_until: datetime | None = None
+    revoked: bool | None = None
+    revoked_at: datetime | None = None
+    note: str | None = None
+
+    @field_validator("key")
+    @classmethod
+    def _valid_key(cls, value: str) -> str:
+        from hub.agreements.keys import public_key_from_str
+
+        try:
+            public_key_from_str(value)
+        except SignatureError as exc:
+            raise ValueError(exc.message) from exc
+        return value
+
+    @field_validator("valid_from", "revoked_at", mode="before")
+    @classmethod
+    def _start_of_day(cls, value: Any) -> Any:
+        return None if value is None else _key_moment(value, end_of_day=False)
+
+    @field_validator("valid_until", mode="before")
+    @classmethod
+    def _end_of_day(cls, value: Any) -> Any:
+        return None if value is None else _key_moment(value, end_of_day=True)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AgreementKey:
+        issues: list[tuple[Loc, str]] = []
+        if self.valid_until is not None and self.valid_until <= self.valid_from:
+            issues.append((("valid_until",), "la vigencia de la clave termina antes de empezar"))
+        if self.revoked is False and self.revoked_at is not None:
+            issues.append(
+                (
+                    ("revoked",),
+                    "dice 'revoked: false' pero trae revoked_at; quite revoked_at o ponga "
+                    "'revoked: true'",
+                )
+            )
+        if issues:
+            raise LocatedError(issues)
+        return self
+
+    @property
+    def is_revoked(self) -> bool:
+        """Whether the key is revoked (now or from ``revoked_at`` on)."""
+        return bool(self.revoked) or self.revoked_at is not None
+
+    def signing_key(self) -> SigningKey:
+        """The hub's normalized form."""
+        revoked_at = self.revoked_at
+        if revoked_at is None and self.revoked:
+            revoked_at = REVOKED_ALWAYS
+        return SigningKey(self.key, self.valid_from, self.valid_until, revoked_at)
+
+
 AGREEMENT_ID_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
 
 #: Subject namespace each kind of agreement sends.
@@ -250,7 +358,16 @@ def _date_format_issues(loc: Loc, fmt: str) -> list[tuple[Loc, str]]:
 
 
 class Agreement(_Frozen):
-    """An exchange agreement between an agency and the hub."""
+    """An exchange agreement between an agency and the hub.
+
+    Its keys come in one of two forms: ``public_key:`` (one key, valid for the whole agreement)
+    or ``public_keys:`` (a list of ``AgreementKey`` with windows, for rotation). Read them with
+    :attr:`signing_keys`; :attr:`public_key` is the key the agency should sign with now.
+    """
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", str_strip_whitespace=True, serialize_by_alias=True
+    )
 
     id: str = Field(pattern=AGREEMENT_ID_PATTERN, max_length=64)
     title: str = Field(min_length=5)
@@ -266,11 +383,13 @@ class Agreement(_Frozen):
     scope: Scope
     delivery: Delivery
     quality: Quality
-    public_key: str
+    #: The single-key form (``public_key:`` in the file).
+    single_key: str | None = Field(default=None, alias="public_key")
+    public_keys: tuple[AgreementKey, ...] = ()
     layout: FileLayout
     notes: str | None = None
 
-    @field_validator("public_key")
+    @field_validator("single_key")
     @classmethod
     def _valid_key(cls, value: str) -> str:
         from hub.agreements.keys import public_key_from_str
@@ -289,28 +408,108 @@ class Agreement(_Frozen):
         if self.signed_on > self.valid_until:
             issues.append((("signed_on",), "la firma es posterior al fin de la vigencia"))
         issues += self._check_programs() + self._check_contracts() + self._check_scope()
-        issues += self._check_layout() + self._check_demo_key()
+        issues += self._check_layout() + self._check_keys() + self._check_demo_key()
         if issues:
             raise LocatedError(issues)
         return self
 
     def _check_demo_key(self) -> list[tuple[Loc, str]]:
         """A production agreement must not carry its demo key: anyone can compute that key's
-        private half (``hub.agreements.keys.demo_private_key``) and sign as the agency."""
+        private half (``hub.agreements.keys.demo_private_key``) and sign as the agency. Every
+        listed key counts, revoked ones too (a revoked demo key is still a mistake to fix)."""
         from hub.agreements.keys import demo_private_key, public_key_of
 
         if self.environment == "demo":
             return []
-        if self.public_key.strip() != public_key_of(demo_private_key(self.id)):
-            return []
+        demo = public_key_of(demo_private_key(self.id))
+        located: list[tuple[Loc, str]] = [(("public_key",), self.single_key or "")]
+        located += [(("public_keys", i, "key"), k.key) for i, k in enumerate(self.public_keys)]
         return [
             (
-                ("public_key",),
+                loc,
                 "es la clave de demostración de este convenio, cuya clave privada cualquiera "
                 "puede calcular; un convenio de producción necesita la clave pública que generó "
                 "la dependencia ('sisi agreements keygen'), o declare environment: demo",
             )
+            for loc, key in located
+            if key.strip() == demo
         ]
+
+    def _check_keys(self) -> list[tuple[Loc, str]]:
+        """One key form; in ``public_keys``: no repeats, no gaps, at most two keys at once."""
+        if self.single_key is not None and self.public_keys:
+            return [
+                (
+                    ("public_keys",),
+                    "declare public_key (una clave para toda la vigencia) o public_keys "
+                    "(varias claves con vigencia, para rotarlas), no ambas; pase la clave de "
+                    "public_key a public_keys con su valid_from",
+                )
+            ]
+        if self.single_key is None and not self.public_keys:
+            return [
+                (
+                    ("public_key",),
+                    "falta la clave pública de la dependencia: agregue 'public_key: ed25519:...' "
+                    "(la línea que imprime 'sisi agreements keygen') o una lista public_keys",
+                )
+            ]
+        issues: list[tuple[Loc, str]] = []
+        seen: dict[str, int] = {}
+        for i, entry in enumerate(self.public_keys):
+            if entry.key in seen:
+                issues.append(
+                    (
+                        ("public_keys", i, "key"),
+                        f"la clave ya aparece en public_keys[{seen[entry.key]}]; una clave va una "
+                        "sola vez (ajuste su valid_until o revóquela en esa entrada)",
+                    )
+                )
+            seen.setdefault(entry.key, i)
+        live = sorted(
+            (entry.valid_from, i, entry)
+            for i, entry in enumerate(self.public_keys)
+            if not entry.is_revoked
+        )
+        for n, (start, i, _entry) in enumerate(live[1:], start=1):
+            previous_start, j, previous = live[n - 1]
+            where: Loc = ("public_keys", i, "valid_from")
+            if start == previous_start:
+                issues.append(
+                    (where, f"empieza al mismo tiempo que public_keys[{j}]; escalone las claves")
+                )
+                continue
+            if previous.valid_until is None:
+                issues.append(
+                    (
+                        ("public_keys", j, "valid_until"),
+                        f"la clave sigue vigente sin fin aunque public_keys[{i}] la reemplaza: "
+                        "ponga valid_until al final del traslape (p. ej. unos días después de "
+                        f"{start.date().isoformat()}) para que deje de aceptarse",
+                    )
+                )
+            elif previous.valid_until < start - timedelta(microseconds=1):
+                issues.append(
+                    (
+                        where,
+                        f"hay un hueco sin clave vigente entre el fin de public_keys[{j}] "
+                        f"({previous.valid_until.isoformat()}) y {start.isoformat()}: lo que "
+                        "la dependencia envíe entonces se rechazaría; haga que las vigencias "
+                        "se traslapen",
+                    )
+                )
+            if n >= 2:
+                _, k, older = live[n - 2]
+                if older.valid_until is None or older.valid_until >= start:
+                    issues.append(
+                        (
+                            where,
+                            f"tres claves vigentes a la vez (con public_keys[{k}] y "
+                            f"public_keys[{j}]); el traslape es para pasar de una clave a la "
+                            "siguiente: termine antes la más antigua o revóquela",
+                        )
+                    )
+        return issues
 
     def _check_programs(self) -> list[tuple[Loc, str]]:
         issues: list[tuple[Loc, str]] = []
@@ -386,6 +585,37 @@ class Agreement(_Frozen):
         return issues
 
     # --- queries -------------------------------------------------------------------------------
+
+    @property
+    def signing_keys(self) -> tuple[SigningKey, ...]:
+        """Every key the agreement lists, normalized (the single form: one key, no window)."""
+        if self.single_key is not None:
+            return (SigningKey(self.single_key),)
+        return tuple(entry.signing_key() for entry in self.public_keys)
+
+    def keys_valid_at(self, at: datetime | None = None) -> tuple[SigningKey, ...]:
+        """The keys that verify a message the hub inspects at ``at`` (default: now)."""
+        moment = at if at is not None else datetime.now(UTC)
+        return tuple(key for key in self.signing_keys if key.valid_at(moment))
+
+    def accepts_key(self, public_key: str, at: datetime | None = None) -> bool:
+        """Whether a message signed with ``public_key`` (``ed25519:...``) verifies at ``at``."""
+        return any(key.public_key == public_key.strip() for key in self.keys_valid_at(at))
+
+    @property
+    def public_key(self) -> str:
+        """The key the agency should sign with now: of the keys valid now, the newest; with none
+        valid now, the newest key not revoked (or the last listed)."""
+        if self.single_key is not None:
+            return self.single_key
+        now = datetime.now(UTC)
+        valid = self.keys_valid_at(now)
+        if valid:
+            return max(valid, key=lambda k: k.valid_from or REVOKED_ALWAYS).public_key
+        live = [e for e in self.public_keys if not e.is_revoked]
+        if live:
+            return max(live, key=lambda e: e.valid_from).key
+        return self.public_keys[-1].key
 
     def in_force(self, on: date) -> bool:
         """Whether the agreement is ``vigente`` and ``on`` is within its validity (inclusive)."""

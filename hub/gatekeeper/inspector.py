@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from hub.agreements.loader import AgreementSet, BrokenFile
 from hub.agreements.model import Agreement
 from hub.contracts.wire import WireFormatError, decode, split
-from hub.envelope import AGREEMENT_HEADER, MESSAGE_ID_HEADER, verify_envelope
+from hub.envelope import AGREEMENT_HEADER, MESSAGE_ID_HEADER, verify_with_keys
 from hub.errors import AgreementError
 from hub.gatekeeper.items import check_items
 from hub.gatekeeper.reasons import (
@@ -166,8 +166,13 @@ class Gatekeeper:
         if topic != agreement.changes_topic:
             detail = f"llegó a '{topic}', su tema es '{agreement.changes_topic}'"
             return refuse(TOPICO_INCORRECTO, detail, agreement=agreement)
-        if not verify_envelope(agreement.public_key, value, dict(headers)):
-            return refuse(FIRMA_INVALIDA, agreement=agreement)
+        # Signed by a key valid now (hub clock; the agency's sent_at chooses nothing). Refused
+        # unauthenticated: no receipt, no claim, so the re-signed message (same id) gets in.
+        signature = verify_with_keys(
+            agreement.signing_keys, value, headers, dt.datetime.now(dt.UTC)
+        )
+        if not signature.ok:
+            return refuse(FIRMA_INVALIDA, signature.detail, agreement=agreement)
         today = self.today()
         if not agreement.in_force(today):
             detail = (
