@@ -22,12 +22,15 @@ def signing_key(agreement: Agreement, key_path: Path | str | None = None) -> Ed2
     """
     if key_path is not None:
         key = load_private_key(key_path)
-        if public_key_of(key) != agreement.public_key:
+        if not agreement.accepts_key(public_key_of(key)):
+            # during a key rotation both the old and the new key verify (public_keys windows)
             raise SignatureError(
-                f"la clave privada no corresponde a la clave pública del convenio {agreement.id}",
+                f"la clave privada no corresponde a ninguna clave pública vigente del convenio "
+                f"{agreement.id}",
                 path=key_path,
                 hint="use la clave cuya parte pública registró el hub en el convenio "
-                "(public_key), o pida al hub actualizar el convenio.",
+                "(public_key o public_keys, vigente hoy y no revocada), o pida al hub "
+                "actualizar el convenio.",
             )
         return key
     if agreement.environment == "demo":

@@ -246,3 +246,36 @@ def test_reseal_keeps_the_value_and_the_other_headers(mutate: Mutate) -> None:
     assert as_dict["sisi-key-id"] == key_id(public_key_of(new_key)).encode()
     after = datetime(2026, 3, 11, 6, tzinfo=UTC)
     assert verify_with_keys(agreement.signing_keys, value, as_dict, after).ok
+
+
+def test_during_an_overlap_the_producer_signs_with_either_key(
+    mutate: Mutate, tmp_path: Path
+) -> None:
+    from hub.agreements.keys import private_key_to_pem
+    from hub.errors import SisiError
+    from producers.keys import signing_key
+
+    new_pem, new_public = generate_keypair()
+    today = datetime.now(UTC).date()
+    path, _ = mutate(
+        SINGLE,
+        _keys(
+            f"  - key: {DEMO}\n    valid_from: 2020-01-01\n"
+            f"    valid_until: {today.year + 1}-01-01\n"
+            f"  - key: {new_public}\n    valid_from: 2020-06-01\n"
+        ),
+    )
+    agreement = load_agreement(path)
+    files = {
+        "old": private_key_to_pem(demo_private_key(PAM)),
+        "new": new_pem,
+        "other": generate_keypair()[0],
+    }
+    paths = {}
+    for name, pem in files.items():
+        paths[name] = tmp_path / f"{name}.pem"
+        paths[name].write_bytes(pem)
+    assert public_key_of(signing_key(agreement, paths["old"])) == DEMO
+    assert public_key_of(signing_key(agreement, paths["new"])) == new_public
+    with pytest.raises(SisiError, match="ninguna clave pública vigente"):
+        signing_key(agreement, paths["other"])
