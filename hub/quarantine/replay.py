@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 from hub.agreements.loader import AgreementSet
 from hub.audit.chain import Action, AuditEvent
 from hub.audit.store import AuditLog
-from hub.envelope import AGREEMENT_HEADER, headers_dict, verify_envelope
+from hub.envelope import AGREEMENT_HEADER, headers_dict, verify_with_keys
 from hub.errors import AgreementError, BrokerError, SisiError
 from hub.gatekeeper.ledger import find_claim, find_position
 from hub.gatekeeper.reasons import (
@@ -183,13 +183,19 @@ def check_replayable(
             f"'{agreement_id}' es '{agreement.changes_topic}': reenviarla al mismo tema {what}",
             hint=f"pida a la dependencia que publique el conjunto en {agreement.changes_topic}",
         )
-    if not verify_envelope(agreement.public_key, item.value or b"", headers):
+    # the same rule as the gatekeeper: a key of the agreement valid now, by the hub's clock
+    signature = verify_with_keys(
+        agreement.signing_keys, item.value or b"", headers, dt.datetime.now(dt.UTC)
+    )
+    if not signature.ok:
         raise ReplayRefusedError(
-            f"la entrada {entry} ({code}): la firma no verifica con la clave pública actual del "
-            f"convenio '{agreement_id}': el reenvío se rechazaría de nuevo (FIRMA_INVALIDA)",
+            f"la entrada {entry} ({code}): la firma no verifica con ninguna clave vigente del "
+            f"convenio '{agreement_id}' ({signature.detail}): el reenvío se rechazaría de nuevo "
+            "(FIRMA_INVALIDA)",
             hint="si la dependencia cambió de clave, registre la nueva en el convenio "
-            "(public_key), espere a que el hub lo recargue y reenvíe; si no, el mensaje no es de "
-            "la dependencia: no lo reenvíe y avise a la dependencia",
+            "(public_keys), espere a que el hub lo recargue y reenvíe; si firmó con una clave ya "
+            "retirada o revocada, que vuelva a firmar lo pendiente con 'sisi outbox resign'; si "
+            "no, el mensaje no es de la dependencia: no lo reenvíe y avise a la dependencia",
         )
     today = today or dt.date.today()
     if not agreement.in_force(today):
