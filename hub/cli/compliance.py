@@ -1,4 +1,8 @@
-"""``sisi compliance``: per-agreement compliance (deliveries, acceptance, reasons, quality, lag)."""
+"""``sisi compliance``: per-agreement compliance (deliveries, acceptance, reasons, quality, lag).
+
+Every loaded agreement is listed, also one that never delivered ("sin entregas"). Replays and
+refusals before authentication are shown apart: they do not count against the agency.
+"""
 
 from __future__ import annotations
 
@@ -39,8 +43,11 @@ def _render(row: AgreementCompliance, agreements: AgreementSet, now: dt.datetime
     agreement = agreements.get(row.agreement_id) if row.agreement_id in agreements else None
     quality = agreement.quality if agreement else None
     lines = [f"{row.agreement_id}"]
+    refused = row.transactions - row.deliveries
     lines.append(
-        f"  entregas recibidas {row.deliveries} · mensajes {c['messages']}"
+        f"  entregas recibidas {row.deliveries}"
+        + (f" (más {refused} sin elementos aceptados)" if refused > 0 else "")
+        + f" · mensajes {c['messages']}"
         f" · elementos {c['items_received']} · aceptados {c['items_accepted']}"
         f" · rechazados {c['items_rejected']}"
     )
@@ -56,7 +63,7 @@ def _render(row: AgreementCompliance, agreements: AgreementSet, now: dt.datetime
     )
     lines.append(
         f"  CURP válidas {_pct(curp)}{mark[0]} · completitud {_pct(complete)}{mark[1]}"
-        f" · duplicados {_pct(dup)}{mark[2]} · repeticiones {c['replays']}"
+        f" · duplicados {_pct(dup)}{mark[2]}"
     )
     sla = f" (máximo {agreement.delivery.max_lag_hours} h)" if agreement else ""
     lag = "—" if row.last_lag_seconds is None else f"{row.last_lag_seconds / 3600:.1f} h"
@@ -64,7 +71,7 @@ def _render(row: AgreementCompliance, agreements: AgreementSet, now: dt.datetime
     if row.last_lag_seconds is None and initial:
         lag = "sin medir (sólo carga inicial)"
     lines.append(
-        f"  desfase del último conjunto {lag}{sla} · fuera de plazo {c['late_items']}"
+        f"  desfase de la última entrega {lag}{sla} · fuera de plazo {c['late_items']}"
         + (f" · carga inicial {initial} (desfase no medido)" if initial else "")
         + f" · última entrega {_age(row.last_delivery_at, now)}"
     )
@@ -72,6 +79,13 @@ def _render(row: AgreementCompliance, agreements: AgreementSet, now: dt.datetime
         lines.append(f"  rechazo {code}: {count} elementos")
     for code, count in sorted(row.message_rejections.items(), key=lambda kv: -kv[1]):
         lines.append(f"  conjunto rechazado {code}: {count}")
+    hub_side = [f"repeticiones {c['replays']} (MENSAJE_REPETIDO)"] if c["replays"] else []
+    hub_side += [
+        f"sin autenticar {code} {count}"
+        for code, count in sorted(row.unverified_rejections.items(), key=lambda kv: -kv[1])
+    ]
+    if hub_side:
+        lines.append(f"  no cuentan contra el convenio: {' · '.join(hub_side)}")
     return lines
 
 
@@ -94,9 +108,10 @@ def compliance(as_json: bool, period: str | None) -> None:
     ):
         raise SisiError(f"periodo no válido: {period!r}", field="--period", hint="use AAAA-MM")
     settings = Settings()
+    agreements = AgreementSet(settings.agreements_dir)
     engine = open_registry(settings, ["compliance_totals"])
     try:
-        rows = read_compliance(engine, period=period)
+        rows = read_compliance(engine, period=period, agreement_ids=agreements.ids)
     finally:
         engine.dispose()
     if as_json:
@@ -110,7 +125,6 @@ def compliance(as_json: bool, period: str | None) -> None:
             else "sin datos de cumplimiento todavía."
         )
         return
-    agreements = AgreementSet(settings.agreements_dir)
     now = dt.datetime.now(dt.UTC)
     for row in rows:
         click.echo("\n".join(_render(row, agreements, now)))

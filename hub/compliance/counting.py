@@ -1,16 +1,29 @@
 """What one processed message adds to its agreement's compliance counters (pure).
 
-Units: ``messages`` counts every message read (refused ones and replays included); items are
-counted when the body was authenticated and read. Rejections are counted per item
-(``item_rejections``) and, for refused change sets, per message (``message_rejections``) too.
-A message that names no known agreement counts under :data:`UNKNOWN_AGREEMENT`.
+Units: ``messages`` counts the agreement's authenticated messages read for the first time
+(refused ones included); items are counted when the body was authenticated and read. Rejections
+are counted per item (``item_rejections``) and, for refused change sets, per message
+(``message_rejections``) too.
+
+Two kinds of messages never count against the agency (invariant 2: replays change nothing; and
+nobody can spoil an agency's figures by writing to its topic):
+
+- a **replay** (the same authenticated message again: an outbox resend, bytes copied onto the
+  topic) adds only to the hub-side ``replays`` and ``replayed_items``;
+- a refusal **before authentication** (FIRMA_INVALIDA, TOPICO_INCORRECTO, CONVENIO_DESCONOCIDO)
+  counts in ``unverified_rejections`` under the agreement its header *claims* (or
+  :data:`UNKNOWN_AGREEMENT`), apart from the agreement's own figures.
 
 Lag is measured per item as ``sent_at`` minus the start of its ``effective_date`` (the agreement's
 ``delivery.max_lag_hours`` bounds the hours between the fact and its sending); an item beyond that
-bound is *late*. Except in the agreement's **initial load** (its first delivery, which brings the
-padrón's history: enrollments and payments from before the agreement, late by nature): those
-items are counted as ``initial_items`` and neither their lag nor lateness is measured
-(:func:`as_initial_load`; the pipeline decides which delivery is the first).
+bound is *late*. The worst lag is kept per delivery (``transaction_id``: all its chunks) with
+its accepted change sets, so the first delivery, the last one and its lag can be told apart.
+
+A *delivery* is a transaction with at least one accepted item; the agreement's **initial load**
+is its first delivery (a transaction refused as a whole, e.g. before the agreement was in force,
+is none). It brings the padrón's history (enrollments and payments from before the agreement,
+late by nature): its items are counted as ``initial_items`` and neither their lag nor lateness
+is measured (:func:`as_initial_load`; the pipeline decides which delivery is the first).
 """
 
 from __future__ import annotations
@@ -21,7 +34,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Final
 
-from hub.gatekeeper.reasons import MENSAJE_REPETIDO
 from hub.gatekeeper.verdict import Verdict
 
 __all__ = ["UNKNOWN_AGREEMENT", "Tally", "as_initial_load", "period_of", "tally"]
@@ -46,9 +58,16 @@ class Tally:
     counters: Mapping[str, int]
     item_rejections: Mapping[str, int] = field(default_factory=dict)
     message_rejections: Mapping[str, int] = field(default_factory=dict)
+    #: refusals before authentication, under the agreement the header claims (not the agency's)
+    unverified_rejections: Mapping[str, int] = field(default_factory=dict)
     transaction_id: str | None = None
-    last_lag_seconds: float | None = None  # None: not measured (the stored value stays)
-    delivered_at: dt.datetime | None = None
+    last_lag_seconds: float | None = None  # worst lag of the set; None: not measured
+    delivered_at: dt.datetime | None = None  # set only when at least one item was accepted
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the change set had at least one accepted item (it makes a delivery)."""
+        return self.counters.get("items_accepted", 0) > 0
 
 
 def tally(
@@ -58,17 +77,15 @@ def tally(
     agreement_id = verdict.agreement.id if verdict.agreement else UNKNOWN_AGREEMENT
     period = period_of(now)
     if replay:
-        return Tally(
-            agreement_id,
-            period,
-            {"messages": 1, "replays": 1, "replayed_items": verdict.item_count},
-            message_rejections={MENSAJE_REPETIDO: 1},
-        )
+        # hub-side only: neither the agency's messages, nor its rejections, nor its quality
+        return Tally(agreement_id, period, {"replays": 1, "replayed_items": verdict.item_count})
     refusal = verdict.refusal
+    if refusal is not None and not verdict.authenticated:
+        return Tally(agreement_id, period, {}, unverified_rejections={refusal.code: 1})
     if refusal is not None:
         counters = {"messages": 1}
         item_rejections: dict[str, int] = {}
-        if verdict.authenticated and verdict.item_count:
+        if verdict.item_count:
             counters["items_received"] = counters["items_rejected"] = verdict.item_count
             item_rejections[refusal.code] = verdict.item_count
         return Tally(
@@ -77,7 +94,7 @@ def tally(
             counters,
             item_rejections=item_rejections,
             message_rejections={refusal.code: 1},
-            transaction_id=verdict.transaction_id or None if verdict.authenticated else None,
+            transaction_id=verdict.transaction_id or None,
         )
     quality = verdict.quality
     late = 0
@@ -104,8 +121,8 @@ def tally(
         counters,
         item_rejections=dict(Counter(item.code for item in verdict.rejected)),
         transaction_id=verdict.transaction_id or None,
-        last_lag_seconds=worst,
-        delivered_at=now,
+        last_lag_seconds=worst if quality else None,
+        delivered_at=now if verdict.accepted else None,
     )
 
 
@@ -113,7 +130,7 @@ def as_initial_load(counts: Tally) -> Tally:
     """``counts`` of a message of the agreement's initial load: its items received count as
     ``initial_items``, none is late, and its lag is not measured."""
     received = counts.counters.get("items_received", 0)
-    if not received or counts.delivered_at is None:
+    if not received or counts.last_lag_seconds is None:
         return counts  # a refusal or a replay: no lag was measured
     counters = {**counts.counters, "late_items": 0, "initial_items": received}
     return replace(counts, counters=counters, last_lag_seconds=None)

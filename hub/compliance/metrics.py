@@ -4,6 +4,14 @@ Every worker exposes the same numbers (they come from the shared database, not f
 memory), so a restarted or added worker never resets or splits a counter. Labels are the
 agreement, the agency's level (federal, estatal, municipal) and state (CVE_ENT, ``00`` for
 federal agencies) and, for rejections, the reason code: never a person.
+
+Every loaded agreement is listed (zeros for one that never delivered). Replays
+(``sisi_messages_replayed_total``) and refusals before authentication
+(``sisi_messages_unauthenticated_total``, under the agreement the header claims) are the hub's
+figures for operators, not counted in the agency's rejections or ratios.
+
+Dashboards aggregate across workers with ``max``, never ``sum``: each worker reports the same
+database-wide totals.
 """
 
 from __future__ import annotations
@@ -28,7 +36,11 @@ METRIC_NAMES = (
     "sisi_items_accepted_total",
     "sisi_items_rejected_total",
     "sisi_messages_rejected_total",
+    "sisi_messages_replayed_total",
+    "sisi_messages_unauthenticated_total",
     "sisi_deliveries_total",
+    "sisi_items_late_total",
+    "sisi_items_initial_load_total",
     "sisi_delivery_lag_seconds",
     "sisi_delivery_lag_sla_seconds",
     "sisi_curp_validity_ratio",
@@ -63,7 +75,8 @@ class ComplianceCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         try:
-            rows = read_compliance(self._engine)
+            ids = self._agreements.ids if self._agreements is not None else ()
+            rows = read_compliance(self._engine, agreement_ids=ids)
         except SQLAlchemyError as exc:
             _log.error("no se pudieron leer las métricas de cumplimiento: %s", exc)
             return
@@ -81,9 +94,23 @@ class ComplianceCollector(Collector):
             "sisi_items_rejected_total", "Elementos rechazados por motivo.", ("reason",)
         )
         refused = counter(
-            "sisi_messages_rejected_total", "Conjuntos rechazados completos.", ("reason",)
+            "sisi_messages_rejected_total",
+            "Conjuntos autenticados rechazados completos (sin repeticiones).",
+            ("reason",),
         )
-        deliveries = counter("sisi_deliveries_total", "Entregas (transaction_id) recibidas.")
+        replayed = counter(
+            "sisi_messages_replayed_total",
+            "Conjuntos repetidos (MENSAJE_REPETIDO): del hub, no cuentan contra el convenio.",
+        )
+        unverified = counter(
+            "sisi_messages_unauthenticated_total",
+            "Conjuntos rechazados antes de autenticarse, bajo el convenio que dice su encabezado"
+            " (sin comprobar): no cuentan contra el convenio.",
+            ("reason",),
+        )
+        deliveries = counter(
+            "sisi_deliveries_total", "Entregas (transaction_id) con al menos un elemento aceptado."
+        )
         late = counter(
             "sisi_items_late_total",
             "Elementos enviados después del desfase máximo del convenio (sin la carga inicial).",
@@ -94,25 +121,30 @@ class ComplianceCollector(Collector):
         )
         lag = gauge(
             "sisi_delivery_lag_seconds",
-            "Mayor desfase (envío menos fecha efectiva) del último conjunto aceptado.",
+            "Mayor desfase (envío menos fecha efectiva) entre los elementos de la última entrega"
+            " medida (todos sus conjuntos; la carga inicial no se mide).",
         )
         sla = gauge("sisi_delivery_lag_sla_seconds", "Desfase máximo que fija el convenio.")
         curp = gauge("sisi_curp_validity_ratio", "Proporción de CURP válidas entre las enviadas.")
         complete = gauge("sisi_completeness_ratio", "Proporción de campos obligatorios presentes.")
         duplicate = gauge("sisi_duplicate_ratio", "Proporción de elementos repetidos.")
         last = gauge(
-            "sisi_last_delivery_timestamp_seconds", "Momento (Unix) del último conjunto aceptado."
+            "sisi_last_delivery_timestamp_seconds",
+            "Momento (Unix) del último conjunto con al menos un elemento aceptado.",
         )
         for row in rows:
             labels = self._labels(row.agreement_id)
             accepted.add_metric(labels, row.items_accepted)
             deliveries.add_metric(labels, row.deliveries)
+            replayed.add_metric(labels, row.counters["replays"])
             late.add_metric(labels, row.counters["late_items"])
             initial.add_metric(labels, row.counters["initial_items"])
             for code, count in sorted(row.item_rejections.items()):
                 rejected.add_metric([*labels, code], count)
             for code, count in sorted(row.message_rejections.items()):
                 refused.add_metric([*labels, code], count)
+            for code, count in sorted(row.unverified_rejections.items()):
+                unverified.add_metric([*labels, code], count)
             if row.last_lag_seconds is not None:
                 lag.add_metric(labels, row.last_lag_seconds)
             limit = self._sla(row.agreement_id)
@@ -131,6 +163,8 @@ class ComplianceCollector(Collector):
             accepted,
             rejected,
             refused,
+            replayed,
+            unverified,
             deliveries,
             late,
             initial,

@@ -6,9 +6,9 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
@@ -20,14 +20,27 @@ from hub.compliance.tables import (
     compliance_totals,
 )
 from hub.db import advisory_xact_lock
+from hub.gatekeeper.reasons import (
+    CONVENIO_DESCONOCIDO,
+    FIRMA_INVALIDA,
+    MENSAJE_REPETIDO,
+    TOPICO_INCORRECTO,
+)
 
 __all__ = [
+    "UNVERIFIED",
     "AgreementCompliance",
     "add_tally",
     "first_transaction",
     "lock_first_delivery",
     "read_compliance",
 ]
+
+
+#: ``scope`` of refusals before authentication (not counted against the agreement they claim).
+UNVERIFIED: Final = "unverified"
+#: Refusal codes that are always before authentication (rows stored before 0006 used "message").
+_UNVERIFIED_CODES = frozenset({CONVENIO_DESCONOCIDO, FIRMA_INVALIDA, TOPICO_INCORRECTO})
 
 
 def _insert(conn: Connection, table: Any) -> Any:
@@ -43,16 +56,19 @@ def add_tally(conn: Connection, tally: Tally, now: dt.datetime) -> None:
         name: t[name] + amount for name, amount in tally.counters.items() if amount
     }
     values["updated_at"] = now
-    if tally.delivered_at is not None:
+    if tally.delivered_at is not None:  # a change set with an accepted item
         values["last_delivery_at"] = tally.delivered_at
-        if tally.last_lag_seconds is not None:  # not measured in an initial load
-            values["last_lag_seconds"] = tally.last_lag_seconds
     conn.execute(
         update(compliance_totals)
         .where(t.agreement_id == tally.agreement_id, t.period == tally.period)
         .values(**values)
     )
-    for scope, counts in (("item", tally.item_rejections), ("message", tally.message_rejections)):
+    scopes = (
+        ("item", tally.item_rejections),
+        ("message", tally.message_rejections),
+        (UNVERIFIED, tally.unverified_rejections),
+    )
+    for scope, counts in scopes:
         for code, amount in counts.items():
             rkey = {**key, "reason_code": code, "scope": scope}
             conn.execute(
@@ -65,23 +81,45 @@ def add_tally(conn: Connection, tally: Tally, now: dt.datetime) -> None:
                 .values(count=r.count + amount)
             )
     if tally.transaction_id:
+        _add_to_transaction(conn, tally, now)
+
+
+def _add_to_transaction(conn: Connection, tally: Tally, now: dt.datetime) -> None:
+    """The transaction's row: first seen, accepted change sets, worst measured lag."""
+    assert tally.transaction_id
+    conn.execute(
+        _insert(conn, compliance_deliveries)
+        .values(
+            agreement_id=tally.agreement_id,
+            transaction_id=tally.transaction_id,
+            first_seen_at=now,
+        )
+        .on_conflict_do_nothing()
+    )
+    d = compliance_deliveries.c
+    values: dict[str, Any] = {}
+    if tally.accepted:
+        values["accepted_sets"] = d.accepted_sets + 1
+    lag = tally.last_lag_seconds
+    if lag is not None:  # not measured in an initial load nor in a refusal
+        worst = d.worst_lag_seconds
+        values["worst_lag_seconds"] = case((worst.is_(None), lag), (worst < lag, lag), else_=worst)
+    if values:
         conn.execute(
-            _insert(conn, compliance_deliveries)
-            .values(
-                agreement_id=tally.agreement_id,
-                transaction_id=tally.transaction_id,
-                first_seen_at=now,
-            )
-            .on_conflict_do_nothing()
+            update(compliance_deliveries)
+            .where(d.agreement_id == tally.agreement_id, d.transaction_id == tally.transaction_id)
+            .values(**values)
         )
 
 
 def first_transaction(conn: Connection, agreement_id: str) -> str | None:
-    """The agreement's first delivery (transaction id) the hub saw, or None before any."""
+    """The agreement's first delivery: the first transaction the hub saw with an accepted item
+    (a transaction refused as a whole, e.g. before the agreement was in force, is none), or None
+    before any."""
     d = compliance_deliveries.c
     query = (
         select(d.transaction_id)
-        .where(d.agreement_id == agreement_id)
+        .where(d.agreement_id == agreement_id, d.accepted_sets > 0)
         .order_by(d.first_seen_at, d.transaction_id)
         .limit(1)
     )
@@ -101,13 +139,21 @@ def _ratio(part: int, whole: int) -> float | None:
 
 @dataclass
 class AgreementCompliance:
-    """Totals of one agreement (all periods, or one when read with ``period``)."""
+    """Totals of one agreement (all periods, or one when read with ``period``).
+
+    ``deliveries`` counts transactions with an accepted item; ``transactions`` all those seen
+    (refused ones too). ``replays`` / ``replayed_items`` and ``unverified_rejections`` are the
+    hub's: they are not part of the agency's figures (rates, duplicate ratio, rejections).
+    ``last_lag_seconds`` is the worst lag of the last delivery whose lag was measured.
+    """
 
     agreement_id: str
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTER_COLUMNS, 0))
     deliveries: int = 0
+    transactions: int = 0
     item_rejections: dict[str, int] = field(default_factory=dict)
     message_rejections: dict[str, int] = field(default_factory=dict)
+    unverified_rejections: dict[str, int] = field(default_factory=dict)
     last_delivery_at: dt.datetime | None = None
     last_lag_seconds: float | None = None
 
@@ -131,10 +177,9 @@ class AgreementCompliance:
 
     @property
     def duplicate_ratio(self) -> float | None:
-        """Repeated items (within a change set, and in replayed messages) over items seen."""
-        c = self.counters
-        seen = c["items_received"] + c["replayed_items"]
-        return _ratio(c["duplicates"] + c["replayed_items"], seen)
+        """Items repeated within their change set over items received (replays of a whole
+        message are the hub's, not counted here)."""
+        return _ratio(self.counters["duplicates"], self.counters["items_received"])
 
     @property
     def rejection_rate(self) -> float | None:
@@ -151,8 +196,10 @@ class AgreementCompliance:
             "agreement_id": self.agreement_id,
             **self.counters,
             "deliveries": self.deliveries,
+            "transactions": self.transactions,
             "rejections_by_reason": dict(sorted(self.item_rejections.items())),
             "refused_messages_by_reason": dict(sorted(self.message_rejections.items())),
+            "unauthenticated_refusals_by_reason": dict(sorted(self.unverified_rejections.items())),
             "curp_validity": self.curp_validity,
             "completeness": self.completeness,
             "duplicate_ratio": self.duplicate_ratio,
@@ -168,8 +215,11 @@ def _aware(moment: dt.datetime | None) -> dt.datetime | None:
     return moment.replace(tzinfo=dt.UTC)
 
 
-def read_compliance(engine: Engine, *, period: str | None = None) -> list[AgreementCompliance]:
-    """Per-agreement totals, sorted by agreement id (one ``period`` or all of them)."""
+def read_compliance(
+    engine: Engine, *, period: str | None = None, agreement_ids: Iterable[str] = ()
+) -> list[AgreementCompliance]:
+    """Per-agreement totals, sorted by agreement id (one ``period`` or all of them); every id in
+    ``agreement_ids`` is listed, with zeros when it has no data."""
     by_id: dict[str, AgreementCompliance] = {}
 
     def get(agreement_id: str) -> AgreementCompliance:
@@ -177,15 +227,23 @@ def read_compliance(engine: Engine, *, period: str | None = None) -> list[Agreem
             by_id[agreement_id] = AgreementCompliance(agreement_id)
         return by_id[agreement_id]
 
+    for agreement_id in agreement_ids:
+        get(agreement_id)
     t, r, d = compliance_totals.c, compliance_rejections.c, compliance_deliveries.c
     with engine.connect() as conn:
         totals = select(compliance_totals)
         rejections = select(r.agreement_id, r.reason_code, r.scope, r["count"])
-        deliveries = select(d.agreement_id, func.count()).group_by(d.agreement_id)
+        transactions = select(d.agreement_id, d.transaction_id, d.accepted_sets).where(
+            *_seen_in(period)
+        )
+        lags = (
+            select(d.agreement_id, d.worst_lag_seconds)
+            .where(d.accepted_sets > 0, d.worst_lag_seconds.is_not(None), *_seen_in(period))
+            .order_by(d.first_seen_at, d.transaction_id)
+        )
         if period is not None:
             totals = totals.where(t.period == period)
             rejections = rejections.where(r.period == period)
-            deliveries = _deliveries_in(period)
         rows: Iterable[Any] = conn.execute(totals).mappings()
         latest: dict[str, tuple[dt.datetime, float | None]] = {}
         for row in rows:
@@ -198,26 +256,46 @@ def read_compliance(engine: Engine, *, period: str | None = None) -> list[Agreem
                 latest[row["agreement_id"]] = (at, row["last_lag_seconds"])
         for agreement_id, (at, lag) in latest.items():
             item = get(agreement_id)
-            item.last_delivery_at, item.last_lag_seconds = at, lag
+            item.last_delivery_at = at
+            item.last_lag_seconds = lag  # kept before migration 0006; replaced just below
+        for agreement_id, lag in conn.execute(lags):
+            get(agreement_id).last_lag_seconds = lag  # ordered: the last delivery's wins
         sums: dict[tuple[str, str, str], int] = defaultdict(int)
         for agreement_id, code, scope, count in conn.execute(rejections):
-            sums[(agreement_id, code, scope)] += int(count)
+            sums[(agreement_id, code, _scope_of(code, scope))] += int(count)
         for (agreement_id, code, scope), count in sums.items():
+            if scope == "replay":
+                continue  # counted as replays (rows stored before 0006)
             target = get(agreement_id)
-            (target.item_rejections if scope == "item" else target.message_rejections)[code] = count
-        for agreement_id, count in conn.execute(deliveries):
-            get(agreement_id).deliveries = int(count)
+            by_scope = {
+                "item": target.item_rejections,
+                "message": target.message_rejections,
+                UNVERIFIED: target.unverified_rejections,
+            }
+            by_scope[scope][code] = count
+        for agreement_id, _transaction, accepted_sets in conn.execute(transactions):
+            item = get(agreement_id)
+            item.transactions += 1
+            item.deliveries += 1 if accepted_sets else 0
     return [by_id[key] for key in sorted(by_id)]
 
 
-def _deliveries_in(period: str) -> Any:
-    """Deliveries first seen in ``period`` (AAAA-MM), per agreement."""
+def _scope_of(code: str, scope: str) -> str:
+    """The scope of a stored rejection row (rows stored before migration 0006 counted replays
+    and refusals before authentication as the agreement's ``message`` rejections)."""
+    if scope == "message" and code == MENSAJE_REPETIDO:
+        return "replay"
+    if scope == "message" and code in _UNVERIFIED_CODES:
+        return UNVERIFIED
+    return scope
+
+
+def _seen_in(period: str | None) -> list[Any]:
+    """Conditions on transactions first seen in ``period`` (AAAA-MM; None: all of them)."""
+    if period is None:
+        return []
     d = compliance_deliveries.c
     year, month = (int(part) for part in period.split("-"))
     start = dt.datetime(year, month, 1, tzinfo=dt.UTC)
     end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=dt.UTC)
-    return (
-        select(d.agreement_id, func.count())
-        .where(d.first_seen_at >= start, d.first_seen_at < end)
-        .group_by(d.agreement_id)
-    )
+    return [d.first_seen_at >= start, d.first_seen_at < end]

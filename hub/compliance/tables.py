@@ -40,7 +40,9 @@ compliance_totals = Table(
     Column("updated_at", DateTime(timezone=True)),
 )
 
-#: Rejections by reason; ``scope`` is ``item`` (items refused) or ``message`` (change sets).
+#: Rejections by reason; ``scope`` is ``item`` (items refused), ``message`` (change sets refused
+#: after authentication) or ``unverified`` (refused before it, under the agreement the header
+#: claims: not counted against the agency).
 compliance_rejections = Table(
     "compliance_rejections",
     Base.metadata,
@@ -51,11 +53,15 @@ compliance_rejections = Table(
     Column("count", BigInteger, nullable=False, server_default="0"),
 )
 
-#: Deliveries (transaction ids) seen per agreement: one row each, whatever the chunks.
+#: Transactions seen per agreement (authenticated, refused ones too): one row each, whatever the
+#: chunks. A transaction with ``accepted_sets > 0`` is a *delivery*; ``worst_lag_seconds`` is the
+#: worst lag over its measured chunks (NULL in the initial load): migration 0006.
 compliance_deliveries = Table(
     "compliance_deliveries",
     Base.metadata,
     Column("agreement_id", String(255), primary_key=True),
     Column("transaction_id", String(255), primary_key=True),
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("accepted_sets", BigInteger, nullable=False, server_default="0"),
+    Column("worst_lag_seconds", Float),
 )

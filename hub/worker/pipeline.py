@@ -308,7 +308,9 @@ class HubPipeline:
             agreement is not None
             and header is not None
             and counts is not None
-            and self._is_initial_load(conn, agreement.id, header["transaction_id"], firsts)
+            and self._is_initial_load(
+                conn, agreement.id, header["transaction_id"], firsts, accepted=counts.accepted
+            )
         ):
             plan.counts = as_initial_load(counts)
         if plan.prepared is not None and header is not None:
@@ -319,15 +321,26 @@ class HubPipeline:
                 )
 
     def _is_initial_load(
-        self, conn: Connection, agreement_id: str, transaction_id: str, firsts: dict[str, str]
+        self,
+        conn: Connection,
+        agreement_id: str,
+        transaction_id: str,
+        firsts: dict[str, str],
+        *,
+        accepted: bool,
     ) -> bool:
-        """Whether ``transaction_id`` is the agreement's first delivery (under the write lock, so
-        two workers agree); a transaction becomes the first when the agreement has none yet."""
+        """Whether ``transaction_id`` is the agreement's first delivery: the first transaction
+        with an accepted item (``accepted``: this change set has one). Decided under the write
+        lock, so two workers agree; a set with no accepted item (a refusal, e.g. before the
+        agreement was in force) decides nothing, and once decided every chunk of the first
+        transaction follows it."""
         first = self._first_transactions.get(agreement_id) or firsts.get(agreement_id)
         if first is None:
             first = first_transaction(conn, agreement_id)
-            if first is None:  # PostgreSQL: a worker deciding the same waits for this commit
-                lock_first_delivery(conn, agreement_id)
+            if first is None:
+                if not accepted:
+                    return False  # no delivery yet, and this set makes none
+                lock_first_delivery(conn, agreement_id)  # PostgreSQL: others wait for our commit
                 first = first_transaction(conn, agreement_id) or transaction_id
             firsts[agreement_id] = first
         return first == transaction_id

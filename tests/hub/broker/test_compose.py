@@ -26,6 +26,8 @@ METRICS = (
     "sisi_delivery_lag_seconds",
     "sisi_curp_validity_ratio",
     "sisi_last_delivery_timestamp_seconds",
+    "sisi_messages_replayed_total",
+    "sisi_messages_unauthenticated_total",
 )
 
 
@@ -151,9 +153,7 @@ def test_grafana_is_provisioned_with_prometheus_and_the_compliance_dashboard() -
     assert providers["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
 
     dashboard = json.loads((DEPLOY / "grafana" / "dashboards" / "compliance.json").read_text())
-    expressions = [
-        target["expr"] for panel in dashboard["panels"] for target in panel["targets"]
-    ]
+    expressions = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
     joined = "\n".join(expressions)
     for metric in METRICS:
         assert metric in joined, f"no panel uses {metric}"
@@ -170,6 +170,52 @@ def test_grafana_is_provisioned_with_prometheus_and_the_compliance_dashboard() -
         target["datasource"]["uid"] for panel in dashboard["panels"] for target in panel["targets"]
     }
     assert uids == {source["uid"]}
+
+
+#: A PromQL aggregation and the index of its opening parenthesis (group 0 ends on it).
+_AGGREGATION = re.compile(r"\b(sum|max|min|avg|count)\s+(?:(by|without)\s*\(([^)]*)\)\s*)?\(")
+
+
+def _innermost_aggregation(expression: str, position: int) -> tuple[str, str, str] | None:
+    """The aggregation whose parentheses enclose ``position`` most closely, as (op, by, labels)."""
+    for match in reversed(list(_AGGREGATION.finditer(expression, 0, position))):
+        inside = expression[match.end() : position]
+        if inside.count("(") >= inside.count(")"):  # still open at ``position``
+            return match.group(1), match.group(2) or "", match.group(3) or ""
+    return None
+
+
+def test_the_dashboard_counts_each_figure_once_whatever_the_workers(
+    services: dict[str, Any],
+) -> None:
+    """Every hub worker exports the same database-wide totals (hub.compliance.metrics): with
+    ``replicas: 2`` a ``sum`` over the raw series doubles every figure. Each series must first be
+    reduced across workers (``max without (instance)``, or ``max``/``min``/``avg`` by labels that
+    leave ``instance`` out); only then may a panel add up agreements or reasons."""
+    assert services["hub"]["deploy"]["replicas"] >= 2  # what the rule protects against
+    dashboard = json.loads((DEPLOY / "grafana" / "dashboards" / "compliance.json").read_text())
+    expressions = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    checked = 0
+    for expression in expressions:
+        for series in re.finditer(r"\bsisi_[a-z_]+\b", expression):
+            around = _innermost_aggregation(expression, series.start())
+            assert around is not None, f"{series.group()} sin agregar entre workers: {expression}"
+            op, how, labels = around
+            names = {label.strip() for label in labels.split(",")}
+            if how == "without":
+                assert op == "max" and "instance" in names, expression
+            else:
+                assert op in ("max", "min", "avg"), f"suma los workers: {expression}"
+                assert "instance" not in names, expression
+            checked += 1
+    assert checked >= len(expressions)
+    # the rule itself: a sum straight over the series is caught, a sum after the max is not
+    doubled = "sum by (agreement) (rate(sisi_items_accepted_total[5m]))"
+    assert _innermost_aggregation(doubled, doubled.index("sisi_"))[0] == "sum"  # type: ignore[index]
+    once = "sum by (agreement) (max without (instance) (rate(sisi_items_accepted_total[5m])))"
+    assert _innermost_aggregation(once, once.index("sisi_")) == ("max", "without", "instance")
+    titles = [panel["title"] for panel in dashboard["panels"]]
+    assert not any("p95" in title for title in titles), titles  # the lag gauge is no percentile
 
 
 def test_dockerfile_builds_the_project_on_python_311_slim() -> None:

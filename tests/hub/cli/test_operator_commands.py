@@ -122,7 +122,9 @@ def test_a_well_formed_curp_not_in_the_registry(registry_dir: Path) -> None:
 def test_compliance_period_is_the_processing_month(registry_dir: Path) -> None:
     env = {"SISI_DATA_DIR": str(registry_dir)}
     code, out, _ = _run(env, "compliance", "--period", "2026-02")
-    assert code == 0 and out.strip() == "sin datos de cumplimiento para el periodo 2026-02."
+    # no data that month: every loaded agreement is still listed, with zeros
+    assert code == 0 and "CONV-BIENESTAR-PAM-2026\n  entregas recibidas 0 · mensajes 0" in out
+    assert out.count("sin entregas") == len(AgreementSet(REPO_ROOT / "agreements"))
     code, out, _ = _run(env, "compliance", "--help")
     assert "mes en que el hub procesó los conjuntos, AAAA-MM" in " ".join(out.split())
 

@@ -23,8 +23,10 @@ def test_item_level_tally_counts_quality_and_lateness() -> None:
         "A-1",
         "m",
         accepted=({"reference_id": "1"},),  # type: ignore[arg-type]
-        rejected=(RejectedItem("2", "CURP_CHECK_DIGIT", "x", "curp"),
-                  RejectedItem("3", "REQUIRED", "x", "nombre")),
+        rejected=(
+            RejectedItem("2", "CURP_CHECK_DIGIT", "x", "curp"),
+            RejectedItem("3", "REQUIRED", "x", "nombre"),
+        ),
         quality=quality,
         item_count=3,
     )
@@ -40,12 +42,35 @@ def test_item_level_tally_counts_quality_and_lateness() -> None:
     assert counts.last_lag_seconds == 30 * 86400.0
 
 
-def test_unauthenticated_refusal_counts_the_message_only() -> None:
+def test_unauthenticated_refusal_counts_apart_from_the_agreement_it_claims() -> None:
     verdict = Verdict("A-1", "m", refusal=Refusal("FIRMA_INVALIDA", "x"), item_count=0)
     counts = tally(verdict, now=NOW, sla_seconds=None)
-    assert counts.counters == {"messages": 1}
-    assert counts.message_rejections == {"FIRMA_INVALIDA": 1}
-    assert counts.item_rejections == {} and counts.transaction_id is None
+    assert counts.counters == {}  # nothing of the agreement's own figures
+    assert counts.unverified_rejections == {"FIRMA_INVALIDA": 1}
+    assert counts.message_rejections == {} and counts.item_rejections == {}
+    assert counts.transaction_id is None and counts.delivered_at is None
+
+
+def test_a_replay_counts_for_the_hub_only() -> None:
+    verdict = Verdict("A-1", "m", authenticated=True, item_count=7)
+    counts = tally(verdict, now=NOW, sla_seconds=None, replay=True)
+    assert counts.counters == {"replays": 1, "replayed_items": 7}
+    assert counts.message_rejections == {} and counts.item_rejections == {}
+    assert counts.transaction_id is None and counts.delivered_at is None
+
+
+def test_a_set_without_accepted_items_is_no_delivery_but_its_lag_is_measured() -> None:
+    verdict = Verdict(
+        "A-1",
+        "m",
+        authenticated=True,
+        rejected=(RejectedItem("1", "REQUIRED", "x", "nombre"),),
+        quality=(ItemQuality("valid", 9, 8, False, 7200.0),),
+        item_count=1,
+    )
+    counts = tally(verdict, now=NOW, sla_seconds=3600.0)
+    assert not counts.accepted and counts.delivered_at is None
+    assert counts.last_lag_seconds == 7200.0 and counts.counters["late_items"] == 1
 
 
 @pytest.mark.parametrize(
