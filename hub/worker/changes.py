@@ -127,11 +127,32 @@ _COMPARED = (
     "environment",
     "key_id",
     "public_key",
+    "signing_keys",
     "programs",
     "contracts",
     "scope_fields",
     "sensitive_fields",
 )
+
+
+def _when(moment: dt.datetime | None) -> str:
+    if moment is None:
+        return ""
+    if moment == dt.datetime.min.replace(tzinfo=dt.UTC):
+        return "siempre"
+    return moment.isoformat()
+
+
+def _signing_keys(agreement: Agreement) -> str:
+    """Every key the agreement accepts, ``key_id[desde..hasta](revocada ...)``, ``;``-separated:
+    a rotation or a revocation is a change of terms even when the newest key stays the same."""
+    parts = []
+    for key in agreement.signing_keys:
+        text = f"{key.key_id}[{_when(key.valid_from)}..{_when(key.valid_until)}]"
+        if key.revoked_at is not None:
+            text += f"(revocada {_when(key.revoked_at)})"
+        parts.append(text)
+    return ";".join(parts)
 
 
 def agreement_terms(agreement: Agreement) -> dict[str, str]:
@@ -143,6 +164,7 @@ def agreement_terms(agreement: Agreement) -> dict[str, str]:
         "environment": agreement.environment,
         "key_id": key_id(agreement.public_key),
         "public_key": agreement.public_key,
+        "signing_keys": _signing_keys(agreement),
         "programs": ",".join(agreement.program_keys),
         "contracts": ";".join(
             f"{c.subject}:{','.join(str(v) for v in c.versions)}" for c in agreement.contracts

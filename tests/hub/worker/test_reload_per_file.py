@@ -121,6 +121,8 @@ def test_the_entry_names_the_terms_and_the_bytes_that_judged(live: Hub) -> None:
     assert alta.details["contracts"] == f"{SUBJECT}:1,2"
     assert "curp" in alta.details["scope_fields"].split(",")
     assert alta.details["sensitive_fields"] == ""
+    # every key the agreement accepts, with its window (the single form: unbounded)
+    assert alta.details["signing_keys"] == f"{alta.details['key_id']}[..]"
 
     path = _path(hub, PAM_FILE)
     original = path.read_bytes()
