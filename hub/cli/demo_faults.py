@@ -12,6 +12,11 @@ sends, on one agency's topic (a different one each round), three change sets a r
 
 They end in the quarantine (``sisi quarantine list``), the audit log and the compliance counters
 like any other refusal. Demo keys only: these agreements are ``environment: demo``.
+
+Each fault is a change set of its own (its own transaction and message id, reference
+``DEMO-FALLA-…``, effective the day it is sent), never a chunk slipped into an agency's real
+delivery: compliance sees what a real agency's bad change set would look like, and the real
+deliveries' figures (items, lag) stay theirs.
 """
 
 from __future__ import annotations

@@ -7,47 +7,52 @@ What runs, in this process or as children of it:
   otherwise), migrated, and the hub's Schema Registry API seeded from ``avro_schemas/``,
 - ``--workers`` hub worker processes (``sisi hub``) sharing the agency topics' partitions,
 - with ``--demo``: every padrón agreement's agency delivering synthetic padrones
-  (``sisi synth padron`` then ``sisi produce --wait``), a new delivery with realistic churn
-  every ``--demo-interval`` seconds, and after each round three messages the hub must refuse
-  (``hub.cli.demo_faults``; ``--no-demo-faults`` leaves them out).
+  (:mod:`hub.cli.demo_agencies`), a new delivery with realistic churn every ``--demo-interval``
+  seconds, and after each round three messages the hub must refuse (``hub.cli.demo_faults``;
+  ``--no-demo-faults`` leaves them out).
 
-Ctrl-C (or SIGTERM) stops everything in reverse order.
+Every port is checked before anything starts. The data directory is kept between runs (the demo
+goes on where it stopped) and the banner says so; ``--reset`` removes it after asking
+(:mod:`hub.cli.local_state`). Ctrl-C (or SIGTERM) stops everything in reverse order; a
+``sisi up`` killed outright takes its children with it (:mod:`hub.cli.children`).
 """
 
 from __future__ import annotations
 
-import json
+import errno
 import os
 import shlex
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
+from typing import Final
 
 import click
 
 from hub.agreements import Agreement, load_agreements
 from hub.cli.broker import open_broker, stop_signals
+from hub.cli.children import child_options
+from hub.cli.demo_agencies import DemoAgency, demo_loop, last_delivery
+from hub.cli.local_state import previous_data, remove_previous_data
 from hub.db import make_engine, migrate
 from hub.errors import ConfigurationError
 from hub.schema_registry.server import running_registry
 from hub.settings import Settings, get_settings
 
-__all__ = ["DemoAgency", "up"]
+__all__ = ["check_ports", "up"]
 
 Echo = Callable[[str], None]
-
-_LAYOUT_SUFFIX = {"csv": ".csv", "tsv": ".tsv", "pipe": ".txt", "xlsx": ".xlsx"}
-
 
 #: Worker exits within ``_RESTART_WINDOW`` seconds after which ``sisi up`` gives up.
 _MAX_RESTARTS = 5
 _RESTART_WINDOW = 60.0
+#: Padrón size of the demo agencies when neither the option nor an earlier run says otherwise.
+DEFAULT_DEMO_PEOPLE = 2000
 
 
 def _sisi(*args: str) -> list[str]:
@@ -55,157 +60,66 @@ def _sisi(*args: str) -> list[str]:
     return [sys.executable, "-m", "hub.cli", *args]
 
 
-@dataclass
-class DemoAgency:
-    """One sample agency: synthesises delivery K of its padrón and hands it to ``sisi produce``."""
-
-    agreement_id: str
-    suffix: str
-    workdir: Path
-    people: int
-    seed: int = 2026
-
-    def deliver(
-        self, delivery: int, env: Mapping[str, str], stop: threading.Event, deliveries: int = 1
-    ) -> str:
-        """Run delivery ``delivery`` of ``deliveries`` end to end; returns a one-line summary."""
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        path = self.workdir / f"entrega-{delivery:03d}{self.suffix}"
-        synth = _sisi(
-            "synth", "padron", "--agreement", self.agreement_id, "--people", str(self.people),
-            "--seed", str(self.seed), "--delivery", str(delivery), "--out", str(path),
-            "--error-rate", "0.01",
-        )  # fmt: skip
-        code, _out, err = _run_until(synth, env, stop)
-        if code != 0:
-            return f"{self.agreement_id}: no se pudo generar la entrega {delivery}: {err.strip()}"
-        produce = _sisi(
-            "produce", "--agreement", self.agreement_id, "--input", str(path), "--wait",
-            "--timeout", "120", "--period", _period(delivery, deliveries), "--json",
-        )  # fmt: skip
-        code, out, err = _run_until(produce, env, stop)
-        if code is None:
-            return f"{self.agreement_id}: entrega {delivery} interrumpida (queda en el outbox)"
-        return f"{self.agreement_id}: entrega {delivery} → {_delivery_summary(code, out, err)}"
+_BIND_ERRORS: Final = {
+    errno.EADDRINUSE: "ya está en uso",
+    errno.EACCES: "no hay permiso para usarlo (los puertos menores que 1024 piden privilegios)",
+    errno.EADDRNOTAVAIL: "la dirección no es de esta máquina (vea SISI_METRICS_HOST)",
+}
 
 
-def _short(text: str, limit: int = 400) -> str:
-    """``text`` on one line, cut to ``limit`` characters."""
-    flat = " | ".join(line.strip() for line in text.splitlines() if line.strip())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+def _port_in_use(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (None: it can).
 
-
-def _delivery_summary(code: int, out: str, err: str) -> str:
-    """What one ``sisi produce --json`` did, in one Spanish line (its stderr when it failed)."""
-    try:
-        data = json.loads(out)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict) or "error" in data or "altas" not in data:
-        detail = data["error"] if isinstance(data, dict) and "error" in data else err or out
-        return f"falló (código {code}): {_short(str(detail))}"
-    bajas = f"bajas {data['bajas']:,}"
-    if data.get("bajas_on_hold"):
-        bajas += f" ({data['bajas_on_hold']:,} retenidas)"
-    parts = [
-        f"altas {data['altas']:,}",
-        f"cambios {data['cambios']:,}",
-        bajas,
-        f"pagos {data['pagos']:,}",
-        f"inválidos {data['invalid_rows']:,}",
-        f"conjuntos publicados {data['published']:,} de {data['change_sets']:,}",
-    ]
-    if data.get("waited"):
-        accepted = f"elementos aceptados {data['accepted']:,}, rechazados {data['rejected']:,}"
-        codes = sorted(data.get("rejected_by_code", {}).items(), key=lambda kv: -kv[1])
-        if codes:
-            accepted += " (" + ", ".join(f"{c} {n:,}" for c, n in codes) + ")"
-        parts.append(accepted)
-    notes: list[str] = []
-    if data["invalid_rows"]:
-        report = f": {data['report']}" if data.get("report") else ""
-        notes.append(f"con filas inválidas (vea el reporte){report}")
-    if data.get("unpublished"):
-        notes.append(f"{data['unpublished']:,} conjuntos sin publicar (sisi outbox resend)")
-    if data.get("awaiting_receipt"):
-        notes.append(f"{data['awaiting_receipt']:,} conjuntos sin acuse (sisi outbox status)")
-    if code not in (0, 1):
-        notes.append(f"código de salida {code}")
-    return " · ".join(parts) + (" — " + "; ".join(notes) if notes else "")
-
-
-def _period(delivery: int, deliveries: int, today: date | None = None) -> str:
-    """The payment month of demo delivery K of N: the current month minus N - K.
-
-    The last delivery pays the current month and earlier ones the months before it (into the
-    previous years when N is large), so no payment is ever dated in the future.
+    Checked with ``SO_REUSEADDR``, as the stack's servers bind: a port whose last connections
+    are closing (TIME_WAIT, after a run just stopped) is free to them.
     """
-    today = today or date.today()
-    months_back = max(deliveries - delivery, 0)
-    index = today.year * 12 + (today.month - 1) - months_back
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return _BIND_ERRORS.get(exc.errno or 0, exc.strerror or str(exc))
+    return None
 
 
-def _run_until(
-    command: list[str], env: Mapping[str, str], stop: threading.Event
-) -> tuple[int | None, str, str]:
-    """Run a child to completion, or terminate it when ``stop`` is set (exit code ``None``)."""
-    with subprocess.Popen(
-        command, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as proc:
-        while True:
-            try:
-                out, err = proc.communicate(timeout=0.5)
-                return proc.returncode, out, err
-            except subprocess.TimeoutExpired:
-                if stop.is_set():
-                    proc.terminate()
-                    try:
-                        out, err = proc.communicate(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
-                        out, err = proc.communicate()
-                    return None, out, err
-
-
-def _demo_faults(env: Mapping[str, str], agreements: list[Agreement], round_: int) -> str:
-    """Send round ``round_``'s faults (:mod:`hub.cli.demo_faults`); a one-line summary."""
-    from hub.cli.demo_faults import send_faults
-
-    target = agreements[(round_ - 1) % len(agreements)]
-    other = agreements[round_ % len(agreements)]
-    engine = make_engine(env["SISI_DATABASE_URL"])
-    try:
-        sent = send_faults(env["SISI_BOOTSTRAP_SERVERS"], engine, target, other)
-    except Exception as exc:  # the demo goes on; the hub is what matters
-        return f"no se enviaron las fallas de ejemplo: {exc}"
-    finally:
-        engine.dispose()
-    return (
-        f"fallas de ejemplo en {target.id}: {'; '.join(sent)} "
-        "(vea sisi quarantine list y sisi compliance)"
-    )
-
-
-def _demo_loop(
-    agencies: list[DemoAgency],
-    env: Mapping[str, str],
-    interval: float,
-    deliveries: int,
-    stop: threading.Event,
-    echo: Echo,
-    faults: list[Agreement] | None = None,
+def check_ports(
+    *, broker_port: int, registry_port: int, metrics_port: int, workers: int, metrics_host: str
 ) -> None:
-    for delivery in range(1, deliveries + 1):
-        for agency in agencies:
-            if stop.is_set():
-                return
-            echo(f"[demo] {agency.deliver(delivery, env, stop, deliveries)}")
-        if faults and not stop.is_set():
-            echo(f"[demo] {_demo_faults(env, faults, delivery)}")
-        if stop.wait(interval):
-            return
-    echo("[demo] las agencias de demostración terminaron sus entregas.")
+    """Refuse, before anything starts, when a port the stack needs is taken.
+
+    The metrics ports (one per worker, from ``metrics_port``) are checked on ``metrics_host``
+    (``SISI_METRICS_HOST``), where the workers listen.
+    """
+    wanted = [
+        ("broker", "127.0.0.1", broker_port, "--port"),
+        ("registro de esquemas", "127.0.0.1", registry_port, "--registry-port"),
+    ]
+    wanted += [
+        (f"métricas del trabajador {i}", metrics_host, metrics_port + i, "--metrics-port")
+        for i in range(workers)
+    ]
+    seen: dict[int, str] = {}
+    for what, host, port, option in wanted:
+        if port > 65535:
+            raise ConfigurationError(
+                f"el puerto de {what} sería {port}, más allá de 65535",
+                hint=f"elija un {option} menor.",
+            )
+        if port in seen:
+            raise ConfigurationError(
+                f"el puerto {port} se pidió para {seen[port]} y para {what}",
+                hint="use un puerto distinto para cada uno (las métricas usan uno por "
+                "trabajador, desde --metrics-port).",
+            )
+        seen[port] = what
+        reason = _port_in_use(host, port)
+        if reason is not None:
+            raise ConfigurationError(
+                f"no se puede abrir el puerto {host}:{port} ({what}): {reason}",
+                hint=f"detenga el proceso que usa el puerto {port} (p. ej. otro 'sisi up') "
+                f"o elija otro con {option}.",
+            )
 
 
 def _environment_line(
@@ -239,7 +153,7 @@ class _Workers:
 
     def _start(self, index: int) -> subprocess.Popen[bytes]:
         worker_env = dict(self._env, SISI_METRICS_PORT=str(self._metrics_port + index))
-        return subprocess.Popen(_sisi("hub"), env=worker_env)
+        return subprocess.Popen(_sisi("hub"), env=worker_env, **child_options())
 
     def check(self, echo: Echo) -> bool:
         """Start again any worker that exited; False when they keep exiting (stop the stack).
@@ -267,6 +181,7 @@ class _Workers:
         return True
 
     def stop(self) -> None:
+        # children run in their own process group (hub.cli.children): Ctrl-C reaches them here
         for proc in self.procs:
             if proc.poll() is None:
                 proc.terminate()
@@ -287,6 +202,49 @@ def _workers(count: int, env: Mapping[str, str], metrics_port: int) -> Iterator[
         workers.stop()
 
 
+def _confirm_reset(data_dir: Path, found: list[str], *, yes: bool) -> None:
+    """Ask before ``--reset`` removes anything (``--yes``: do not ask)."""
+    if yes or not found:
+        return
+    if not sys.stdin.isatty():
+        raise ConfigurationError(
+            f"--reset borraría {', '.join(found)} en {data_dir} y no hay terminal para confirmarlo",
+            hint="agregue --yes para borrar sin preguntar.",
+        )
+    answer = click.prompt(
+        f"¿Borrar los datos de las corridas anteriores en {data_dir} ({', '.join(found)})? "
+        "Se conserva la llave del hub (keys/). [s/N]",
+        default="n",
+        show_default=False,
+    )
+    if answer.strip().lower() not in {"s", "si", "sí"}:
+        raise click.Abort
+
+
+def _demo_agencies(
+    agreements: list[Agreement], data_dir: Path, people: int | None
+) -> tuple[list[DemoAgency], int | None]:
+    """Every demo padrón agreement's agency, at the delivery its snapshot holds; and the size an
+    earlier run used when ``people`` asks for another one (that size is kept)."""
+    agencies: list[DemoAgency] = []
+    kept: int | None = None
+    for agreement in agreements:
+        if agreement.kind != "padron" or agreement.environment != "demo":
+            continue
+        workdir = data_dir / "demo" / agreement.id
+        # the agency's snapshot, as producers.store names it
+        delivered, before = last_delivery(
+            workdir, data_dir / "producer" / f"{agreement.id}.sqlite3"
+        )
+        size = people or DEFAULT_DEMO_PEOPLE
+        if delivered and before is not None and before != size:
+            if people is not None:
+                kept = before
+            size = before
+        agencies.append(DemoAgency(agreement, workdir, size, delivered))
+    return agencies, kept
+
+
 def run_up(
     settings: Settings,
     *,
@@ -295,10 +253,12 @@ def run_up(
     metrics_port: int,
     workers: int,
     demo: bool,
-    demo_people: int,
+    demo_people: int | None,
     demo_interval: float,
     demo_deliveries: int,
     demo_faults: bool = True,
+    reset: bool = False,
+    yes: bool = False,
     echo: Echo = click.echo,
     stop: threading.Event,
 ) -> None:
@@ -309,12 +269,33 @@ def run_up(
             hint="defina SISI_REFERENCE_DATA con la carpeta de datos (vea README.md).",
         )
     agreements = load_agreements(settings.agreements_dir)
+    check_ports(
+        broker_port=broker_port,
+        registry_port=registry_port,
+        metrics_port=metrics_port,
+        workers=workers,
+        metrics_host=settings.metrics_host,
+    )
     data_dir = settings.data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
     database_url = settings.resolved_database_url()
+    if reset:
+        found = previous_data(data_dir)
+        _confirm_reset(data_dir, found, yes=yes)
+        removed = remove_previous_data(data_dir, database_url=database_url)
+        echo(
+            f"Datos anteriores borrados en {data_dir}: {', '.join(removed)}."
+            if removed
+            else f"No había datos anteriores en {data_dir}."
+        )
+    kept_data = previous_data(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(database_url)
     migrate(engine)
     engine.dispose()
+    agencies: list[DemoAgency] = []
+    kept_people: int | None = None
+    if demo:
+        agencies, kept_people = _demo_agencies(list(agreements), data_dir, demo_people)
     demo_thread: threading.Thread | None = None
     with ExitStack() as stack:
         embedded, specs = stack.enter_context(
@@ -347,22 +328,29 @@ def run_up(
         )
         echo(f"  convenios              {', '.join(agreements.ids)}")
         echo(f"  datos locales          {data_dir}")
+        if kept_data:
+            again = "sisi up --demo --reset" if demo else "sisi up --reset"
+            echo(
+                f"  datos anteriores       se conservan los de la corrida anterior en {data_dir} "
+                f"(registro, bitácora, bandejas de las agencias); para empezar de cero: {again}"
+            )
         if demo:
-            agencies = [
-                DemoAgency(
-                    a.id, _LAYOUT_SUFFIX[a.layout.format], data_dir / "demo" / a.id, demo_people
-                )
-                for a in agreements
-                if a.kind == "padron" and a.environment == "demo"
-            ]
+            start = min((a.next_delivery for a in agencies), default=1)
+            since = f", desde la entrega {start}" if start > 1 else ""
             faults_note = ", y tras cada ronda tres mensajes que el hub debe rechazar"
             echo(
                 f"  agencias de demo       {len(agencies)}, una entrega cada {demo_interval:g} s"
-                + (faults_note if demo_faults else "")
+                f"{since}" + (faults_note if demo_faults else "")
             )
+            if kept_people is not None:
+                echo(
+                    f"  aviso: la demo sigue con {kept_people:,} personas por padrón, las de la "
+                    "corrida anterior; para otro tamaño empiece de cero con --reset"
+                )
+            echo(f"  archivos de la demo    {data_dir / 'demo'}")
             faulty = [a for a in agreements if a.id in {d.agreement_id for d in agencies}]
             thread = threading.Thread(
-                target=_demo_loop,
+                target=demo_loop,
                 args=(agencies, env, demo_interval, demo_deliveries, stop, echo),
                 kwargs={"faults": faulty if demo_faults else None},
                 name="demo-agencies",
@@ -405,27 +393,40 @@ def run_up(
               help="Puerto de métricas del primer trabajador; los demás siguen.")  # fmt: skip
 @click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True,
               help="Procesos trabajadores del hub.")  # fmt: skip
-@click.option("--demo-people", type=click.IntRange(10, 1_000_000), default=2000, show_default=True,
-              help="Personas por padrón de demostración.")  # fmt: skip
+@click.option("--demo-people", type=click.IntRange(10, 1_000_000), default=None,
+              help=f"Personas por padrón de demostración [por omisión: {DEFAULT_DEMO_PEOPLE}, "
+                   "o las de la corrida anterior, que se conservan].")  # fmt: skip
 @click.option("--demo-interval", type=click.FloatRange(1, 3600), default=30.0, show_default=True,
               help="Segundos entre entregas de demostración.")  # fmt: skip
 @click.option("--demo-deliveries", type=click.IntRange(1, 1000), default=12, show_default=True,
-              help="Entregas por agencia de demostración.")  # fmt: skip
+              help="Entregas por agencia en esta corrida (siguen a las de corridas "
+                   "anteriores).")  # fmt: skip
 @click.option("--demo-faults/--no-demo-faults", default=True, show_default=True,
               help="Tras cada ronda, enviar un programa fuera de convenio, un mensaje repetido "
                    "y una firma ajena, para ver al hub rechazarlos.")  # fmt: skip
+@click.option("--reset", is_flag=True,
+              help="Empezar de cero: borra, tras confirmarlo, el registro, la bitácora, las "
+                   "bandejas de las agencias y los archivos de la demo de corridas anteriores "
+                   "(conserva la llave del hub).")  # fmt: skip
+@click.option("--yes", is_flag=True, help="Con --reset: borrar sin preguntar.")
 def up(
     demo: bool,
     broker_port: int,
     registry_port: int,
     metrics_port: int,
     workers: int,
-    demo_people: int,
+    demo_people: int | None,
     demo_interval: float,
     demo_deliveries: int,
     demo_faults: bool,
+    reset: bool,
+    yes: bool,
 ) -> None:
-    """Levanta todo SISI embebido: broker, registro, esquemas, trabajadores del hub (y demo)."""
+    """Levanta todo SISI embebido: broker, registro, esquemas, trabajadores del hub (y demo).
+
+    Los datos se conservan entre corridas (la demo sigue donde se quedó); --reset empieza de
+    cero.
+    """
     with stop_signals() as stop:
         run_up(
             get_settings(),
@@ -438,5 +439,7 @@ def up(
             demo_interval=demo_interval,
             demo_deliveries=demo_deliveries,
             demo_faults=demo_faults,
+            reset=reset,
+            yes=yes,
             stop=stop,
         )

@@ -1,41 +1,13 @@
-"""The pieces of ``sisi up`` a user reads: the export line, the demo's periods and summaries."""
+"""The pieces of ``sisi up`` a user reads: the export line and the demo's delivery summaries."""
 
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 
-import pytest
-
-from hub.cli.up import _delivery_summary, _environment_line, _period
+from hub.cli.demo_agencies import delivery_summary as _delivery_summary
+from hub.cli.up import _environment_line
 from hub.settings import Settings
-
-
-@pytest.mark.parametrize(
-    ("delivery", "deliveries", "today", "expected"),
-    [
-        (12, 12, date(2026, 5, 14), "2026-05"),  # the last delivery pays the current month
-        (11, 12, date(2026, 5, 14), "2026-04"),
-        (7, 12, date(2026, 5, 14), "2025-12"),  # back into the previous year
-        (1, 12, date(2026, 5, 14), "2025-06"),
-        (1, 1, date(2026, 1, 3), "2026-01"),
-        (1, 30, date(2026, 1, 3), "2023-08"),  # more than two years back
-        (2, 2, date(2026, 12, 31), "2026-12"),
-    ],
-)
-def test_the_last_demo_delivery_pays_the_current_month(
-    delivery: int, deliveries: int, today: date, expected: str
-) -> None:
-    assert _period(delivery, deliveries, today) == expected
-
-
-def test_no_demo_period_is_in_the_future() -> None:
-    today = date(2026, 3, 1)
-    periods = [_period(k, 12, today) for k in range(1, 13)]
-    assert periods == sorted(periods)
-    assert len(set(periods)) == 12
-    assert all(p <= "2026-03" for p in periods)
 
 
 def test_no_export_line_at_the_default_ports(tmp_path: Path, monkeypatch) -> None:
@@ -114,7 +86,7 @@ def test_invalid_rows_are_explained_with_the_report() -> None:
         exit_code=1,
     )
     text = _delivery_summary(1, out, "")
-    assert "bajas 4 (2 retenidas)" in text
+    assert "bajas 4 (2 retenidas: hay filas sin folio)" in text
     assert "inválidos 3" in text
     assert "rechazados 1 (CURP_SEX_MISMATCH 1)" in text
     assert "con filas inválidas (vea el reporte): /tmp/entrega-001.csv.rechazos.csv" in text
