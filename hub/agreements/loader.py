@@ -19,6 +19,7 @@ from typing import Any, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from hub.agreements.model import Agreement, Loc, LocatedError
@@ -239,7 +240,11 @@ def describe_error(error: ErrorDetails, loc: Loc, located: str | None) -> tuple[
         return "falta este campo obligatorio", "agréguelo en esta sección"
     if kind == "extra_forbidden":
         model = _model_at(loc[:-1])
-        valid = ", ".join(model.model_fields) if model is not None else None
+        valid = (
+            ", ".join(f.alias or name for name, f in model.model_fields.items())
+            if model is not None
+            else None
+        )  # the names the file uses (``public_key``, not the attribute behind it)
         hint = f"quítelo o corrija el nombre; aquí se admiten: {valid}" if valid else "quítelo"
         return "campo desconocido", hint
     if kind in _DATE_ERRORS:
@@ -286,13 +291,21 @@ def _model_at(loc: Loc) -> type[BaseModel] | None:
             isinstance(current, type)
             and issubclass(current, BaseModel)
             and isinstance(part, str)
-            and part in current.model_fields
+            and (field := _field_named(current, part)) is not None
         ):
-            current = current.model_fields[part].annotation
+            current = field.annotation
         else:
             return None
     current = _strip_optional(current)
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _field_named(model: type[BaseModel], name: str) -> FieldInfo | None:
+    """The field a file names ``name``: by its alias, else by its attribute name."""
+    for info in model.model_fields.values():
+        if info.alias == name:
+            return info
+    return model.model_fields.get(name)
 
 
 def _strip_optional(annotation: Any) -> Any:
