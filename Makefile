@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## Run the whole embedded stack with demo agencies (embedded broker, SQLite, schema registry).
+## Options go through ARGS: make demo ARGS="--port 19092 --metrics-port 19100", ARGS=--reset.
 demo: $(STAMP)
-	$(BIN)/sisi up --demo
+	$(BIN)/sisi up --demo $(ARGS)
 
 ## Run every check and the whole test suite (starts PostgreSQL when it is not running).
 test: $(STAMP) services
