@@ -394,8 +394,9 @@ def run_up(
 @click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True,
               help="Procesos trabajadores del hub.")  # fmt: skip
 @click.option("--demo-people", type=click.IntRange(10, 1_000_000), default=None,
-              help=f"Personas por padrón de demostración [por omisión: {DEFAULT_DEMO_PEOPLE}, "
-                   "o las de la corrida anterior, que se conservan].")  # fmt: skip
+              help="Personas por padrón de demostración (por defecto "
+                   f"{DEFAULT_DEMO_PEOPLE:,}, o las de la corrida anterior, que se "
+                   "conservan).")  # fmt: skip
 @click.option("--demo-interval", type=click.FloatRange(1, 3600), default=30.0, show_default=True,
               help="Segundos entre entregas de demostración.")  # fmt: skip
 @click.option("--demo-deliveries", type=click.IntRange(1, 1000), default=12, show_default=True,
