@@ -55,7 +55,8 @@ _PARALLEL_MIN_BYTES: Final = 8 * 1024 * 1024
 
 @dataclass
 class StageResult:
-    """What staging found: rows read, invalid rows (and issues by code), warnings by code."""
+    """What staging found: rows read, invalid rows (and those rows by code: a row with two
+    problems counts under both), warnings by code."""
 
     read: int = 0
     invalid_rows: int = 0
@@ -292,7 +293,10 @@ def stage_file(
         else:
             worker.stop()
     result = sink.result
-    by_code = dict(conn.execute("SELECT code, count(*) FROM invalid GROUP BY code").fetchall())
+    # rows, not issues, per code: a row with two bad dates counts once under DATE_FORMAT
+    by_code = dict(
+        conn.execute("SELECT code, count(DISTINCT line) FROM invalid GROUP BY code").fetchall()
+    )
     result.invalid_by_code = by_code
     result.invalid_rows = conn.execute("SELECT count(DISTINCT line) FROM invalid").fetchone()[0]
     return result

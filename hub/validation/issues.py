@@ -74,6 +74,14 @@ REASON_CODES: Final[Mapping[str, str]] = MappingProxyType(
         "NAME_INVALID": "el nombre o apellido contiene caracteres no permitidos o está vacío",
         "SEX_INVALID": "el sexo debe ser H (hombre), M (mujer) o X (no binario)",
         "BOOLEAN_INVALID": "el valor debe ser verdadero o falso",
+        # codes of the agency-side mapping of a file (producers.mapping), read in its summary
+        "ROW_COLUMNS": (
+            "la fila no tiene el número de columnas del convenio; revise delimitadores dentro "
+            "de los valores o columnas faltantes"
+        ),
+        "CODE_UNKNOWN": "el valor no está en la tabla de códigos que el convenio declara",
+        "INTEGER_INVALID": "el valor debe ser un número entero",
+        "VALUE_INVALID": "el valor no es válido para el campo",
     }
 )
 

@@ -36,6 +36,7 @@ from producers.mapping.converters import (
     is_identity,
     make_converter,
 )
+from producers.mapping.sniff import delimiter_name, describe_layout, guess_delimiter
 
 __all__ = ["MappedRecord", "RowMapper", "compile_layout"]
 
@@ -396,11 +397,7 @@ def compile_layout(
             else:
                 plan.append((name, index, convert))
     if missing:
-        raise InputFileError(
-            f"faltan columnas declaradas en el convenio: {', '.join(missing)}; "
-            f"columnas del archivo: {', '.join(header or [])}",
-            hint="corrija los nombres de columna en el convenio o en el encabezado del archivo",
-        )
+        raise _missing_columns(layout, header, missing)
     used = [i for _, i, _ in plan] + [i for _, idx, _ in sums for i in idx]
     needed = max(used, default=-1) + 1
     geography = None
@@ -417,6 +414,30 @@ def compile_layout(
         derive=tuple(derive),
         width=width,
         needed=needed,
+    )
+
+
+def _missing_columns(
+    layout: FileLayout, header: Sequence[str] | None, missing: list[str]
+) -> InputFileError:
+    """Missing columns; when the header is one long column that another delimiter splits, the
+    file is of another layout, and the message says so."""
+    found = ", ".join(header or [])
+    if header is not None and len(header) == 1 and layout.format != "xlsx":
+        other = guess_delimiter(header, layout.effective_delimiter)
+        if other is not None:
+            return InputFileError(
+                "el archivo no tiene el formato que declara el convenio: el encabezado está "
+                f"separado por {delimiter_name(other)} y el convenio espera "
+                f"{describe_layout(layout)}",
+                hint="revise que sea el archivo de este convenio y guárdelo separado por "
+                f"{delimiter_name(layout.effective_delimiter)}; si el convenio cambió de "
+                "formato, pida al operador del hub que lo actualice",
+            )
+    return InputFileError(
+        f"faltan columnas declaradas en el convenio: {', '.join(missing)}; "
+        f"columnas del archivo: {found}",
+        hint="corrija los nombres de columna en el convenio o en el encabezado del archivo",
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -210,13 +211,26 @@ class RowReader:
     def _xlsx_rows(self) -> Iterator[tuple[int, list[str]]]:
         from openpyxl import load_workbook  # only xlsx layouts pay for the import
 
+        if not zipfile.is_zipfile(self.path):  # every .xlsx is a zip archive
+            raise InputFileError(
+                f"el archivo no es un libro de Excel: {_what_it_is(self.path)}; el convenio "
+                "declara un libro de Excel (.xlsx o .xlsm) con encabezado",
+                path=self.path,
+                hint="ábralo en Excel y guárdelo como «Libro de Excel (.xlsx)»; si la dependencia "
+                "entrega ahora otro formato, pida al operador del hub que actualice el convenio",
+            )
+        # opened here, not by name: openpyxl refuses a name not ending in .xlsx/.xlsm/.xltx/.xltm
+        # even when the content is a workbook
+        handle = self.path.open("rb")
+        self._closers.append(handle)
         try:
-            workbook = load_workbook(self.path, read_only=True, data_only=True)
+            workbook = load_workbook(handle, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises zipfile/KeyError/ValueError alike
             raise InputFileError(
-                f"el archivo no es un libro de Excel (xlsx) legible: {exc}",
+                "el archivo es un archivo comprimido (zip) pero no un libro de Excel legible "
+                f"({type(exc).__name__}); el convenio declara un libro de Excel (.xlsx o .xlsm)",
                 path=self.path,
-                hint="guárdelo como .xlsx o declare el formato correcto en el convenio",
+                hint="ábralo en Excel y guárdelo de nuevo como «Libro de Excel (.xlsx)»",
             ) from exc
         self._closers.append(workbook)
         sheet_name = self.layout.sheet
@@ -244,6 +258,26 @@ class RowReader:
                 row.pop()
             if row:
                 yield number, row
+
+
+def _what_it_is(path: Path) -> str:
+    """What a file that is not a workbook seems to be, for the agency (Spanish)."""
+    with path.open("rb") as handle:
+        head = handle.read(8192)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "es un libro de Excel antiguo (.xls)"
+    if not head.strip():
+        return "está vacío"
+    if head.startswith(b"%PDF"):
+        return "es un PDF"
+    if b"\x00" in head:
+        return "es un archivo binario de otro tipo"
+    lines = head.decode("latin-1").splitlines()[:20]
+    for delimiter, name in (("\t", "tabuladores"), ("|", "barras verticales (|)"),
+                            (";", "punto y coma (;)"), (",", "comas (,)")):  # fmt: skip
+        if lines and all(delimiter in line for line in lines if line.strip()):
+            return f"parece texto separado por {name}"
+    return "parece un archivo de texto"
 
 
 def _before(
