@@ -169,8 +169,15 @@ def produce_file(
             # the staged rows go from the WAL into the database file while the delivery is
             # written (the second core is mostly idle then), not all at the end
             checkpoint = checkpoint_in_background(settings, agreement.id)
-            counts = snapshot.diff_counts(conn, today, options.period)
-            hold = snapshot.bajas_on_hold(conn)
+            if options.dry_run:  # the snapshot's upgrade, if any, is undone with the dry run
+                conn.execute("BEGIN IMMEDIATE")
+            try:
+                snapshot.upgrade_hashes(conn, spec.change_hash())
+                counts = snapshot.diff_counts(conn, today, options.period)
+                hold = snapshot.bajas_on_hold(conn)
+            finally:
+                if options.dry_run:
+                    conn.execute("ROLLBACK")
             summary.altas, summary.cambios = counts.altas, counts.cambios
             summary.pagos = counts.pagos
             summary.bajas, summary.bajas_on_hold = (0, counts.bajas) if hold else (counts.bajas, 0)

@@ -5,10 +5,15 @@ geography) of the last record the hub was sent. A new file, staged by ``producer
 compared in SQLite, never in Python dicts:
 
 - ALTA   a reference the snapshot does not have;
-- CAMBIO a reference whose content hash changed;
+- CAMBIO a reference whose change hash changed: the hash of the tail without the payment-only
+         fields (``producers.tail_key``), so a row whose payment date alone moved is no CAMBIO;
 - PAGO   with a period (``YYYY-MM``), every row with an amount not yet paid in that period;
 - BAJA   a snapshot reference missing from the new file (but not one whose row was invalid:
          an invalid row is not a departure).
+
+Snapshots written before the change hash existed hashed the whole tail; ``upgrade_hashes``
+rehashes them from their stored tails once (and the rows the SDK wrote since the last file),
+so an upgrade makes no row a CAMBIO by itself.
 
 ``apply`` makes the staged file the new snapshot (a table rename, so it costs nothing per row)
 inside the caller's transaction, together with the outbox rows. ``forget`` undoes what a
@@ -18,7 +23,7 @@ receipt rejected, so the next delivery sends it again.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -36,6 +41,7 @@ __all__ = [
     "forget",
     "period_start",
     "record_change",
+    "upgrade_hashes",
 ]
 
 #: The hash a forgotten row gets: never equal to a real content hash in practice.
@@ -184,7 +190,12 @@ def apply(conn: sqlite3.Connection, period: str | None, *, hold_bajas: bool = Fa
 
 
 def record_change(conn: sqlite3.Connection, operation: str, reference_id: str, tail: bytes) -> None:
-    """A single live change (SDK) reflected in the snapshot, so later file diffs agree."""
+    """A single live change (SDK) reflected in the snapshot, so later file diffs agree.
+
+    The change hash needs the contract's schema, which the SDK does not pass: the row is
+    stored with the hash of its whole tail and listed for ``upgrade_hashes``, which the next
+    file delivery runs before its diff.
+    """
     from producers.changeset import content_hash
 
     if operation == "PAGO":
@@ -195,6 +206,67 @@ def record_change(conn: sqlite3.Connection, operation: str, reference_id: str, t
             "INSERT INTO snapshot (reference_id, hash, tail) VALUES (?, ?, ?)",
             (reference_id, content_hash(tail), tail),
         )
+        conn.execute(_REHASH_TABLE)
+        conn.execute("INSERT OR IGNORE INTO snapshot_rehash VALUES (?)", (reference_id,))
+
+
+#: ``meta`` key saying how the snapshot's hashes were taken; absent: the whole tail (before).
+HASH_KEY: Final = "snapshot_hash"
+HASH_VERSION: Final = "cola-sin-campos-de-pago"
+_REHASH_TABLE: Final = (
+    "CREATE TABLE IF NOT EXISTS snapshot_rehash (reference_id TEXT PRIMARY KEY) WITHOUT ROWID"
+)
+_REHASH_BATCH: Final = 5_000
+
+
+def upgrade_hashes(conn: sqlite3.Connection, change_hash: Callable[[bytes], int | None]) -> int:
+    """Give every snapshot row the change hash of its stored tail, where it has another hash.
+
+    That is every row of a snapshot written before the change hash existed (``meta`` says
+    which), and afterwards the rows the SDK wrote (``record_change``). Rows a receipt made
+    unknown (``forget``) stay unknown; a tail ``change_hash`` cannot read (another contract
+    version: it would differ anyway) keeps its hash. Runs in the caller's transaction if there
+    is one, else in its own. Returns the number of rows rehashed.
+    """
+    own = not conn.in_transaction
+    if own:
+        conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(_REHASH_TABLE)
+        found = conn.execute("SELECT value FROM meta WHERE key = ?", (HASH_KEY,)).fetchone()
+        if found is not None and found[0] == HASH_VERSION:
+            select = (
+                "SELECT p.rowid, p.tail FROM snapshot p JOIN snapshot_rehash r "
+                "ON r.reference_id = p.reference_id WHERE p.rowid > ? AND p.hash <> ? "
+                "ORDER BY p.rowid LIMIT ?"
+            )
+        else:
+            select = (
+                "SELECT rowid, tail FROM snapshot WHERE rowid > ? AND hash <> ? "
+                "ORDER BY rowid LIMIT ?"
+            )
+        rehashed = 0
+        last = -1
+        while rows := conn.execute(select, (last, UNKNOWN_HASH, _REHASH_BATCH)).fetchall():
+            last = rows[-1][0]
+            updates = []
+            for rowid, tail in rows:
+                new = change_hash(tail)
+                if new is not None:
+                    updates.append((new, rowid))
+            conn.executemany("UPDATE snapshot SET hash = ? WHERE rowid = ?", updates)
+            rehashed += len(updates)
+        conn.execute("DELETE FROM snapshot_rehash")
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (HASH_KEY, HASH_VERSION)
+        )
+        if own:
+            conn.execute("COMMIT")
+    except BaseException:
+        if own:
+            conn.execute("ROLLBACK")
+        raise
+    return rehashed
 
 
 def forget(

@@ -15,19 +15,22 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from itertools import repeat
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 
 from hub.errors import ContractError
 from hub.fields import PERSON_FIELDS
 from producers.avro_writer import Writer, compile_writer, required_writer, write_long
+from producers.tail_key import PAYMENT_ONLY_FIELDS
 
 __all__ = [
     "PERIODICIDAD",
     "PERSON_FIELDS",
     "BatchTailEncoder",
+    "KeyedTailEncoder",
     "TailEncoder",
     "compile_tail",
     "compile_tail_batch",
+    "compile_tail_keyed",
     "content_hash",
     "guarded",
     "guarded_batch",
@@ -53,6 +56,9 @@ Get = Callable[[str], object]
 Step = Callable[[bytearray, Get], None]
 TailEncoder = Callable[[Mapping[str, object]], bytes]
 BatchTailEncoder = Callable[[Sequence[Mapping[str, object]]], list[bytes]]
+#: records -> (their tails, their change hashes)
+KeyedTailEncoder = Callable[[Sequence[Mapping[str, object]]], tuple[list[bytes], list[int]]]
+_T = TypeVar("_T")
 ValueBytes = Callable[[Any], bytes]
 #: Where a field's value comes from: (canonical name or None, default, whether the default
 #: replaces any falsy value, constant when there is no canonical name).
@@ -331,6 +337,22 @@ def compile_tail_batch(
     return _Plan(fields, scope, periodicidad, namespace).encode_many
 
 
+def compile_tail_keyed(
+    fields: Mapping[str, Mapping[str, Any]],
+    *,
+    scope: Collection[str] | None,
+    periodicidad: str | None,
+    namespace: str = "mx.gob.sisi.padron",
+) -> KeyedTailEncoder:
+    """``compile_tail_batch`` that also gives each record's change hash: ``(tails, hashes)``.
+
+    The hash is ``content_hash`` of the tail without the payment-only fields' bytes
+    (``producers.tail_key``): a row whose payment date alone moved keeps its hash. It equals
+    ``content_hash(compile_tail_key(fields)(tail))`` for every tail.
+    """
+    return _Plan(fields, scope, periodicidad, namespace).encode_keyed
+
+
 #: Fields whose values rarely repeat: their bytes are not memoized.
 _UNIQUE: Final = frozenset({"curp", "domicilio"})
 _MEMO_LIMIT: Final = 20_000
@@ -418,18 +440,28 @@ class _Plan:
         self.person_columns = tuple(_Column(*plan) for plan in person_steps)
         self.benefit_columns = tuple(_Column(*plan) for plan in benefit_steps)
         self.geo_columns = tuple(_Column(*plan) for plan in geo_steps)
+        #: the benefit fields left out of the change key (``producers.tail_key``)
+        self.benefit_cut = frozenset(
+            i for i, field in enumerate(benefit["fields"]) if field["name"] in PAYMENT_ONLY_FIELDS
+        )
+        self.benefit_key_steps = tuple(
+            step for i, step in enumerate(self.benefit_steps) if i not in self.benefit_cut
+        )
         in_scope = (lambda name: True) if scope is None else scope.__contains__
         self.has_benefit = in_scope("clave_programa")
         self.has_geography = in_scope("cve_ent") and in_scope("cve_mun")
 
     def encode(self, values: Mapping[str, object]) -> bytes:
+        return self._encode(values, self.benefit_steps)
+
+    def _encode(self, values: Mapping[str, object], benefit_steps: tuple[Step, ...]) -> bytes:
         buf = bytearray()
         get = values.get
         for step in self.person_steps:
             step(buf, get)
         if self.has_benefit and get("clave_programa") is not None:
             buf += self.benefit_tag
-            for step in self.benefit_steps:
+            for step in benefit_steps:
                 step(buf, get)
         else:
             if not self.benefit_null:
@@ -449,19 +481,36 @@ class _Plan:
         if not records:
             return []
         try:
-            return self._columns(records)
+            return self._columns(records, frozenset())[0]
         except _BATCH_ERRORS:
             return [self.encode(values) for values in records]
 
-    def _columns(self, records: Sequence[Mapping[str, object]]) -> list[bytes]:
-        person = _join(self.person_columns, records, b"")
-        benefit = self._optional(
+    def encode_keyed(
+        self, records: Sequence[Mapping[str, object]]
+    ) -> tuple[list[bytes], list[int]]:
+        if not records:
+            return [], []
+        try:
+            tails, keys = self._columns(records, self.benefit_cut)
+        except _BATCH_ERRORS:
+            tails = [self.encode(values) for values in records]
+            key_steps = self.benefit_key_steps
+            keys = [self._encode(values, key_steps) for values in records]
+        return tails, list(map(content_hash, keys))
+
+    def _columns(
+        self, records: Sequence[Mapping[str, object]], cut: frozenset[int]
+    ) -> tuple[list[bytes], list[bytes]]:
+        """Each record's tail and its key: the tail without the ``cut`` benefit fields."""
+        person = _join(self.person_columns, records, b"")[0]
+        benefit, benefit_key = self._optional(
             self.benefit_columns,
             records,
             [self.has_benefit and r.get("clave_programa") is not None for r in records],
             self.benefit_tag,
             self.benefit_null,
             "benefit",
+            cut,
         )
         geography = self._optional(
             self.geo_columns,
@@ -473,8 +522,11 @@ class _Plan:
             self.geo_tag,
             self.geo_null,
             "geography",
-        )
-        return list(map(b"".join, zip(person, benefit, geography, strict=True)))
+        )[0]
+        tails = list(map(b"".join, zip(person, benefit, geography, strict=True)))
+        if benefit_key is benefit:
+            return tails, tails
+        return tails, list(map(b"".join, zip(person, benefit_key, geography, strict=True)))
 
     @staticmethod
     def _optional(
@@ -484,28 +536,47 @@ class _Plan:
         tag: bytes,
         null: bytes,
         name: str,
-    ) -> list[bytes]:
-        """A nullable record's bytes per record: its fields where ``present``, else null."""
+        cut: frozenset[int] = frozenset(),
+    ) -> tuple[list[bytes], list[bytes]]:
+        """A nullable record's bytes per record (and without the ``cut`` columns): its fields
+        where ``present``, else null."""
         if all(present):
-            return _join(columns, records, tag)
+            return _join(columns, records, tag, cut)
         if not null:
             raise ValueError(f"el campo obligatorio '{name}' es nulo")
         if not any(present):
-            return [null] * len(records)
+            nulls = [null] * len(records)
+            return nulls, nulls
         which = [i for i, here in enumerate(present) if here]
-        written = iter(_join(columns, [records[i] for i in which], tag))
-        return [next(written) if here else null for here in present]
+        full, keyed = _join(columns, [records[i] for i in which], tag, cut)
+        written = iter(full)
+        whole = [next(written) if here else null for here in present]
+        if keyed is full:
+            return whole, whole
+        written = iter(keyed)
+        return whole, [next(written) if here else null for here in present]
 
 
 def _join(
-    columns: tuple[_Column, ...], records: Sequence[Mapping[str, object]], tag: bytes
-) -> list[bytes]:
-    """Each record's bytes for ``columns``, after ``tag``."""
-    parts: list[Iterable[bytes]] = [repeat(tag, len(records))]
-    for column in columns:
-        written = column.write(records)
-        parts.append(repeat(written, len(records)) if isinstance(written, bytes) else written)
-    return list(map(b"".join, zip(*parts, strict=True)))
+    columns: tuple[_Column, ...],
+    records: Sequence[Mapping[str, object]],
+    tag: bytes,
+    cut: frozenset[int] = frozenset(),
+) -> tuple[list[bytes], list[bytes]]:
+    """Each record's bytes for ``columns``, after ``tag``; and the same without the ``cut``
+    columns (the same list when nothing is cut)."""
+    count = len(records)
+    written = [column.write(records) for column in columns]
+
+    def joined(skip: frozenset[int]) -> list[bytes]:
+        parts: list[Iterable[bytes]] = [repeat(tag, count)]
+        for i, values in enumerate(written):
+            if i not in skip:
+                parts.append(repeat(values, count) if isinstance(values, bytes) else values)
+        return list(map(b"".join, zip(*parts, strict=True)))
+
+    full = joined(frozenset())
+    return (full, full) if not cut else (full, joined(cut))
 
 
 def guarded(encode: TailEncoder) -> TailEncoder:
@@ -520,10 +591,13 @@ def guarded(encode: TailEncoder) -> TailEncoder:
     return encode_tail
 
 
-def guarded_batch(encode_many: BatchTailEncoder) -> BatchTailEncoder:
-    """``guarded`` for a batch encoder (the first bad record's error, as one by one)."""
+def guarded_batch(
+    encode_many: Callable[[Sequence[Mapping[str, object]]], _T],
+) -> Callable[[Sequence[Mapping[str, object]]], _T]:
+    """``guarded`` for a batch encoder, keyed or not (the first bad record's error, as one by
+    one)."""
 
-    def encode_tails(records: Sequence[Mapping[str, object]]) -> list[bytes]:
+    def encode_tails(records: Sequence[Mapping[str, object]]) -> _T:
         try:
             return encode_many(records)
         except _BATCH_ERRORS as exc:
