@@ -1,4 +1,11 @@
-"""Public compliance scorecards (``mx.gob.sisi.publico.ComplianceScorecard``): counts, no people."""
+"""Public compliance scorecards (``mx.gob.sisi.publico.ComplianceScorecard``): counts, no people.
+
+One card per agreement and month. ``deliveries`` counts the month's transactions with an accepted
+item; ``last_delivery_at`` is the last change set with an accepted item of any month (a new month
+does not make an agreement look as if it never delivered); ``on_time_measured`` is null when the
+month had nothing to measure (no delivery, or only the initial load), and ``on_time`` (version 1's
+boolean) is true only when it is true.
+"""
 
 from __future__ import annotations
 
@@ -45,12 +52,16 @@ def build_scorecards(
 ) -> list[dict[str, Any]]:
     """One scorecard per agreement for the current month (agreements without data included)."""
     period = period_of(now)
+    ids = [agreement.id for agreement in agreements]
     rows = {row.agreement_id: row for row in read_compliance(engine, period=period)}
+    ever = {row.agreement_id: row for row in read_compliance(engine, agreement_ids=ids)}
     since = dt.datetime(now.year, now.month, 1, tzinfo=dt.UTC)
     cards: list[dict[str, Any]] = []
     for agreement in sorted(agreements, key=lambda a: a.id):
         row = rows.get(agreement.id) or AgreementCompliance(agreement.id)
         c = row.counters
+        measured = c["late_items"] > 0 or row.last_lag_seconds is not None
+        on_time = c["late_items"] == 0 if measured else None
         cards.append(
             {
                 "agreement_id": agreement.id,
@@ -62,8 +73,9 @@ def build_scorecards(
                 "items_rejected": c["items_rejected"],
                 "acceptance_rate": row.acceptance_rate,
                 "median_receipt_latency_ms": _median_latency_ms(engine, agreement.id, since),
-                "last_delivery_at": row.last_delivery_at,
-                "on_time": c["items_received"] > 0 and c["late_items"] == 0,
+                "last_delivery_at": ever[agreement.id].last_delivery_at,
+                "on_time": on_time is True,
+                "on_time_measured": on_time,
                 "rejection_reasons": dict(sorted(row.item_rejections.items())),
                 "computed_at": now,
             }

@@ -227,6 +227,7 @@ def compliance_scorecard() -> dict[str, Any]:
         "median_receipt_latency_ms": 850,
         "last_delivery_at": SENT,
         "on_time": True,
+        "on_time_measured": True,
         "rejection_reasons": {"CURP_INVALIDA": 7, "FUERA_DE_ALCANCE": 3},
         "computed_at": SENT,
     }
