@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import Connection, case, select, update
+from sqlalchemy import Connection, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
@@ -233,13 +233,30 @@ def read_compliance(
     with engine.connect() as conn:
         totals = select(compliance_totals)
         rejections = select(r.agreement_id, r.reason_code, r.scope, r["count"])
-        transactions = select(d.agreement_id, d.transaction_id, d.accepted_sets).where(
-            *_seen_in(period)
+        transactions = (
+            select(
+                d.agreement_id,
+                func.count(),
+                func.sum(case((d.accepted_sets > 0, 1), else_=0)),
+            )
+            .where(*_seen_in(period))
+            .group_by(d.agreement_id)
         )
-        lags = (
+        measured = (d.accepted_sets > 0, d.worst_lag_seconds.is_not(None), *_seen_in(period))
+        last_seen = (
+            select(d.agreement_id, func.max(d.first_seen_at).label("at"))
+            .where(*measured)
+            .group_by(d.agreement_id)
+            .subquery()
+        )
+        lags = (  # the last measured delivery of each agreement (ties: by transaction id)
             select(d.agreement_id, d.worst_lag_seconds)
-            .where(d.accepted_sets > 0, d.worst_lag_seconds.is_not(None), *_seen_in(period))
-            .order_by(d.first_seen_at, d.transaction_id)
+            .join(
+                last_seen,
+                (last_seen.c.agreement_id == d.agreement_id) & (last_seen.c.at == d.first_seen_at),
+            )
+            .where(*measured)
+            .order_by(d.agreement_id, d.transaction_id)
         )
         if period is not None:
             totals = totals.where(t.period == period)
@@ -273,10 +290,9 @@ def read_compliance(
                 UNVERIFIED: target.unverified_rejections,
             }
             by_scope[scope][code] = count
-        for agreement_id, _transaction, accepted_sets in conn.execute(transactions):
+        for agreement_id, seen, delivered in conn.execute(transactions):
             item = get(agreement_id)
-            item.transactions += 1
-            item.deliveries += 1 if accepted_sets else 0
+            item.transactions, item.deliveries = int(seen), int(delivered or 0)
     return [by_id[key] for key in sorted(by_id)]
 
 
