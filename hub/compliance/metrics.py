@@ -127,7 +127,11 @@ class ComplianceCollector(Collector):
         sla = gauge("sisi_delivery_lag_sla_seconds", "Desfase máximo que fija el convenio.")
         curp = gauge("sisi_curp_validity_ratio", "Proporción de CURP válidas entre las enviadas.")
         complete = gauge("sisi_completeness_ratio", "Proporción de campos obligatorios presentes.")
-        duplicate = gauge("sisi_duplicate_ratio", "Proporción de elementos repetidos.")
+        duplicate = gauge(
+            "sisi_duplicate_ratio",
+            "Proporción de elementos repetidos dentro de su conjunto (las repeticiones de un"
+            " conjunto completo son del hub: sisi_messages_replayed_total).",
+        )
         last = gauge(
             "sisi_last_delivery_timestamp_seconds",
             "Momento (Unix) del último conjunto con al menos un elemento aceptado.",
