@@ -83,7 +83,7 @@ def test_quarantine_compliance_and_audited_person_lookup(hub: Hub) -> None:
         rows = conn.execute(
             text("select actor, purpose from audit_log where action = 'PERSONAL_DATA_READ'")
         ).all()
-    assert len(rows) == 2 and rows[1].purpose == "aclaración ARCO" and rows[1].actor
+    assert len(rows) == 3 and rows[2].purpose == "aclaración ARCO" and rows[2].actor
     code, out = _run(hub, "registry", "stats", "--json")
     assert code == 0 and json.loads(out)["applied_items"] == 1
 
