@@ -86,12 +86,14 @@ def test_sigkilled_worker_ends_in_the_exact_expected_state(
         )
         ledger = conn.execute(text("select count(*) from processed_messages")).scalar_one()
         versions = conn.execute(text("select count(*) from sr_subject_versions")).scalar_one()
+        configs = conn.execute(text("select count(*) from sr_config")).scalar_one()
     agreements = len(AgreementSet(hub.settings.agreements_dir))
-    # each agreement and contract version recorded once, however many times the worker started
+    # each agreement, contract version and mode recorded once, however many times the worker started
     assert actions == {
         "ITEM_ACCEPTED": expected,
         "AGREEMENT_CHANGED": agreements,
         "CONTRACT_REGISTERED": versions,
+        "CONTRACT_CONFIG_CHANGED": configs,  # each subject's compatibility mode, once
     }
     assert ledger == CHANGE_SETS
     report = verify_chain(iter_entries(engine), load_hub_public_key(hub.settings))
