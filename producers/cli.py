@@ -78,11 +78,18 @@ def _progress(enabled: bool) -> Iterator[Progress]:
     help="archivo del padrón",
 )
 @click.option("--key", "key_path", type=click.Path(path_type=Path), help="clave privada (PEM)")
-@click.option("--period", help="periodo de pago AAAA-MM: cada fila con monto genera un PAGO")
+@click.option(
+    "--period",
+    help="mes de pago AAAA-MM: cada fila con monto y fecha de pago en ese mes (o sin fecha) "
+    "genera un PAGO; sin --period no se envía ningún pago",
+)
 @click.option("--wait", is_flag=True, help="esperar los acuses del hub")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True)
 @click.option(
-    "--dry-run", is_flag=True, help="validar y comparar sin enviar ni tocar la instantánea"
+    "--dry-run",
+    is_flag=True,
+    help="validar y comparar sin enviar ni tocar la instantánea; el reporte de rechazos va a "
+    "ARCHIVO.prueba.rechazos.csv (no reemplaza el de una entrega real)",
 )
 @click.option("--json", "as_json", is_flag=True, help="resumen en JSON")
 @click.option("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, show_default=True)

@@ -30,13 +30,20 @@ from producers import snapshot
 from producers.changeset import ChangeSetCodec
 from producers.chunks import ChunkJob, FramedChunk, chunk_count, framed_chunks
 from producers.contract import SchemaSource
+from producers.delivery_checks import refuse_wrong_layout, refuse_wrong_period
 from producers.outbox import Outbox
 from producers.peak_memory import peak_rss_mb
 from producers.publisher import Publisher, topic_exists
 from producers.receipts import ReceiptListener
 from producers.staging import ChunkHelper, CodecSpec, stage_file
 from producers.store import checkpoint_in_background, delivery_lock, open_state, state_path
-from producers.summary import ProduceSummary, report_columns, write_report
+from producers.summary import (
+    ProduceSummary,
+    default_report,
+    describe_code,
+    report_columns,
+    write_report,
+)
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "ProduceOptions", "Progress", "codec_spec", "produce_file"]
 
@@ -127,6 +134,32 @@ def _refuse_mass_bajas(
     )
 
 
+def _payments(
+    conn: sqlite3.Connection,
+    summary: ProduceSummary,
+    options: ProduceOptions,
+    months: dict[str | None, int],
+) -> None:
+    """What the file's amounts and payment dates mean for the delivery's payments.
+
+    Without a period no PAGO is sent: the summary counts the rows with an amount and names the
+    month most of their dates fall in. With one, a row pays in the period only if its payment
+    date falls in the period's month (``snapshot``); the others are counted by month, and a
+    file none of whose dates falls in it is refused (``refuse_wrong_period``).
+    """
+    dated = {month: count for month, count in months.items() if month is not None}
+    if dated:
+        summary.payment_month = min(dated.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+    summary.period = options.period
+    if options.period is None:
+        summary.payments_without_period = sum(months.values())
+        return
+    refuse_wrong_period(conn, options.input, options.period, months)
+    summary.payments_outside_period = {
+        month: count for month, count in sorted(dated.items()) if month != options.period
+    }
+
+
 def produce_file(
     agreement: Agreement,
     private_key: Ed25519PrivateKey,
@@ -166,6 +199,16 @@ def produce_file(
             summary.invalid_by_code = staged.invalid_by_code
             summary.warnings_by_code = staged.warnings_by_code
             summary.reader_peak_rss_mb = staged.reader_peak_rss_mb
+            summary.invalid_reasons = {
+                code: describe_code(code, agreement.layout) for code in staged.invalid_by_code
+            }
+            refuse_wrong_layout(
+                conn,
+                options.input,
+                agreement,
+                staged.read,
+                staged.invalid_by_code.get("ROW_COLUMNS", 0),
+            )
             # the staged rows go from the WAL into the database file while the delivery is
             # written (the second core is mostly idle then), not all at the end
             checkpoint = checkpoint_in_background(settings, agreement.id)
@@ -178,10 +221,11 @@ def produce_file(
             finally:
                 if options.dry_run:
                     conn.execute("ROLLBACK")
+            _payments(conn, summary, options, snapshot.payment_months(conn))
             summary.altas, summary.cambios = counts.altas, counts.cambios
             summary.pagos = counts.pagos
             summary.bajas, summary.bajas_on_hold = (0, counts.bajas) if hold else (counts.bajas, 0)
-            report = options.report or options.input.with_name(options.input.name + ".rechazos.csv")
+            report = options.report or default_report(options.input, dry_run=options.dry_run)
             if options.dry_run or staged.invalid_rows:
                 write_report(conn, report, report_columns(agreement.layout))
                 summary.report = str(report)

@@ -7,7 +7,9 @@ compared in SQLite, never in Python dicts:
 - ALTA   a reference the snapshot does not have;
 - CAMBIO a reference whose change hash changed: the hash of the tail without the payment-only
          fields (``producers.tail_key``), so a row whose payment date alone moved is no CAMBIO;
-- PAGO   with a period (``YYYY-MM``), every row with an amount not yet paid in that period;
+- PAGO   with a period (``YYYY-MM``), every row with an amount not yet paid in that period whose
+         payment date falls in the period's month (or that has none): a date in another month
+         is a payment of another period, and is counted (``payment_months``), not sent;
 - BAJA   a snapshot reference missing from the new file (but not one whose row was invalid:
          an invalid row is not a departure).
 
@@ -22,10 +24,11 @@ receipt rejected, so the next delivery sends it again.
 
 from __future__ import annotations
 
+import calendar
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Final
 
 from producers.changeset import epoch_days
@@ -39,6 +42,8 @@ __all__ = [
     "diff_counts",
     "diff_items",
     "forget",
+    "payment_months",
+    "period_end",
     "period_start",
     "record_change",
     "upgrade_hashes",
@@ -58,9 +63,11 @@ _CAMBIO = (
     "SELECT s.reference_id, :today, s.tail FROM staging s "
     "JOIN snapshot p ON p.reference_id = s.reference_id WHERE p.hash <> s.hash ORDER BY s.rowid"
 )
+#: A staged row that pays in the period: an amount, and a payment date in its month or none.
+_IN_PERIOD = "s.has_amount = 1 AND (s.paid IS NULL OR s.paid BETWEEN :start AND :end)"
 _PAGO = (
     "SELECT s.reference_id, coalesce(s.paid, :start), s.tail FROM staging s "
-    "WHERE s.has_amount = 1 AND NOT EXISTS (SELECT 1 FROM payments y "
+    f"WHERE {_IN_PERIOD} AND NOT EXISTS (SELECT 1 FROM payments y "
     "WHERE y.reference_id = s.reference_id AND y.period = :period) ORDER BY s.rowid"
 )
 _BAJA = (
@@ -77,7 +84,15 @@ def period_start(period: str) -> date:
     year, _, month = period.partition("-")
     if len(year) != 4 or len(month) != 2 or not (year + month).isdigit():
         raise ValueError(f"periodo '{period}' inválido; use AAAA-MM, por ejemplo 2026-03")
+    if not 1 <= int(month) <= 12:
+        raise ValueError(f"periodo '{period}' inválido: el mes va de 01 a 12")
     return date(int(year), int(month), 1)
+
+
+def period_end(period: str) -> date:
+    """The last day of a ``YYYY-MM`` period."""
+    start = period_start(period)
+    return start.replace(day=calendar.monthrange(start.year, start.month)[1])
 
 
 @dataclass(frozen=True)
@@ -99,7 +114,27 @@ def _params(today: date, period: str | None) -> dict[str, object]:
         "today": epoch_days(today),
         "period": period or "",
         "start": epoch_days(period_start(period)) if period else 0,
+        "end": epoch_days(period_end(period)) if period else 0,
     }
+
+
+_EPOCH: Final = date(1970, 1, 1)
+
+
+def payment_months(conn: sqlite3.Connection) -> dict[str | None, int]:
+    """Staged rows with an amount, by the month (``YYYY-MM``) of their payment date.
+
+    Rows with an amount and no payment date count under None. Grouped by date in SQL (a padrón
+    has few distinct payment dates), by month here.
+    """
+    months: dict[str | None, int] = {}
+    rows = conn.execute(
+        "SELECT paid, count(*) FROM staging WHERE has_amount = 1 GROUP BY paid"
+    ).fetchall()
+    for paid, count in rows:
+        month = None if paid is None else (_EPOCH + timedelta(days=paid)).strftime("%Y-%m")
+        months[month] = months.get(month, 0) + count
+    return months
 
 
 def _index_invalid(conn: sqlite3.Connection) -> None:
@@ -170,13 +205,14 @@ def apply(conn: sqlite3.Connection, period: str | None, *, hold_bajas: bool = Fa
 
     References whose row was invalid this time keep their previous snapshot entry (and, with
     ``hold_bajas``, so do the references missing from the file); payments of the period are
-    recorded so a second run for the same period pays nothing twice.
+    recorded (the rows that paid in it: a payment dated in another month did not) so a second
+    run for the same period pays nothing twice.
     """
     if period is not None:
         conn.execute(
             "INSERT OR IGNORE INTO payments (reference_id, period) "
-            "SELECT reference_id, ? FROM staging WHERE has_amount = 1",
-            (period,),
+            f"SELECT s.reference_id, :period FROM staging s WHERE {_IN_PERIOD}",
+            _params(_EPOCH, period),
         )
     conn.execute(
         "INSERT INTO staging (reference_id, hash, tail) SELECT p.reference_id, p.hash, p.tail "

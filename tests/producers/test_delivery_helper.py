@@ -57,7 +57,8 @@ def test_helper_and_delivering_process_store_the_same_change_sets(
         mine = settings.model_copy(update={"data_dir": tmp_path / f"parts-{parts}"})
         key = demo_private_key(PAM)
         produce_file(agreement(PAM), key, ProduceOptions(input=first, parts=parts), mine)
-        options = ProduceOptions(input=second, parts=parts, period="2026-02", chunk_size=13)
+        # delivery 2 pays in 2026-03 and 2026-04 (synth's bimesters); March's payments are sent
+        options = ProduceOptions(input=second, parts=parts, period="2026-03", chunk_size=13)
         summary = produce_file(agreement(PAM), key, options, mine)
         assert summary.change_sets > 20 and summary.cambios and summary.pagos
         found[parts] = (summary, _outbox(mine, summary))

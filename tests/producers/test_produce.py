@@ -152,23 +152,80 @@ def test_second_delivery_yields_exactly_the_expected_altas_bajas_and_cambios(
     assert (third.altas, third.bajas, third.cambios, third.change_sets) == (0, 0, 0, 0)
 
 
-def test_payments_are_idempotent_per_period(settings, synth) -> None:
-    path = synth(PAM, people=20)
+def _paid_in(path: Path, month: str) -> set[str]:
+    """The FOLIOs of a PAM file whose payment date (FEC_PAGO, AAAAMMDD) falls in ``month``."""
+    rows = _text_rows(path, "|", "utf-8")
+    return {row["FOLIO"] for row in rows if row["FEC_PAGO"][:6] == month.replace("-", "")}
+
+
+def test_a_period_pays_the_rows_dated_in_it_once(settings, synth) -> None:
+    path = synth(PAM, people=40)  # synth's first bimester: paid in 2026-01 and 2026-02
+    in_january, in_february = _paid_in(path, "2026-01"), _paid_in(path, "2026-02")
+    assert in_january and in_february and len(in_january | in_february) == 40
     january = _produce(settings, PAM, path, period="2026-01")
-    assert (january.altas, january.pagos) == (20, 20)
+    assert (january.altas, january.pagos, january.exit_code) == (40, len(in_january), 0)
+    assert january.payments_outside_period == {"2026-02": len(in_february)}
+    text = january.render()
+    assert (
+        f"aviso: {len(in_february):,} filas con monto tienen fecha de pago fuera de 2026-01 "
+        f"(2026-02: {len(in_february):,}) y no se enviaron como pagos de ese periodo" in text
+    )
+    pagos = [i for i in _delivered(settings, PAM, january) if i["operation"] == "PAGO"]
+    assert {i["reference_id"] for i in pagos} == in_january
+    assert all(i["benefit"]["fecha_beneficio"].strftime("%Y-%m") == "2026-01" for i in pagos)
     again = _produce(settings, PAM, path, period="2026-01")
     assert (again.altas, again.pagos) == (0, 0)
+    # February pays the rows dated in February only: a January payment is never paid twice
     february = _produce(settings, PAM, path, period="2026-02")
-    assert february.pagos == 20
+    assert february.pagos == len(in_february)
     pagos = [i for i in _delivered(settings, PAM, february) if i["operation"] == "PAGO"]
-    assert len(pagos) == 20 and all(i["benefit"]["monto"] > 0 for i in pagos)
+    assert {i["reference_id"] for i in pagos} == in_february
+    assert all(i["benefit"]["monto"] > 0 for i in pagos)
+
+
+def test_a_period_none_of_whose_payments_are_in_the_file_is_refused(settings, synth) -> None:
+    path = synth(PAM, people=20)  # paid in 2026-01 and 2026-02
+    for dry_run in (True, False):
+        with pytest.raises(InputFileError) as refused:
+            _produce(settings, PAM, path, period="2026-05", dry_run=dry_run)
+        assert refused.value.field == "period"
+        assert (
+            "ninguna de las 20 filas con monto y fecha de pago tiene su fecha en el periodo "
+            "2026-05" in refused.value.message
+        )
+        assert "No se envió nada" in refused.value.message
+        assert refused.value.hint and "--period 2026-0" in refused.value.hint
+    conn = open_state(settings, PAM)
+    assert conn.execute("select count(*) from snapshot").fetchone()[0] == 0
+    assert conn.execute("select count(*) from outbox").fetchone()[0] == 0
+    conn.close()
+
+
+def test_without_a_period_the_summary_says_no_payment_was_sent(settings, synth) -> None:
+    path = synth(PAM, people=30)
+    summary = _produce(settings, PAM, path)
+    assert (summary.altas, summary.pagos, summary.exit_code) == (30, 0, 0)
+    assert summary.payments_without_period == 30
+    assert summary.payment_month in ("2026-01", "2026-02")
+    text = summary.render()
+    assert (
+        "aviso: 30 filas traen monto de apoyo, pero no se envió ningún pago porque no se "
+        "indicó --period. Para informar esos pagos, ejecute de nuevo con --period AAAA-MM "
+        f"(las fechas de pago del archivo caen sobre todo en {summary.payment_month}: "
+        f"--period {summary.payment_month})" in text
+    )
+    assert summary.to_json()["notices"] == [text.split("aviso: ", 1)[1].split("\n")[0]]
+    # as told: the same file with the period sends the payments, and nothing else again
+    paid = _produce(settings, PAM, path, period=summary.payment_month)
+    assert (paid.altas, paid.cambios, paid.pagos) == (0, 0, len(_paid_in(path, paid.period)))
+    assert paid.payments_without_period == 0
 
 
 def test_a_rows_alta_or_cambio_and_its_pago_never_share_a_change_set(settings, synth) -> None:
     """The hub's idempotency key is (agreement, message, reference): an ALTA and a PAGO of one row
     in one change set would make it refuse the PAGO. PAGO items start change sets of their own."""
     first, second = synth(PAM, people=60, delivery=1), synth(PAM, people=60, delivery=2)
-    for path, period, chunk in ((first, "2026-01", 1000), (second, "2026-02", 25)):
+    for path, period, chunk in ((first, "2026-01", 1000), (second, "2026-03", 25)):
         summary = _produce(settings, PAM, path, period=period, chunk_size=chunk)
         assert summary.pagos > 0 and summary.altas + summary.cambios > 0
         found = agreement(PAM)
