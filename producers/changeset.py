@@ -3,9 +3,10 @@
 An item is ``reference_id, operation, effective_date, person, benefit, geography`` (see
 ``avro_schemas/mx.gob.sisi.padron.ChangeSet``). Avro writes a record as the plain concatenation of
 its fields, so the last three fields of an item (its *tail*) are encoded once per record with
-fastavro and kept as bytes: the snapshot stores them (compact, and their hash is the record's
-content hash), a BAJA reuses them without re-reading anything, and a change set is assembled by
-concatenating the header, the item prefixes and the tails. ``fastavro`` reads the result back
+fastavro and kept as bytes: the snapshot stores them (compact; their hash without the payment
+date is the record's change hash, ``producers.tail_key``), a BAJA reuses them without
+re-reading anything, and a change set is assembled by concatenating the header, the item
+prefixes and the tails. ``fastavro`` reads the result back
 exactly like a record written in one go (the tests check it).
 """
 

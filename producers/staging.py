@@ -6,7 +6,7 @@ With one part everything runs in this process; with more, every part is a child 
 (``python -m producers.staging_worker``) sending bounded batches back through a pipe, and this
 process only inserts them into SQLite as they come (so it never loads the INEGI catalogs).
 Nothing proportional to the file stays in memory: valid rows go to ``staging`` (reference,
-line, content hash, Avro tail, effective date, payment date, whether an amount was given),
+line, change hash, Avro tail, effective date, payment date, whether an amount was given),
 invalid rows to ``invalid`` with every issue (line, reference, field, code, Spanish reason).
 """
 

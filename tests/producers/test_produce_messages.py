@@ -191,3 +191,11 @@ def test_the_command_line_warns_about_payments_left_unsent_and_exits_0(settings,
     data = json.loads(as_json.stdout)
     assert as_json.returncode == 0 and data["payments_without_period"] == 25
     assert data["notices"] and "--period AAAA-MM" in data["notices"][0]
+
+
+def test_a_malformed_period_is_told_in_spanish(settings, synth) -> None:
+    path = synth(PAM, people=3)
+    for period, expected in (("2026-13", "el mes va de 01 a 12"), ("26-3", "use AAAA-MM")):
+        with pytest.raises(InputFileError) as refused:
+            _produce(settings, PAM, path, period=period)
+        assert expected in refused.value.message and refused.value.field == "period"
