@@ -4,8 +4,9 @@ Run: ``python bench/bench_producer.py [--records 1000000] [--agreement ID] [--wo
 Writes the padrón with ``sisi synth padron`` (kept under ``--cache`` so reruns skip it), starts
 an embedded broker and the Schema Registry in this process, creates the agreement's topics, then
 runs ``sisi produce --json`` as its own process against an empty state (every row is an ALTA and
-gets a PAGO with ``--period``) and prints records/s and the peak RSS of the delivering process
-and of each reading process, and their sum. The broker's and the registry's memory is not
+gets a PAGO with ``--period``: the padrón is written with ``--recent``, so its payment dates fall in
+the month ``--period`` names) and prints records/s and the peak RSS of the delivering process and
+of each reading process, and their sum. The broker's and the registry's memory is not
 counted (they are the hub's, not the agency's). See bench/README.md for the figures.
 """
 
@@ -19,11 +20,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from hub.agreements import load_agreements
 from hub.broker import EmbeddedBroker, ensure_topics, topics_for_agreements
+from hub.cli.demo_agencies import payment_month
 from hub.schema_registry import running_registry
 
 __all__ = ["main"]
@@ -31,7 +34,9 @@ __all__ = ["main"]
 
 def _padron(agreement_id: str, records: int, cache: Path) -> Path:
     suffix = ".xlsx" if "EDOMEX" in agreement_id else ".txt"
-    path = cache / f"padron-{agreement_id}-{records}{suffix}"
+    # --recent: every row's payment date falls in the month payment_month() names (the file
+    # depends on the day it is made, hence the date in its name)
+    path = cache / f"padron-{agreement_id}-{records}-{date.today().isoformat()}{suffix}"
     if not path.exists():
         print(f"generando {records:,} registros con sisi synth (una vez) ...", flush=True)
         started = time.perf_counter()
@@ -39,7 +44,7 @@ def _padron(agreement_id: str, records: int, cache: Path) -> Path:
             [
                 str(Path(sys.executable).parent / "sisi"), "synth", "padron",
                 "--agreement", agreement_id, "--people", str(records), "--seed", "2026",
-                "--out", str(path),
+                "--out", str(path), "--recent",
             ],
             check=True,
             env={**os.environ},
@@ -77,12 +82,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--agreement", default="CONV-BIENESTAR-PAM-2026")
     parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--period", default="2026-01")
+    parser.add_argument(
+        "--period", default=None, help="AAAA-MM (default: the month of the file's payments)"
+    )
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "sisi-bench")
     args = parser.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
     path = _padron(args.agreement, args.records, args.cache)
     agreement = load_agreements().get(args.agreement)
+    period = args.period or payment_month(agreement)
     work = Path(tempfile.mkdtemp(prefix="sisi-bench-producer-"))
     print(f"carga antes:        {_load()}", flush=True)
     try:
@@ -97,9 +105,7 @@ def main(argv: list[str] | None = None) -> None:
                 "SISI_SCHEMA_REGISTRY_URL": registry.url,
                 "SISI_DATA_DIR": str(work / "var"),
             }
-            elapsed, summary, tree_peak = _produce(
-                agreement.id, path, args.period, args.workers, env
-            )
+            elapsed, summary, tree_peak = _produce(agreement.id, path, period, args.workers, env)
         main_peak = float(summary["peak_rss_mb"])
         readers = [float(peak) for peak in summary["reader_peak_rss_mb"]]
         total = main_peak + sum(readers)
