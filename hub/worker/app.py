@@ -36,6 +36,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
@@ -257,6 +258,39 @@ def create_app(
     return app
 
 
+#: Seconds a stop request (SIGTERM, Ctrl-C) may take before the worker exits anyway. With the
+#: broker gone, faust's consumer retries while shutting down (a worker was seen ignoring SIGTERM
+#: for over 40 s). Exiting then is safe: nothing is committed before its batch is stored, so the
+#: next worker gets the unfinished batch again (the same as a crash).
+STOP_DEADLINE_SECONDS = 15.0
+
+
+class _Worker(faust.Worker):
+    """faust's worker, with a deadline on stopping when asked to stop from outside."""
+
+    watch: AgreementWatch | None = None
+
+    def _schedule_shutdown(self, signum: signal.Signals) -> None:
+        if self.watch is None or not self.watch.changed:  # a resubscribe stops by itself
+            _arm_stop_deadline()
+        super()._schedule_shutdown(signum)
+
+
+def _arm_stop_deadline() -> None:
+    def expire() -> None:
+        _log.warning(
+            "el worker no terminó %.0f s después de pedírsele (¿broker caído?): sale sin esperar; "
+            "el lote sin terminar se vuelve a procesar al reanudar",
+            STOP_DEADLINE_SECONDS,
+        )
+        logging.shutdown()
+        os._exit(0)
+
+    timer = threading.Timer(STOP_DEADLINE_SECONDS, expire)
+    timer.daemon = True
+    timer.start()
+
+
 def run_worker(
     settings: Settings,
     *,
@@ -306,7 +340,8 @@ def run_worker(
     watch = AgreementWatch(settings, topics)
     app = create_app(settings, pipeline, topics, publish_interval=publish_interval, watch=watch)
     _log.info("worker %s: %s temas, %s", os.getpid(), len(topics), dt.datetime.now(dt.UTC))
-    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker = _Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker.watch = watch
     if not sys.stdout.isatty():
         worker.spinner = None  # its cursor codes would land in logs and in `sisi up`'s output
     try:
