@@ -245,6 +245,43 @@ def status(agreement_id: str | None, as_json: bool, refresh: bool, timeout: floa
         click.echo("\n".join(_render_status(agreement, st) for agreement, st in results))
 
 
+def _publish_pending(
+    settings: Settings,
+    agreement_id: str,
+    conn: Any,
+    entry: dict[str, Any],
+    *,
+    timeout: float,
+    wait: bool,
+    broker_down: str = "el broker no responde",
+) -> bool:
+    """Publish the outbox's unreceipted messages (and, with ``wait``, wait for their receipts),
+    noting in ``entry`` what happened; whether something is left undone (exit code 1)."""
+    box = Outbox(conn)
+    topic = agreement_changes(agreement_id)
+    undone = False
+    exists = topic_exists(settings, topic)
+    if not exists:
+        entry["error"] = (
+            broker_down
+            if exists is None
+            else f"el tema {topic} no existe (el operador lo crea con 'sisi broker')"
+        )
+        undone = True
+    else:
+        result = Publisher(settings, timeout=timeout).publish(
+            topic, box.unreceipted(), box.mark_published
+        )
+        entry["published"] = result.published
+        entry["failed"] = result.failed
+        undone = bool(result.failed)
+    if wait:
+        _refresh(settings, agreement_id, conn, timeout)
+        if box.unreceipted_ids():
+            undone = True
+    return undone
+
+
 @outbox.command("resend")
 @click.option("--agreement", "agreement_id", help="clave del convenio (por omisión: todos)")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True)
@@ -261,28 +298,10 @@ def resend(agreement_id: str | None, timeout: float, wait: bool, as_json: bool) 
             box = Outbox(conn)
             pending = len(box.unreceipted_ids())
             entry: dict[str, Any] = {"agreement_id": agreement, "unreceipted": pending}
-            topic = agreement_changes(agreement)
-            if pending:
-                exists = topic_exists(settings, topic)
-                if not exists:
-                    entry["error"] = (
-                        "el broker no responde"
-                        if exists is None
-                        else f"el tema {topic} no existe (el operador lo crea con 'sisi broker')"
-                    )
-                    exit_code = 1
-                else:
-                    result = Publisher(settings, timeout=timeout).publish(
-                        topic, box.unreceipted(), box.mark_published
-                    )
-                    entry["published"] = result.published
-                    entry["failed"] = result.failed
-                    if result.failed:
-                        exit_code = 1
-                if wait:
-                    _refresh(settings, agreement, conn, timeout)
-                    if box.unreceipted_ids():
-                        exit_code = 1
+            if pending and _publish_pending(
+                settings, agreement, conn, entry, timeout=timeout, wait=wait
+            ):
+                exit_code = 1
             entry["status"] = _status_json(agreement, box.status())
             report.append(entry)
         finally:
@@ -359,28 +378,17 @@ def resign(
             "unreceipted": len(box.unreceipted_ids()),
         }
         exit_code = 0
-        topic = agreement_changes(agreement_id)
         if entry["unreceipted"] and not no_publish:
-            exists = topic_exists(settings, topic)
-            if not exists:
-                entry["error"] = (
-                    "el broker no responde; publique después con 'sisi outbox resend'"
-                    if exists is None
-                    else f"el tema {topic} no existe (el operador lo crea con 'sisi broker')"
-                )
-                exit_code = 1
-            else:
-                result = Publisher(settings, timeout=timeout).publish(
-                    topic, box.unreceipted(), box.mark_published
-                )
-                entry["published"] = result.published
-                entry["failed"] = result.failed
-                if result.failed:
-                    exit_code = 1
-            if wait:
-                _refresh(settings, agreement_id, conn, timeout)
-                if box.unreceipted_ids():
-                    exit_code = 1
+            failed = _publish_pending(
+                settings,
+                agreement_id,
+                conn,
+                entry,
+                timeout=timeout,
+                wait=wait,
+                broker_down="el broker no responde; publique después con 'sisi outbox resend'",
+            )
+            exit_code = 1 if failed else 0
         entry["status"] = _status_json(agreement_id, box.status())
     finally:
         conn.close()

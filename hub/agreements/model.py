@@ -273,6 +273,17 @@ def _key_moment(value: Any, end_of_day: bool) -> datetime:
     return moment
 
 
+def _checked_public_key(value: str) -> str:
+    """``value`` if it is a well-formed Ed25519 public key (``ed25519:...``); the reason if not."""
+    from hub.agreements.keys import public_key_from_str
+
+    try:
+        public_key_from_str(value)
+    except SignatureError as exc:
+        raise ValueError(exc.message) from exc
+    return value
+
+
 class AgreementKey(_Frozen):
     """One of the agency's public keys in ``public_keys:`` (key rotation).
 
@@ -292,13 +303,7 @@ class AgreementKey(_Frozen):
     @field_validator("key")
     @classmethod
     def _valid_key(cls, value: str) -> str:
-        from hub.agreements.keys import public_key_from_str
-
-        try:
-            public_key_from_str(value)
-        except SignatureError as exc:
-            raise ValueError(exc.message) from exc
-        return value
+        return _checked_public_key(value)
 
     @field_validator("valid_from", "revoked_at", mode="before")
     @classmethod
@@ -392,13 +397,7 @@ class Agreement(_Frozen):
     @field_validator("single_key")
     @classmethod
     def _valid_key(cls, value: str) -> str:
-        from hub.agreements.keys import public_key_from_str
-
-        try:
-            public_key_from_str(value)
-        except SignatureError as exc:
-            raise ValueError(exc.message) from exc
-        return value
+        return _checked_public_key(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> Agreement:
