@@ -43,6 +43,16 @@ PAM = "CONV-BIENESTAR-PAM-2026"
 SISI = str(REPO_ROOT / ".venv" / "bin" / "sisi")
 
 
+#: One beneficiary, as a live system sends her (the SDK tests).
+_PERSON = {
+    "curp": "HEGM450312MDFRRR05", "primer_apellido": "HERNANDEZ", "segundo_apellido": "GARCIA",
+    "nombre": "MARIA", "fecha_nacimiento": date(1945, 3, 12), "sexo": "M",
+    "entidad_nacimiento": "DF",
+}  # fmt: skip
+_BENEFIT = {"clave_programa": "S176", "tipo_beneficio": "MONETARIO", "monto": Decimal("6200.00")}
+_GEOGRAPHY = {"cve_ent": "09", "cve_mun": "007", "cve_loc": "0001"}
+
+
 @dataclasses.dataclass
 class Stack:
     hub: HubProcess
@@ -166,13 +176,8 @@ def test_deliveries_survive_an_empty_broker_restart_and_tampering_is_refused(
 
 
 def test_sdk_publishes_live_changes_with_receipts(stack: Stack) -> None:
-    person = {
-        "curp": "HEGM450312MDFRRR05", "primer_apellido": "HERNANDEZ", "segundo_apellido": "GARCIA",
-        "nombre": "MARIA", "fecha_nacimiento": date(1945, 3, 12), "sexo": "M",
-        "entidad_nacimiento": "DF",
-    }  # fmt: skip
-    benefit = {"clave_programa": "S176", "tipo_beneficio": "MONETARIO", "monto": Decimal("6200.00")}
-    geography = {"cve_ent": "09", "cve_mun": "007", "cve_loc": "0001"}
+    person, benefit = dict(_PERSON), dict(_BENEFIT)
+    geography = dict(_GEOGRAPHY)
     with AgencyClient(PAM, demo_private_key(PAM), settings=stack.settings) as client:
         with pytest.raises(InvalidChangeError) as invalid:
             client.publish_change("ALTA", reference_id="LIVE-0", person={"nombre": "ANA"})
@@ -211,14 +216,9 @@ def test_sdk_publishes_live_changes_with_receipts(stack: Stack) -> None:
 
 
 def test_sdk_retry_with_an_idempotency_key_pays_once(stack: Stack) -> None:
-    person = {
-        "curp": "HEGM450312MDFRRR05", "primer_apellido": "HERNANDEZ", "segundo_apellido": "GARCIA",
-        "nombre": "MARIA", "fecha_nacimiento": date(1945, 3, 12), "sexo": "M",
-        "entidad_nacimiento": "DF",
-    }  # fmt: skip
-    benefit = {"clave_programa": "S176", "tipo_beneficio": "MONETARIO", "monto": Decimal("6200.00")}
+    person, benefit = dict(_PERSON), dict(_BENEFIT)
     paid = {**benefit, "fecha_beneficio": date(2026, 3, 15)}
-    geography = {"cve_ent": "09", "cve_mun": "007", "cve_loc": "0001"}
+    geography = dict(_GEOGRAPHY)
     change = {"reference_id": "LIVE-9", "person": person, "geography": geography}
     key = "pago-LIVE-9-2026-03"
     with AgencyClient(PAM, demo_private_key(PAM), settings=stack.settings) as client:

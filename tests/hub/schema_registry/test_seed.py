@@ -6,13 +6,11 @@ import copy
 import json
 import logging
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hub.contracts import Catalog, CompatibilityMode, load_catalog
-from hub.db import make_engine, migrate
 from hub.schema_registry import (
     SchemaStore,
     SubjectConfigNotFoundError,
@@ -23,21 +21,6 @@ from hub.settings import REPO_ROOT
 
 CHANGE_SET = "mx.gob.sisi.padron.ChangeSet"
 SURVEY_SET = "mx.gob.sisi.encuesta.SurveySet"
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog(REPO_ROOT / "avro_schemas")
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[SchemaStore]:
-    engine = make_engine(db_url)
-    migrate(engine)
-    try:
-        yield SchemaStore(engine)
-    finally:
-        engine.dispose()
 
 
 def test_a_fresh_database_gets_every_contract_with_stable_ids(

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import inspect
 
-from hub.contracts import Catalog, CompatibilityMode, load_catalog
-from hub.db import make_engine, migrate
+from hub.contracts import Catalog, CompatibilityMode
 from hub.errors import IncompatibleSchemaError
 from hub.schema_registry import (
     InvalidCompatibilityError,
@@ -27,24 +25,8 @@ from hub.schema_registry import (
     VersionSoftDeletedError,
     seed_from_catalog,
 )
-from hub.settings import REPO_ROOT
 
 CHANGE_SET = "mx.gob.sisi.padron.ChangeSet"
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog(REPO_ROOT / "avro_schemas")
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[SchemaStore]:
-    engine = make_engine(db_url)
-    migrate(engine)
-    try:
-        yield SchemaStore(engine)
-    finally:
-        engine.dispose()
 
 
 def test_migration_creates_the_tables(store: SchemaStore) -> None:
