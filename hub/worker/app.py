@@ -265,10 +265,24 @@ def create_app(
 STOP_DEADLINE_SECONDS = 15.0
 
 
+#: Stop requests that arrived before faust's own handlers were installed (see ``run_worker``).
+_EARLY_STOPS: list[signal.Signals] = []
+
+
+def _remember_stop(signum: int, _frame: object) -> None:
+    _EARLY_STOPS.append(signal.Signals(signum))
+
+
 class _Worker(faust.Worker):
-    """faust's worker, with a deadline on stopping when asked to stop from outside."""
+    """faust's worker, with a deadline on stopping when asked to stop from outside, and honouring
+    a stop asked for while it was still starting."""
 
     watch: AgreementWatch | None = None
+
+    def install_signal_handlers(self) -> None:
+        super().install_signal_handlers()
+        if _EARLY_STOPS:  # SIGTERM/SIGINT while starting: stop now, cleanly
+            self._schedule_shutdown(_EARLY_STOPS[0])
 
     def _schedule_shutdown(self, signum: signal.Signals) -> None:
         if self.watch is None or not self.watch.changed:  # a resubscribe stops by itself
@@ -303,6 +317,11 @@ def run_worker(
     ``EXIT_RESUBSCRIBE`` when it stopped because the agreements need other topics (start it
     again), 0 otherwise.
     """
+    # until faust installs its handlers, a SIGTERM (a supervisor or a test stopping the worker
+    # right after /metrics answered) would kill the process uncleanly: remember it instead
+    _EARLY_STOPS.clear()
+    signal.signal(signal.SIGTERM, _remember_stop)
+    signal.signal(signal.SIGINT, _remember_stop)
     agreements = AgreementSet(settings.agreements_dir)
     publisher = KafkaPublisher(settings.bootstrap_servers)
     pipeline = build_pipeline(settings, publisher, agreements=agreements)

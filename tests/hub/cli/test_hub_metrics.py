@@ -51,3 +51,22 @@ def test_a_hub_worker_binds_metrics_to_loopback(fresh_broker, tmp_path: Path) ->
     finally:
         assert hub.stop() == 0, hub.log_tail()
     assert f"métricas: {url}" in hub.log.read_text()
+
+
+@pytest.mark.broker
+def test_a_stop_asked_for_while_the_worker_starts_is_clean(fresh_broker, tmp_path: Path) -> None:
+    """SIGTERM right after /metrics answers (faust is still starting) ends the worker with 0."""
+    hub = HubProcess(fresh_broker, f"sqlite:///{tmp_path / 'registry.sqlite3'}", tmp_path)
+    url = f"http://127.0.0.1:{hub.metrics_port}/metrics"
+    for _ in range(3):
+        hub.start()
+        deadline = time.monotonic() + 90
+        while True:
+            assert hub.alive(), hub.log_tail()
+            try:
+                urllib.request.urlopen(url, timeout=2).read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, hub.log_tail()
+                time.sleep(0.05)
+        assert hub.stop() == 0, hub.log_tail()
