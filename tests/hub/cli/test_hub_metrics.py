@@ -30,6 +30,19 @@ def _listening(port: int) -> set[str]:
     return found
 
 
+def _wait_for_metrics(hub: HubProcess, url: str, *, poll: float) -> None:
+    """Until the worker's ``/metrics`` answers (it dies or 90 s pass: the test fails)."""
+    deadline = time.monotonic() + 90
+    while True:
+        assert hub.alive(), hub.log_tail()
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, hub.log_tail()
+            time.sleep(poll)
+
+
 @pytest.mark.broker
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
 def test_a_hub_worker_binds_metrics_to_loopback(fresh_broker, tmp_path: Path) -> None:
@@ -38,15 +51,7 @@ def test_a_hub_worker_binds_metrics_to_loopback(fresh_broker, tmp_path: Path) ->
     url = f"http://127.0.0.1:{hub.metrics_port}/metrics"
     hub.start()
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert hub.alive(), hub.log_tail()
-            try:
-                urllib.request.urlopen(url, timeout=2).read()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, hub.log_tail()
-                time.sleep(0.5)
+        _wait_for_metrics(hub, url, poll=0.5)
         assert _listening(hub.metrics_port) == {"127.0.0.1"}
     finally:
         assert hub.stop() == 0, hub.log_tail()
@@ -60,13 +65,5 @@ def test_a_stop_asked_for_while_the_worker_starts_is_clean(fresh_broker, tmp_pat
     url = f"http://127.0.0.1:{hub.metrics_port}/metrics"
     for _ in range(3):
         hub.start()
-        deadline = time.monotonic() + 90
-        while True:
-            assert hub.alive(), hub.log_tail()
-            try:
-                urllib.request.urlopen(url, timeout=2).read()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, hub.log_tail()
-                time.sleep(0.05)
+        _wait_for_metrics(hub, url, poll=0.05)
         assert hub.stop() == 0, hub.log_tail()
