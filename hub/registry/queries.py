@@ -185,18 +185,66 @@ def _cvegeo_parts(cvegeo: str) -> tuple[str, ...]:
     return tuple(part for part in (cvegeo[:2], cvegeo[2:5], cvegeo[5:9]) if part)
 
 
+def _year_range(year: int) -> tuple[dt.date, dt.date]:
+    """``year`` as [1 January, 1 January of the next year)."""
+    if not 1 <= year < dt.MAXYEAR:
+        raise RegistryQueryError(
+            f"año inválido {year}", field="año", hint="escriba el año con 4 cifras, p. ej. 2025"
+        )
+    return dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
+
+
+def _address_on_payment_date(lived: Any) -> ColumnElement[bool]:
+    """Join condition: the enrollment state (``lived``) whose address a payment without its own
+    geography counts at — the newest with an address opened on or before the payment date, or
+    else the first with an address (states of one record never overlap: one row at most)."""
+    b = BENEFITS_PAID.c
+
+    def opened(*, newest_by_payment_date: bool) -> Any:
+        e = ENROLLMENTS.alias()
+        where = [
+            e.c.agreement_id == b.agreement_id,
+            e.c.reference_id == b.reference_id,
+            e.c.cve_ent.is_not(None),
+        ]
+        if newest_by_payment_date:
+            day: Any = func.max(e.c.valid_from)
+            where.append(e.c.valid_from <= b.fecha_beneficio)
+        else:
+            day = func.min(e.c.valid_from)
+        return select(day).where(*where).correlate(BENEFITS_PAID).scalar_subquery()
+
+    when = func.coalesce(opened(newest_by_payment_date=True), opened(newest_by_payment_date=False))
+    return and_(
+        b.cve_ent.is_(None),
+        lived.c.agreement_id == b.agreement_id,
+        lived.c.reference_id == b.reference_id,
+        lived.c.valid_from == when,
+    )
+
+
 def paid_in(engine: Engine, program_key: str, cvegeo: str, year: int) -> PaymentReport:
     """Every payment of ``program_key`` in the territory ``cvegeo`` during ``year``.
 
-    A payment counts where its item said; an item without geography counts at its source
-    record's current address.
+    A payment counts where its item said. An item without geography counts where its source
+    record lived on the payment date: the address of the record's enrollment state in force that
+    day (before the first address the record gave, that first one); a record without any
+    enrollment state with an address counts at its current address. The current address alone
+    would move past payments whenever a beneficiary moves.
     """
     parts = _cvegeo_parts(cvegeo)
+    start, end = _year_range(year)
     b, r = BENEFITS_PAID.c, SOURCE_RECORDS.c
+    lived = ENROLLMENTS.alias("lived")
     from_item = b.cve_ent.is_not(None)
+    from_history = lived.c.cve_ent.is_not(None)
     geo = [
-        case((from_item, own), else_=rec)
-        for own, rec in ((b.cve_ent, r.cve_ent), (b.cve_mun, r.cve_mun), (b.cve_loc, r.cve_loc))
+        case((from_item, own), (from_history, then), else_=rec)
+        for own, then, rec in (
+            (b.cve_ent, lived.c.cve_ent, r.cve_ent),
+            (b.cve_mun, lived.c.cve_mun, r.cve_mun),
+            (b.cve_loc, lived.c.cve_loc, r.cve_loc),
+        )
     ]
     stmt = (
         select(
@@ -210,11 +258,12 @@ def paid_in(engine: Engine, program_key: str, cvegeo: str, year: int) -> Payment
             *geo,
         )
         .join(SOURCE_RECORDS, _record_of(BENEFITS_PAID))
+        .outerjoin(lived, _address_on_payment_date(lived))
         .join(PEOPLE, PEOPLE.c.id == b.person_id)
         .where(
             b.program_key == program_key,
-            b.fecha_beneficio >= dt.date(year, 1, 1),
-            b.fecha_beneficio < dt.date(year + 1, 1, 1),
+            b.fecha_beneficio >= start,
+            b.fecha_beneficio < end,
             *(column == part for column, part in zip(geo, parts, strict=False)),
         )
         .order_by(b.fecha_beneficio, b.agreement_id, b.reference_id, b.message_id)
