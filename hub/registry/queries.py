@@ -134,12 +134,14 @@ def record_links(engine: Engine, agreement_id: str, reference_id: str) -> list[R
 
 def month_range(month: str) -> tuple[dt.date, dt.date]:
     """``"YYYY-MM"`` as [first day, first day of the next month)."""
-    match = re.fullmatch(r"(\d{4})-(\d{2})", month)
-    if not match or not 1 <= int(match.group(2)) <= 12:
+    match = re.fullmatch(r"([0-9]{4})-([0-9]{2})", month)
+    year, mon = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    if not 1 <= mon <= 12 or not 1 <= year < dt.MAXYEAR:
         raise RegistryQueryError(
-            f"mes inválido {month!r}", hint="escriba el mes como AAAA-MM, p. ej. 2025-03"
+            f"mes inválido {month!r}",
+            field="mes",
+            hint="escriba el mes como AAAA-MM (año de 0001 a 9998), p. ej. 2025-03",
         )
-    year, mon = int(match.group(1)), int(match.group(2))
     start = dt.date(year, mon, 1)
     end = dt.date(year + (mon == 12), mon % 12 + 1, 1)
     return start, end
@@ -176,11 +178,11 @@ def _record_of(table: Table) -> ColumnElement[bool]:
 
 
 def _cvegeo_parts(cvegeo: str) -> tuple[str, ...]:
-    if not cvegeo.isdigit() or len(cvegeo) not in (2, 5, 9):
+    if not re.fullmatch(r"[0-9]{2}(?:[0-9]{3}(?:[0-9]{4})?)?", cvegeo):
         raise RegistryQueryError(
             f"CVEGEO inválida {cvegeo!r}",
             field="cvegeo",
-            hint="use 2 dígitos (entidad), 5 (municipio) o 9 (localidad), p. ej. 07 o 07089",
+            hint="use 2 cifras 0-9 (entidad), 5 (municipio) o 9 (localidad), p. ej. 07 o 07089",
         )
     return tuple(part for part in (cvegeo[:2], cvegeo[2:5], cvegeo[5:9]) if part)
 
