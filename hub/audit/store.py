@@ -44,9 +44,9 @@ from hub.audit.chain import (
     AuditEvent,
     ChainHead,
     build_links,
-    idempotency_key,
     normalize_timestamp,
 )
+from hub.audit.keycheck import key_problem
 from hub.audit.signing import sign_hashes
 from hub.db import Base
 
@@ -56,6 +56,7 @@ __all__ = [
     "audit_log",
     "first_mismatched_key",
     "iter_entries",
+    "mismatched_key",
     "read_head",
     "recent_entries",
 ]
@@ -413,31 +414,57 @@ def read_head(conn: Connection) -> ChainHead:
 
 
 def first_mismatched_key(engine: Engine, *, batch_size: int = 5000) -> int | None:
-    """The first entry of a message whose stored idempotency key is not the one its content gives.
+    """The first entry whose stored idempotency key is not the one its content gives, or None.
+
+    See :func:`mismatched_key` (which also says why).
+    """
+    found = mismatched_key(engine, batch_size=batch_size)
+    return None if found is None else found[0]
+
+
+def mismatched_key(engine: Engine, *, batch_size: int = 5000) -> tuple[int, str] | None:
+    """The first entry whose stored idempotency key is not the one its content gives, and why.
 
     The key is not hashed into the chain (it only decides which events are skipped as logged), so
-    the chain cannot show an edit of it; but for an entry that belongs to a message the key is a
-    function of the entry (:func:`hub.audit.chain.idempotency_key`, with ``#n`` for the n-th
-    refusal of one reference): anything else was written by someone other than the hub.
+    the chain cannot show an edit of it; but every key the hub writes is a function of its entry
+    (:func:`hub.audit.keycheck.key_problem`): anything else was written by someone other than the
+    hub, and could make a later event vanish silently.
     """
     c = audit_log.c
-    query = (
-        select(
-            c.sequence, c.agreement_id, c.message_id, c.reference_id, c.action, c.idempotency_key
-        )
-        .where(c.agreement_id.is_not(None), c.message_id.is_not(None))
-        .order_by(c.sequence)
-    )
+    query = select(
+        c.sequence,
+        c.action,
+        c.agreement_id,
+        c.message_id,
+        c.reference_id,
+        c.details,
+        c.idempotency_key,
+    ).order_by(c.sequence)
     with engine.connect() as conn:
         rows = conn.execution_options(stream_results=True, yield_per=batch_size).execute(query)
-        for sequence, agreement, message, reference, action, key in rows:
-            base = idempotency_key(agreement, message, reference, action)
-            if base is None or key == base:
-                continue
-            suffix = key[len(base) + 1 :] if key and key.startswith(base + "#") else ""
-            if not (suffix.isdigit() and int(suffix) > 1):
-                return int(sequence)
+        for sequence, action, agreement, message, reference, details, key in rows:
+            problem = key_problem(action, agreement, message, reference, details, key)
+            if problem is None and key is not None and "#" in key.rsplit("|", 1)[-1]:
+                problem = _occurrence_problem(engine, int(sequence), key)
+            if problem is not None:
+                return int(sequence), problem
     return None
+
+
+def _occurrence_problem(engine: Engine, sequence: int, key: str) -> str | None:
+    """Why the n-th occurrence key ``base#n`` is wrong: occurrence n-1 must come before it."""
+    base, _, number = key.rpartition("#")
+    previous = base if int(number) == 2 else f"{base}#{int(number) - 1}"
+    query = select(audit_log.c.sequence).where(
+        audit_log.c.idempotency_key == previous, audit_log.c.sequence < sequence
+    )
+    with engine.connect() as conn:
+        if conn.execute(query).first() is not None:
+            return None
+    return (
+        f"su clave de idempotencia ({key!r}) dice que es la ocurrencia {number} de su elemento, "
+        f"pero no hay antes una entrada con la clave {previous!r}"
+    )
 
 
 def iter_entries(engine: Engine, *, start: int = 1, batch_size: int = 2000) -> Iterator[AuditEntry]:

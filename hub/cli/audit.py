@@ -27,7 +27,7 @@ from hub.audit.publish import (
     head_from_record,
     read_published_head,
 )
-from hub.audit.store import first_mismatched_key, iter_entries, read_head, recent_entries
+from hub.audit.store import iter_entries, mismatched_key, read_head, recent_entries
 from hub.audit.verify import Problem, verify_chain
 from hub.contracts.schema_text import ParsedSchema
 from hub.db import make_engine
@@ -290,13 +290,13 @@ def verify_command(
         report = verify_chain(
             iter_entries(engine), key, expected_head=head, published_head=expected
         )
-        if report.ok and (bad := first_mismatched_key(engine)) is not None:
+        if report.ok and (bad := mismatched_key(engine)) is not None:
             report = dataclasses.replace(
                 report,
-                first_bad_sequence=bad,
+                first_bad_sequence=bad[0],
                 problem=Problem.EDITED,
-                reason="su clave de idempotencia no es la que da su contenido (la clave decide "
-                "qué eventos se omiten por ya registrados: alguien la cambió)",
+                reason=f"{bad[1]} (la clave decide qué eventos se omiten por ya registrados: "
+                "alguien la cambió)",
             )
     if as_json:
         document: dict[str, Any] = report.to_dict()
