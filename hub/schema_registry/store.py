@@ -37,6 +37,7 @@ from hub.schema_registry.tables import (
     RegistryConfig,
     RegistrySchema,
     SubjectVersion,
+    SubjectVersionCounter,
 )
 
 __all__ = ["RegisteredSchema", "SchemaStore", "StoredSchema", "VersionRef"]
@@ -311,15 +312,33 @@ class SchemaStore:
                 stored = RegistrySchema(fingerprint=key, schema_type="AVRO", canonical=canonical)
                 session.add(stored)
                 session.flush()
-            last = session.scalar(
-                select(func.max(SubjectVersion.version)).where(SubjectVersion.subject == subject)
-            )
+            number = self._last_version(session, subject) + 1
             row = SubjectVersion(
-                subject=subject, version=(last or 0) + 1, schema_id=stored.id, deleted=False
+                subject=subject, version=number, schema_id=stored.id, deleted=False
             )
             session.add(row)
+            self._remember_version(session, subject, number)
             session.flush()
             return RegisteredSchema(subject, row.version, stored.id, stored.canonical)
+
+    @staticmethod
+    def _last_version(session: Session, subject: str) -> int:
+        """The highest number ``subject`` ever had: its rows' or its counter's (0: none)."""
+        in_rows = session.scalar(
+            select(func.max(SubjectVersion.version)).where(SubjectVersion.subject == subject)
+        )
+        counter = session.get(SubjectVersionCounter, subject)
+        return max(in_rows or 0, counter.last_version if counter is not None else 0)
+
+    @staticmethod
+    def _remember_version(session: Session, subject: str, number: int) -> None:
+        """Raise ``subject``'s counter to ``number`` (a concurrent first insert: IntegrityError,
+        and the registration is tried again)."""
+        counter = session.get(SubjectVersionCounter, subject)
+        if counter is None:
+            session.add(SubjectVersionCounter(subject=subject, last_version=number))
+        elif counter.last_version < number:
+            counter.last_version = number
 
     # -- deletes -------------------------------------------------------------------------------
 
@@ -334,6 +353,7 @@ class SchemaStore:
                     raise SubjectNotSoftDeletedError(
                         f"el subject {subject!r} debe borrarse primero sin 'permanent'"
                     )
+                self._remember_version(session, subject, max(row.version for row in rows))
                 for row in rows:
                     session.delete(row)
                 session.execute(delete(RegistryConfig).where(RegistryConfig.subject == subject))
@@ -352,8 +372,10 @@ class SchemaStore:
         """Soft-delete one version (or remove a soft-deleted one with ``permanent``).
 
         ``latest`` is the newest live version for a soft delete and the newest one, soft-deleted
-        or not, for a permanent one. A permanent delete frees the version number: the next
-        registration in the subject may take it again, as in Confluent.
+        or not, for a permanent one. A permanent delete never frees the version number: the
+        next registration in the subject takes a higher one (Confluent would give a hard-deleted
+        latest version's number again; here an agreement citing "version N" must keep meaning
+        the schema it was signed for). The same holds after a permanent delete of the subject.
         """
         number = self._version_number(version)
         target = self.get_version(subject, version, deleted=permanent or number is not None)
@@ -369,6 +391,7 @@ class SchemaStore:
                         f"la versión {row.version} de {subject!r} no está borrada lógicamente",
                         hint="bórrela primero sin 'permanent' y repita con ?permanent=true.",
                     )
+                self._remember_version(session, subject, row.version)
                 session.delete(row)
             elif row.deleted:
                 raise VersionSoftDeletedError(

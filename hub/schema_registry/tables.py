@@ -1,4 +1,4 @@
-"""Schema Registry tables: schemas by id, subject versions, compatibility config."""
+"""Schema Registry tables: schemas by id, subject versions and their counters, config."""
 
 from __future__ import annotations
 
@@ -17,7 +17,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import Base
 
-__all__ = ["GLOBAL_CONFIG", "RegistryConfig", "RegistrySchema", "SubjectVersion"]
+__all__ = [
+    "GLOBAL_CONFIG",
+    "RegistryConfig",
+    "RegistrySchema",
+    "SubjectVersion",
+    "SubjectVersionCounter",
+]
 
 #: Key of the global row in ``sr_config`` (a subject name can never be empty).
 GLOBAL_CONFIG = ""
@@ -51,6 +57,20 @@ class SubjectVersion(Base):
     schema_id: Mapped[int] = mapped_column(ForeignKey("sr_schemas.id"), index=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class SubjectVersionCounter(Base):
+    """The highest version number ``subject`` ever had (migration 0008).
+
+    A permanent delete removes the version's row but not its number: the next registration takes
+    ``last_version + 1``, so a number never names two different schemas (Confluent would give
+    the number of a hard-deleted latest version again; agreements cite numbers).
+    """
+
+    __tablename__ = "sr_version_counters"
+
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    last_version: Mapped[int] = mapped_column(Integer)
 
 
 class RegistryConfig(Base):

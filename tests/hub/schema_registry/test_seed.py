@@ -171,12 +171,15 @@ def test_a_new_catalog_version_is_registered_and_its_number_reported(
     assert "v2.avsc quedó registrada como versión 3" in note
 
 
-def test_a_permanent_delete_frees_the_version_number(store: SchemaStore, catalog: Catalog) -> None:
-    """As in Confluent: the next registration takes the number again (with another schema)."""
+def test_a_permanent_delete_never_frees_the_version_number(
+    store: SchemaStore, catalog: Catalog
+) -> None:
+    """Unlike Confluent: another schema never takes a permanently deleted version's number."""
     seed_from_catalog(store, catalog)
     store.delete_version(CHANGE_SET, 2)
     store.delete_version(CHANGE_SET, 2, permanent=True)
     other = copy.deepcopy(catalog.subject(CHANGE_SET).latest.definition)
     other["fields"].append({"name": "lote", "type": ["null", "string"], "default": None})
     again = store.register(CHANGE_SET, json.dumps(other))
-    assert again.version == 2 and again.id != 7
+    assert again.version == 3 and again.id != 7
+    assert store.versions(CHANGE_SET, deleted=True) == [1, 3]
