@@ -341,15 +341,22 @@ def person_by_curp(engine: Engine, curp: str) -> PersonReport | None:
                 .order_by(b.fecha_beneficio, b.agreement_id, b.reference_id, b.message_id)
             ).mappings()
         ]
+    # one entry per program and agreement; a person may be in it through several padrón rows,
+    # and is ACTIVA while the current state of any of them is
     programs: dict[tuple[str, str], dict[str, Any]] = {}
-    for state in history:  # oldest first: the last state seen per enrollment is the current one
+    for state in history:
         key = (state["program_key"], state["agreement_id"])
-        programs[key] = {
-            "program_key": state["program_key"],
-            "program_name": state["program_name"],
-            "agreement_id": state["agreement_id"],
-            "status": state["status"] if state["valid_to"] is None else "BAJA",
-        }
+        entry = programs.setdefault(
+            key,
+            {
+                "program_key": state["program_key"],
+                "program_name": state["program_name"],
+                "agreement_id": state["agreement_id"],
+                "status": "BAJA",
+            },
+        )
+        if state["valid_to"] is None and state["status"] == "ACTIVA":
+            entry["status"] = "ACTIVA"
     return PersonReport(dict(person), tuple(programs.values()), tuple(history), tuple(payments))
 
 

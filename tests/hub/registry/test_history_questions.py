@@ -6,8 +6,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import Engine
 
-from hub.registry import RegistryQueryError, enrolled_in, month_range, paid_in
-from tests.hub.registry.conftest import PROGRAM
+from hub.registry import (
+    RegistryQueryError,
+    RegistryWriter,
+    enrolled_in,
+    month_range,
+    paid_in,
+    person_by_curp,
+)
+from tests.hub.registry.conftest import PROGRAM, header, item
+
+JUAN = "PEGJ800101HCSRRN01"
 
 
 @pytest.mark.parametrize("month", ["0000-01", "9999-12", "２０２５-０３", "2025-00", "2025-3"])
@@ -31,3 +40,17 @@ def test_a_cvegeo_in_other_digits_is_refused_not_an_empty_answer(
 def test_enrolled_in_refuses_a_bad_month(registry: Engine) -> None:
     with pytest.raises(RegistryQueryError, match="AAAA-MM"):
         enrolled_in(registry, PROGRAM, "0000-01")
+
+
+def test_a_person_in_a_program_through_two_rows_is_active_while_one_is(registry: Engine) -> None:
+    writer = RegistryWriter(registry)
+    writer.apply(header("a"), [item("R1", "ALTA", "2025-01-10")])
+    writer.apply(header("b"), [item("R2", "ALTA", "2025-02-10")])  # the same CURP, another row
+    writer.apply(header("c"), [item("R2", "BAJA", "2025-03-10", program=None)])
+    report = person_by_curp(registry, JUAN)
+    assert report is not None
+    assert [(p["program_key"], p["status"]) for p in report.programs] == [(PROGRAM, "ACTIVA")]
+    writer.apply(header("d"), [item("R1", "BAJA", "2025-04-10", program=None)])
+    report = person_by_curp(registry, JUAN)
+    assert report is not None
+    assert [(p["program_key"], p["status"]) for p in report.programs] == [(PROGRAM, "BAJA")]
