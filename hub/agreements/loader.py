@@ -10,10 +10,11 @@ that does not load keeps its last good version in force, the others apply (``Agr
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import types
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
@@ -26,11 +27,14 @@ from hub.agreements.model import Agreement, Loc, LocatedError
 from hub.errors import AgreementError
 from hub.settings import Settings
 
+_log = logging.getLogger(__name__)
+
 __all__ = [
     "AgreementFileError",
     "AgreementIssue",
     "AgreementSet",
     "BrokenFile",
+    "LastGood",
     "LoadedAgreement",
     "ReloadResult",
     "agreement_files",
@@ -383,11 +387,22 @@ def _digest(raw: bytes) -> str:
 
 @dataclass(frozen=True)
 class LoadedAgreement:
-    """An agreement in force, the file it came from and the SHA-256 of the bytes parsed."""
+    """An agreement in force, the file it came from and the SHA-256 of the bytes parsed.
+
+    ``raw``: those bytes. ``stored``: the version came from the hub's store of audited versions
+    (its file did not load when this process first looked at it), not from the file.
+    """
 
     agreement: Agreement
     path: Path
     sha256: str
+    raw: bytes = field(default=b"", repr=False, compare=False)
+    stored: bool = field(default=False, compare=False)
+
+
+#: Where a set finds the last good version of a file that does not load when the process has
+#: none in memory (``hub.worker.versions.StoredVersions``: the version the audit log names).
+LastGood = Callable[[Path], "LoadedAgreement | None"]
 
 
 @dataclass(frozen=True)
@@ -405,7 +420,13 @@ class BrokenFile:
 
     def render(self) -> str:
         """The problems, one per line, and what stays in force."""
-        if self.previous is not None:
+        if self.previous is not None and self.previous.stored:
+            stays = (
+                f"sigue en vigor su última versión buena, la registrada en la bitácora de "
+                f"auditoría ({self.previous.agreement.id}, sha256 {self.previous.sha256[:12]}), "
+                "hasta que se corrija"
+            )
+        elif self.previous is not None:
             stays = (
                 f"sigue en vigor su versión anterior ({self.previous.agreement.id}, "
                 f"sha256 {self.previous.sha256[:12]}) hasta que se corrija"
@@ -464,10 +485,16 @@ class AgreementSet:
     carries the SHA-256 of the exact bytes it was parsed from (:meth:`loaded`). Building a set
     raises ``AgreementFileError`` only when the directory is missing or no file loads while some
     are broken; :attr:`broken` names the files that do not load.
+
+    With ``last_good``, a broken file of which this process holds no good version (a worker that
+    just started) keeps the version ``last_good`` gives for it (the one the hub audited last), so
+    the same version stays in force across restarts and in every worker. A file that loads is
+    never replaced by a kept version: files that load take their ids first.
     """
 
-    def __init__(self, directory: Path | str) -> None:
+    def __init__(self, directory: Path | str, last_good: LastGood | None = None) -> None:
         self.directory = Path(directory)
+        self.last_good = last_good
         self._lock = threading.Lock()
         self._by_id: dict[str, LoadedAgreement] = {}
         #: Per file name: the digest of the bytes last parsed and what they gave.
@@ -531,14 +558,20 @@ class AgreementSet:
         by_id: dict[str, LoadedAgreement] = {}
         good: dict[str, LoadedAgreement] = {}
         broken: dict[str, BrokenFile] = {}
-        for name in sorted(read, key=order):
+        failed: list[str] = []
+        for name in sorted(read, key=order):  # the files that load first: they own their ids
             path, raw, digest, result = read[name]
-            fallback = self._good.get(name)
             if isinstance(result, Agreement) and result.id not in by_id:
                 assert digest is not None
-                loaded = LoadedAgreement(result, path, digest)
+                loaded = LoadedAgreement(result, path, digest, raw)
                 by_id[result.id] = good[name] = loaded
-                continue
+            else:
+                failed.append(name)
+        for name in failed:
+            path, raw, digest, result = read[name]
+            fallback = self._good.get(name)
+            if fallback is None or fallback.stored:  # what the hub audited last, if it has it
+                fallback = self._stored(path) or fallback
             if isinstance(result, Agreement):
                 result = AgreementFileError(
                     [
@@ -567,6 +600,15 @@ class AgreementSet:
                 del _LAST_GOOD[(folder, name)]
             _LAST_GOOD.update({(key, name): loaded for name, loaded in good.items()})
         return self._report(broken, changed=changed)
+
+    def _stored(self, path: Path) -> LoadedAgreement | None:
+        if self.last_good is None:
+            return None
+        try:
+            return self.last_good(path)
+        except Exception:  # a database that does not answer must not stop the reload
+            _log.exception("no se pudo leer la última versión buena guardada de %s", path)
+            return None
 
     def _report(self, broken: dict[str, BrokenFile], *, changed: bool = False) -> ReloadResult:
         def state(item: BrokenFile) -> tuple[str | None, str, str | None]:

@@ -9,7 +9,7 @@ import time
 
 import click
 
-from hub.agreements.loader import AgreementSet
+from hub.agreements.loader import AgreementSet, LastGood, agreement_files
 from hub.broker.topics import ensure_topics, topics_for_agreements
 from hub.errors import SisiError
 from hub.settings import Settings
@@ -23,14 +23,25 @@ RESTART_RETRY_SECONDS = 5.0
 def _wait_until_loadable(settings: Settings) -> None:
     """Before re-executing the worker: wait while no agreement of the directory loads.
 
-    One broken file never stops the restart (the set loads without it); a directory that is
-    missing or holds no loadable agreement would make the new process exit, so the hub waits,
-    saying why, and restarts once the directory loads again.
+    One broken file never stops the restart (the set loads without it, or with its last good
+    version); a directory that is missing or holds no loadable agreement would make the new
+    process exit, so the hub waits, saying why, and restarts once the directory loads again.
     """
+    from hub.db import make_engine
+    from hub.worker.versions import StoredVersions
+
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        _wait_for_agreements(settings, StoredVersions(engine))
+    finally:
+        engine.dispose()
+
+
+def _wait_for_agreements(settings: Settings, last_good: LastGood) -> None:
     reported = ""
     while True:
         try:
-            AgreementSet(settings.agreements_dir)
+            AgreementSet(settings.agreements_dir, last_good)
             return
         except SisiError as exc:
             text = exc.render()
@@ -82,17 +93,37 @@ def hub(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from hub.db import make_engine
+    from hub.worker.removed import agreement_of, removed_topics
+    from hub.worker.versions import StoredVersions
+
     settings = Settings()
     port = settings.metrics_port if metrics_port is None else metrics_port
-    agreements = AgreementSet(settings.agreements_dir)  # raises only when none loads
-    for broken in agreements.broken:
-        click.echo(f"hub: convenio con errores, no se carga:\n{broken.render()}", err=True)
+    agreement_files(settings.agreements_dir)  # a missing directory: said before any other work
     prepare_database(settings)
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        # a broken file keeps the version the hub audited last; raises only when none loads
+        agreements = AgreementSet(settings.agreements_dir, StoredVersions(engine))
+        # padrón agreements given de baja, even while the hub was down: still consumed
+        removed = removed_topics(engine, agreements.ids)
+    finally:
+        engine.dispose()
+    for broken in agreements.broken:
+        if broken.previous is not None:
+            click.echo(
+                "hub: AVISO: convenio con errores; no se carga el archivo pero sigue en vigor su "
+                f"última versión buena:\n{broken.render()}",
+                err=True,
+            )
+        else:
+            click.echo(f"hub: convenio con errores, no se carga:\n{broken.render()}", err=True)
     if not no_topics:
-        ensure_topics(settings.bootstrap_servers, topics_for_agreements(agreements.ids))
+        ids = [*agreements.ids, *(agreement_of(topic) for topic in removed)]
+        ensure_topics(settings.bootstrap_servers, topics_for_agreements(ids))
     from hub.worker.app import subscribed_topics
 
-    topics = subscribed_topics(agreements)
+    topics = subscribed_topics(agreements, removed)
     click.echo(
         f"hub: {workers} {'proceso' if workers == 1 else 'procesos'} sobre {len(topics)} "
         "temas de convenio en "

@@ -45,9 +45,10 @@ import faust
 from faust.streams import Stream
 from faust.types import StreamT
 
-from hub.agreements.loader import AgreementSet
+from hub.agreements.loader import AgreementSet, LastGood
 from hub.broker.topics import ensure_topics, topics_for_agreements
 from hub.compliance.metrics import ComplianceCollector
+from hub.db import make_engine
 from hub.errors import SisiError
 from hub.settings import Settings
 from hub.topics import agreement_changes
@@ -57,8 +58,9 @@ from hub.worker.gctune import tune_gc
 from hub.worker.pipeline import BATCH_MESSAGES, HubPipeline, KafkaMessage
 from hub.worker.public import publish_public
 from hub.worker.publisher import KafkaPublisher
-from hub.worker.removed import removed_topics
+from hub.worker.removed import agreement_of, removed_topics
 from hub.worker.supervisor import EXIT_RESUBSCRIBE
+from hub.worker.versions import StoredVersions
 
 __all__ = [
     "AGREEMENT_POLL_SECONDS",
@@ -129,10 +131,14 @@ def _headers(raw: Any) -> tuple[tuple[str, bytes | None], ...]:
 class AgreementWatch:
     """Notices when the padrón agreements on disk need other topics than the worker's."""
 
-    def __init__(self, settings: Settings, topics: list[str]) -> None:
+    def __init__(
+        self, settings: Settings, topics: list[str], last_good: LastGood | None = None
+    ) -> None:
         self.settings = settings
         self.topics = topics
         self.changed = False
+        #: The worker's source of a broken file's last good version (its sets must agree).
+        self.last_good = last_good
 
     def check(self) -> bool:
         """Look at the agreements directory; True (and topics created) when the topics differ.
@@ -141,7 +147,7 @@ class AgreementWatch:
         look: the worker goes on with the agreements it has.
         """
         try:
-            agreements = AgreementSet(self.settings.agreements_dir)
+            agreements = AgreementSet(self.settings.agreements_dir, self.last_good)
         except SisiError as exc:
             # the gatekeeper's reload, in the same look, reports it (once per broken state)
             _log.debug("los convenios no se pudieron releer (se reintentará): %s", exc)
@@ -322,16 +328,18 @@ def run_worker(
     _EARLY_STOPS.clear()
     signal.signal(signal.SIGTERM, _remember_stop)
     signal.signal(signal.SIGINT, _remember_stop)
-    agreements = AgreementSet(settings.agreements_dir)
+    engine = make_engine(settings.resolved_database_url())
+    # a file that does not load keeps the version the hub audited last (in every worker, after
+    # every restart), not only the one this process saw
+    last_good = StoredVersions(engine)
+    agreements = AgreementSet(settings.agreements_dir, last_good)
     publisher = KafkaPublisher(settings.bootstrap_servers)
-    pipeline = build_pipeline(settings, publisher, agreements=agreements)
+    pipeline = build_pipeline(settings, publisher, engine=engine, agreements=agreements)
     # what changed while no worker looked (other workers record the same changes once)
     record_at_start(pipeline.engine, pipeline.audit, agreements)
     removed = removed_topics(pipeline.engine, agreements.ids)
     if removed:
-        ids = [
-            topic.removeprefix("sisi.agreement.").removesuffix(".changesets") for topic in removed
-        ]
+        ids = [agreement_of(topic) for topic in removed]
         ensure_topics(settings.bootstrap_servers, topics_for_agreements(ids))
         _log.warning(
             "convenios dados de baja: sus temas se siguen leyendo y sus mensajes van a la "
@@ -356,7 +364,7 @@ def run_worker(
             host = settings.metrics_host
             _log.warning("sin /metrics: %s:%s no está disponible (%s)", host, metrics_port, exc)
     tune_gc()
-    watch = AgreementWatch(settings, topics)
+    watch = AgreementWatch(settings, topics, last_good)
     app = create_app(settings, pipeline, topics, publish_interval=publish_interval, watch=watch)
     _log.info("worker %s: %s temas, %s", os.getpid(), len(topics), dt.datetime.now(dt.UTC))
     worker = _Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)

@@ -19,6 +19,7 @@ from hub.validation.geography import GeoCatalog
 from hub.worker.pipeline import HubPipeline
 from hub.worker.publisher import Publisher
 from hub.worker.removed import RemovalAwareGatekeeper
+from hub.worker.versions import StoredVersions
 
 __all__ = ["build_pipeline", "prepare_database"]
 
@@ -46,7 +47,7 @@ def build_pipeline(
 ) -> HubPipeline:
     """A pipeline on the settings' database, agreements directory and reference data."""
     engine = engine or make_engine(settings.resolved_database_url())
-    agreements = agreements or AgreementSet(settings.agreements_dir)
+    agreements = agreements or AgreementSet(settings.agreements_dir, StoredVersions(engine))
     schemas = StoreSchemas(engine)
     gatekeeper = RemovalAwareGatekeeper(
         agreements, schemas, GeoCatalog.load(settings.reference_data), today=today, engine=engine

@@ -11,7 +11,12 @@ Each entry's idempotency key is built from the agreement id,
 that digest and the sequence of the entry it follows, so the same change is recorded once
 however many workers or restarts see it, and a change back to an earlier content (a reverted
 edit) is still recorded. The decision is taken again under the audit log's lock before writing,
-so two workers that notice one edit append one entry.
+so two workers that notice one edit append one entry. In the same transaction the exact bytes of
+each version in force are stored (``hub.worker.versions``), so that a file that later breaks keeps
+that version in force after a restart; a process that puts such a stored version in force
+records it once as ``AGREEMENT_LOADED`` (the file, the line and field of its first error, the
+version kept). The details carry the agreement's ``kind`` too, so a worker started after the file
+was removed knows whether to keep consuming its topic (``hub.worker.removed``).
 
 Every (subject, version) of the Schema Registry tables is recorded once as
 ``CONTRACT_REGISTERED`` (key: subject, version and the schema's fingerprint), whatever path
@@ -37,6 +42,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import weakref
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -44,7 +50,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.engine import Engine
 
 from hub.agreements.keys import key_id
-from hub.agreements.loader import AgreementSet
+from hub.agreements.loader import AgreementSet, BrokenFile
 from hub.agreements.model import Agreement
 from hub.audit.chain import Action, AuditEntry, AuditEvent, format_timestamp
 from hub.audit.store import AuditLog, audit_chain_head, audit_log
@@ -52,6 +58,7 @@ from hub.gatekeeper.inspector import Gatekeeper, SchemaSource
 from hub.registry.bulk import begin_write
 from hub.registry.programs import ProgramEntry, seed_programs
 from hub.schema_registry.tables import RegistryConfig, RegistrySchema, SubjectVersion
+from hub.worker.versions import store_versions, stored_keys
 
 __all__ = [
     "AGREEMENTS_ACTOR",
@@ -73,6 +80,7 @@ __all__ = [
     "contract_deletion_key",
     "contract_events",
     "contract_key",
+    "kept_events",
     "last_changes",
     "last_config_changes",
     "read_agreement_files",
@@ -121,6 +129,7 @@ class AgreementFile:
 
 #: The terms compared between two versions of an agreement (``changed_terms``).
 _COMPARED = (
+    "kind",
     "status",
     "valid_from",
     "valid_until",
@@ -156,8 +165,12 @@ def _signing_keys(agreement: Agreement) -> str:
 
 
 def agreement_terms(agreement: Agreement) -> dict[str, str]:
-    """An agreement's audited terms as text (lists comma-separated, contracts ``subject:v1,v2``)."""
+    """An agreement's audited terms as text (lists comma-separated, contracts ``subject:v1,v2``).
+
+    ``kind`` (padrón or encuesta) tells a later worker whether to keep consuming the agreement's
+    topic once its file is gone (``hub.worker.removed``)."""
     return {
+        "kind": agreement.kind,
         "status": agreement.status,
         "valid_from": agreement.valid_from.isoformat(),
         "valid_until": agreement.valid_until.isoformat(),
@@ -277,9 +290,66 @@ def agreement_events(
         if before.change == BAJA:
             continue
         details = {"change": BAJA, "file": before.file, "sha256": before.sha256}
+        if before.details.get("kind"):
+            details["kind"] = before.details["kind"]
         if before.file in broken_files:
             details["reason"] = "el archivo del convenio tiene errores y no se cargó"
         events.append(_agreement_event(agreement_id, BAJA, before.sha256, before, details))
+    return events
+
+
+def kept_key(item: BrokenFile, last: Mapping[str, LastChange]) -> str | None:
+    """The idempotency key of the ``AGREEMENT_LOADED`` entry of a broken file whose last good
+    version was put in force from the stored versions (None otherwise): the agreement, the
+    version kept, the bytes that failed and the ``AGREEMENT_CHANGED`` entry it follows."""
+    kept = item.previous
+    if kept is None or not kept.stored:
+        return None
+    before = last.get(kept.agreement.id)
+    follows = before.sequence if before is not None else 0
+    failed = item.sha256 or "ilegible"
+    return f"convenio-vigente:{kept.agreement.id}:{kept.sha256}:{failed}:{follows}"
+
+
+def kept_events(
+    broken: Iterable[BrokenFile], last: Mapping[str, LastChange], logged: Collection[str]
+) -> list[AuditEvent]:
+    """``AGREEMENT_LOADED`` for each broken file whose last good version a process put in force
+    from the versions the hub stored (after a restart, in a new worker), once per state (its key
+    not ``logged``): which file, its first error (line and field), the version in force. A
+    version kept in the memory of the process that loaded it is not recorded again: the log
+    already names it as the agreement's latest version."""
+    events: list[AuditEvent] = []
+    for item in broken:
+        key = kept_key(item, last)
+        if key is None or key in logged:
+            continue
+        kept = item.previous
+        assert kept is not None
+        issue = item.error.issues[0]
+        details = {
+            "file": item.path.name,
+            "sha256": kept.sha256,
+            "failed_sha256": item.sha256 or "",
+            "error": issue.render(),
+            "errors": str(len(item.error.issues)),
+            "source": "versión guardada por el hub",
+            "reason": "el archivo del convenio tiene errores; sigue en vigor su última versión "
+            "buena",
+        }
+        if issue.line is not None:
+            details["line"] = str(issue.line)
+        if issue.field:
+            details["field"] = issue.field
+        events.append(
+            AuditEvent(
+                actor=AGREEMENTS_ACTOR,
+                action=Action.AGREEMENT_LOADED,
+                agreement_id=kept.agreement.id,
+                details=details,
+                key=key,
+            )
+        )
     return events
 
 
@@ -476,15 +546,31 @@ def record_agreement_changes(
         engine, [ProgramEntry(p.key, p.name, p.coneval_key) for a in agreements for p in a.programs]
     )
     current = read_agreement_files(agreements)
-    broken = {item.path.name for item in agreements.broken}
+    broken_files = agreements.broken
+    broken = {item.path.name for item in broken_files}
+    loaded = agreements.loaded()
+    keys = [(v.agreement.id, v.sha256) for v in loaded if not v.stored and v.raw]
+
+    def pending(conn: Connection) -> tuple[list[AuditEvent], bool]:
+        history = _read_history(conn)
+        kept = [k for item in broken_files if (k := kept_key(item, history)) is not None]
+        events = agreement_events(current, history, broken)
+        events += kept_events(broken_files, history, _logged_keys(conn, kept))
+        return events, len(stored_keys(conn, keys)) < len(set(keys))
+
     with engine.connect() as conn:
-        if not agreement_events(current, _read_history(conn), broken):
+        events, unstored = pending(conn)
+        if not events and not unstored:
             return []
     with engine.begin() as conn:
         _lock_log(conn)
-        events = agreement_events(current, _read_history(conn), broken)
+        events, unstored = pending(conn)
         entries = audit.append_in(conn, events) if events else []
+        # every version loaded now is the one its latest entry names: keep its bytes
+        stored = store_versions(conn, loaded) if unstored else []
     for entry in entries:
+        if entry.action == Action.AGREEMENT_LOADED:
+            continue  # said loudly where the set was loaded (sisi hub, the gatekeeper)
         _log.info(
             "convenio %s: %s (%s) registrado en la bitácora, entrada %s",
             entry.agreement_id,
@@ -492,6 +578,8 @@ def record_agreement_changes(
             entry.details.get("file"),
             entry.sequence,
         )
+    for version in stored:
+        _log.info("convenio %s: versión %s guardada", version.agreement_id, version.sha256[:12])
     return entries
 
 
@@ -652,6 +740,22 @@ def watch_changes(engine: Engine, audit: AuditLog, gatekeeper: Gatekeeper) -> li
         entries += record_contract_changes(engine, audit, gatekeeper.schemas)
     except Exception:
         _log.exception("no se registraron las versiones de contratos (se reintentará)")
-    if gatekeeper.refresh():
-        entries += record_agreement_changes(engine, audit, gatekeeper.agreements)
+    agreements = gatekeeper.agreements
+    if gatekeeper.refresh() or _kept_state(agreements) != _KEPT_SEEN.get(agreements):
+        entries += record_agreement_changes(engine, audit, agreements)
+        _KEPT_SEEN[agreements] = _kept_state(agreements)
     return entries
+
+
+#: Per set the timer records: which broken files kept which version at the last record.
+_KEPT_SEEN: weakref.WeakKeyDictionary[AgreementSet, tuple[tuple[str, str | None, str], ...]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _kept_state(agreements: AgreementSet) -> tuple[tuple[str, str | None, str], ...]:
+    return tuple(
+        (item.path.name, item.sha256, item.previous.sha256)
+        for item in agreements.broken
+        if item.previous is not None and item.previous.stored
+    )

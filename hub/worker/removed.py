@@ -7,8 +7,12 @@ agreements (:func:`removed_topics`) and the gatekeeper refuses their messages as
 ``CONVENIO_DADO_DE_BAJA`` instead of the generic ``CONVENIO_DESCONOCIDO``
 (:class:`RemovalAwareGatekeeper`). The hub knows which agreements existed from the audit log's
 ``AGREEMENT_CHANGED`` entries (``hub.worker.changes``); a removed agreement's topic is kept when
-this worker subscribed to it or the ledger holds a message read from it (so a removed encuesta
-agreement, whose topic the hub never consumed, is not picked up).
+the log (its entries' ``kind``, else the version the hub stored, ``hub.worker.versions``) says it
+was a padrón agreement, so a worker that starts after the file was removed (while the hub was
+down, or before any of its messages was read) consumes it too. For an agreement audited before
+the log recorded kinds, the topic is kept when this worker subscribed to it or the ledger holds a
+message read from it. A removed encuesta agreement, whose topic the hub never consumed, is not
+picked up.
 
 Why these refusals are **not authenticated and get no receipt**: the hub holds no trustworthy copy
 of a removed agreement. The audit log keeps only the digest of its last file, not its key; a copy
@@ -44,11 +48,13 @@ from hub.gatekeeper.reasons import CONVENIO_DADO_DE_BAJA, CONVENIO_DESCONOCIDO, 
 from hub.gatekeeper.verdict import Refusal, Verdict
 from hub.topics import agreement_changes
 from hub.validation.geography import GeoCatalog
+from hub.worker.versions import kinds_of, last_good_entries
 
 __all__ = [
     "REMOVED_CACHE_SECONDS",
     "Removal",
     "RemovalAwareGatekeeper",
+    "agreement_of",
     "removed_agreements",
     "removed_detail",
     "removed_topics",
@@ -111,21 +117,33 @@ def removed_topics(
 ) -> list[str]:
     """The change-set topics to keep consuming for removed agreements, sorted.
 
-    A removed agreement's topic is kept when it is ``subscribed`` now (this worker consumed it)
-    or when the ledger holds a message read from it (a padrón agreement the hub consumed before).
+    A removed agreement's topic is kept when the audit log or the stored versions say it was a
+    padrón agreement, when it is ``subscribed`` now (this worker consumed it), or, when its kind
+    was never recorded, when the ledger holds a message read from it.
     """
     keep = set(subscribed)
     topics: set[str] = set()
     with engine.connect() as conn:
-        for agreement_id in removed_agreements(conn, loaded):
+        removed = removed_agreements(conn, loaded)
+        entries = last_good_entries(conn)
+        kinds = kinds_of(conn, {i: e for i, e in entries.items() if i in removed})
+        for agreement_id in removed:
             topic = agreement_changes(agreement_id)
-            if topic in keep:
+            kind = kinds.get(agreement_id)
+            if topic in keep or kind == "padron":
                 topics.add(topic)
+                continue
+            if kind is not None:  # an encuesta agreement: the hub never consumed its topic
                 continue
             c = processed_messages.c
             if conn.execute(select(c.id).where(c.topic == topic).limit(1)).first() is not None:
                 topics.add(topic)
     return sorted(topics)
+
+
+def agreement_of(topic: str) -> str:
+    """The agreement id of a change-set topic (``sisi.agreement.<id>.changesets``)."""
+    return topic.removeprefix("sisi.agreement.").removesuffix(".changesets")
 
 
 def removed_detail(removal: Removal) -> str:
