@@ -4,7 +4,9 @@ Pure domain (no Kafka, no writes): :meth:`Gatekeeper.inspect` takes the topic, t
 bytes and the headers, and returns a :class:`Verdict`. Set-level checks, in this order, each with
 its own reason code: the agreement is known, the topic is that agreement's, the signature is by
 the agreement's key (nothing is decoded before this), the agreement is in force, the value is
-readable Confluent Avro, its subject and version are allowed, and the body's agreement matches.
+readable Confluent Avro, its subject and version are allowed, its schema is the exact one the
+audit log first recorded for that version (``hub.gatekeeper.pins``: an agreement allows schemas,
+named by number), and the body's agreement matches.
 Then every item is checked (``hub.gatekeeper.items``).
 
 Agreements reload without a restart: :meth:`Gatekeeper.refresh` re-reads the files whose bytes
@@ -33,8 +35,10 @@ from hub.gatekeeper.reasons import (
     CONVENIO_DESCONOCIDO,
     CONVENIO_NO_COINCIDE,
     CONVENIO_NO_VIGENTE,
+    ESQUEMA_NO_CONVENIDO,
     ESQUEMA_NO_PERMITIDO,
     FIRMA_INVALIDA,
+    GATEKEEPER_REASONS,
     MENSAJE_ILEGIBLE,
     TOPICO_INCORRECTO,
     describe,
@@ -56,6 +60,11 @@ class SchemaSource(Protocol):
 
     def observe_registry(self, state: Hashable) -> None:
         """What the registry's versions are now; a change makes resolved ids be read again."""
+        ...
+
+    def pinned(self, subject: str, version: int) -> str | None:
+        """The fingerprint of the schema the audit log first recorded for ``subject``
+        ``version`` (None: not recorded yet)."""
         ...
 
 
@@ -154,7 +163,8 @@ class Gatekeeper:
         agreement_id, message_id = message_identity(value, headers)
 
         def refuse(code: str, detail: str | None = None, **extra: Any) -> Verdict:
-            refusal = Refusal(code, describe(code, detail), extra.pop("field", None))
+            text = extra.pop("message", None) or describe(code, detail)
+            refusal = Refusal(code, text, extra.pop("field", None))
             return Verdict(agreement_id, message_id, refusal=refusal, **extra)
 
         if agreement_id is None:
@@ -204,10 +214,10 @@ class Gatekeeper:
         if header["item_count"] != len(items) or not items:
             detail = f"item_count dice {header['item_count']} y el arreglo trae {len(items)}"
             return refuse(MENSAJE_ILEGIBLE, detail, **known)
-        allowed = [(s, v) for s, v in resolved.versions if agreement.allows_version(s, v)]
-        if not allowed:  # its id may name a version registered since it was first resolved
+        allowed, agreed = self._allowed(agreement, resolved)
+        if not agreed:  # its id may name a version registered since it was first resolved
             resolved = self.schemas.resolve(resolved.id, fresh=True)
-            allowed = [(s, v) for s, v in resolved.versions if agreement.allows_version(s, v)]
+            allowed, agreed = self._allowed(agreement, resolved)
             first = resolved.versions[0] if resolved.versions else (None, None)
             known["subject"], known["version"] = first
         if not allowed:
@@ -216,7 +226,11 @@ class Gatekeeper:
                 "(versión dada de baja)"
             )
             return refuse(ESQUEMA_NO_PERMITIDO, used, **known)
-        known["subject"], known["version"] = allowed[0]
+        if not agreed:
+            known["subject"], known["version"] = allowed[0]
+            text = self._not_agreed(allowed, resolved)
+            return refuse(ESQUEMA_NO_CONVENIDO, None, message=text, **known)
+        known["subject"], known["version"] = agreed[0]
         if header["agreement_id"] != agreement.id:
             detail = f"el cuerpo dice '{header['agreement_id']}'"
             return refuse(CONVENIO_NO_COINCIDE, detail, field="agreement_id", **known)
@@ -231,6 +245,32 @@ class Gatekeeper:
             rejected=checks.rejected,
             quality=checks.quality,
             **known,  # type: ignore[arg-type]
+        )
+
+    def _allowed(
+        self, agreement: Agreement, resolved: ResolvedSchema
+    ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+        """The versions naming ``resolved`` that ``agreement`` allows, and those of them whose
+        pin is ``resolved``'s schema (or that have no pin yet: see ``hub.gatekeeper.pins``)."""
+        allowed = [(s, v) for s, v in resolved.versions if agreement.allows_version(s, v)]
+        agreed = [
+            (s, v)
+            for s, v in allowed
+            if (pin := self.schemas.pinned(s, v)) is None or pin == resolved.fingerprint
+        ]
+        return allowed, agreed
+
+    def _not_agreed(self, allowed: list[tuple[str, int]], resolved: ResolvedSchema) -> str:
+        """The text of an ``ESQUEMA_NO_CONVENIDO`` refusal: what changed, then what to do."""
+        subject, version = allowed[0]
+        pin = self.schemas.pinned(subject, version)
+        todo = GATEKEEPER_REASONS[ESQUEMA_NO_CONVENIDO]
+        return (
+            f"{subject} v{version}: el esquema del mensaje (id {resolved.id}, huella SHA-256 "
+            f"{resolved.fingerprint}) no es el que la bitácora del hub registró para esa versión "
+            f"(huella {pin}); el registro de esquemas dio ese número a otro esquema (tras un "
+            f"borrado definitivo de la versión, o por una edición directa de sus tablas). "
+            f"{todo[0].upper()}{todo[1:]}"
         )
 
     def _decode(self, value: bytes) -> tuple[ResolvedSchema, Any]:

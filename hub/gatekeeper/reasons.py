@@ -17,6 +17,7 @@ __all__ = [
     "CONVENIO_DESCONOCIDO",
     "CONVENIO_NO_COINCIDE",
     "CONVENIO_NO_VIGENTE",
+    "ESQUEMA_NO_CONVENIDO",
     "ESQUEMA_NO_PERMITIDO",
     "FIRMA_INVALIDA",
     "GATEKEEPER_REASONS",
@@ -37,6 +38,7 @@ FIRMA_INVALIDA: Final = "FIRMA_INVALIDA"
 CONVENIO_NO_VIGENTE: Final = "CONVENIO_NO_VIGENTE"
 MENSAJE_ILEGIBLE: Final = "MENSAJE_ILEGIBLE"
 ESQUEMA_NO_PERMITIDO: Final = "ESQUEMA_NO_PERMITIDO"
+ESQUEMA_NO_CONVENIDO: Final = "ESQUEMA_NO_CONVENIDO"
 CONVENIO_NO_COINCIDE: Final = "CONVENIO_NO_COINCIDE"
 MENSAJE_REPETIDO: Final = "MENSAJE_REPETIDO"
 PROGRAMA_FUERA_DE_CONVENIO: Final = "PROGRAMA_FUERA_DE_CONVENIO"
@@ -76,6 +78,13 @@ GATEKEEPER_REASONS: Final[Mapping[str, str]] = MappingProxyType(
             "el esquema (subject y versión) no está permitido por el convenio; use una versión "
             "listada en contracts del convenio"
         ),
+        ESQUEMA_NO_CONVENIDO: (
+            "el convenio permite, con cada número de versión, el esquema exacto que el hub "
+            "registró en su bitácora para ella (huella SHA-256 de su forma canónica), no otro al "
+            "que el registro dé después ese número. Qué hacer: la dependencia serializa con el "
+            "esquema convenido, o registra el suyo como una versión nueva del contrato y el "
+            "convenio se modifica para permitirla"
+        ),
         CONVENIO_NO_COINCIDE: (
             "el agreement_id del conjunto no coincide con el convenio del encabezado y del tema"
         ),
@@ -109,6 +118,7 @@ SET_LEVEL_REASONS: Final = frozenset(
         CONVENIO_NO_VIGENTE,
         MENSAJE_ILEGIBLE,
         ESQUEMA_NO_PERMITIDO,
+        ESQUEMA_NO_CONVENIDO,
         CONVENIO_NO_COINCIDE,
         MENSAJE_REPETIDO,
     }

@@ -7,6 +7,11 @@ subject, or a version deleted): ``resolve(id, fresh=True)`` reads them again, as
 does before refusing a version its cache does not allow, and :meth:`StoreSchemas.observe_registry`
 (the worker's periodic look at the registry) forgets them all when the registry's versions
 changed, so that a deleted version stops being accepted without a restart.
+
+:meth:`StoreSchemas.pinned` tells which exact schema (fingerprint) a contract version stands for:
+the first one the audit log recorded for it (``hub.gatekeeper.pins``). Pins found are kept (they
+never change); a version without one is looked up again at each ask, which happens only until the
+workers' next look at the registry records it.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from hub.contracts.schema_text import ParsedSchema, parse_schema
+from hub.contracts.schema_text import ParsedSchema, fingerprint, parse_schema
 from hub.errors import ContractError
+from hub.gatekeeper.pins import PinKey, read_pins
 from hub.schema_registry.errors import RegistryError
 from hub.schema_registry.store import SchemaStore
 
@@ -28,20 +34,25 @@ __all__ = ["ResolvedSchema", "StoreSchemas"]
 
 @dataclass(frozen=True)
 class ResolvedSchema:
-    """A writer schema: its id, the (subject, version) pairs that use it and the parsed form."""
+    """A writer schema: its id, the (subject, version) pairs that use it, the parsed form and
+    its fingerprint (SHA-256 of its canonical form, as the registry and the audit log keep it)."""
 
     id: int
     versions: tuple[tuple[str, int], ...]
     parsed: ParsedSchema
+    fingerprint: str = ""
 
 
 class StoreSchemas:
     """Resolves schema ids against the registry tables at ``engine`` (thread-safe cache)."""
 
     def __init__(self, engine: Engine) -> None:
+        self._engine = engine
         self._store = SchemaStore(engine)
         self._by_id: dict[int, ResolvedSchema] = {}
-        self._parsed: dict[int, ParsedSchema] = {}  # kept when the versions are forgotten
+        # kept when the versions are forgotten: an id never changes meaning
+        self._parsed: dict[int, tuple[ParsedSchema, str]] = {}
+        self._pins: dict[PinKey, str] = {}
         self._latest: dict[str, ResolvedSchema] = {}
         self._lock = threading.Lock()
         self._registry_state: Hashable | None = None
@@ -55,17 +66,31 @@ class StoreSchemas:
         if cached is not None and not fresh:
             return cached
         try:
-            parsed = self._parsed.get(schema_id)
-            if parsed is None:
-                parsed = parse_schema(json.loads(self._store.get_schema(schema_id).schema))
+            known = self._parsed.get(schema_id)
+            if known is None:
+                canonical = self._store.get_schema(schema_id).schema
+                known = (parse_schema(json.loads(canonical)), fingerprint(canonical))
             versions = tuple(self._store.schema_versions(schema_id))
         except RegistryError as exc:
             raise KeyError(schema_id) from exc
-        resolved = ResolvedSchema(schema_id, versions, parsed)
+        resolved = ResolvedSchema(schema_id, versions, *known)
         with self._lock:
             self._by_id[schema_id] = resolved
-            self._parsed[schema_id] = parsed
+            self._parsed[schema_id] = known
         return resolved
+
+    def pinned(self, subject: str, version: int) -> str | None:
+        """The fingerprint the audit log first recorded for ``subject`` ``version``; None when
+        it recorded none yet (see ``hub.gatekeeper.pins``)."""
+        key = (subject, version)
+        found = self._pins.get(key)
+        if found is not None:
+            return found
+        with self._engine.connect() as conn:
+            pins = read_pins(conn)
+        with self._lock:
+            self._pins = pins
+        return pins.get(key)
 
     def observe_registry(self, state: Hashable) -> None:
         """Forget which versions use each id (and the latest versions) when ``state`` differs
@@ -98,6 +123,7 @@ class StoreSchemas:
             registered.id,
             ((subject, registered.version),),
             parse_schema(json.loads(registered.schema)),
+            fingerprint(registered.schema),
         )
         with self._lock:
             self._latest[subject] = resolved
