@@ -104,23 +104,22 @@ def test_the_migration_counts_from_the_rows_and_from_the_audit_log(db_url: str) 
         migrate(engine, "0007")  # before the counters: rows and audit entries as they were
         at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
         with engine.begin() as conn:
-            conn.execute(
+            schema_id = conn.execute(
                 _row(
                     "sr_schemas",
-                    id=1,
                     fingerprint="a" * 64,
                     schema_type="AVRO",
                     canonical='"int"',
                     created_at=at,
                 )
-            )
+            ).inserted_primary_key[0]
             for version in (1, 3):  # v2 and v4 deleted for good; v4 only the audit log knows
                 conn.execute(
                     _row(
                         "sr_subject_versions",
                         subject="notas",
                         version=version,
-                        schema_id=1,
+                        schema_id=schema_id,
                         deleted=False,
                         created_at=at,
                     )
