@@ -1,4 +1,9 @@
-"""``sisi registry``: totals of the central registry and audited look-ups of one person."""
+"""``sisi registry``: totals of the central registry and audited reads of its history.
+
+``person`` shows one person; ``enrolled`` answers "who was enrolled in program P in month M" and
+``paid`` "everything program P paid in a territory in a year". The three read personal data, so
+each needs a declared purpose and is recorded in the audit log before anything is shown.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +29,17 @@ from hub.audit.keys import load_or_create_hub_key
 from hub.audit.store import AuditLog
 from hub.db import make_engine
 from hub.errors import ConfigurationError, SisiError
-from hub.registry.queries import person_by_curp, stats
+from hub.registry.queries import (
+    RegistryQueryError,
+    cvegeo_parts,
+    enrolled_in,
+    known_program,
+    month_range,
+    paid_in,
+    person_by_curp,
+    stats,
+    year_range,
+)
 from hub.settings import Settings
 from hub.validation.curp import normalize_curp, validate_curp
 
@@ -137,7 +152,7 @@ def _checked_curp(value: str) -> str:
 
 @click.group("registry")
 def registry() -> None:
-    """Registro central: totales y consulta auditada de una persona."""
+    """Registro central: totales y consultas auditadas (una persona, inscritos, pagos)."""
 
 
 @registry.command("stats")
@@ -167,18 +182,28 @@ def stats_command(as_json: bool) -> None:
         click.echo(f"  {program:<12} {count}")
 
 
-@registry.command("person")
-@click.argument("curp")
-@click.option("--purpose", required=True, help="Finalidad de la consulta (queda en la bitácora).")
-@click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
-def person_command(curp: str, purpose: str, as_json: bool) -> None:
-    """Datos, programas y pagos de una persona. La consulta queda en la bitácora de auditoría."""
+def _checked_purpose(purpose: str) -> str:
     if not purpose.strip():
         raise SisiError(
             "la finalidad está vacía",
             field="--purpose",
             hint="declare para qué consulta los datos personales",
         )
+    return purpose.strip()
+
+
+def _as_option(exc: RegistryQueryError, option: str) -> SisiError:
+    """A query's validation error told on the command line's own option."""
+    return SisiError(exc.message, field=option, hint=exc.hint)
+
+
+@registry.command("person")
+@click.argument("curp")
+@click.option("--purpose", required=True, help="Finalidad de la consulta (queda en la bitácora).")
+@click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
+def person_command(curp: str, purpose: str, as_json: bool) -> None:
+    """Datos, programas y pagos de una persona. La consulta queda en la bitácora de auditoría."""
+    _checked_purpose(purpose)
     curp = _checked_curp(curp)
     settings = Settings()
     engine = open_registry(settings, ["people", "audit_log"])
@@ -232,4 +257,145 @@ def person_command(curp: str, purpose: str, as_json: bool) -> None:
     for payment in report.payments:
         amount = decimal.Decimal(payment["monto_centavos"] or 0).scaleb(-2)
         click.echo(f"  pago {payment['fecha_beneficio']} {payment['program_key']} ${amount:,}")
+    click.echo(f"consulta registrada en la bitácora (entrada {entry.sequence}).", err=True)
+
+
+def _checked_program(engine: Engine, program: str) -> tuple[str, str]:
+    try:
+        return known_program(engine, program)
+    except RegistryQueryError as exc:
+        raise _as_option(exc, "PROGRAMA") from exc
+
+
+@registry.command("enrolled")
+@click.argument("program", metavar="PROGRAMA")
+@click.option("--month", required=True, metavar="AAAA-MM", help="Mes de la consulta.")
+@click.option("--purpose", required=True, help="Finalidad de la consulta (queda en la bitácora).")
+@click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
+def enrolled_command(program: str, month: str, purpose: str, as_json: bool) -> None:
+    """Quiénes estuvieron inscritos en PROGRAMA algún día del mes (consulta auditada).
+
+    Cuenta a quien tuvo una inscripción ACTIVA en al menos un día del mes, en cualquier convenio;
+    una persona inscrita por dos convenios aparece una vez.
+    """
+    purpose = _checked_purpose(purpose)
+    try:
+        month_range(month.strip())
+    except RegistryQueryError as exc:
+        raise _as_option(exc, "--month") from exc
+    month = month.strip()
+    settings = Settings()
+    engine = open_registry(settings, ["people", "enrollments", "programs", "audit_log"])
+    try:
+        key, name = _checked_program(engine, program)
+        people = enrolled_in(engine, key, month)
+        entry = AuditLog(engine, load_or_create_hub_key(settings)).read_personal(
+            operator(),
+            purpose,
+            f"inscritos:{key}:{month}",
+            {"command": "registry enrolled", "people": str(len(people))},
+        )
+    finally:
+        engine.dispose()
+    if as_json:
+        document = {
+            "program_key": key,
+            "program_name": name,
+            "month": month,
+            "count": len(people),
+            "people": [
+                {
+                    "person_id": p.person_id,
+                    "curp": p.curp,
+                    "primer_apellido": p.primer_apellido,
+                    "segundo_apellido": p.segundo_apellido,
+                    "nombre": p.nombre,
+                }
+                for p in people
+            ],
+            "audit_sequence": entry.sequence,
+        }
+        click.echo(json.dumps(document, ensure_ascii=False, default=json_default))
+    else:
+        noun = "persona inscrita" if len(people) == 1 else "personas inscritas"
+        click.echo(f"{key} ({name}), {month}: {len(people)} {noun}")
+        for p in people:
+            names = " ".join(x for x in (p.primer_apellido, p.segundo_apellido, p.nombre) if x)
+            click.echo(f"  {p.curp or '(sin CURP)':<18}  {names}  [{p.person_id}]")
+    click.echo(f"consulta registrada en la bitácora (entrada {entry.sequence}).", err=True)
+
+
+@registry.command("paid")
+@click.argument("program", metavar="PROGRAMA")
+@click.option(
+    "--cvegeo",
+    required=True,
+    help="Territorio INEGI: 2 cifras (entidad), 5 (municipio) o 9 (localidad).",
+)
+@click.option("--year", required=True, type=int, metavar="AAAA", help="Año de los pagos.")
+@click.option("--purpose", required=True, help="Finalidad de la consulta (queda en la bitácora).")
+@click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
+def paid_command(program: str, cvegeo: str, year: int, purpose: str, as_json: bool) -> None:
+    """Todo lo que PROGRAMA pagó en un territorio durante un año (consulta auditada).
+
+    Un pago cuenta donde lo dijo su elemento; uno sin geografía, donde vivía el beneficiario en la
+    fecha del pago según su historial de inscripción.
+    """
+    purpose = _checked_purpose(purpose)
+    cvegeo = cvegeo.strip()
+    try:
+        cvegeo_parts(cvegeo)
+    except RegistryQueryError as exc:
+        raise _as_option(exc, "--cvegeo") from exc
+    try:
+        year_range(year)
+    except RegistryQueryError as exc:
+        raise _as_option(exc, "--year") from exc
+    settings = Settings()
+    engine = open_registry(settings, ["people", "benefits_paid", "programs", "audit_log"])
+    try:
+        key, name = _checked_program(engine, program)
+        report = paid_in(engine, key, cvegeo, year)
+        entry = AuditLog(engine, load_or_create_hub_key(settings)).read_personal(
+            operator(),
+            purpose,
+            f"pagos:{key}:{cvegeo}:{year}",
+            {"command": "registry paid", "payments": str(len(report.rows))},
+        )
+    finally:
+        engine.dispose()
+    if as_json:
+        document = {
+            "program_key": key,
+            "program_name": name,
+            "cvegeo": cvegeo,
+            "year": year,
+            "count": len(report.rows),
+            "total": report.total,
+            "payments": [
+                {
+                    "person_id": row.person_id,
+                    "curp": row.curp,
+                    "agreement_id": row.agreement_id,
+                    "reference_id": row.reference_id,
+                    "fecha_beneficio": row.fecha_beneficio,
+                    "tipo_beneficio": row.tipo_beneficio,
+                    "monto": row.monto,
+                    "cvegeo": row.cvegeo,
+                }
+                for row in report.rows
+            ],
+            "audit_sequence": entry.sequence,
+        }
+        click.echo(json.dumps(document, ensure_ascii=False, default=json_default))
+    else:
+        noun = "pago" if len(report.rows) == 1 else "pagos"
+        click.echo(
+            f"{key} ({name}), {cvegeo}, {year}: {len(report.rows)} {noun} por ${report.total:,}"
+        )
+        for row in report.rows:
+            click.echo(
+                f"  {row.fecha_beneficio}  {row.curp or '(sin CURP)':<18}  ${row.monto:>12,}"
+                f"  {row.cvegeo:<9}  {row.tipo_beneficio}  {row.agreement_id}/{row.reference_id}"
+            )
     click.echo(f"consulta registrada en la bitácora (entrada {entry.sequence}).", err=True)

@@ -7,6 +7,7 @@ These read personal data; callers that serve people outside the hub must audit e
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -34,12 +35,15 @@ __all__ = [
     "PersonReport",
     "RecordLink",
     "RegistryQueryError",
+    "cvegeo_parts",
     "enrolled_in",
+    "known_program",
     "month_range",
     "paid_in",
     "person_by_curp",
     "record_links",
     "stats",
+    "year_range",
 ]
 
 
@@ -147,6 +151,36 @@ def month_range(month: str) -> tuple[dt.date, dt.date]:
     return start, end
 
 
+def known_program(engine: Engine, program_key: str) -> tuple[str, str]:
+    """``program_key`` as the catalog writes it, and its name; an error naming close keys.
+
+    A key the catalog does not hold would answer "nobody" and "nothing paid", which reads as a
+    fact about the program: callers serving people check the key first.
+    """
+    wanted = program_key.strip()
+    with engine.connect() as conn:
+        catalog = {key: name for key, name in conn.execute(select(PROGRAMS.c.key, PROGRAMS.c.name))}
+    if wanted in catalog:
+        return wanted, catalog[wanted]
+    same = [key for key in catalog if key.upper() == wanted.upper()]
+    if len(same) == 1:
+        return same[0], catalog[same[0]]
+    close = difflib.get_close_matches(wanted.upper(), sorted(catalog), n=3, cutoff=0.6)
+    if close:
+        hint = f"¿quiso decir {' o '.join(close)}?"
+    elif catalog:
+        shown = sorted(catalog)
+        more = f" (y {len(shown) - 12} más)" if len(shown) > 12 else ""
+        hint = f"use una clave del catálogo: {', '.join(shown[:12])}{more}"
+    else:
+        hint = "el catálogo está vacío: ningún convenio ha entregado todavía elementos"
+    raise RegistryQueryError(
+        f"el programa {program_key!r} no está en el catálogo del registro",
+        field="programa",
+        hint=hint,
+    )
+
+
 def enrolled_in(engine: Engine, program_key: str, month: str) -> list[EnrolledPerson]:
     """People with an ACTIVA state in ``program_key`` on at least one day of ``month``."""
     start, end = month_range(month)
@@ -177,7 +211,7 @@ def _record_of(table: Table) -> ColumnElement[bool]:
     return and_(r.agreement_id == table.c.agreement_id, r.reference_id == table.c.reference_id)
 
 
-def _cvegeo_parts(cvegeo: str) -> tuple[str, ...]:
+def cvegeo_parts(cvegeo: str) -> tuple[str, ...]:
     if not re.fullmatch(r"[0-9]{2}(?:[0-9]{3}(?:[0-9]{4})?)?", cvegeo):
         raise RegistryQueryError(
             f"CVEGEO inválida {cvegeo!r}",
@@ -187,7 +221,7 @@ def _cvegeo_parts(cvegeo: str) -> tuple[str, ...]:
     return tuple(part for part in (cvegeo[:2], cvegeo[2:5], cvegeo[5:9]) if part)
 
 
-def _year_range(year: int) -> tuple[dt.date, dt.date]:
+def year_range(year: int) -> tuple[dt.date, dt.date]:
     """``year`` as [1 January, 1 January of the next year)."""
     if not 1 <= year < dt.MAXYEAR:
         raise RegistryQueryError(
@@ -234,8 +268,8 @@ def paid_in(engine: Engine, program_key: str, cvegeo: str, year: int) -> Payment
     enrollment state with an address counts at its current address. The current address alone
     would move past payments whenever a beneficiary moves.
     """
-    parts = _cvegeo_parts(cvegeo)
-    start, end = _year_range(year)
+    parts = cvegeo_parts(cvegeo)
+    start, end = year_range(year)
     b, r = BENEFITS_PAID.c, SOURCE_RECORDS.c
     lived = ENROLLMENTS.alias("lived")
     from_item = b.cve_ent.is_not(None)
