@@ -35,6 +35,7 @@ __all__ = [
     "AuditEntry",
     "AuditEvent",
     "ChainHead",
+    "DamagedEntry",
     "build_links",
     "canonical_bytes",
     "chain_hash",
@@ -206,6 +207,16 @@ class AuditEntry:
             self.details,
         )
         return chain_hash(self.prev_hash, canonical)
+
+
+@dataclass(frozen=True)
+class DamagedEntry(AuditEntry):
+    """A stored row that is not an entry the hub could have written (``damage`` says why, in
+    Spanish): details that are not a JSON object of texts, a timestamp that does not parse or
+    has a fraction of a millisecond. Read back so that verification names it instead of failing;
+    its unreadable fields are replaced (empty details, the epoch)."""
+
+    damage: str = ""
 
 
 @dataclass(frozen=True)

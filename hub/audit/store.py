@@ -28,10 +28,12 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Select,
     String,
     Table,
     Text,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.engine import Engine, Row
@@ -43,6 +45,7 @@ from hub.audit.chain import (
     AuditEntry,
     AuditEvent,
     ChainHead,
+    DamagedEntry,
     build_links,
     normalize_timestamp,
 )
@@ -102,21 +105,75 @@ def _utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else normalize_timestamp(moment)
 
 
-def _row_to_entry(row: Row[Any]) -> AuditEntry:
-    return AuditEntry(
-        sequence=row.sequence,
-        recorded_at=row.recorded_at,
-        actor=row.actor,
-        action=row.action,
-        agreement_id=row.agreement_id,
-        message_id=row.message_id,
-        reference_id=row.reference_id,
-        purpose=row.purpose,
-        details=json.loads(row.details),
-        prev_hash=bytes(row.prev_hash),
-        entry_hash=bytes(row.entry_hash),
-        signature=None if row.signature is None else bytes(row.signature),
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _stored_moment(value: object) -> tuple[datetime, str | None]:
+    """``recorded_at`` as stored (a datetime, or SQLite's text) and what is wrong with it."""
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return _EPOCH, f"su recorded_at ({value!r}) no es una fecha y hora"
+    if not isinstance(moment, datetime):
+        return _EPOCH, f"su recorded_at ({value!r}) no es una fecha y hora"
+    if moment.microsecond % 1000:
+        return moment, (
+            f"su recorded_at ({moment.isoformat()}) tiene fracciones de milisegundo, que el hub "
+            "nunca escribe; la entrada fue editada"
+        )
+    return moment, None
+
+
+def _stored_details(text: object) -> tuple[dict[str, str], str | None]:
+    """``details`` as stored (JSON text) and what is wrong with it."""
+    try:
+        value = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        value = None
+    if isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        return value, None
+    shown = text if not isinstance(text, str) or len(text) <= 80 else text[:77] + "..."
+    return {}, (
+        f"su columna details ({shown!r}) no es un objeto JSON de textos, como el hub la escribe; "
+        "la entrada fue editada"
     )
+
+
+def _row_to_entry(row: Row[Any]) -> AuditEntry:
+    moment, bad_moment = _stored_moment(row.recorded_at)
+    details, bad_details = _stored_details(row.details)
+    fields = {
+        "sequence": row.sequence,
+        "recorded_at": moment,
+        "actor": row.actor,
+        "action": row.action,
+        "agreement_id": row.agreement_id,
+        "message_id": row.message_id,
+        "reference_id": row.reference_id,
+        "purpose": row.purpose,
+        "details": details,
+        "prev_hash": bytes(row.prev_hash),
+        "entry_hash": bytes(row.entry_hash),
+        "signature": None if row.signature is None else bytes(row.signature),
+    }
+    damage = bad_details or bad_moment
+    if damage is not None:
+        return DamagedEntry(**fields, damage=damage)
+    return AuditEntry(**fields)
+
+
+def _select_entries() -> Select[Any]:
+    """All columns of the log; SQLite's timestamp as its stored text (parsed by
+    :func:`_stored_moment`), so that an edited one is named instead of failing the read."""
+    columns = [
+        type_coerce(column, String).label(column.name) if column.name == "recorded_at" else column
+        for column in audit_log.columns
+    ]
+    return select(*columns)
 
 
 def _rows(
@@ -397,7 +454,7 @@ class AuditLog:
 
     def entries_for(self, sequences: Sequence[int]) -> list[AuditEntry]:
         """The entries with these sequence numbers (those that exist), in order."""
-        query = select(audit_log).where(audit_log.c.sequence.in_(list(sequences)))
+        query = _select_entries().where(audit_log.c.sequence.in_(list(sequences)))
         with self._engine.connect() as conn:
             rows = conn.execute(query.order_by(audit_log.c.sequence)).all()
         return [_row_to_entry(row) for row in rows]
@@ -469,7 +526,7 @@ def _occurrence_problem(engine: Engine, sequence: int, key: str) -> str | None:
 
 def iter_entries(engine: Engine, *, start: int = 1, batch_size: int = 2000) -> Iterator[AuditEntry]:
     """Stream the log on ``engine`` in sequence order (server-side cursor on PostgreSQL)."""
-    query = select(audit_log).where(audit_log.c.sequence >= start).order_by(audit_log.c.sequence)
+    query = _select_entries().where(audit_log.c.sequence >= start).order_by(audit_log.c.sequence)
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(query)
         for row in result:
@@ -484,7 +541,7 @@ def recent_entries(
     limit: int = 20,
 ) -> list[AuditEntry]:
     """The last ``limit`` entries, of one action and/or agreement if given, oldest first."""
-    query = select(audit_log)
+    query = _select_entries()
     if action is not None:
         query = query.where(audit_log.c.action == action)
     if agreement_id is not None:

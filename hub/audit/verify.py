@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.agreements.keys import key_id, public_key_from_str, public_key_to_str
 from hub.audit.canonical import Canonicalizer
-from hub.audit.chain import GENESIS_HASH, AuditEntry, ChainHead
+from hub.audit.chain import GENESIS_HASH, AuditEntry, ChainHead, DamagedEntry
 from hub.audit.signing import signature_valid
 
 __all__ = ["Problem", "VerificationReport", "verify_chain"]
@@ -123,6 +123,8 @@ def _structure(
             Problem.REORDERED,
             f"su prev_hash no es {previous}; se reordenaron o insertaron entradas",
         )
+    if isinstance(entry, DamagedEntry):
+        return _Break(seq, Problem.EDITED, entry.damage)
     if entry.computed_hash(canon) != entry.entry_hash:
         return _Break(
             seq,
