@@ -4,8 +4,11 @@ Checks per entry, in this order: the sequence continues without a gap (a gap mea
 entries), ``prev_hash`` is the previous entry's hash (otherwise reordered or inserted) and the
 content still hashes to ``entry_hash`` (otherwise edited). Every signed entry (a batch head)
 must carry the hub's signature over its ``entry_hash``: a batch rewritten with recomputed hashes
-fails there, since the attacker cannot sign. The log must end in a signed entry (otherwise the
-end of a batch was cut off), and an expected head also catches a log cut short at a batch
+fails there, since the attacker cannot sign. An entry whose successor has another timestamp
+ended its batch (a batch shares one timestamp) and must be signed: otherwise its signature was
+removed (two batches in the same millisecond cannot be told apart, so there it goes unseen; the
+next signature still vouches for the content). The log must end in a signed entry (otherwise
+the end of a batch was cut off), and an expected head also catches a log cut short at a batch
 boundary or rewritten as a whole. The head stored next to the log can be rolled back by whoever
 can write the database; only a head published by the hub and kept elsewhere
 (``published_head``) catches that.
@@ -146,6 +149,18 @@ def _forged(fingerprint: str, run_start: int, seq: int) -> _Break:
     return _Break(run_start, Problem.FORGED, reason)
 
 
+def _unsigned_batch_end(entry: AuditEntry, following: AuditEntry) -> _Break:
+    """``entry`` ends a batch (every entry of a batch has its batch's one timestamp, and the next
+    one has another) but has no signature, which the hub puts on the last entry of each batch."""
+    return _Break(
+        entry.sequence,
+        Problem.EDITED,
+        f"no tiene firma, pero es la última de su lote (la entrada {following.sequence} se "
+        "registró en otro momento) y el hub firma la última entrada de cada lote; alguien borró "
+        "su firma",
+    )
+
+
 def _unsigned_tail(run_start: int, last: int, head: ChainHead | None) -> _Break:
     span = f"la entrada {last}" if run_start == last else f"las entradas {run_start} a {last}"
     beyond = (
@@ -216,6 +231,7 @@ def verify_chain(
     covered_sequence, covered_hash = 0, GENESIS_HASH  # last entry proven by a hub signature
     hash_at_head: bytes | None = None
     hash_at_published: bytes | None = None
+    before: AuditEntry | None = None  # the entry before the one being checked
     iterator: Iterator[AuditEntry] = iter(entries)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="audit-verify") as pool:
         while chunk := list(islice(iterator, _CHUNK)):
@@ -224,9 +240,19 @@ def verify_chain(
             expected, prev = last_sequence + 1, last_hash
             for entry in chunk:
                 broken = _structure(entry, expected, prev, canon)
+                if (
+                    broken is None
+                    and before is not None
+                    and before.signature is None
+                    and before.recorded_at != entry.recorded_at
+                ):
+                    broken = _unsigned_batch_end(before, entry)
+                    if good and good[-1] is before:
+                        good.pop()
                 if broken is not None:
                     break
                 good.append(entry)
+                before = entry
                 expected, prev = entry.sequence + 1, entry.entry_hash
             signed = [entry for entry in good if entry.signature is not None]
             bad = _first_bad_signature(key, signed, pool)

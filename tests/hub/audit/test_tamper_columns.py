@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ def hub(db_url: str, audit_engine: Engine, tmp_path: Path) -> tuple[dict[str, st
     data_dir = tmp_path / "var"
     log = AuditLog(audit_engine, load_or_create_hub_key(Settings(data_dir=data_dir)))
     log.append_many(accepted("m-1", 3))
+    time.sleep(0.003)  # batches at different milliseconds (what tells a batch's end)
     log.append_many(
         [
             accepted("m-2", 1)[0],
@@ -36,6 +38,7 @@ def hub(db_url: str, audit_engine: Engine, tmp_path: Path) -> tuple[dict[str, st
             accepted("m-2", 2)[1],
         ]
     )
+    time.sleep(0.003)
     log.append_many(accepted("m-3", 3))
     return {"SISI_DATABASE_URL": db_url, "SISI_DATA_DIR": str(data_dir)}, log
 
@@ -285,3 +288,22 @@ def test_the_whole_log_rehashed_and_signed_by_another_key_is_detected(
     document, stderr = failed(env)
     assert (document["first_bad_sequence"], document["problem"]) == (1, "FORGED")
     assert "no es de la llave del hub" in stderr
+
+
+@pytest.mark.parametrize("sequence", [3, 6])
+def test_a_signature_removed_from_a_batch_in_the_middle_is_detected(
+    hub: tuple[dict[str, str], AuditLog], audit_engine: Engine, sequence: int
+) -> None:
+    """The later batches' signatures still vouch for the content, but the row was edited (it
+    used to verify). A batch shares one timestamp: its last entry is the one before a change."""
+    env, _ = hub
+    with audit_engine.connect() as conn:
+        stamps = conn.execute(
+            text("SELECT recorded_at FROM audit_log WHERE sequence IN (:a, :b)"),
+            {"a": sequence, "b": sequence + 1},
+        ).scalars()
+        assert len(set(stamps)) == 2  # the batches were written at different milliseconds
+    run_sql(audit_engine, "UPDATE audit_log SET signature = NULL WHERE sequence = :s", s=sequence)
+    document, stderr = failed(env)
+    assert (document["first_bad_sequence"], document["problem"]) == (sequence, "EDITED")
+    assert "no tiene firma, pero es la última de su lote" in stderr
