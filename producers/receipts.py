@@ -44,6 +44,9 @@ SET_REASONS: Final[Mapping[str, str]] = {
     "CONVENIO_NO_VIGENTE": "el convenio no está vigente",
     "CONVENIO_DESCONOCIDO": "el convenio no existe en el hub",
     "ESQUEMA_NO_PERMITIDO": "la versión del contrato no está permitida por el convenio",
+    "ESQUEMA_NO_CONVENIDO": (
+        "el esquema no es el que el convenio permite con esa versión del contrato"
+    ),
     "FORMATO_INVALIDO": "el mensaje no es un conjunto de cambios legible",
 }
 _STATE: Final = {"ACCEPTED": ACEPTADO, "PARTIAL": PARCIAL, "REJECTED": RECHAZADO}

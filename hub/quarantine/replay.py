@@ -34,6 +34,7 @@ from hub.gatekeeper.reasons import (
     CAMPO_FUERA_DE_ALCANCE,
     CONVENIO_NO_COINCIDE,
     CONVENIO_NO_VIGENTE,
+    ESQUEMA_NO_CONVENIDO,
     ESQUEMA_NO_PERMITIDO,
     MENSAJE_ILEGIBLE,
     MENSAJE_REPETIDO,
@@ -84,6 +85,9 @@ _SET_CAUSES: Final[dict[str, str]] = {
     CONVENIO_NO_VIGENTE: "renueve o reactive el convenio (estado y fechas de vigencia)",
     ESQUEMA_NO_PERMITIDO: "si esa versión del contrato debe admitirse, agréguela al convenio "
     "(contracts); si no, la dependencia serializa con una versión permitida",
+    ESQUEMA_NO_CONVENIDO: "la dependencia serializa con el esquema que el convenio permite para "
+    "esa versión; si el nuevo debe admitirse, se registra como versión nueva y se modifica el "
+    "convenio para permitirla",
     MENSAJE_ILEGIBLE: "la dependencia serializa con un esquema publicado del contrato",
     CONVENIO_NO_COINCIDE: "la dependencia corrige el agreement_id o el message_id del cuerpo",
 }
