@@ -196,6 +196,9 @@ class StoredVersions:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._reported: set[tuple[str, str]] = set()
+        #: Versions already parsed, by (file, agreement id, sha256): a set reloads every few
+        #: seconds while the file stays broken; the log is read each time, the bytes once.
+        self._parsed: dict[tuple[str, str, str], LoadedAgreement | None] = {}
 
     def __call__(self, path: Path) -> LoadedAgreement | None:
         with self.engine.connect() as conn:
@@ -207,17 +210,30 @@ class StoredVersions:
             if not entries:
                 return None
             _sequence, agreement_id, entry = max(entries)
+            key = (str(path), agreement_id, entry.sha256)
+            if key in self._parsed:
+                return self._parsed[key]
             c = agreement_versions.c
             row = conn.execute(
                 select(c.content).where(c.agreement_id == agreement_id, c.sha256 == entry.sha256)
             ).first()
         if row is None:
             return None
-        content = bytes(row.content)
+        found = self._check(path, agreement_id, entry, bytes(row.content))
+        if len(self._parsed) >= 256:
+            self._parsed.clear()
+        self._parsed[key] = found
+        return found
+
+    def _check(
+        self, path: Path, agreement_id: str, entry: LastEntry, content: bytes
+    ) -> LoadedAgreement | None:
         if hashlib.sha256(content).hexdigest() != entry.sha256:
             self._once(
                 (agreement_id, entry.sha256),
-                "la versión guardada de %s (%s) no coincide con su huella sha256 %s: no se usa",
+                "la versión guardada de %s (%s) no coincide con su huella sha256 %s (la tabla "
+                "agreement_versions se alteró): no se pone en vigor; corrija el archivo del "
+                "convenio",
                 path.name,
                 agreement_id,
                 entry.sha256[:12],
@@ -229,7 +245,7 @@ class StoredVersions:
             self._once(
                 (agreement_id, entry.sha256),
                 "la última versión buena guardada de %s (%s, sha256 %s) ya no pasa las "
-                "revisiones del hub y no se pone en vigor:\n%s",
+                "revisiones del hub y no se pone en vigor (corrija el archivo del convenio):\n%s",
                 path.name,
                 agreement_id,
                 entry.sha256[:12],

@@ -86,6 +86,7 @@ def test_a_restarted_hub_consumes_removed_agreements_and_keeps_broken_ones(
             time.sleep(1)
         assert refused, f"el mensaje del convenio dado de baja no se leyó\n{hub.log_tail()}"
         assert refused[0].agreement_id == PAM and PAM_FILE in refused[0].message
+        time.sleep(7)  # a look of the topic watch (every 5 s): it must not resubscribe
         assert hub.alive()
     finally:
         hub.stop()
@@ -95,6 +96,7 @@ def test_a_restarted_hub_consumes_removed_agreements_and_keeps_broken_ones(
     log = hub.log_tail()
     assert f"{BECAS_FILE}:{line}: campo 'status'" in log
     assert "sigue en vigor su última versión buena" in log
+    assert "se reinicia el worker" not in log  # the topic watch agrees with the worker
     kept = [e for e in iter_entries(engine) if e.action == "AGREEMENT_LOADED"]
     assert [(e.agreement_id, e.details["file"], e.details["line"]) for e in kept] == [
         (BECAS, BECAS_FILE, str(line))
