@@ -14,12 +14,12 @@ the log recorded kinds, the topic is kept when this worker subscribed to it or t
 message read from it. A removed encuesta agreement, whose topic the hub never consumed, is not
 picked up.
 
-Why these refusals are **not authenticated and get no receipt**: the hub holds no trustworthy copy
-of a removed agreement. The audit log keeps only the digest of its last file, not its key; a copy
-kept in a worker's memory would authenticate in one worker and not in another, or not after a
-restart (the same bytes would get a receipt or not depending on which worker read them). A baja
-may also be a revocation (a leaked key, an agency that left): a key the operator withdrew must
-not make the hub publish receipts, or claim message identities, in the agency's name. So the
+Why these refusals are **not authenticated and get no receipt**: a baja may be a revocation (a
+leaked key, an agency that left): a key the operator withdrew must not make the hub publish
+receipts, or claim message identities, in the agency's name. The hub does keep the bytes of the
+agreement's last audited version (``hub.worker.versions``, for a file that breaks), but a removed
+file is a withdrawal, not a mistake to ride out; and a copy kept in a worker's memory would
+authenticate in one worker and not in another, or not after a restart. So the
 message is refused like one for an unknown agreement: quarantined with its bytes and the reason,
 in the ledger and the audit log, counted, with no receipt and no claim. Its agency's outbox still
 waits for the answer, and nothing is lost: when the agreement is registered again, ``sisi
