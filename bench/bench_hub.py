@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from fastavro import schemaless_reader
 from scratchdb import PG_SERVER, scratch_databases
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 from hub.agreements.keys import demo_private_key
@@ -299,6 +299,106 @@ def run_raw(
         stack.close()
 
 
+#: Tables the floor copies: what the hub writes per item and per change set (not the setup's).
+FLOOR_TABLES = (
+    "people", "source_records", "person_links", "enrollments", "benefits_paid", "applied_items",
+    "deliveries", "audit_log", "processed_messages", "compliance_totals",
+    "compliance_rejections", "compliance_deliveries",
+)  # fmt: skip
+
+
+def run_floor(source_url: str, url: str, tmp: Path, items: int, size: int) -> float:
+    """The write floor of the hub's data model: the rows a hub run committed, already built, put
+    into a fresh database with the same schema by plain bulk inserts (``executemany`` on SQLite,
+    ``COPY`` on PostgreSQL), in transactions of the hub's batch (``BATCH_MESSAGES`` change sets),
+    in key order (the best case for the indexes). No Kafka, no decoding, no Python logic: what
+    only storing what the hub must store costs. Prints items/s and where the time went."""
+    from hub.worker import BATCH_MESSAGES
+
+    source = make_engine(source_url)
+    target_settings = Settings(database_url=url, data_dir=tmp / "var-floor")
+    prepare_database(target_settings)
+    target = make_engine(url)
+    postgres = target.dialect.name == "postgresql"
+    present = set(inspect(source).get_table_names())
+    tables = [t for t in FLOOR_TABLES if t in present]
+    data: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
+    with source.connect() as conn:
+        for table in tables:
+            keys = inspect(source).get_pk_constraint(table)["constrained_columns"]
+            order = f" ORDER BY {', '.join(keys)}" if keys else ""
+            result = conn.execute(text(f"SELECT * FROM {table}{order}"))
+            data[table] = (list(result.keys()), [tuple(row) for row in result])
+    with source.connect() as conn:  # the catalog the hub filled from the agreements
+        programs = [tuple(row) for row in conn.execute(text("SELECT * FROM programs"))]
+    source.dispose()
+    with target.begin() as conn:  # the setup's own rows (agreements' audit entries, ...)
+        for table in tables:
+            conn.execute(text(f"DELETE FROM {table}"))
+        conn.execute(text("DELETE FROM programs"))
+        marks = ", ".join(f":p{i}" for i in range(len(programs[0])))
+        conn.execute(
+            text(f"INSERT INTO programs VALUES ({marks})"),
+            [{f"p{i}": v for i, v in enumerate(row)} for row in programs],
+        )
+    chunks = max(1, -(-items // (BATCH_MESSAGES * size)))
+    # a person goes in with the first of her records, as the hub does (the foreign keys hold)
+    people_columns, people_rows = data.pop("people")
+    by_id = {row[people_columns.index("id")]: row for row in people_rows}
+    records_columns, records = data["source_records"]
+    person_at = records_columns.index("person_id")
+    tables.remove("people")
+    tables.insert(tables.index("source_records"), "people")
+    linked = {row[person_at] for row in records}
+    spare = [row for row in people_rows if row[0] not in linked]
+    spent = dict.fromkeys([*tables, "commit"], 0.0)
+    raw: Any = target.raw_connection()
+    driver = raw.driver_connection
+    started = time.perf_counter()
+    for n in range(chunks):
+        for table in tables:
+            if table == "people":
+                columns = people_columns
+                first = records[len(records) * n // chunks : len(records) * (n + 1) // chunks]
+                part = [by_id.pop(r[person_at]) for r in first if r[person_at] in by_id]
+                part += spare[len(spare) * n // chunks : len(spare) * (n + 1) // chunks]
+                part.sort()
+            else:
+                columns, rows = data[table]
+                part = rows[len(rows) * n // chunks : len(rows) * (n + 1) // chunks]
+            if not part:
+                continue
+            begun = time.perf_counter()
+            names = ", ".join(columns)
+            if postgres:
+                sql = f"COPY {table} ({names}) FROM STDIN"
+                with driver.cursor() as cursor, cursor.copy(sql) as copy:
+                    for row in part:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join("?" * len(columns))
+                sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+                try:
+                    driver.executemany(sql, part)
+                except Exception as exc:
+                    raise RuntimeError(f"el piso no pudo escribir {table}: {exc}") from exc
+            spent[table] += time.perf_counter() - begun
+        begun = time.perf_counter()
+        driver.commit()
+        spent["commit"] += time.perf_counter() - begun
+    elapsed = time.perf_counter() - started
+    raw.close()
+    target.dispose()
+    rate = items / elapsed
+    shares = ", ".join(
+        f"{name} {seconds / elapsed:.0%}"
+        for name, seconds in spent.items()
+        if seconds > 0.005 * elapsed
+    )
+    print(f"  write floor: {rate:9,.0f} items/s   ({shares})")
+    return rate
+
+
 def run_latency(url: str, tmp: Path, codec: ChangeSetCodec, agreement: Agreement,
                 seconds: float) -> None:  # fmt: skip
     """publish → receipt per change set of 50 items every 50 ms (1,000 items/s)."""
@@ -448,15 +548,21 @@ def main(argv: list[str] | None = None) -> None:
                           f"change sets in {time.perf_counter() - started:.1f} s")  # fmt: skip
                 messages = cache[codec.schema_id]
                 raw = [run_raw(fresh(), tmp, messages, codec, args.size)]
-                hub = {w: run_hub(fresh(), tmp, int(w), messages, args.size)
-                       for w in args.workers.split(",")}  # fmt: skip
+                hub: dict[str, float] = {}
+                for w in args.workers.split(","):
+                    hub_url = fresh()
+                    hub[w] = run_hub(hub_url, tmp, int(w), messages, args.size)
+                floor = run_floor(hub_url, fresh(), tmp, args.items, args.size)
                 raw.append(run_raw(fresh(), tmp, messages, codec, args.size))
                 ceiling = sum(raw) / len(raw)
                 print(f"  raw ceiling: {ceiling:9,.0f} items/s (before {raw[0]:,.0f}, "
                       f"after {raw[1]:,.0f})")  # fmt: skip
+                print(f"  {label} write floor: {floor:9,.0f} items/s   raw {ceiling:9,.0f} "
+                      f"items/s   ratio {floor / ceiling:5.2f}")  # fmt: skip
                 for w, rate in hub.items():
                     print(f"  {label} hub --workers {w}: {rate:9,.0f} items/s   raw "
-                          f"{ceiling:9,.0f} items/s   ratio {rate / ceiling:5.2f}")  # fmt: skip
+                          f"{ceiling:9,.0f} items/s   ratio {rate / ceiling:5.2f}   "
+                          f"of the floor {rate / floor:5.2f}")  # fmt: skip
             if not args.skip_latency:
                 run_latency(fresh(), tmp, codec, agreement, args.latency_seconds)
             print(f"{label}: load {_load_line()}")
