@@ -158,7 +158,7 @@ def registry() -> None:
 @registry.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
 def stats_command(as_json: bool) -> None:
-    """Totales: personas, registros de origen, inscripciones activas por programa, pagos."""
+    """Totales: personas, registros de origen, personas inscritas hoy por programa, pagos."""
     engine = open_registry(Settings(), ["people", "applied_items"])
     try:
         totals = stats(engine)
@@ -177,7 +177,7 @@ def stats_command(as_json: bool) -> None:
     ]
     for label, value in rows:
         click.echo(f"{label + ':':<34}{value}")
-    click.echo("inscripciones activas por programa:")
+    click.echo("personas inscritas hoy, por programa:")
     for program, count in totals["active_enrollments"].items():
         click.echo(f"  {program:<12} {count}")
 

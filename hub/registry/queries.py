@@ -394,8 +394,14 @@ def person_by_curp(engine: Engine, curp: str) -> PersonReport | None:
     return PersonReport(dict(person), tuple(programs.values()), tuple(history), tuple(payments))
 
 
-def stats(engine: Engine) -> dict[str, Any]:
-    """Totals for ``sisi registry stats``: people, active enrollments by program, payments."""
+def stats(engine: Engine, today: dt.date | None = None) -> dict[str, Any]:
+    """Totals for ``sisi registry stats``: people, active enrollments by program, payments.
+
+    ``active_enrollments`` counts, per program, the people enrolled ``today`` (default: the
+    date today): items may take effect up to a year ahead, so the newest state of a row is not
+    always today's (an ALTA of next month is not enrolled yet, a BAJA of next month not out yet).
+    """
+    today = today or dt.date.today()
     e, b = ENROLLMENTS.c, BENEFITS_PAID.c
     with engine.connect() as conn:
 
@@ -404,7 +410,11 @@ def stats(engine: Engine) -> dict[str, Any]:
 
         active = conn.execute(
             select(e.program_key, func.count(func.distinct(e.person_id)))
-            .where(e.status == "ACTIVA", e.valid_to.is_(None))
+            .where(
+                e.status == "ACTIVA",
+                e.valid_from <= today,
+                or_(e.valid_to.is_(None), e.valid_to > today),
+            )
             .group_by(e.program_key)
             .order_by(e.program_key)
         ).all()

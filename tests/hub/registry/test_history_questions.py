@@ -3,6 +3,8 @@ clearly (never a Python ValueError, never a silent empty answer)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -13,10 +15,12 @@ from hub.registry import (
     month_range,
     paid_in,
     person_by_curp,
+    stats,
 )
 from tests.hub.registry.conftest import PROGRAM, header, item
 
 JUAN = "PEGJ800101HCSRRN01"
+ANA = "LOMA900202MDFPRR02"
 
 
 @pytest.mark.parametrize("month", ["0000-01", "9999-12", "２０２５-０３", "2025-00", "2025-3"])
@@ -54,3 +58,17 @@ def test_a_person_in_a_program_through_two_rows_is_active_while_one_is(registry:
     report = person_by_curp(registry, JUAN)
     assert report is not None
     assert [(p["program_key"], p["status"]) for p in report.programs] == [(PROGRAM, "BAJA")]
+
+
+def test_stats_counts_who_is_enrolled_today_not_who_will_be(registry: Engine) -> None:
+    today = dt.date.today()
+    soon, past = today + dt.timedelta(days=20), today - dt.timedelta(days=200)
+    writer = RegistryWriter(registry)
+    writer.apply(header("a"), [item("R1", "ALTA", past, curp=JUAN)])
+    writer.apply(header("b"), [item("R1", "BAJA", soon, curp=JUAN, program=None)])  # leaves soon
+    writer.apply(header("c"), [item("R2", "ALTA", soon, curp=ANA, nombre="Ana", program="E003")])
+    writer.apply(header("d"), [item("R3", "ALTA", past, curp=None, program="U010")])
+    writer.apply(header("e"), [item("R3", "BAJA", today, curp=None, program=None)])  # out today
+    # JUAN is enrolled today (his BAJA takes effect in 20 days); ANA joins E003 in 20 days; R3
+    # left U010 today
+    assert stats(registry)["active_enrollments"] == {PROGRAM: 1}
