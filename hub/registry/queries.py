@@ -89,7 +89,7 @@ class PersonReport:
     """Everything the registry holds about one person."""
 
     person: dict[str, Any]
-    programs: tuple[dict[str, Any], ...]  # program, name, current status
+    programs: tuple[dict[str, Any], ...]  # program, name, status today
     history: tuple[dict[str, Any], ...]  # every enrollment state, oldest first
     payments: tuple[dict[str, Any], ...]
 
@@ -324,8 +324,12 @@ def paid_in(engine: Engine, program_key: str, cvegeo: str, year: int) -> Payment
     return PaymentReport(tuple(rows), total)
 
 
-def person_by_curp(engine: Engine, curp: str) -> PersonReport | None:
-    """The person with ``curp``: data, programs received, enrollment history and payments."""
+def person_by_curp(engine: Engine, curp: str, today: dt.date | None = None) -> PersonReport | None:
+    """The person with ``curp``: data, programs received, enrollment history and payments.
+
+    Each program's ``status`` is the person's on ``today`` (default: the date today): ACTIVA,
+    BAJA, or PENDIENTE when the enrollment takes effect later.
+    """
     with engine.connect() as conn:
         person = (
             conn.execute(select(PEOPLE).where(PEOPLE.c.curp == curp.strip().upper()))
@@ -376,7 +380,9 @@ def person_by_curp(engine: Engine, curp: str) -> PersonReport | None:
             ).mappings()
         ]
     # one entry per program and agreement; a person may be in it through several padrón rows,
-    # and is ACTIVA while the current state of any of them is
+    # and is ACTIVA while today's state of any of them is. Items take effect up to a year ahead:
+    # a program whose every state begins after today is PENDIENTE (not enrolled yet)
+    today = today or dt.date.today()
     programs: dict[tuple[str, str], dict[str, Any]] = {}
     for state in history:
         key = (state["program_key"], state["agreement_id"])
@@ -386,11 +392,14 @@ def person_by_curp(engine: Engine, curp: str) -> PersonReport | None:
                 "program_key": state["program_key"],
                 "program_name": state["program_name"],
                 "agreement_id": state["agreement_id"],
-                "status": "BAJA",
+                "status": "PENDIENTE" if state["valid_from"] > today else "BAJA",
             },
         )
-        if state["valid_to"] is None and state["status"] == "ACTIVA":
-            entry["status"] = "ACTIVA"
+        in_force = state["valid_from"] <= today and (
+            state["valid_to"] is None or state["valid_to"] > today
+        )
+        if in_force and state["status"] == "ACTIVA":  # states come oldest first: the first
+            entry["status"] = "ACTIVA"  # seen of a program decides PENDIENTE
     return PersonReport(dict(person), tuple(programs.values()), tuple(history), tuple(payments))
 
 

@@ -72,3 +72,18 @@ def test_stats_counts_who_is_enrolled_today_not_who_will_be(registry: Engine) ->
     # JUAN is enrolled today (his BAJA takes effect in 20 days); ANA joins E003 in 20 days; R3
     # left U010 today
     assert stats(registry)["active_enrollments"] == {PROGRAM: 1}
+
+
+def test_a_persons_program_status_is_todays(registry: Engine) -> None:
+    today = dt.date.today()
+    soon, past = today + dt.timedelta(days=20), today - dt.timedelta(days=200)
+    writer = RegistryWriter(registry)
+    writer.apply(header("a"), [item("R1", "ALTA", past)])
+    writer.apply(header("b"), [item("R1", "BAJA", soon, program=None)])  # leaves in 20 days
+    writer.apply(header("c"), [item("R2", "ALTA", soon, program="E003")])  # joins in 20 days
+    report = person_by_curp(registry, JUAN)
+    assert report is not None
+    assert {p["program_key"]: p["status"] for p in report.programs} == {
+        PROGRAM: "ACTIVA",
+        "E003": "PENDIENTE",  # not enrolled yet
+    }
