@@ -27,6 +27,7 @@ __all__ = [
     "head_from_record",
     "head_to_record",
     "read_published_head",
+    "read_published_heads",
 ]
 
 AUDIT_RECORD_SUBJECT = "mx.gob.sisi.hub.AuditRecord"
@@ -110,6 +111,33 @@ def read_published_head(
     last record is not always the newest head: the highest sequence wins. Records that do not
     decode are skipped. Raises ``SisiError`` when the broker does not answer within ``timeout``.
     """
+    records = _read_heads(bootstrap_servers, topic, resolver, timeout=timeout, last=_LAST_RECORDS)
+    return max(records, key=lambda record: int(record["sequence"]), default=None)
+
+
+def read_published_heads(
+    bootstrap_servers: str, topic: str, resolver: SchemaResolver, *, timeout: float = 30.0
+) -> list[dict[str, Any]]:
+    """Every ``AuditChainHead`` the topic still holds, in the order read (per partition, by
+    offset). Records that do not decode are skipped. Raises ``SisiError`` when the broker does
+    not answer, or the topic is not read to its end, within ``timeout``.
+
+    Checking a log against all of them, not just the newest, is what catches a log that was cut
+    and re-headed in the database and then grew again: the hub's later heads describe the new
+    chain, but the earlier ones still describe the old one.
+    """
+    return _read_heads(bootstrap_servers, topic, resolver, timeout=timeout, last=None)
+
+
+def _read_heads(
+    bootstrap_servers: str,
+    topic: str,
+    resolver: SchemaResolver,
+    *,
+    timeout: float,
+    last: int | None,
+) -> list[dict[str, Any]]:
+    """The decodable heads among the ``last`` records of each partition (all when None)."""
     from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
     consumer: Any = Consumer(
@@ -133,7 +161,7 @@ def read_published_head(
             ) from exc
         described = metadata.topics.get(topic)
         if described is None or described.error is not None or not described.partitions:
-            return None
+            return []
         pending: dict[int, int] = {}  # partition -> offset of its last record
         starts: list[Any] = []
         for partition in sorted(described.partitions):
@@ -142,11 +170,12 @@ def read_published_head(
             )
             if high > low:
                 pending[partition] = high - 1
-                starts.append(TopicPartition(topic, partition, max(low, high - _LAST_RECORDS)))
+                first = low if last is None else max(low, high - last)
+                starts.append(TopicPartition(topic, partition, first))
         if not pending:
-            return None
+            return []
         consumer.assign(starts)
-        best: dict[str, Any] | None = None
+        records: list[dict[str, Any]] = []
         while pending and time.monotonic() < deadline:
             message = consumer.poll(min(0.5, max(deadline - time.monotonic(), 0.01)))
             if message is None:
@@ -163,8 +192,12 @@ def read_published_head(
                 head_from_record(record)
             except (SisiError, KeyError, TypeError, ValueError):
                 continue
-            if best is None or int(record["sequence"]) > int(best["sequence"]):
-                best = record
-        return best
+            records.append(record)
+        if pending and last is None:
+            raise SisiError(
+                f"no se terminó de leer el tópico {topic} en {timeout:g} s",
+                hint="vuelva a intentar; revise que el broker responda",
+            )
+        return records
     finally:
         consumer.close()

@@ -16,6 +16,7 @@ can write the database; only a head published by the hub and kept elsewhere
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -58,6 +59,8 @@ class VerificationReport:
     reason: str | None = None
     #: sequence of the published head the log was checked against (None when none was given)
     published_sequence: int | None = None
+    #: how many distinct published heads the log was checked against
+    published_count: int = 0
 
     @property
     def ok(self) -> bool:
@@ -69,6 +72,9 @@ class VerificationReport:
         if self.ok:
             published = (
                 f"; contiene la cabeza publicada {self.published_sequence}"
+                if self.published_sequence and self.published_count <= 1
+                else f"; contiene las {self.published_count} cabezas publicadas revisadas (la más "
+                f"reciente, la {self.published_sequence})"
                 if self.published_sequence
                 else ""
             )
@@ -89,6 +95,7 @@ class VerificationReport:
             "problem": self.problem.name if self.problem else None,
             "reason": self.reason,
             "published_sequence": self.published_sequence,
+            "published_count": self.published_count,
         }
 
 
@@ -207,6 +214,7 @@ def verify_chain(
     *,
     expected_head: ChainHead | None = None,
     published_head: ChainHead | None = None,
+    published_heads: Iterable[ChainHead] = (),
     require_signed_end: bool = True,
 ) -> VerificationReport:
     """Walk ``entries`` in sequence order and report the first broken one (streams; stops there).
@@ -215,11 +223,15 @@ def verify_chain(
     the previous one and hash to its ``entry_hash``; every signature present must be the hub's;
     and the log must end in a signed entry (a batch head), since the signatures are what make a
     rewritten chain detectable. ``expected_head``, when given, must be reached exactly: a log
-    shorter than it was cut at the end. ``published_head``, a head the hub published (and someone
-    kept outside the hub), must be in the log exactly: its signature is the hub's and the entry
-    with its sequence has its hash. The log may have grown past it; a log that ends before it, or
-    holds another entry there, was cut and re-headed or rewritten. ``require_signed_end=False``
-    checks a prefix (e.g. a topic read while a batch is still arriving) without that last rule.
+    shorter than it was cut at the end. ``published_head``, a head the hub published (and
+    someone kept outside the hub), must be in the log exactly: its signature is the hub's and the
+    entry with its sequence has its hash. The log may have grown past it; a log that ends before
+    it, or holds another entry there, was cut and re-headed or rewritten. ``published_heads``:
+    several such heads (e.g. every head a public topic holds), each checked the same way; the
+    failing one with the lowest sequence is reported. Checking the older ones too is what catches
+    a log cut, re-headed and then grown again by the hub, whose newer heads describe the new
+    chain. ``require_signed_end=False`` checks a prefix (e.g. a topic read while a batch is still
+    arriving) without that last rule.
 
     On failure the report's ``entries_checked``/``last_sequence`` stop before the first entry
     that can no longer be vouched for (``first_bad_sequence``).
@@ -230,8 +242,14 @@ def verify_chain(
     last_sequence, last_hash, checked = 0, GENESIS_HASH, 0
     covered_sequence, covered_hash = 0, GENESIS_HASH  # last entry proven by a hub signature
     hash_at_head: bytes | None = None
-    hash_at_published: bytes | None = None
-    before: AuditEntry | None = None  # the entry before the one being checked
+    distinct = {
+        (head.sequence, head.entry_hash, head.signature): head
+        for head in (*published_heads, *(() if published_head is None else (published_head,)))
+    }
+    published = [distinct[item] for item in sorted(distinct)]
+    wanted = sorted({head.sequence for head in published})
+    hash_at: dict[int, bytes] = {}  # entry hash at each published head's sequence
+    previous_entry: AuditEntry | None = None  # the entry before the one being checked
     iterator: Iterator[AuditEntry] = iter(entries)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="audit-verify") as pool:
         while chunk := list(islice(iterator, _CHUNK)):
@@ -242,17 +260,17 @@ def verify_chain(
                 broken = _structure(entry, expected, prev, canon)
                 if (
                     broken is None
-                    and before is not None
-                    and before.signature is None
-                    and before.recorded_at != entry.recorded_at
+                    and previous_entry is not None
+                    and previous_entry.signature is None
+                    and previous_entry.recorded_at != entry.recorded_at
                 ):
-                    broken = _unsigned_batch_end(before, entry)
-                    if good and good[-1] is before:
+                    broken = _unsigned_batch_end(previous_entry, entry)
+                    if good and good[-1] is previous_entry:
                         good.pop()
                 if broken is not None:
                     break
                 good.append(entry)
-                before = entry
+                previous_entry = entry
                 expected, prev = entry.sequence + 1, entry.entry_hash
             signed = [entry for entry in good if entry.signature is not None]
             bad = _first_bad_signature(key, signed, pool)
@@ -271,10 +289,11 @@ def verify_chain(
                     index = expected_head.sequence - good[0].sequence
                     if index < len(good):
                         hash_at_head = good[index].entry_hash
-                if published_head is not None and good[0].sequence <= published_head.sequence:
-                    index = published_head.sequence - good[0].sequence
-                    if index < len(good):
-                        hash_at_published = good[index].entry_hash
+                first = good[0].sequence
+                low = bisect_left(wanted, first)
+                high = bisect_right(wanted, good[-1].sequence)
+                for sequence in wanted[low:high]:
+                    hash_at[sequence] = good[sequence - first].entry_hash
             if broken is not None:
                 return _failed(checked, last_sequence, last_hash, broken)
     if require_signed_end and covered_sequence < last_sequence:
@@ -284,20 +303,23 @@ def verify_chain(
         head_break = _check_head(expected_head, key, fingerprint, last_sequence, hash_at_head)
         if head_break is not None:
             return _failed(checked, last_sequence, last_hash, head_break)
-    if published_head is not None:
+    newest = published[-1].sequence if published else None
+    for head in published:
         published_break = _check_head(
-            published_head, key, fingerprint, last_sequence, hash_at_published, published=True
+            head, key, fingerprint, last_sequence, hash_at.get(head.sequence), published=True
         )
         if published_break is not None:
             return replace(
                 _failed(checked, last_sequence, last_hash, published_break),
-                published_sequence=published_head.sequence,
+                published_sequence=newest,
+                published_count=len(published),
             )
     return VerificationReport(
         checked,
         last_sequence,
         last_hash,
-        published_sequence=None if published_head is None else published_head.sequence,
+        published_sequence=newest,
+        published_count=len(published),
     )
 
 

@@ -25,8 +25,9 @@ from hub.audit.publish import (
     CHAIN_HEAD_SUBJECT,
     entry_to_record,
     head_from_record,
-    read_published_head,
+    read_published_heads,
 )
+from hub.audit.signing import signature_valid
 from hub.audit.store import iter_entries, mismatched_key, read_head, recent_entries
 from hub.audit.verify import Problem, verify_chain
 from hub.contracts.schema_text import ParsedSchema
@@ -36,7 +37,7 @@ from hub.gatekeeper.schemas import StoreSchemas
 from hub.settings import Settings
 from hub.topics import PUBLIC_AUDIT_HEAD
 
-__all__ = ["audit", "head_command", "list_command", "verify_command"]
+__all__ = ["audit", "head_command", "list_command", "published_command", "verify_command"]
 
 
 def _open_log(settings: Settings) -> Engine:
@@ -183,9 +184,10 @@ def _head_file(path: Path) -> tuple[ChainHead, str | None]:
     return _head_from_document(document, path)
 
 
-def _schema_resolver(engine: Engine, settings: Settings) -> Any:
-    """Writer schemas from the hub's registry; the local AuditChainHead contract if it lacks one."""
-    store = StoreSchemas(engine)
+def _schema_resolver(engine: Engine | None, settings: Settings) -> Any:
+    """Writer schemas from the hub's registry; the local AuditChainHead contract if it lacks one
+    (or, with no ``engine``, always: an outside checker has no access to the hub's database)."""
+    store = StoreSchemas(engine) if engine is not None else None
     local = sorted(
         (Path(settings.schemas_dir) / CHAIN_HEAD_SUBJECT).glob("v*.avsc"),
         key=lambda file: int(file.stem[1:]) if file.stem[1:].isdigit() else 0,
@@ -193,6 +195,8 @@ def _schema_resolver(engine: Engine, settings: Settings) -> Any:
 
     def resolve(schema_id: int) -> ParsedSchema:
         try:
+            if store is None:
+                raise KeyError(schema_id)
             return store.resolve(schema_id).parsed
         except (KeyError, SQLAlchemyError):
             if not local:
@@ -207,24 +211,66 @@ def _schema_resolver(engine: Engine, settings: Settings) -> Any:
     return resolve
 
 
-def _published_head(settings: Settings, engine: Engine) -> tuple[ChainHead, str | None]:
+@dataclasses.dataclass(frozen=True)
+class _Published:
+    """A head read from the public topic or a saved file, with where it came from."""
+
+    head: ChainHead
+    key_id: str | None
+    source: str
+    record: Mapping[str, Any] | None = None
+
+
+def _topic_heads(settings: Settings, engine: Engine | None) -> list[_Published]:
+    """Every head on the public topic (exit 2 when the broker fails or the topic has none)."""
     servers = settings.bootstrap_servers
     try:
-        record = read_published_head(servers, PUBLIC_AUDIT_HEAD, _schema_resolver(engine, settings))
+        records = read_published_heads(
+            servers, PUBLIC_AUDIT_HEAD, _schema_resolver(engine, settings)
+        )
     except SisiError as exc:
         raise ConfigurationError(
             f"no se pudo leer la cabeza publicada del tópico {PUBLIC_AUDIT_HEAD}: {exc.message}",
             hint=(exc.hint or "revise SISI_BOOTSTRAP_SERVERS")
             + "; o verifique con --head y una copia guardada de la cabeza",
         ) from exc
-    if record is None:
+    if not records:
         raise ConfigurationError(
             f"el tópico {PUBLIC_AUDIT_HEAD} en {servers} no tiene ninguna cabeza publicada: el hub "
             "aún no publicó una, o el broker la perdió (Tansu no conserva nada al reiniciarse)",
             hint="verifique con --head ARCHIVO y una copia de la cabeza guardada fuera del hub "
-            "(`sisi audit head --json > cabeza-AAAA-MM-DD.json`)",
+            "(`sisi audit published --save DIRECTORIO` o `sisi audit head --json > "
+            "cabeza-AAAA-MM-DD.json`)",
         )
-    return head_from_record(record), record.get("key_id")
+    return [
+        _Published(head_from_record(record), record.get("key_id"), PUBLIC_AUDIT_HEAD, record)
+        for record in records
+    ]
+
+
+def _saved_heads(path: Path) -> list[_Published]:
+    """The head in a file, or every ``*.json`` head in a directory (`audit published --save`)."""
+    if path.is_dir():
+        files = sorted(path.glob("*.json"))
+        if not files:
+            raise ConfigurationError(
+                "el directorio no tiene cabezas guardadas (*.json)",
+                path=path,
+                hint="guárdelas con `sisi audit published --save DIRECTORIO`",
+            )
+    else:
+        files = [path]
+    heads = []
+    for file in files:
+        head, key = _head_file(file)
+        heads.append(_Published(head, key, str(file)))
+    return heads
+
+
+def _signed_by(key: Ed25519PublicKey, item: _Published) -> bool:
+    return item.head.sequence == 0 or signature_valid(
+        key, item.head.entry_hash, item.head.signature
+    )
 
 
 @audit.command("verify")
@@ -237,17 +283,18 @@ def _published_head(settings: Settings, engine: Engine) -> tuple[ChainHead, str 
 )
 @click.option(
     "--head",
-    "head_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    metavar="ARCHIVO",
-    help="Cabeza publicada guardada fuera del hub (JSON de `sisi audit head --json` o un "
-    "registro AuditChainHead): la bitácora debe contenerla.",
+    "head_paths",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    metavar="ARCHIVO|DIRECTORIO",
+    help="Cabeza publicada guardada fuera del hub (JSON de `sisi audit head --json`, un "
+    "registro AuditChainHead, o un directorio de `sisi audit published --save`): la bitácora "
+    "debe contener cada una. Puede repetirse.",
 )
 @click.option(
     "--published",
     is_flag=True,
-    help="Verifica contra la última cabeza publicada en el tópico público "
+    help="Verifica contra todas las cabezas publicadas que guarda el tópico público "
     f"{PUBLIC_AUDIT_HEAD} (SISI_BOOTSTRAP_SERVERS).",
 )
 @click.pass_context
@@ -255,40 +302,55 @@ def verify_command(
     ctx: click.Context,
     as_json: bool,
     public_key: str | None,
-    head_path: Path | None,
+    head_paths: tuple[Path, ...],
     published: bool,
 ) -> None:
     """Verifica toda la bitácora: sale con 0 si está íntegra y 1 si fue alterada.
 
     Sin --head ni --published sólo se compara con la cabeza guardada en la misma base, que quien
     pueda escribir en ella puede retroceder: una bitácora recortada y con la cabeza reemplazada
-    sólo se detecta contra una cabeza publicada.
+    sólo se detecta contra una cabeza publicada. Con --published se revisan todas las cabezas
+    del tópico, no sólo la última: si la bitácora se recortó y luego siguió creciendo, las
+    cabezas nuevas describen la cadena nueva, pero las anteriores no están en ella.
     """
-    if head_path is not None and published:
+    if head_paths and published:
         raise click.UsageError("use --head o --published, no ambas")
     settings = Settings()
     key = _public_key(settings, public_key)
     fingerprint = key_id(public_key_to_str(key))
-    expected: ChainHead | None = None
-    expected_key: str | None = None
-    if head_path is not None:
-        expected, expected_key = _head_file(head_path)
+    heads: list[_Published] = [item for path in head_paths for item in _saved_heads(path)]
+    ignored: list[_Published] = []
     with _reading_log(settings) as engine:
         if published:  # read before the log, which can only have grown meanwhile
-            expected, expected_key = _published_head(settings, engine)
-        if expected_key is not None and expected_key != fingerprint:
-            source = str(head_path) if head_path is not None else PUBLIC_AUDIT_HEAD
-            raise ConfigurationError(
-                f"la cabeza publicada está firmada con la llave {expected_key} y se verifica "
-                f"con la llave {fingerprint}",
-                path=source,
-                field="key_id",
-                hint="indique con --public-key la llave pública del hub que firmó esa cabeza",
-            )
+            on_topic = _topic_heads(settings, engine)
+            heads = [item for item in on_topic if item.key_id in (None, fingerprint)]
+            heads = [item for item in heads if _signed_by(key, item)]
+            ignored = [item for item in on_topic if item not in heads]
+            if not heads:
+                other = on_topic[-1]
+                raise ConfigurationError(
+                    f"ninguna de las {len(on_topic)} cabezas del tópico está firmada con la "
+                    f"llave {fingerprint} (la última dice {other.key_id})",
+                    path=PUBLIC_AUDIT_HEAD,
+                    field="key_id",
+                    hint="indique con --public-key la llave pública del hub que firmó esas cabezas",
+                )
+        for item in heads:
+            if item.key_id is not None and item.key_id != fingerprint:
+                raise ConfigurationError(
+                    f"la cabeza publicada está firmada con la llave {item.key_id} y se verifica "
+                    f"con la llave {fingerprint}",
+                    path=item.source,
+                    field="key_id",
+                    hint="indique con --public-key la llave pública del hub que firmó esa cabeza",
+                )
         with engine.connect() as conn:
             head = read_head(conn)
         report = verify_chain(
-            iter_entries(engine), key, expected_head=head, published_head=expected
+            iter_entries(engine),
+            key,
+            expected_head=head,
+            published_heads=[item.head for item in heads],
         )
         if report.ok and (bad := mismatched_key(engine)) is not None:
             report = dataclasses.replace(
@@ -298,13 +360,21 @@ def verify_command(
                 reason=f"{bad[1]} (la clave decide qué eventos se omiten por ya registrados: "
                 "alguien la cambió)",
             )
+    if ignored:
+        click.echo(
+            f"aviso: se ignoraron {len(ignored)} registros del tópico {PUBLIC_AUDIT_HEAD} que no "
+            f"están firmados por la llave del hub ({fingerprint}); alguien más publica en él "
+            "(revise `sisi audit published`)",
+            err=True,
+        )
     if as_json:
         document: dict[str, Any] = report.to_dict()
         document["key_id"] = fingerprint
+        document["ignored_published"] = len(ignored)
         click.echo(json.dumps(document, ensure_ascii=False))
     elif report.ok:
         click.echo(report.render())
-        if expected is None:
+        if not heads:
             click.echo(
                 "nota: sin --head ni --published no se detecta una bitácora recortada con la "
                 "cabeza reemplazada en la base; compare con una cabeza publicada.",
@@ -319,6 +389,109 @@ def verify_command(
     ctx.exit(0 if report.ok else 1)
 
 
+def _head_document(head: ChainHead, key: str | None) -> dict[str, Any]:
+    """A head as `sisi audit head --json` writes it (what --head reads back)."""
+    return {
+        "sequence": head.sequence,
+        "entry_hash": head.entry_hash.hex(),
+        "signature": base64.b64encode(head.signature).decode("ascii"),
+        "recorded_at": head.at.isoformat().replace("+00:00", "Z") if head.at else None,
+        "key_id": key,
+    }
+
+
+@audit.command("published")
+@click.option(
+    "--public-key",
+    default=None,
+    metavar="ed25519:...",
+    help="Llave pública del hub, como la publica (por omisión, <SISI_DATA_DIR>/keys/hub.pub).",
+)
+@click.option(
+    "--save",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    metavar="DIRECTORIO",
+    help="Guarda cada cabeza válida como cabeza-<secuencia>.json (para `sisi audit verify "
+    "--head DIRECTORIO`); una ya guardada con otro hash es una bitácora reescrita.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
+@click.pass_context
+def published_command(
+    ctx: click.Context, public_key: str | None, save: Path | None, as_json: bool
+) -> None:
+    """Revisa las cabezas publicadas en el tópico público sin acceso a la base del hub.
+
+    Para quien vigila desde fuera: sólo necesita el tópico (SISI_BOOTSTRAP_SERVERS) y la llave
+    pública del hub. Comprueba que cada cabeza esté firmada por el hub y que no haya dos
+    distintas para una misma entrada (eso prueba que la bitácora se reescribió), y con --save
+    las conserva: el tópico no guarda todo para siempre, y con esas copias quien tenga acceso a
+    la base verifica después con `sisi audit verify --head DIRECTORIO` que la bitácora las
+    contiene todas. Sale con 0 si todo está en orden, 1 si no y 2 si no pudo leer el tópico.
+    """
+    settings = Settings()
+    key = _public_key(settings, public_key)
+    fingerprint = key_id(public_key_to_str(key))
+    on_topic = _topic_heads(settings, None)
+    good = [item for item in on_topic if _signed_by(key, item)]
+    problems: list[str] = []
+    forged = len(on_topic) - len(good)
+    if forged:
+        problems.append(
+            f"{forged} de las {len(on_topic)} cabezas del tópico no están firmadas por la llave "
+            f"del hub ({fingerprint}): alguien más publica en el tópico"
+        )
+    known: dict[int, _Published] = {}
+    if save is not None:
+        save.mkdir(parents=True, exist_ok=True)
+        for item in _saved_heads(save) if any(save.glob("*.json")) else []:
+            if _signed_by(key, item):
+                known.setdefault(item.head.sequence, item)
+    for item in sorted(good, key=lambda item: item.head.sequence):
+        seen = known.get(item.head.sequence)
+        if seen is None:
+            known[item.head.sequence] = item
+            if save is not None:
+                document = _head_document(item.head, fingerprint)
+                path = save / f"cabeza-{item.head.sequence:012d}.json"
+                path.write_text(json.dumps(document, ensure_ascii=False) + "\n", encoding="utf-8")
+        elif seen.head.entry_hash != item.head.entry_hash:
+            problems.append(
+                f"hay dos cabezas firmadas por el hub para la entrada {item.head.sequence} con "
+                f"hashes distintos ({seen.head.entry_hash.hex()[:16]}… en {seen.source} y "
+                f"{item.head.entry_hash.hex()[:16]}… en {item.source}): la bitácora se reescribió"
+            )
+    newest = max(good, key=lambda item: item.head.sequence, default=None)
+    if as_json:
+        document = {
+            "ok": not problems,
+            "key_id": fingerprint,
+            "heads": len(on_topic),
+            "valid": len(good),
+            "first_sequence": min((i.head.sequence for i in good), default=None),
+            "last_sequence": newest.head.sequence if newest else None,
+            "last_hash": newest.head.entry_hash.hex() if newest else None,
+            "problems": problems,
+            "saved_in": str(save) if save is not None else None,
+        }
+        click.echo(json.dumps(document, ensure_ascii=False))
+    else:
+        if newest is not None:
+            first = min(item.head.sequence for item in good)
+            click.echo(
+                f"{len(good)} cabezas publicadas firmadas por el hub ({fingerprint}), de la "
+                f"entrada {first} a la {newest.head.sequence}; la más reciente: "
+                f"{newest.head.sequence} (hash {newest.head.entry_hash.hex()})"
+            )
+        if save is not None:
+            click.echo(
+                f"cabezas guardadas en {save} (verifique con `sisi audit verify --head {save}`)"
+            )
+        for problem in problems:
+            click.echo(f"problema: {problem}", err=True)
+    ctx.exit(1 if problems else 0)
+
+
 @audit.command("head")
 @click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
 def head_command(as_json: bool) -> None:
@@ -330,13 +503,7 @@ def head_command(as_json: bool) -> None:
         fingerprint: str | None = key_id(public_key_to_str(load_hub_public_key(settings)))
     except ConfigurationError:
         fingerprint = None
-    document = {
-        "sequence": head.sequence,
-        "entry_hash": head.entry_hash.hex(),
-        "signature": base64.b64encode(head.signature).decode("ascii"),
-        "recorded_at": head.at.isoformat().replace("+00:00", "Z") if head.at else None,
-        "key_id": fingerprint,
-    }
+    document = _head_document(head, fingerprint)
     if as_json:
         click.echo(json.dumps(document, ensure_ascii=False))
         return
