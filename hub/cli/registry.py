@@ -372,6 +372,7 @@ def paid_command(program: str, cvegeo: str, year: int, purpose: str, as_json: bo
             "year": year,
             "count": len(report.rows),
             "total": report.total,
+            "repeated": report.repeated,
             "payments": [
                 {
                     "person_id": row.person_id,
@@ -398,4 +399,11 @@ def paid_command(program: str, cvegeo: str, year: int, purpose: str, as_json: bo
                 f"  {row.fecha_beneficio}  {row.curp or '(sin CURP)':<18}  ${row.monto:>12,}"
                 f"  {row.cvegeo:<9}  {row.tipo_beneficio}  {row.agreement_id}/{row.reference_id}"
             )
+    if report.repeated:
+        click.echo(
+            f"aviso: {report.repeated} pago(s) aparecen más de una vez (mismo folio, fecha, tipo y"
+            " monto en mensajes distintos); están sumados en el total. Qué hacer: confirme con el"
+            " convenio si se pagaron dos veces o si la entrega se envió de nuevo.",
+            err=True,
+        )
     click.echo(f"consulta registrada en la bitácora (entrada {entry.sequence}).", err=True)

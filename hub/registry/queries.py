@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -78,10 +79,17 @@ class Payment:
 
 @dataclass(frozen=True, slots=True)
 class PaymentReport:
-    """Payments of a program in a territory and year, and their total in pesos."""
+    """Payments of a program in a territory and year, and their total in pesos.
+
+    ``repeated`` counts the payments found more than once: the same padrón row, date, type and
+    amount under different messages. The registry is idempotent per message, so a payment an
+    agency sends again in a new delivery is stored twice; both stay in ``rows`` and ``total``
+    (two real payments look the same), and this number tells the operator to check them.
+    """
 
     rows: tuple[Payment, ...]
     total: Decimal
+    repeated: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +329,10 @@ def paid_in(engine: Engine, program_key: str, cvegeo: str, year: int) -> Payment
                 )
             )
     total = sum((row.monto for row in rows), Decimal("0.00"))
-    return PaymentReport(tuple(rows), total)
+    seen = Counter(
+        (p.agreement_id, p.reference_id, p.fecha_beneficio, p.tipo_beneficio, p.monto) for p in rows
+    )
+    return PaymentReport(tuple(rows), total, sum(1 for n in seen.values() if n > 1))
 
 
 def person_by_curp(engine: Engine, curp: str, today: dt.date | None = None) -> PersonReport | None:

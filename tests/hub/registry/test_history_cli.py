@@ -164,3 +164,19 @@ def test_help_is_spanish(env: dict[str, str]) -> None:
         assert result.exit_code == 0
         assert result.stdout.startswith(f"Uso: sisi registry {command} [OPCIONES] PROGRAMA")
         assert "(consulta\n  auditada)" in result.stdout or "(consulta auditada)" in result.stdout
+
+
+def test_a_payment_sent_again_in_another_delivery_is_flagged(
+    env: dict[str, str], registry: Engine
+) -> None:
+    again = item("R1", "PAGO", "2025-02-01", curp=JUAN, monto="1500.50")
+    RegistryWriter(registry).apply(header("p-otra-vez", transaction="tx-2"), [again])
+    args = ("registry", "paid", PROGRAM, "--cvegeo", "07", "--year", "2025", "--purpose", "p")
+    result = _run(env, *args)
+    assert result.exit_code == 0, result.output
+    assert "3 pagos por $4,501.00" in result.stdout
+    assert result.stderr.startswith(
+        "aviso: 1 pago(s) aparecen más de una vez (mismo folio, fecha, tipo y monto en mensajes"
+        " distintos); están sumados en el total."
+    )
+    assert json.loads(_run(env, *args, "--json").stdout)["repeated"] == 1

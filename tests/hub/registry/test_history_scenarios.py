@@ -307,3 +307,19 @@ def test_a_reference_reused_for_another_person_keeps_the_first_ones_past(
     )
     assert _who(registry, ["2025-02", "2025-07"]) == {"2025-02": [JUAN], "2025-07": [ANA]}
     assert [r.curp for r in paid_in(registry, PROGRAM, "07", 2025).rows] == [JUAN]
+
+
+def test_the_same_payment_in_two_deliveries_is_counted_twice_and_flagged(
+    registry: Engine,
+) -> None:
+    # idempotency is per (agreement, message, reference): an agency that sends a payment again
+    # in a new delivery (its producer state lost, say) pays it twice in the registry. paid_in
+    # cannot tell that from two real payments, so it counts both and flags them for the operator
+    writer = RegistryWriter(registry)
+    pago = item("R1", "PAGO", "2025-02-01", monto="100")
+    writer.apply(header("m1", transaction="tx-1"), [pago])
+    writer.apply(header("m9", transaction="tx-2"), [pago])
+    writer.apply(header("m3", transaction="tx-3"), [item("R1", "PAGO", "2025-03-01", monto="100")])
+    report = paid_in(registry, PROGRAM, "07", 2025)
+    assert (len(report.rows), report.total) == (3, Decimal("300.00"))
+    assert report.repeated == 1  # one payment more than once (same row, date, type and amount)
