@@ -52,9 +52,11 @@ from hub.audit.chain import (
 from hub.audit.keycheck import key_problem
 from hub.audit.signing import sign_hashes
 from hub.db import Base
+from hub.errors import SisiError
 
 __all__ = [
     "AuditLog",
+    "PersonalDataError",
     "audit_chain_head",
     "audit_log",
     "first_mismatched_key",
@@ -97,7 +99,16 @@ audit_chain_head = Table(
 
 _KEY_CHUNK = 900  # bound parameters per idempotency look-up (SQLite allows 999 in old builds)
 _KEY_CHUNK_PG = 5000
-_CURP = re.compile(r"^[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[0-9A-Z]\d$")
+#: a CURP anywhere in a text (upper-cased first), not inside a longer run of letters and digits
+_CURP_IN_TEXT = re.compile(
+    r"(?<![A-Z0-9])[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[0-9A-Z]\d(?![A-Z0-9])"
+)
+
+
+class PersonalDataError(SisiError, ValueError):
+    """An audit entry would hold personal data in clear (or a read without a purpose)."""
+
+
 _COLUMNS = [column.name for column in audit_log.columns]
 
 
@@ -428,17 +439,47 @@ class AuditLog:
         """Record that ``actor`` read ``subject``'s personal data for ``purpose`` (invariant 5).
 
         ``subject`` is the registry's person id, never a CURP: the log is not a place for personal
-        data in clear. Call this before handing the data out.
+        data in clear (and it cannot be erased: an entry stays forever). A CURP anywhere in the
+        entry (the purpose an operator typed, the subject, a detail) is refused with
+        :class:`PersonalDataError` and nothing is recorded. Call this before handing the data out.
         """
         if not purpose.strip():
-            raise ValueError("una consulta de datos personales requiere una finalidad declarada")
-        if _CURP.match(subject.strip().upper()):
-            raise ValueError("registre el identificador del registro, no la CURP, como sujeto")
+            raise PersonalDataError(
+                "una consulta de datos personales requiere una finalidad declarada",
+                field="purpose",
+                hint="declare para qué consulta los datos personales",
+            )
+        details = dict(details or {})
+        for field, value in (
+            ("actor", actor),
+            ("purpose", purpose),
+            ("subject", subject),
+            *sorted(details.items()),
+        ):
+            found = _CURP_IN_TEXT.search(value.upper())
+            if found is None:
+                continue
+            masked = found.group()[:4] + "…"
+            if field == "subject":
+                message = (
+                    f"el sujeto es una CURP ({masked}): registre el identificador del registro"
+                )
+            else:
+                message = (
+                    f"contiene una CURP ({masked}); la bitácora no guarda datos personales y sus "
+                    "entradas no se pueden borrar"
+                )
+            raise PersonalDataError(
+                message,
+                field=field,
+                hint="describa la consulta sin la CURP (p. ej. con el folio de la solicitud); "
+                "la consulta no se registró ni se mostraron datos",
+            )
         event = AuditEvent(
             actor=actor,
             action=Action.PERSONAL_DATA_READ,
             purpose=purpose,
-            details={**(details or {}), "subject": subject},
+            details={**details, "subject": subject},
         )
         entries = self.append_many([event])
         return entries[0]
