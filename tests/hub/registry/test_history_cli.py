@@ -180,3 +180,12 @@ def test_a_payment_sent_again_in_another_delivery_is_flagged(
         " distintos); están sumados en el total."
     )
     assert json.loads(_run(env, *args, "--json").stdout)["repeated"] == 1
+
+
+def test_a_purpose_naming_a_curp_shows_nothing(env: dict[str, str], registry: Engine) -> None:
+    result = _run(
+        env, "registry", "enrolled", PROGRAM, "--month", "2025-02", "--purpose", f"ARCO {JUAN}"
+    )
+    assert result.exit_code != 0
+    assert "CURP" in _error(result) and JUAN not in _error(result)
+    assert result.stdout == "" and _reads(registry) == []
