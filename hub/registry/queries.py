@@ -204,13 +204,29 @@ def enrolled_in(engine: Engine, program_key: str, month: str) -> list[EnrolledPe
         .distinct()
     )
     p = PEOPLE.c
-    stmt = (
-        select(p.id, p.curp, p.primer_apellido, p.segundo_apellido, p.nombre)
-        .where(p.id.in_(ids))
-        .order_by(p.primer_apellido, p.segundo_apellido, p.nombre, p.id)
+    stmt = select(p.id, p.curp, p.primer_apellido, p.segundo_apellido, p.nombre).where(
+        p.id.in_(ids)
     )
     with engine.connect() as conn:
-        return [EnrolledPerson(*row) for row in conn.execute(stmt)]
+        people = [EnrolledPerson(*row) for row in conn.execute(stmt)]
+    # ordered here, not in SQL: databases put NULLs and Ñ in different places (SQLite: NULL
+    # first, Ñ after Z; PostgreSQL: NULL last, Ñ where its collation says)
+    people.sort(key=_alphabetical)
+    return people
+
+
+def _spanish(text: str | None) -> str:
+    """A sort key for a normalized name: Ñ between N and O, nothing before something."""
+    return (text or "").replace("Ñ", "N\x7f")
+
+
+def _alphabetical(person: EnrolledPerson) -> tuple[str, str, str, str]:
+    return (
+        _spanish(person.primer_apellido),
+        _spanish(person.segundo_apellido),
+        _spanish(person.nombre),
+        person.person_id,
+    )
 
 
 def _record_of(table: Table) -> ColumnElement[bool]:

@@ -87,3 +87,31 @@ def test_a_persons_program_status_is_todays(registry: Engine) -> None:
         PROGRAM: "ACTIVA",
         "E003": "PENDIENTE",  # not enrolled yet
     }
+
+
+def test_the_enrolled_list_is_in_the_same_spanish_order_on_every_database(
+    registry: Engine,
+) -> None:
+    people = [  # (CURP, primer apellido, segundo apellido, nombre)
+        ("NUZA800101HDFRRR01", "Nuz", "Alba", "Ana"),
+        ("NUNA800101HDFRRR02", "Núñez", "Alba", "Ana"),  # Ñ after N, before O
+        ("NUNB800101HDFRRR03", "Nunez", None, "Beto"),  # no second surname: before any
+        ("NUNC800101HDFRRR04", "Nunez", "Zeta", "Carla"),
+        ("OROA800101HDFRRR05", "Oro", None, "Ana"),
+    ]
+    items = []
+    for n, (curp, first, second, name) in enumerate(people):
+        entry = item(f"R{n}", curp=curp, primer_apellido=first, nombre=name)
+        entry["person"]["segundo_apellido"] = second
+        items.append(entry)
+    RegistryWriter(registry).apply(header("a", items=len(items)), items)
+    listed = [
+        (p.primer_apellido, p.segundo_apellido) for p in enrolled_in(registry, PROGRAM, "2025-01")
+    ]
+    assert listed == [
+        ("NUNEZ", None),
+        ("NUNEZ", "ZETA"),
+        ("NUÑEZ", "ALBA"),
+        ("NUZ", "ALBA"),
+        ("ORO", None),
+    ]
