@@ -352,6 +352,18 @@ def verify_command(
             expected_head=head,
             published_heads=[item.head for item in heads],
         )
+        if report.ok:
+            with engine.connect() as conn:  # after the walk: every entry seen is under it
+                after = read_head(conn)
+            if after.sequence < report.last_sequence:
+                report = dataclasses.replace(
+                    report,
+                    first_bad_sequence=after.sequence + 1,
+                    problem=Problem.EDITED,
+                    reason=f"la cabeza registrada (audit_chain_head) es la {after.sequence} pero "
+                    f"la bitácora llega a la entrada {report.last_sequence}; el hub mueve la "
+                    "cabeza con cada entrada que agrega: alguien la retrocedió o la borró",
+                )
         if report.ok and (bad := mismatched_key(engine)) is not None:
             report = dataclasses.replace(
                 report,

@@ -307,3 +307,24 @@ def test_a_signature_removed_from_a_batch_in_the_middle_is_detected(
     document, stderr = failed(env)
     assert (document["first_bad_sequence"], document["problem"]) == (sequence, "EDITED")
     assert "no tiene firma, pero es la última de su lote" in stderr
+
+
+@pytest.mark.parametrize("how", ["deleted", "emptied", "older"])
+def test_a_stored_head_behind_the_log_is_detected(
+    hub: tuple[dict[str, str], AuditLog], audit_engine: Engine, how: str
+) -> None:
+    """The hub moves the stored head in the transaction that appends; a head row that was
+    deleted, reset or rolled back to an older genuine head while the entries stay used to pass
+    (and the hub's next append fails on it)."""
+    env, log = hub
+    sixth = list(log.iter_entries())[5]
+    statements = {
+        "deleted": "DELETE FROM audit_chain_head",
+        "emptied": "UPDATE audit_chain_head SET sequence = 0",
+        "older": "UPDATE audit_chain_head SET sequence = 6, entry_hash = :h, signature = :g",
+    }
+    run_sql(audit_engine, statements[how], h=sixth.entry_hash, g=sixth.signature)
+    document, stderr = failed(env)
+    behind = 6 if how == "older" else 0
+    assert (document["first_bad_sequence"], document["problem"]) == (behind + 1, "EDITED")
+    assert f"la cabeza registrada (audit_chain_head) es la {behind}" in stderr
