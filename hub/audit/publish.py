@@ -116,12 +116,14 @@ def read_published_head(
 
 
 def read_published_heads(
-    bootstrap_servers: str, topic: str, resolver: SchemaResolver, *, timeout: float = 30.0
+    bootstrap_servers: str, topic: str, resolver: SchemaResolver, *, timeout: float = 120.0
 ) -> list[dict[str, Any]]:
     """Every ``AuditChainHead`` the topic still holds, in the order read (per partition, by
     offset). Records that do not decode are skipped. Raises ``SisiError`` when the broker does
     not answer, or the topic is not read to its end, within ``timeout``.
 
+    The topic is not compacted: it holds every head its retention keeps (a worker publishes one a
+    minute, so a week is some 10 000 records per worker); reading them is bounded by ``timeout``.
     Checking a log against all of them, not just the newest, is what catches a log that was cut
     and re-headed in the database and then grew again: the hub's later heads describe the new
     chain, but the earlier ones still describe the old one.
