@@ -56,6 +56,7 @@ from hub.errors import SisiError
 
 __all__ = [
     "AuditLog",
+    "AuditLogDamagedError",
     "PersonalDataError",
     "audit_chain_head",
     "audit_log",
@@ -254,6 +255,28 @@ def _savepoint(conn: Connection, *, raw: bool) -> Iterator[None]:
     conn.exec_driver_sql("RELEASE audit_append")
 
 
+class AuditLogDamagedError(SisiError):
+    """The log cannot be extended as it stands (its head row is missing): nothing is recorded."""
+
+
+def _head_to_extend(conn: Connection, *, for_update: bool) -> ChainHead:
+    """The stored head the next batch follows (locked on PostgreSQL when ``for_update``).
+
+    The row is made by the migration and only ever updated; without it the chain cannot go on,
+    and guessing where it ended would hide a cut: the append fails with a clear error instead.
+    """
+    query = select(audit_chain_head).where(audit_chain_head.c.id == 1)
+    row = conn.execute(query.with_for_update() if for_update else query).one_or_none()
+    if row is None:
+        raise AuditLogDamagedError(
+            "la bitácora de auditoría no tiene su cabeza (la fila de audit_chain_head falta): no "
+            "se registró nada y la operación no se hizo",
+            hint="ejecute `sisi audit verify` y avise al responsable de seguridad; no recree la "
+            "fila a mano",
+        )
+    return ChainHead(row.sequence, bytes(row.entry_hash), bytes(row.signature), row.recorded_at)
+
+
 def _driver_in_transaction(conn: Connection) -> bool:
     """Whether the DBAPI connection under ``conn`` has a transaction open (SQLite)."""
     raw = conn.connection.driver_connection
@@ -325,11 +348,7 @@ class AuditLog:
             fresh, keys = self._not_yet_logged(conn, batch)
             if not fresh:
                 return []
-            query = select(audit_chain_head).where(audit_chain_head.c.id == 1)
-            row = conn.execute(query).one()
-            head = ChainHead(
-                row.sequence, bytes(row.entry_hash), bytes(row.signature), row.recorded_at
-            )
+            head = _head_to_extend(conn, for_update=False)
             return self._write(conn, head, fresh, keys)
         return self._append_locked(conn, batch, for_update=True, raw_savepoint=False)
 
@@ -350,9 +369,7 @@ class AuditLog:
     def _append_locked(
         self, conn: Connection, batch: list[AuditEvent], *, for_update: bool, raw_savepoint: bool
     ) -> list[AuditEntry]:
-        query = select(audit_chain_head).where(audit_chain_head.c.id == 1)
-        row = conn.execute(query.with_for_update() if for_update else query).one()
-        head = ChainHead(row.sequence, bytes(row.entry_hash), bytes(row.signature), row.recorded_at)
+        head = _head_to_extend(conn, for_update=for_update)
         keys = [event.idempotency_key for event in batch]
         present = [key for key in keys if key is not None]
         if len(set(present)) == len(present) and not self._logged(conn, present[:1]):

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from hub.audit import AuditLog, load_or_create_hub_key
-from hub.audit.store import PersonalDataError
+from hub.audit.store import AuditLogDamagedError, PersonalDataError
 from hub.errors import SisiError
 from hub.settings import Settings
 from hub.validation.curp import check_digit
@@ -74,3 +74,29 @@ def test_registry_person_with_a_curp_in_the_purpose_is_refused_before_anything_i
     assert _reads(audit_engine) == []
     plain = {"SISI_DATABASE_URL": db_url, "SISI_DATA_DIR": str(tmp_path / "var")}
     assert sisi(plain, "verify").returncode == 0
+
+
+def test_a_read_is_refused_with_a_clear_error_when_the_log_cannot_record_it(
+    db_url: str, audit_engine: Engine, tmp_path: Path
+) -> None:
+    """A DBA deleted the stored head: the read must not happen unaudited, and the operator gets
+    a Spanish error instead of a traceback."""
+    log = AuditLog(audit_engine, load_or_create_hub_key(Settings(data_dir=tmp_path / "var")))
+    log.read_personal("operador:ana", "aclaración ARCO folio 1", "persona-1")
+    with audit_engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_chain_head"))
+    with pytest.raises(AuditLogDamagedError):
+        log.read_personal("operador:ana", "aclaración ARCO folio 2", "persona-2")
+    env = {**os.environ, "SISI_DATABASE_URL": db_url, "SISI_DATA_DIR": str(tmp_path / "var")}
+    result = subprocess.run(
+        [SISI, "registry", "person", CURP, "--purpose", "aclaración ARCO folio 3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert "no tiene su cabeza" in result.stderr
+    assert len(_reads(audit_engine)) == 1
