@@ -316,6 +316,7 @@ def paid_in(engine: Engine, program_key: str, cvegeo: str, year: int) -> Payment
             b.tipo_beneficio,
             b.monto_centavos,
             *geo,
+            b.message_id,
         )
         .join(SOURCE_RECORDS, _record_of(BENEFITS_PAID))
         .outerjoin(lived, _address_on_payment_date(lived))
@@ -326,24 +327,23 @@ def paid_in(engine: Engine, program_key: str, cvegeo: str, year: int) -> Payment
             b.fecha_beneficio < end,
             *(column == part for column, part in zip(geo, parts, strict=False)),
         )
-        .order_by(b.fecha_beneficio, b.agreement_id, b.reference_id, b.message_id)
     )
-    rows = []
     with engine.connect() as conn:
-        for pid, curp, agreement, ref, fecha, tipo, cents, ent, mun, loc in conn.execute(stmt):
-            amount = Decimal(cents).scaleb(-2)
-            rows.append(
-                Payment(
-                    pid,
-                    curp,
-                    agreement,
-                    ref,
-                    fecha,
-                    tipo,
-                    amount,
-                    f"{ent or ''}{mun or ''}{loc or ''}",
-                )
-            )
+        # ordered here, not in SQL: a database collated by a locale orders identifiers its way
+        found = sorted(conn.execute(stmt), key=lambda row: (row[4], row[2], row[3], row[-1]))
+    rows = [
+        Payment(
+            pid,
+            curp,
+            agreement,
+            ref,
+            fecha,
+            tipo,
+            Decimal(cents).scaleb(-2),
+            f"{ent or ''}{mun or ''}{loc or ''}",
+        )
+        for pid, curp, agreement, ref, fecha, tipo, cents, ent, mun, loc, _ in found
+    ]
     total = sum((row.monto for row in rows), Decimal("0.00"))
     seen = Counter(
         (p.agreement_id, p.reference_id, p.fecha_beneficio, p.tipo_beneficio, p.monto) for p in rows
