@@ -260,6 +260,11 @@ def person_command(curp: str, purpose: str, as_json: bool) -> None:
     click.echo(f"consulta registrada en la bitácora (entrada {entry.sequence}).", err=True)
 
 
+def _program_label(key: str, name: str) -> str:
+    """``S176 (Pensión…)``; a program the catalog knows only by key (not seeded yet) is its key."""
+    return key if name == key else f"{key} ({name})"
+
+
 def _checked_program(engine: Engine, program: str) -> tuple[str, str]:
     try:
         return known_program(engine, program)
@@ -318,7 +323,7 @@ def enrolled_command(program: str, month: str, purpose: str, as_json: bool) -> N
         click.echo(json.dumps(document, ensure_ascii=False, default=json_default))
     else:
         noun = "persona inscrita" if len(people) == 1 else "personas inscritas"
-        click.echo(f"{key} ({name}), {month}: {len(people)} {noun}")
+        click.echo(f"{_program_label(key, name)}, {month}: {len(people)} {noun}")
         for p in people:
             names = " ".join(x for x in (p.primer_apellido, p.segundo_apellido, p.nombre) if x)
             click.echo(f"  {p.curp or '(sin CURP)':<18}  {names}  [{p.person_id}]")
@@ -392,7 +397,8 @@ def paid_command(program: str, cvegeo: str, year: int, purpose: str, as_json: bo
     else:
         noun = "pago" if len(report.rows) == 1 else "pagos"
         click.echo(
-            f"{key} ({name}), {cvegeo}, {year}: {len(report.rows)} {noun} por ${report.total:,}"
+            f"{_program_label(key, name)}, {cvegeo}, {year}: {len(report.rows)} {noun}"
+            f" por ${report.total:,}"
         )
         for row in report.rows:
             click.echo(

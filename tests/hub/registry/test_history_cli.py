@@ -189,3 +189,11 @@ def test_a_purpose_naming_a_curp_shows_nothing(env: dict[str, str], registry: En
     assert result.exit_code != 0
     assert "CURP" in _error(result) and JUAN not in _error(result)
     assert result.stdout == "" and _reads(registry) == []
+
+
+def test_a_program_known_only_by_its_key_is_named_once(
+    env: dict[str, str], registry: Engine
+) -> None:
+    RegistryWriter(registry).apply(header("u"), [item("R9", curp=None, program="U010")])
+    result = _run(env, "registry", "enrolled", "U010", "--month", "2025-01", "--purpose", "p")
+    assert result.stdout.splitlines()[0] == "U010, 2025-01: 1 persona inscrita"
