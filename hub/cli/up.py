@@ -11,7 +11,10 @@ What runs, in this process or as children of it:
   seconds, and after each round three messages the hub must refuse (``hub.cli.demo_faults``;
   ``--no-demo-faults`` leaves them out).
 
-Every port is checked before anything starts. The data directory is kept between runs (the demo
+One ``sisi up`` at a time per data directory: it holds a lock on it for its whole life (released
+by the OS however it ends), and a second one, with or without ``--reset``, is refused before it
+touches anything (:func:`hub.cli.local_state.hold_data_dir`). Every port is checked before
+anything starts. The data directory is kept between runs (the demo
 goes on where it stopped) and the banner says so; ``--reset`` removes it after asking
 (:mod:`hub.cli.local_state`). Ctrl-C (or SIGTERM) stops everything in reverse order; a
 ``sisi up`` killed outright takes its children with it (:mod:`hub.cli.children`).
@@ -34,11 +37,11 @@ from typing import Final
 
 import click
 
-from hub.agreements import Agreement, load_agreements
+from hub.agreements import Agreement, AgreementSet, load_agreements
 from hub.cli.broker import open_broker, stop_signals
 from hub.cli.children import child_options
 from hub.cli.demo_agencies import DemoAgency, demo_loop, last_delivery
-from hub.cli.local_state import previous_data, remove_previous_data
+from hub.cli.local_state import hold_data_dir, previous_data, remove_previous_data
 from hub.db import make_engine, migrate
 from hub.errors import ConfigurationError
 from hub.schema_registry.server import running_registry
@@ -269,6 +272,48 @@ def run_up(
             hint="defina SISI_REFERENCE_DATA con la carpeta de datos (vea README.md).",
         )
     agreements = load_agreements(settings.agreements_dir)
+    data_dir = settings.data_dir.resolve()
+    with hold_data_dir(data_dir):
+        _run_up(
+            settings,
+            agreements=agreements,
+            data_dir=data_dir,
+            broker_port=broker_port,
+            registry_port=registry_port,
+            metrics_port=metrics_port,
+            workers=workers,
+            demo=demo,
+            demo_people=demo_people,
+            demo_interval=demo_interval,
+            demo_deliveries=demo_deliveries,
+            demo_faults=demo_faults,
+            reset=reset,
+            yes=yes,
+            echo=echo,
+            stop=stop,
+        )
+
+
+def _run_up(
+    settings: Settings,
+    *,
+    agreements: AgreementSet,
+    data_dir: Path,
+    broker_port: int,
+    registry_port: int,
+    metrics_port: int,
+    workers: int,
+    demo: bool,
+    demo_people: int | None,
+    demo_interval: float,
+    demo_deliveries: int,
+    demo_faults: bool,
+    reset: bool,
+    yes: bool,
+    echo: Echo,
+    stop: threading.Event,
+) -> None:
+    """:func:`run_up` once this process holds the data directory."""
     check_ports(
         broker_port=broker_port,
         registry_port=registry_port,
@@ -276,7 +321,6 @@ def run_up(
         workers=workers,
         metrics_host=settings.metrics_host,
     )
-    data_dir = settings.data_dir.resolve()
     database_url = settings.resolved_database_url()
     if reset:
         found = previous_data(data_dir)
