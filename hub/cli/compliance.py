@@ -107,10 +107,13 @@ def compliance(as_json: bool, period: str | None) -> None:
         and 1 <= int(period[5:]) <= 12
     ):
         raise SisiError(f"periodo no válido: {period!r}", field="--period", hint="use AAAA-MM")
+    from hub.worker.versions import StoredVersions
+
     settings = Settings()
-    agreements = AgreementSet(settings.agreements_dir)
-    engine = open_registry(settings, ["compliance_totals"])
+    engine = open_registry(settings, ["compliance_totals", "agreement_versions"])
     try:
+        # a file broken since the hub audited it is still in force (its stored last good version)
+        agreements = AgreementSet(settings.agreements_dir, StoredVersions(engine))
         rows = read_compliance(engine, period=period, agreement_ids=agreements.ids)
     finally:
         engine.dispose()
