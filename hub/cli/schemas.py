@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -51,11 +53,15 @@ def check(directory: Path | None) -> None:
     click.echo(f"{len(catalog)} subjects compatibles en {catalog.root}")
 
 
-@schemas.command("list")
-@_DIR
-@click.option("--json", "as_json", is_flag=True, help="Salida JSON.")
-def list_(directory: Path | None, as_json: bool) -> None:
-    """Lista los subjects, su modo y sus versiones."""
+def _catalog_names(directory: Path | None) -> tuple[str, ...]:
+    """The repository catalog's subjects (none when the folder is missing or unreadable)."""
+    try:
+        return load_catalog(directory).names
+    except ContractError:
+        return ()
+
+
+def _list_catalog(directory: Path | None, as_json: bool) -> None:
     catalog = load_catalog(directory)
     rows = [
         {
@@ -74,6 +80,60 @@ def list_(directory: Path | None, as_json: bool) -> None:
         versions = ",".join(f"v{n}" for n in row["versions"])
         click.echo(f"{row['subject']:<45} {row['compatibility']:<20} {versions}")
         click.echo(f"    {row['description']}")
+
+
+@schemas.command("list")
+@_DIR
+@click.option(
+    "--catalogo",
+    "from_catalog",
+    is_flag=True,
+    help="Listar los archivos del catálogo (avro_schemas/) en vez del registro.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Salida JSON.")
+def list_(directory: Path | None, from_catalog: bool, as_json: bool) -> None:
+    """Lista los subjects del registro de esquemas: modo, versiones e ids.
+
+    Marca los que vienen del catálogo del repositorio (avro_schemas/ o --dir); con --catalogo
+    lista los archivos del catálogo en vez del registro.
+    """
+    if from_catalog:
+        _list_catalog(directory, as_json)
+        return
+    from hub.cli.registry import open_registry
+    from hub.schema_registry.store import SchemaStore
+
+    catalog = set(_catalog_names(directory))
+    engine = open_registry(Settings(), ["sr_subject_versions", "sr_schemas", "sr_config"])
+    try:
+        store = SchemaStore(engine)
+        rows: list[dict[str, Any]] = [
+            {
+                "subject": subject,
+                "compatibility": store.get_config(subject).value,
+                "versions": [{"version": r.version, "id": r.id} for r in store.registered(subject)],
+                "in_catalog": subject in catalog,
+            }
+            for subject in store.subjects()
+        ]
+    finally:
+        engine.dispose()
+    registered = {row["subject"] for row in rows}
+    missing = sorted(catalog - registered)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo(
+            "el registro de esquemas no tiene subjects; 'sisi up' y 'sisi schemas serve' lo "
+            "siembran con los contratos del catálogo."
+        )
+    for row in rows:
+        versions = ", ".join(f"v{v['version']} (id {v['id']})" for v in row["versions"])
+        origin = "catálogo" if row["in_catalog"] else "sólo en el registro"
+        click.echo(f"{row['subject']:<45} {row['compatibility']:<20} {versions}  [{origin}]")
+    if missing:
+        click.echo(f"en el catálogo pero no en el registro: {', '.join(missing)}")
 
 
 @schemas.command("serve")
@@ -100,11 +160,33 @@ def serve_(host: str, port: int, directory: Path | None) -> None:
     serve(store, host=host, port=port, operator_token=token.get_secret_value() if token else None)
 
 
+def _unknown_subject(subject: str, known: set[str]) -> ContractError:
+    close = difflib.get_close_matches(subject, sorted(known), n=1, cutoff=0.6)
+    suggestion = f"¿quiso decir {close[0]!r}? " if close else ""
+    return ContractError(
+        f"el subject {subject!r} no está en el catálogo ni en el registro de esquemas",
+        field="SUBJECT",
+        hint=f"{suggestion}revise el nombre con 'sisi schemas list'; para crear un subject "
+        "nuevo, repita el comando con --nuevo-sujeto.",
+    )
+
+
 @schemas.command("register")
 @click.argument("subject")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-def register(subject: str, file: Path) -> None:
-    """(Operador) Registra FILE en SUBJECT en la base del hub, si cumple el modo del subject."""
+@click.option(
+    "--nuevo-sujeto",
+    "new_subject",
+    is_flag=True,
+    help="Crear SUBJECT aunque no esté en el catálogo ni en el registro.",
+)
+@_DIR
+def register(subject: str, file: Path, new_subject: bool, directory: Path | None) -> None:
+    """(Operador) Registra FILE en SUBJECT en la base del hub, si cumple el modo del subject.
+
+    Un SUBJECT que no está en el catálogo (--dir) ni en el registro se crea sólo con
+    --nuevo-sujeto: un nombre mal escrito no crea un subject nuevo.
+    """
     from hub.db import make_engine, migrate
     from hub.schema_registry.errors import RegistryError
     from hub.schema_registry.store import SchemaStore
@@ -116,6 +198,9 @@ def register(subject: str, file: Path) -> None:
     try:
         migrate(engine)
         store = SchemaStore(engine)
+        known = {*_catalog_names(directory), *store.subjects(deleted=True)}
+        if subject not in known and not new_subject:
+            raise _unknown_subject(subject, known)
         try:
             registered = store.register(subject, text)
         except RegistryError as exc:

@@ -60,7 +60,7 @@ def test_check_reports_a_malformed_file(tmp_path: Path) -> None:
 
 
 def test_list_json() -> None:
-    code, output = run("schemas", "list", "--json")
+    code, output = run("schemas", "list", "--catalogo", "--json")
     assert code == 0
     rows = json.loads(output)
     by_subject = {row["subject"]: row for row in rows}
