@@ -24,6 +24,7 @@ from hub.validation.issues import ValidationIssue
 from hub.validation.record import validate_item
 from producers.avro_writer import epoch_days
 from producers.mapping import RowReader, compile_layout
+from producers.mapping.mapper import ROW_COLUMNS
 from producers.mapping.reader import Span
 from producers.mapping.records import required_fields
 from producers.peak_memory import peak_rss_mb
@@ -166,7 +167,7 @@ def read_part(
         parts = 1  # every row of the span is this part's
     with RowReader(path, layout, span=span) as rows:
         try:
-            mapper = compile_layout(layout, rows.header, catalog=geo)
+            mapper = compile_layout(layout, rows.header, catalog=geo, file_name=Path(path).name)
         except InputFileError as exc:
             raise InputFileError(exc.message, path=path, field=exc.field, hint=exc.hint) from exc
         staged: list[StagedRow] = []
@@ -177,7 +178,13 @@ def read_part(
             valid: list[int] = []
             for i, values in enumerate(all_values):
                 issues = all_issues[i]
-                found = validate_item(values, catalog=geo, required=required, today=today)
+                # a row with another number of columns gets its ROW_COLUMNS issue only
+                ragged = len(issues) == 1 and issues[0].code == ROW_COLUMNS
+                found = (
+                    []
+                    if ragged
+                    else validate_item(values, catalog=geo, required=required, today=today)
+                )
                 if found:
                     issues.extend(_new_issues(issues, found) if issues else found)
                 failed = False

@@ -16,6 +16,7 @@ derived from a structurally valid CURP (birth date, sex and the RENAPO state cod
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import repeat
@@ -38,11 +39,13 @@ from producers.mapping.converters import (
 )
 from producers.mapping.sniff import delimiter_name, describe_layout, guess_delimiter
 
-__all__ = ["MappedRecord", "RowMapper", "compile_layout"]
+__all__ = ["ROW_COLUMNS", "MappedRecord", "RowMapper", "compile_layout", "ragged_row_message"]
 
 _GEOGRAPHY: Final = ("cve_ent", "cve_mun", "cve_loc", "cvegeo")
 #: Issue "field" for problems of the whole row (wrong number of columns).
 ROW: Final = "fila"
+#: The code of a row with another number of columns than the file's: its only issue.
+ROW_COLUMNS: Final = "ROW_COLUMNS"
 #: Fields whose values rarely repeat: not worth memoizing.
 _UNIQUE: Final = frozenset({"reference_id", "curp", "domicilio", "folio_hogar"})
 _MEMO_LIMIT: Final = 20_000
@@ -86,6 +89,8 @@ class RowMapper:
         derive: tuple[str, ...],
         width: int | None,
         needed: int,
+        file_name: str | None = None,
+        delimiter: str | None = None,
     ) -> None:
         # (field, index, converter, memo): repeated texts (dates, codes, amounts, names) convert
         # once; a memo is emptied when full, so memory stays bounded whatever the file size
@@ -111,6 +116,8 @@ class RowMapper:
         self._derive = derive
         self._width = width
         self._needed = needed
+        self._file_name = file_name
+        self._delimiter = delimiter
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -126,16 +133,7 @@ class RowMapper:
         issues: list[ValidationIssue] = []
         size = len(row)
         if size < self._needed or (self._width is not None and size > self._width):
-            expected = self._width if self._width is not None else self._needed
-            issues.append(
-                ValidationIssue(
-                    ROW,
-                    "ROW_COLUMNS",
-                    f"la fila tiene {size} columnas y se esperaban {expected}; revise "
-                    "delimitadores dentro de los valores o columnas faltantes",
-                    "error",
-                )
-            )
+            return self._ragged(line, row)
         for name, index, convert, memo in self._plan:
             if index < size:
                 text = row[index].strip()
@@ -155,6 +153,29 @@ class RowMapper:
                         self._remember(memo, text, value)
         self._finish(row, values, issues)
         return MappedRecord(line, values, issues)
+
+    def _ragged(self, line: int, row: Sequence[str]) -> MappedRecord:
+        """A row with too few or too many columns: one ``ROW_COLUMNS`` issue and nothing else.
+
+        Its cells are shifted, so every field read from it would be wrong in a misleading way
+        (a date read as an amount, an address as a locality key). Only the reference is kept,
+        when it reads, so that the report names the row and the row is not taken for a BAJA.
+        """
+        values = self._template.copy()
+        for name, index, convert, _ in self._plan:
+            if name == "reference_id" and index < len(row) and row[index].strip():
+                with suppress(ValueError):  # then the report shows no reference
+                    values[name] = convert(row[index].strip())
+        message = ragged_row_message(
+            len(row),
+            self._width,
+            self._needed,
+            line=line,
+            file_name=self._file_name,
+            delimiter=self._delimiter,
+        )
+        issue = ValidationIssue(ROW, "ROW_COLUMNS", message, "error")  # the code is ROW_COLUMNS
+        return MappedRecord(line, values, [issue])
 
     def map_many(
         self, rows: Sequence[tuple[int, Sequence[str]]]
@@ -354,12 +375,17 @@ def _resolve(ref: str | int, index_of: dict[str, int] | None) -> int | str:
 
 
 def compile_layout(
-    layout: FileLayout, header: Sequence[str] | None, *, catalog: GeoCatalog | None = None
+    layout: FileLayout,
+    header: Sequence[str] | None,
+    *,
+    catalog: GeoCatalog | None = None,
+    file_name: str | None = None,
 ) -> RowMapper:
     """Resolve the layout's columns against ``header`` once; ``InputFileError`` if any is missing.
 
     ``header`` is the file's header row, or None for files read by position. ``catalog``
     normalises geography (default: ``GeoCatalog.load()``, the settings' reference data).
+    ``file_name`` is the file's name, for the message of a row with another number of columns.
     """
     index_of: dict[str, int] | None = None
     if header is not None:
@@ -414,7 +440,64 @@ def compile_layout(
         derive=tuple(derive),
         width=width,
         needed=needed,
+        file_name=file_name,
+        delimiter=layout.effective_delimiter if layout.format != "xlsx" else None,
     )
+
+
+def _columns(count: int) -> str:
+    return f"{count} columna" if count == 1 else f"{count} columnas"
+
+
+def ragged_row_message(
+    size: int,
+    width: int | None,
+    needed: int,
+    *,
+    line: int,
+    file_name: str | None = None,
+    delimiter: str | None = None,
+) -> str:
+    """Why a row with ``size`` columns is refused, and what to look at.
+
+    ``width`` is the header's number of columns (None for a file read by position, which may
+    carry more columns than it uses), ``needed`` the columns the layout reads.
+    """
+    where = f"la línea {line:,}" + (f" de {file_name}" if file_name else "")
+    if width is not None:
+        expected = f"el encabezado del archivo tiene {_columns(width)}"
+    else:
+        expected = f"el formato del convenio espera {_columns(needed)}"
+    separated = f" separadas por {delimiter_name(delimiter)}" if delimiter and size > 1 else ""
+    found = f"{where} tiene {_columns(size)}{separated} y {expected}"
+    if width is not None and size > width:
+        extra = size - width
+        if delimiter == "|":
+            hint = (
+                f"sobra{'' if extra == 1 else 'n'} {_columns(extra)}: probablemente un valor "
+                "(un domicilio, un nombre) contiene el carácter |; quítelo de ese valor"
+            )
+        elif delimiter:
+            hint = (
+                f"sobra{'' if extra == 1 else 'n'} {_columns(extra)}: probablemente un valor "
+                f"(un domicilio, un nombre) contiene {delimiter_name(delimiter)}; encierre ese "
+                "valor entre comillas dobles o quite el separador"
+            )
+        else:
+            hint = f"sobra{'' if extra == 1 else 'n'} {_columns(extra)}"
+    else:
+        missing = (width if width is not None else needed) - size
+        if size == 1 and delimiter:
+            hint = (
+                f"la fila no trae ningún separador ({delimiter_name(delimiter)}): revise si "
+                "está separada por otro carácter o si es una línea cortada"
+            )
+        else:
+            hint = (
+                f"falta{'' if missing == 1 else 'n'} {_columns(missing)}: revise si se borró "
+                "una columna o un separador, o si la línea quedó cortada"
+            )
+    return f"{found}; {hint}. Los valores de esta fila no se revisaron"
 
 
 def _missing_columns(

@@ -11,7 +11,7 @@ from hub.errors import InputFileError
 from hub.validation.geography import GeoCatalog
 from hub.validation.issues import ValidationIssue
 from hub.validation.record import DEFAULT_REQUIRED, validate_item
-from producers.mapping.mapper import MappedRecord, compile_layout
+from producers.mapping.mapper import ROW_COLUMNS, MappedRecord, compile_layout
 from producers.mapping.reader import RowReader
 
 __all__ = ["read_records", "required_fields"]
@@ -58,7 +58,7 @@ def read_records(
     required = required_fields(layout)
     with RowReader(path, layout) as rows:
         try:
-            mapper = compile_layout(layout, rows.header, catalog=geo)
+            mapper = compile_layout(layout, rows.header, catalog=geo, file_name=Path(path).name)
         except InputFileError as exc:
             raise InputFileError(exc.message, path=path, field=exc.field, hint=exc.hint) from exc
         if not validate:
@@ -67,6 +67,9 @@ def read_records(
             return
         for line, row in rows:
             record = mapper.map(line, row)
+            if len(record.issues) == 1 and record.issues[0].code == ROW_COLUMNS:
+                yield record  # shifted cells: the row's only issue is its number of columns
+                continue
             found = validate_item(record.values, catalog=geo, required=required, today=today)
             if found:
                 if record.issues:

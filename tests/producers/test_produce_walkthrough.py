@@ -1,0 +1,47 @@
+"""What a new agency meets on its first deliveries: ragged rows, the rejection report, dry runs."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from hub.agreements import demo_private_key
+from producers import ProduceOptions, produce_file
+from tests.producers.conftest import agreement
+
+PAM = "CONV-BIENESTAR-PAM-2026"
+LEON = "CONV-LEON-JEFAS-2026"
+
+
+def _produce(settings, agreement_id: str, path: Path, **options):
+    found = agreement(agreement_id)
+    return produce_file(
+        found, demo_private_key(agreement_id), ProduceOptions(input=path, **options), settings
+    )
+
+
+def _report(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_a_row_missing_a_column_counts_once_under_row_columns(settings, synth) -> None:
+    path = synth(LEON, people=20)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    cells = lines[4].split("\t")
+    del cells[3]  # its later cells shift: a date where the amount was, an address as locality
+    lines[4] = "\t".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = _produce(settings, LEON, path, dry_run=True)
+    assert summary.invalid_rows == 1
+    assert summary.invalid_by_code == {"ROW_COLUMNS": 1}
+    assert summary.altas == 19
+    rows = _report(Path(summary.report or ""))
+    assert [(r["linea"], r["referencia"], r["codigo"]) for r in rows] == [
+        ("5", cells[0], "ROW_COLUMNS")
+    ]
+    assert rows[0]["motivo"].startswith(
+        f"la línea 5 de {path.name} tiene 11 columnas separadas por tabuladores y el formato "
+        "del convenio espera 12 columnas; falta 1 columna"
+    )
+    assert "1 columnas" not in summary.render()
