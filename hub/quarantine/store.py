@@ -32,9 +32,10 @@ __all__ = [
 
 
 class QuarantineNotFoundError(SisiError):
-    """No quarantine entry has that id."""
+    """No quarantine entry has that id (exit 2: the input names nothing, as an unknown CURP or
+    agreement id does elsewhere in the CLI)."""
 
-    exit_code = 1
+    exit_code = 2
 
 
 @dataclass(frozen=True)

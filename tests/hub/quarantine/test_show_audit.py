@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 
 from click.testing import CliRunner
 
@@ -59,3 +62,24 @@ def test_a_quarantine_read_is_found_by_agreement_and_every_read_is_recorded(hub:
 
     code, out, err = _run(hub, "audit", "verify")
     assert code == 0, out + err
+
+
+def test_an_id_or_curp_that_names_nothing_exits_2_as_the_readme_says(hub: Hub) -> None:
+    env = dict(
+        os.environ,
+        SISI_DATABASE_URL=hub.settings.resolved_database_url(),
+        SISI_DATA_DIR=str(hub.settings.data_dir),
+        SISI_AGREEMENTS_DIR=str(hub.settings.agreements_dir),
+    )
+    curp = item(1)["person"]["curp"]  # valid, never delivered
+    for args, said in (
+        (["quarantine", "show", "999", "--purpose", "revisión"], "no hay una entrada"),
+        (["quarantine", "replay", "999", "--yes"], "no hay una entrada"),
+        (["registry", "person", curp, "--purpose", "revisión"], "no hay en el registro"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "hub.cli", *args],
+            env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 2, (args, done.stdout + done.stderr)
+        assert said in done.stderr and "Traceback" not in done.stderr, done.stderr
