@@ -22,6 +22,7 @@ __all__ = [
     "default_report",
     "describe_code",
     "report_columns",
+    "report_field",
     "write_report",
 ]
 
@@ -227,11 +228,17 @@ class ProduceSummary:
 _GEOGRAPHY_PARTS: Final = ("cve_ent", "cve_mun", "cve_loc")
 
 
+#: Places of fields that no column of the agency's file holds.
+_DERIVED: Final = "derivado de la CURP"
+_CONSTANT: Final = "valor fijo del convenio"
+
+
 def report_columns(layout: FileLayout) -> dict[str, str]:
     """Each canonical field's place in the agency's file, as the rejection report names it.
 
-    The report's ``campo`` is the canonical name validation uses (``cve_mun``); ``columna`` is
-    what the agency sees in its own file (``CVEGEO_LOCALIDAD``, ``columna 3``, ...).
+    The report's ``columna`` is what the agency sees in its own file (``CVEGEO_LOCALIDAD``,
+    ``columna 3``, ...); its ``campo`` is that place with the canonical name validation uses in
+    parentheses (``CVEGEO_LOCALIDAD (cve_mun)``), see :func:`report_field`.
     """
     places: dict[str, str] = {}
     for name, source in layout.fields.items():
@@ -242,13 +249,22 @@ def report_columns(layout: FileLayout) -> dict[str, str]:
         elif source.columns:
             places[name] = " + ".join(str(c) for c in source.columns)
         elif source.derive == "curp":
-            places[name] = "derivado de la CURP"
+            places[name] = _DERIVED
         elif source.constant is not None:
-            places[name] = "valor fijo del convenio"
+            places[name] = _CONSTANT
     if "cvegeo" in places:  # the INEGI parts come from the concatenated key
         for part in _GEOGRAPHY_PARTS:
             places.setdefault(part, places["cvegeo"])
     return places
+
+
+def report_field(field_name: str, place: str) -> str:
+    """The report's ``campo``: the agency's column first, so that it finds the cell in its own
+    file, and the agreement's (canonical) field name in parentheses (``FEC_ALTA
+    (effective_date)``); a field no column holds (derived, fixed) keeps its canonical name."""
+    if not place or place in (_DERIVED, _CONSTANT) or place == field_name:
+        return field_name
+    return f"{place} ({field_name})"
 
 
 def write_report(
@@ -256,7 +272,8 @@ def write_report(
 ) -> int:
     """Write the invalid rows (``invalid`` table) as a CSV the agency can open in a spreadsheet.
 
-    ``columns`` (from :func:`report_columns`) names each field's column in the agency's file.
+    ``columns`` (from :func:`report_columns`) names each field's column in the agency's file:
+    ``campo`` leads with it (:func:`report_field`) and ``columna`` is the column alone.
     Written to a temporary name and renamed, so a failed write leaves nothing half-written.
     Returns the number of rows written.
     """
@@ -272,7 +289,8 @@ def write_report(
         while rows := cursor.fetchmany(1000):
             for line, reference, field_name, code, message in rows:
                 place = places.get(field_name, "")
-                writer.writerow((line, reference or "", field_name, place, code, message))
+                label = report_field(field_name, place)
+                writer.writerow((line, reference or "", label, place, code, message))
                 written += 1
     partial.replace(path)
     return written

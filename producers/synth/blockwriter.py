@@ -127,7 +127,7 @@ def write_blocks(
 ) -> WriteResult:
     """Write ``blocks`` to ``out`` in ``layout`` and the sidecar of their injected errors.
 
-    The sidecar's ``reference_id`` is the folio as written in the file (empty when the injected
+    The sidecar's ``referencia`` is the folio as written in the file (empty when the injected
     error is an empty folio).
     """
     out = Path(out)

@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 #: Columns of the ``<out>.errores.csv`` sidecar.
-SIDECAR_HEADER: Final = ("linea", "reference_id", "campo", "tipo_error")
+SIDECAR_HEADER: Final = ("linea", "referencia", "campo", "tipo_error")
 
 #: How an amount is split across ``columns`` (percent per funding source, in declared order).
 _SPLITS: Final[dict[int, tuple[int, ...]]] = {1: (100,), 2: (60, 40), 3: (50, 30, 20)}

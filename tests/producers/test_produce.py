@@ -267,10 +267,12 @@ def test_dry_run_writes_the_rejection_report_and_touches_nothing(settings, synth
     assert {r[0] for r in reported} == {row["linea"] for row in injected}
     assert all(r[5] for r in reported)  # a Spanish reason on every row
     layout = agreement(PAM).layout.fields
-    for _, _, field_name, column, _, _ in reported:  # the agency's own column names
+    for _, _, label, column, _, _ in reported:  # the agency's own column names
+        field_name = label.rsplit(" (", 1)[-1].rstrip(")")  # 'FEC_NAC (fecha_nacimiento)'
         source = layout.get(field_name)
         if source is not None and source.column is not None:
             assert column == source.column, field_name
+            assert label == f"{source.column} ({field_name})"
     assert summary.transaction_id is None and summary.change_sets == 0
     conn = open_state(settings, PAM)
     assert conn.execute("select count(*) from snapshot").fetchone()[0] == 0

@@ -45,3 +45,34 @@ def test_a_row_missing_a_column_counts_once_under_row_columns(settings, synth) -
         "del convenio espera 12 columnas; falta 1 columna"
     )
     assert "1 columnas" not in summary.render()
+
+
+def test_the_report_names_fields_by_the_agencys_columns(settings, synth) -> None:
+    """``campo`` leads with the column of the agency's file, the agreement's name after it."""
+    path = synth(PAM, people=60, error_rate=0.2)
+    summary = _produce(settings, PAM, path, dry_run=True)
+    rows = _report(Path(summary.report or ""))
+    assert list(rows[0]) == ["linea", "referencia", "campo", "columna", "codigo", "motivo"]
+    fields = agreement(PAM).layout.fields
+    labels = {r["campo"] for r in rows}
+    assert "FOLIO (reference_id)" in labels  # an emptied folio
+    for row in rows:
+        canonical = row["campo"].rsplit(" (", 1)[-1].rstrip(")")
+        column = fields[canonical].column
+        assert column and row["columna"] == column
+        assert row["campo"] == f"{column} ({canonical})"
+    injected = _report(Path(str(path) + ".errores.csv"))
+    assert list(injected[0]) == ["linea", "referencia", "campo", "tipo_error"]
+
+
+def test_fields_no_column_holds_keep_their_names() -> None:
+    from producers.summary import report_columns, report_field
+
+    places = report_columns(agreement("CONV-CNBBBJ-BUEMS-2026").layout)
+    assert report_field("cve_mun", places["cve_mun"]) == f"{places['cvegeo']} (cve_mun)"
+    assert report_field("sexo", places["sexo"]) == "sexo"  # derivado de la CURP
+    assert report_field("fila", places.get("fila", "")) == "fila"
+    leon = report_columns(agreement(LEON).layout)
+    assert report_field("fecha_beneficio", leon["fecha_beneficio"]) == (
+        "columna 12 (fecha_beneficio)"
+    )

@@ -62,7 +62,7 @@ def _read(agreement, path, catalog):
 def _sidecar(path: Path) -> set[tuple[int, str | None]]:
     """(line, folio as written) of each listed error; an emptied folio reads back as None."""
     with sidecar_path(path).open(encoding="utf-8") as handle:
-        return {(int(row["linea"]), row["reference_id"] or None) for row in csv.DictReader(handle)}
+        return {(int(row["linea"]), row["referencia"] or None) for row in csv.DictReader(handle)}
 
 
 def test_same_seed_same_bytes(agreements, tmp_path):
