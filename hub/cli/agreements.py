@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import os
@@ -187,6 +188,51 @@ def show(agreement_id: str, directory: Path | None, as_json: bool) -> None:
         click.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100), nl=False)
 
 
+def _either(names: list[str]) -> str:
+    """``A``, ``A o B``, ``A, B o C``."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " o " + names[-1]
+
+
+def _require_known(agreement_id: str, directory: Path | None) -> None:
+    """Refuse a key for an id no agreement file of ``directory`` declares (a typo would leave
+    a key no agreement uses); names the folder and the closest registered ids."""
+    folder = directory if directory is not None else Settings().agreements_dir
+    try:
+        found = load_agreements(folder)
+    except AgreementFileError as exc:  # no such folder
+        raise AgreementError(
+            f"no se puede comprobar que exista el convenio '{agreement_id}': no existe la "
+            f"carpeta de convenios {folder}",
+            field="agreement_id",
+            hint="indique la carpeta con --dir o SISI_AGREEMENTS_DIR; si el convenio es nuevo y "
+            "aún no tiene archivo, use --new",
+        ) from exc
+    if agreement_id in found:
+        return
+    ids = found.ids
+    close = difflib.get_close_matches(agreement_id, ids, n=3, cutoff=0.6)
+    if close:
+        known = "¿quiso decir " + _either(close) + "?"
+    elif not ids:
+        known = "la carpeta no tiene convenios"
+    elif len(ids) <= 8:
+        known = "convenios registrados: " + ", ".join(ids)
+    else:
+        nearest = difflib.get_close_matches(agreement_id, ids, n=3, cutoff=0.0)
+        known = f"{len(ids)} convenios registrados; los más parecidos: {', '.join(nearest)}"
+    broken = [item.path.name for item in found.broken if item.previous is None]
+    unread = ""
+    if broken:
+        unread = f"; no cargan (revíselos con 'sisi agreements validate'): {', '.join(broken)}"
+    raise AgreementError(
+        f"no hay un convenio '{agreement_id}' en {Path(folder).resolve()} ({known}{unread}); "
+        "no se generó ninguna clave",
+        field="agreement_id",
+        hint="corrija el id, o indique otra carpeta con --dir; si es un convenio nuevo que aún "
+        f"no tiene archivo, repita con --new: sisi agreements keygen {agreement_id} --new",
+    )
+
+
 def write_private_key(directory: Path, agreement_id: str, pem: bytes, *, force: bool) -> Path:
     """Write ``<directory>/<id>.key`` (mode 0600) atomically; never inside the repository."""
     if not re.fullmatch(AGREEMENT_ID_PATTERN, agreement_id):
@@ -234,9 +280,25 @@ def write_private_key(directory: Path, agreement_id: str, pem: bytes, *, force: 
     help="Carpeta de la clave privada (por omisión SISI_KEYS_DIR).",
 )
 @click.option("--force", is_flag=True, help="Reemplaza una clave existente.")
+@click.option(
+    "--new",
+    "new",
+    is_flag=True,
+    help="El convenio es nuevo y aún no está en la carpeta de convenios (sin esta opción el id "
+    "debe ser el de un convenio registrado).",
+)
+@_DIR_OPTION
 @_reporting
-def keygen(agreement_id: str, out: Path | None, force: bool) -> None:
-    """Genera el par de claves Ed25519 de una dependencia para un convenio."""
+def keygen(
+    agreement_id: str, out: Path | None, force: bool, new: bool, directory: Path | None
+) -> None:
+    """Genera el par de claves Ed25519 de una dependencia para un convenio.
+
+    El id debe ser el de un convenio de la carpeta de convenios; para uno que aún se redacta
+    (la clave pública se pega en su archivo), use --new.
+    """
+    if not new and re.fullmatch(AGREEMENT_ID_PATTERN, agreement_id):  # else refused below
+        _require_known(agreement_id, directory)
     pem, public = generate_keypair()
     target = write_private_key(out or Settings().keys_dir, agreement_id, pem, force=force)
     click.echo(f"Clave privada escrita en {target} (permisos 0600).", err=True)

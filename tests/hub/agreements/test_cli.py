@@ -94,7 +94,7 @@ def test_show_unknown(runner: CliRunner) -> None:
 def test_keygen_writes_outside_repo_with_0600(runner: CliRunner, tmp_path: Path) -> None:
     keys = tmp_path / "llaves"
     result = runner.invoke(
-        cli, ["agreements", "keygen", "CONV-NUEVO-2027"], env={"SISI_KEYS_DIR": str(keys)}
+        cli, ["agreements", "keygen", "CONV-NUEVO-2027", "--new"], env={"SISI_KEYS_DIR": str(keys)}
     )
     assert result.exit_code == 0, result.output
     target = keys / "CONV-NUEVO-2027.key"
@@ -107,7 +107,7 @@ def test_keygen_writes_outside_repo_with_0600(runner: CliRunner, tmp_path: Path)
 
 
 def test_keygen_refuses_overwrite_without_force(runner: CliRunner, tmp_path: Path) -> None:
-    args = ["agreements", "keygen", "CONV-NUEVO-2027", "--out", str(tmp_path)]
+    args = ["agreements", "keygen", "CONV-NUEVO-2027", "--new", "--out", str(tmp_path)]
     assert runner.invoke(cli, args).exit_code == 0
     before = (tmp_path / "CONV-NUEVO-2027.key").read_bytes()
     again = runner.invoke(cli, args)
@@ -123,7 +123,9 @@ def test_keygen_refuses_overwrite_without_force(runner: CliRunner, tmp_path: Pat
 )
 def test_keygen_refuses_inside_repository(runner: CliRunner, inside: Path) -> None:
     existed = inside.exists()
-    result = runner.invoke(cli, ["agreements", "keygen", "CONV-NUEVO-2027", "--out", str(inside)])
+    result = runner.invoke(
+        cli, ["agreements", "keygen", "CONV-NUEVO-2027", "--new", "--out", str(inside)]
+    )
     assert result.exit_code == 2
     assert "dentro del repositorio" in result.stderr
     assert not (inside / "CONV-NUEVO-2027.key").exists()
