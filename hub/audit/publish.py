@@ -100,6 +100,8 @@ def head_from_record(record: Mapping[str, Any]) -> ChainHead:
 
 #: How many of the last records of each partition :func:`read_published_head` looks at.
 _LAST_RECORDS = 64
+#: How long a broker may take to describe the topic (reading it may then take longer).
+_BROKER_ANSWER = 10.0
 
 
 def read_published_head(
@@ -154,11 +156,12 @@ def _read_heads(
     )
     deadline = time.monotonic() + timeout
     try:
+        answer = min(timeout, _BROKER_ANSWER)
         try:
-            metadata = consumer.list_topics(topic, timeout=timeout)
+            metadata = consumer.list_topics(topic, timeout=answer)
         except KafkaException as exc:
             raise SisiError(
-                f"el broker {bootstrap_servers} no respondió en {timeout:g} s ({exc})",
+                f"el broker {bootstrap_servers} no respondió en {answer:g} s ({exc})",
                 hint="revise SISI_BOOTSTRAP_SERVERS y que el hub esté en marcha",
             ) from exc
         described = metadata.topics.get(topic)
