@@ -6,6 +6,11 @@ failure for every retry, several per second: a command that waits 30 s for the b
 hundreds of lines before its own Spanish error. :func:`kafka_logger` gives the logger to put in
 the config, with a filter that lets through the first record of each (level, facility) and then
 one every :data:`REPEAT_SECONDS`, saying how many it left out.
+
+The logger also gets a :class:`logging.NullHandler`: in a process that configured logging (``sisi
+hub`` and its workers, ``logging.basicConfig``) the records still reach its handlers, but a CLI
+command that configured none (``sisi audit verify --published``, ``sisi produce``) no longer prints
+librdkafka's lines through Python's last-resort handler before its own Spanish error.
 """
 
 from __future__ import annotations
@@ -47,4 +52,7 @@ def kafka_logger(name: str) -> logging.Logger:
     logger = logging.getLogger(name)
     if not any(isinstance(f, _Throttle) for f in logger.filters):
         logger.addFilter(_Throttle())
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        # a handler in the chain: Python's last resort (stderr) is no longer used
+        logger.addHandler(logging.NullHandler())
     return logger
