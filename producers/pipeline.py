@@ -9,7 +9,9 @@ does not hold.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import tempfile
 import threading
 import uuid
 from collections import deque
@@ -175,6 +177,42 @@ def produce_file(
     contract = source.changeset_contract(agreement)
     spec = codec_spec(agreement, contract.schema_id, contract.definition)
     summary = ProduceSummary(agreement.id, str(options.input), dry_run=options.dry_run)
+    scratch = _dry_run_scratch(settings, agreement, options)
+    if scratch is not None:  # stage in a throwaway state of the same shape, removed at the end
+        settings = settings.model_copy(update={"data_dir": scratch})
+    try:
+        return _produce(agreement, private_key, options, settings, progress, today, spec, summary)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _dry_run_scratch(
+    settings: Settings, agreement: Agreement, options: ProduceOptions
+) -> Path | None:
+    """A temporary data directory for a dry run of an agreement without local state yet.
+
+    A dry run changes no state; with no state to compare against it must not create any
+    either (``$SISI_DATA_DIR/producer/`` and the agreement's database), so it stages in a
+    private temporary directory instead and compares against an empty snapshot, as the first
+    real delivery would.
+    """
+    if not options.dry_run or state_path(settings, agreement.id).exists():
+        return None
+    return Path(tempfile.mkdtemp(prefix=f"sisi-prueba-{agreement.id}-"))  # mode 0700
+
+
+def _produce(
+    agreement: Agreement,
+    private_key: Ed25519PrivateKey,
+    options: ProduceOptions,
+    settings: Settings,
+    progress: Progress,
+    today: date,
+    spec: CodecSpec,
+    summary: ProduceSummary,
+) -> ProduceSummary:
+    """``produce_file`` once the state it uses is chosen."""
     conn = open_state(settings, agreement.id)
     # no checkpoint inside the delivery's COMMITs: helper threads copy the WAL behind it
     conn.execute("PRAGMA wal_autocheckpoint=0")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import csv
+import re
+import subprocess
+import tempfile
 from pathlib import Path
 
 from hub.agreements import demo_private_key
+from hub.settings import REPO_ROOT
 from producers import ProduceOptions, produce_file
-from tests.producers.conftest import agreement
+from tests.producers.conftest import agreement, env_for
 
 PAM = "CONV-BIENESTAR-PAM-2026"
 LEON = "CONV-LEON-JEFAS-2026"
@@ -76,3 +80,49 @@ def test_fields_no_column_holds_keep_their_names() -> None:
     assert report_field("fecha_beneficio", leon["fecha_beneficio"]) == (
         "columna 12 (fecha_beneficio)"
     )
+
+
+def test_a_dry_run_creates_no_state_directory(settings, synth, tmp_path, monkeypatch) -> None:
+    """Without local state a dry run stages in a temporary directory it removes."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    path = synth(PAM, people=30)
+    summary = _produce(settings, PAM, path, dry_run=True)
+    assert (summary.read, summary.altas, summary.invalid_rows) == (30, 30, 0)
+    assert not settings.data_dir.exists()
+    assert list(scratch.iterdir()) == []
+    assert Path(summary.report or "").exists()  # the dry run's report, beside the file
+
+
+def test_the_command_line_dry_run_leaves_the_data_dir_alone(settings, synth) -> None:
+    path = synth(PAM, people=20)
+    result = subprocess.run(
+        [
+            str(REPO_ROOT / ".venv" / "bin" / "sisi"),
+            "produce",
+            "--agreement",
+            PAM,
+            "--input",
+            str(path),
+            "--dry-run",
+        ],
+        env=env_for(settings),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "simulación: no se envió nada" in result.stdout
+    assert re.search(r"altas:\s+20\n", result.stdout), result.stdout
+    assert not (settings.data_dir / "producer").exists()
+
+
+def test_a_dry_run_after_a_delivery_compares_with_its_snapshot(settings, synth) -> None:
+    first = synth(PAM, people=30)
+    assert _produce(settings, PAM, first).altas == 30
+    second = synth(PAM, people=30, delivery=2)
+    trial = _produce(settings, PAM, second, dry_run=True)
+    real = _produce(settings, PAM, second)
+    assert (trial.altas, trial.cambios, trial.bajas) == (real.altas, real.cambios, real.bajas)
+    assert trial.altas < 30
