@@ -277,7 +277,8 @@ def demo_loop(
     echo: Echo,
     faults: list[Agreement] | None = None,
 ) -> None:
-    """``rounds`` rounds: each agency sends its next delivery, then the round's faults."""
+    """``rounds`` rounds: each agency sends its next delivery, then the round's faults, then a
+    pause of ``interval`` seconds."""
     for _ in range(rounds):
         round_ = max(agency.next_delivery for agency in agencies)
         for agency in agencies:
@@ -289,6 +290,7 @@ def demo_loop(
         if stop.wait(interval):
             return
     echo(
-        "[demo] las agencias de demostración terminaron sus entregas; "
-        "la próxima corrida sigue desde aquí."
+        "[demo] las agencias de demostración terminaron sus entregas de esta corrida "
+        f"({rounds} rondas); el hub sigue en marcha (Ctrl-C para detener) y la próxima "
+        "corrida sigue desde aquí."
     )

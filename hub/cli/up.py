@@ -7,9 +7,10 @@ What runs, in this process or as children of it:
   otherwise), migrated, and the hub's Schema Registry API seeded from ``avro_schemas/``,
 - ``--workers`` hub worker processes (``sisi hub``) sharing the agency topics' partitions,
 - with ``--demo``: every padrón agreement's agency delivering synthetic padrones
-  (:mod:`hub.cli.demo_agencies`), a new delivery with realistic churn every ``--demo-interval``
-  seconds, and after each round three messages the hub must refuse (``hub.cli.demo_faults``;
-  ``--no-demo-faults`` leaves them out).
+  (:mod:`hub.cli.demo_agencies`) in ``--demo-deliveries`` rounds: in each, every agency sends its
+  next delivery with realistic churn, one after another, then three messages the hub must refuse
+  (``hub.cli.demo_faults``; ``--no-demo-faults`` leaves them out), then a pause of
+  ``--demo-interval`` seconds. After the last round the agencies stop; the hub goes on.
 
 One ``sisi up`` at a time per data directory: it holds a lock on it for its whole life (released
 by the OS however it ends), and a second one, with or without ``--reset``, is refused before it
@@ -47,7 +48,7 @@ from hub.errors import ConfigurationError
 from hub.schema_registry.server import running_registry
 from hub.settings import Settings, get_settings
 
-__all__ = ["check_ports", "up"]
+__all__ = ["check_ports", "demo_banner", "up"]
 
 Echo = Callable[[str], None]
 
@@ -248,6 +249,31 @@ def _demo_agencies(
     return agencies, kept
 
 
+def demo_banner(
+    agencies: list[DemoAgency], interval: float, deliveries: int, *, faults: bool
+) -> str:
+    """What the demo agencies will do, for the banner: rounds, pause, where each one starts.
+
+    A round is every agency's next delivery, one after another (each takes about a quarter of a
+    minute with 2,000 people), then the faults, then a pause of ``interval`` seconds.
+    """
+    rounds = "1 ronda" if deliveries == 1 else f"{deliveries} rondas"
+    text = (
+        f"{len(agencies)}; {rounds} en esta corrida: en cada una, cada agencia envía su "
+        f"siguiente entrega (una tras otra), y {interval:g} s de pausa entre rondas"
+    )
+    starts = sorted({a.next_delivery for a in agencies})
+    if len(starts) == 1 and starts[0] > 1:
+        text += f"; siguen desde la entrega {starts[0]}"
+    elif len(starts) > 1:  # a run stopped mid-round: each agency goes on from its own delivery
+        text += "; siguen desde la entrega " + ", ".join(
+            f"{a.next_delivery} ({a.agreement_id})" for a in agencies
+        )
+    if faults:
+        text += "; tras cada ronda, tres mensajes que el hub debe rechazar"
+    return text
+
+
 def run_up(
     settings: Settings,
     *,
@@ -379,12 +405,9 @@ def _run_up(
                 f"(registro, bitácora, bandejas de las agencias); para empezar de cero: {again}"
             )
         if demo:
-            start = min((a.next_delivery for a in agencies), default=1)
-            since = f", desde la entrega {start}" if start > 1 else ""
-            faults_note = ", y tras cada ronda tres mensajes que el hub debe rechazar"
             echo(
-                f"  agencias de demo       {len(agencies)}, una entrega cada {demo_interval:g} s"
-                f"{since}" + (faults_note if demo_faults else "")
+                "  agencias de demo       "
+                + demo_banner(agencies, demo_interval, demo_deliveries, faults=demo_faults)
             )
             if kept_people is not None:
                 echo(
@@ -442,10 +465,12 @@ def _run_up(
                    f"{DEFAULT_DEMO_PEOPLE:,}, o las de la corrida anterior, que se "
                    "conservan).")  # fmt: skip
 @click.option("--demo-interval", type=click.FloatRange(1, 3600), default=30.0, show_default=True,
-              help="Segundos entre entregas de demostración.")  # fmt: skip
+              help="Segundos de pausa entre rondas de entregas de demostración (en cada ronda "
+                   "cada agencia envía una entrega, una tras otra).")  # fmt: skip
 @click.option("--demo-deliveries", type=click.IntRange(1, 1000), default=12, show_default=True,
-              help="Entregas por agencia en esta corrida (siguen a las de corridas "
-                   "anteriores).")  # fmt: skip
+              help="Rondas de entregas en esta corrida: una entrega por agencia en cada una "
+                   "(siguen a las de corridas anteriores); después las agencias se "
+                   "detienen y el hub sigue en marcha.")  # fmt: skip
 @click.option("--demo-faults/--no-demo-faults", default=True, show_default=True,
               help="Tras cada ronda, enviar un programa fuera de convenio, un mensaje repetido "
                    "y una firma ajena, para ver al hub rechazarlos.")  # fmt: skip
