@@ -101,6 +101,8 @@ audit_chain_head = Table(
 _KEY_CHUNK = 900  # bound parameters per idempotency look-up (SQLite allows 999 in old builds)
 _KEY_CHUNK_PG = 5000
 #: a CURP anywhere in a text (upper-cased first), not inside a longer run of letters and digits
+#: A declared purpose names something: at least one word of three letters ("x", "…" do not).
+_PURPOSE_WORD = re.compile(r"[^\W\d_]{3}")
 _CURP_IN_TEXT = re.compile(
     r"(?<![A-Z0-9])[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[0-9A-Z]\d(?![A-Z0-9])"
 )
@@ -465,6 +467,14 @@ class AuditLog:
                 "una consulta de datos personales requiere una finalidad declarada",
                 field="purpose",
                 hint="declare para qué consulta los datos personales",
+            )
+        if _PURPOSE_WORD.search(purpose) is None:
+            shown = purpose.strip()
+            raise PersonalDataError(
+                f"la finalidad «{shown[:40]}» no dice para qué se consultan los datos",
+                field="purpose",
+                hint="escriba la finalidad concreta, p. ej. «aclaración de pago, solicitud 118»; "
+                "la consulta no se registró ni se mostraron datos",
             )
         details = dict(details or {})
         for field, value in (

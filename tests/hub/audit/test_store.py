@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from hub.audit import Action, AuditEvent, AuditLog, Problem, verify_chain
+from hub.audit.store import PersonalDataError
 from tests.hub.audit.conftest import accepted
 
 
@@ -267,3 +268,13 @@ def test_batch_with_a_logged_key_after_new_ones_takes_no_sequence(
     assert log.head().sequence == 8
     assert [e.sequence for e in log.iter_entries()] == list(range(1, 9))
     assert check(log).ok
+
+
+@pytest.mark.parametrize("purpose", ["x", "…", "...", "p1", "-- 12"])
+def test_a_purpose_that_names_nothing_is_refused_and_nothing_recorded(
+    log: AuditLog, purpose: str
+) -> None:
+    before = log.head().sequence
+    with pytest.raises(PersonalDataError, match="no dice para qué"):
+        log.read_personal("operador:ana", purpose, "persona-000123")
+    assert log.head().sequence == before

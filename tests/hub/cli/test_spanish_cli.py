@@ -168,7 +168,7 @@ def test_bad_numbers(args: tuple[str, ...], expected: str) -> None:
     [
         (("audit", "list", "--action"), "error: a la opción --action le falta su valor."),
         (("registry", "person", "X", "--json=1"), "error: la opción --json no lleva valor."),
-        (("registry", "person", "X", "Y", "--purpose", "p"), "error: sobra el argumento Y."),
+        (("registry", "person", "X", "Y", "--purpose", "revisión"), "error: sobra el argumento Y."),
     ],
 )
 def test_misused_options_and_extra_arguments(args: tuple[str, ...], expected: str) -> None:

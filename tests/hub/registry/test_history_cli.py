@@ -63,7 +63,7 @@ def _reads(registry: Engine) -> list[tuple[str, str]]:
 def test_who_was_enrolled_in_a_month(env: dict[str, str], registry: Engine) -> None:
     months = {}
     for month in ("2025-01", "2025-02", "2025-03", "2025-04", "2025-05"):
-        result = _run(env, "registry", "enrolled", PROGRAM, "--month", month, "--purpose", "x")
+        result = _run(env, "registry", "enrolled", PROGRAM, "--month", month, "--purpose", "ver")
         assert result.exit_code == 0, result.output
         months[month] = [p["curp"] for p in json.loads(_json(env, month))["people"]]
     assert months == {
@@ -73,7 +73,7 @@ def test_who_was_enrolled_in_a_month(env: dict[str, str], registry: Engine) -> N
         "2025-04": [ANA],
         "2025-05": [ANA, JUAN],  # back on 31 May
     }
-    text_out = _run(env, "registry", "enrolled", "s176", "--month", "2025-02", "--purpose", "x")
+    text_out = _run(env, "registry", "enrolled", "s176", "--month", "2025-02", "--purpose", "ver")
     assert text_out.stdout.splitlines()[0] == (
         "S176 (Pensión para el Bienestar), 2025-02: 2 personas inscritas"
     )
@@ -87,7 +87,7 @@ def test_who_was_enrolled_in_a_month(env: dict[str, str], registry: Engine) -> N
 
 def _json(env: dict[str, str], month: str) -> str:
     result = _run(
-        env, "registry", "enrolled", PROGRAM, "--month", month, "--purpose", "x", "--json"
+        env, "registry", "enrolled", PROGRAM, "--month", month, "--purpose", "ver", "--json"
     )
     assert result.exit_code == 0, result.output
     return result.stdout
@@ -111,10 +111,10 @@ def test_everything_a_program_paid_in_a_locality_in_a_year(
     )
     assert f"  2025-02-01  {JUAN}  $    1,500.50  070890001" in text_out.stdout
     nothing = _run(
-        env, "registry", "paid", PROGRAM, "--year", "2024", "--purpose", "p", "--cvegeo", "07"
+        env, "registry", "paid", PROGRAM, "--year", "2024", "--purpose", "ver", "--cvegeo", "07"
     )
     assert nothing.stdout == "S176 (Pensión para el Bienestar), 07, 2024: 0 pagos por $0.00\n"
-    assert [purpose for purpose, _ in _reads(registry)] == ["auditoría ASF"] * 2 + ["p"]
+    assert [purpose for purpose, _ in _reads(registry)] == ["auditoría ASF"] * 2 + ["ver"]
 
 
 @pytest.mark.parametrize(
@@ -151,7 +151,7 @@ def test_bad_questions_are_told_and_nothing_is_read(
 def test_a_year_that_is_not_a_number_is_told_in_spanish(env: dict[str, str]) -> None:
     result = CliRunner().invoke(
         cli,
-        ["registry", "paid", PROGRAM, "--cvegeo", "07", "--year", "dos mil", "--purpose", "p"],
+        ["registry", "paid", PROGRAM, "--cvegeo", "07", "--year", "dos mil", "--purpose", "ver"],
         env=env,
     )
     assert result.exit_code == 2
@@ -171,7 +171,7 @@ def test_a_payment_sent_again_in_another_delivery_is_flagged(
 ) -> None:
     again = item("R1", "PAGO", "2025-02-01", curp=JUAN, monto="1500.50")
     RegistryWriter(registry).apply(header("p-otra-vez", transaction="tx-2"), [again])
-    args = ("registry", "paid", PROGRAM, "--cvegeo", "07", "--year", "2025", "--purpose", "p")
+    args = ("registry", "paid", PROGRAM, "--cvegeo", "07", "--year", "2025", "--purpose", "ver")
     result = _run(env, *args)
     assert result.exit_code == 0, result.output
     assert "3 pagos por $4,501.00" in result.stdout
@@ -195,5 +195,5 @@ def test_a_program_known_only_by_its_key_is_named_once(
     env: dict[str, str], registry: Engine
 ) -> None:
     RegistryWriter(registry).apply(header("u"), [item("R9", curp=None, program="U010")])
-    result = _run(env, "registry", "enrolled", "U010", "--month", "2025-01", "--purpose", "p")
+    result = _run(env, "registry", "enrolled", "U010", "--month", "2025-01", "--purpose", "ver")
     assert result.stdout.splitlines()[0] == "U010, 2025-01: 1 persona inscrita"
