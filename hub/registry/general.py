@@ -3,8 +3,9 @@
 Such items need stored state: the record's current values, the people involved and, when an item
 may land before others in order-key order, the record's whole ledger to re-fold its enrollment
 history. This module reads those rows, runs the pure planners (:class:`~hub.registry.linking.
-LinkPlan`, :func:`~hub.registry.history.fold`) and writes what changed. The ledger rows of the
-items are already inserted by the writer when it is called.
+LinkPlan`, :func:`~hub.registry.history.fold`) and writes what changed: :meth:`GeneralPath.plan`
+reads and links (it may refuse items: see :mod:`hub.registry.linking`), then the writer claims
+the items not refused (their ledger rows) and :meth:`GeneralPath.write` writes.
 
 ``person_links`` keeps only links that carry information beyond the source record itself: the
 deterministic links made here (by CURP, or a record's own person) are ``source_records.person_id``
@@ -103,15 +104,18 @@ class GeneralPath:
         get = self._getters[table.name]
         return self._bulk[table.name].execute(conn, [get(row) for row in rows])
 
-    def apply(
+    def plan(
         self,
         conn: Connection,
         header: ChangeSetHeader,
         fresh: list[tuple[str, ChangeItem]],
-        ledger: list[Row],
         now: dt.datetime,
     ) -> LinkPlan:
-        """Apply ``fresh`` (claimed items, order-key order) whose ledger rows are ``ledger``."""
+        """Read what ``fresh`` (order-key order) is about and plan its links (no writes).
+
+        Items the plan refuses (:attr:`LinkPlan.refused`) must not be claimed: the caller
+        leaves them out of the ledger and of :meth:`write`.
+        """
         agreement = header["agreement_id"]
         sent_at = as_utc(header["sent_at"])
         refs = [item["reference_id"] for _, item in fresh]
@@ -128,15 +132,25 @@ class GeneralPath:
         plan.load(people, records)
         for ver, item in fresh:
             plan.apply(ver, item, sent_at)
-        changes = self._fold(conn, agreement, plan, ledger)
+        return plan
 
+    def write(
+        self,
+        conn: Connection,
+        header: ChangeSetHeader,
+        plan: LinkPlan,
+        fresh: list[tuple[str, ChangeItem]],
+        ledger: list[Row],
+    ) -> None:
+        """Write what ``plan`` decided for ``fresh`` (claimed, not refused; ledger rows
+        ``ledger`` already inserted)."""
+        changes = self._fold(conn, header["agreement_id"], plan, ledger)
         self._write_people(conn, plan)
         self._write_records(conn, plan)
         self._write_links(conn, plan)
-        self._write_enrollments(conn, agreement, plan, changes)
+        self._write_enrollments(conn, header["agreement_id"], plan, changes)
         self._write_payments(conn, plan, fresh, header["message_id"])
         self._drop_orphans(conn, plan)
-        return plan
 
     def _read(
         self,

@@ -10,6 +10,16 @@ Rules (each decided by the order key, so arrival order does not matter):
   link; an item without CURP never unlinks. A record-scoped person that gets a CURP no one else has
   keeps its registry id; one left without links is removed.
 - A person's fields are the newest item's (by order key) among the items linked to it.
+
+CURP corrections (never merge two different valid CURPs; a folio is not reused for someone else):
+an item whose CURP differs from the one its source record already has is applied only when it is
+an ALTA or CAMBIO about *the same person*: the same birth date and the same sex (every value known
+agrees: the ones declared in the item and stored for the person, and the ones encoded in both
+CURPs) and the same first surname or the same given name (normalized). A newer one corrects the
+CURP (the record is relinked: ``RECORD_RELINKED``); an older one leaves the link as it is. Any
+other such item — a PAGO or BAJA, or an item about another person, newer or older — is refused
+(:attr:`LinkPlan.refused`, with a reason in Spanish for the agency): nothing of the record or of
+either person changes. A refusal depends on what the registry holds when the item arrives.
 """
 
 from __future__ import annotations
@@ -21,8 +31,9 @@ from typing import Any
 
 from hub.registry.fresh import new_person_id
 from hub.registry.items import ChangeItem, as_utc, normalize_name
+from hub.validation.curp import decode_curp
 
-__all__ = ["LinkPlan", "Relink", "clean_curp"]
+__all__ = ["LinkPlan", "Relink", "clean_curp", "same_person"]
 
 Row = dict[str, Any]
 
@@ -60,6 +71,47 @@ def clean_curp(item: ChangeItem) -> str | None:
     return curp.strip().upper() or None
 
 
+_CORRECTIONS = frozenset({"ALTA", "CAMBIO"})
+
+
+def _encoded(curp: str | None) -> tuple[dt.date | None, str | None]:
+    """Birth date and sex a CURP encodes (None, None when it cannot be read)."""
+    if not curp:
+        return None, None
+    try:
+        parts = decode_curp(curp)
+    except ValueError:
+        return None, None
+    return parts.birth_date, parts.sex
+
+
+def _agree(*values: object) -> bool:
+    """At least one value is known and every known value is the same."""
+    known = {v for v in values if v is not None}
+    return len(known) == 1
+
+
+def same_person(person: Mapping[str, Any], item: ChangeItem, curp: str) -> bool:
+    """Whether ``item`` (with CURP ``curp``) is plausibly about the registered ``person``.
+
+    Same birth date and sex (declared or stored, and encoded in both CURPs: every known value
+    agrees) and the same first surname or the same given name after normalization.
+    """
+    declared = item["person"]
+    old_born, old_sex = _encoded(person.get("curp"))
+    new_born, new_sex = _encoded(curp)
+    born = _agree(
+        person.get("fecha_nacimiento"), old_born, declared.get("fecha_nacimiento"), new_born
+    )
+    sex = _agree(person.get("sexo"), old_sex, declared.get("sexo"), new_sex)
+    surname = normalize_name(declared.get("primer_apellido"))
+    name = normalize_name(declared.get("nombre"))
+    named = (surname is not None and surname == person.get("primer_apellido")) or (
+        name is not None and name == person.get("nombre")
+    )
+    return born and sex and named
+
+
 @dataclass
 class LinkPlan:
     """People and source records of one agreement as a batch of items leaves them."""
@@ -75,6 +127,8 @@ class LinkPlan:
     relinks: list[Relink] = field(default_factory=list)
     removed_people: set[str] = field(default_factory=set)  # left without records by a relink
     changed_links: set[str] = field(default_factory=set)  # existing records whose link changed
+    #: items refused (reference → reason in Spanish): another CURP that is no correction
+    refused: dict[str, str] = field(default_factory=dict)
     _by_curp: dict[str, str] = field(default_factory=dict)
 
     def load(
@@ -124,12 +178,40 @@ class LinkPlan:
         if person_id not in self.new_people:
             self.dirty_people.add(person_id)
 
-    def apply(self, ver: str, item: ChangeItem, sent_at: dt.datetime) -> str:
-        """Apply one item (call in order-key order); returns the person it is about."""
+    def _conflict(self, record: Row, item: ChangeItem, curp: str) -> str | None:
+        """Why an item with another CURP than its record's cannot be applied (None: it can)."""
+        ref = record["reference_id"]
+        registered = record["curp"]
+        operation = item["operation"]
+        if not same_person(self.people[record["person_id"]], item, curp):
+            return (
+                f"la referencia {ref} ya corresponde a otra persona (CURP registrada "
+                f"{registered}, recibida {curp}); si es una persona distinta use otra "
+                "referencia; si corrige la CURP, envíe un CAMBIO con los datos de la persona "
+                "(misma fecha de nacimiento y sexo, y el mismo primer apellido o nombre)"
+            )
+        if operation not in _CORRECTIONS:
+            return (
+                f"un {operation} no corrige la CURP de la referencia {ref} (CURP registrada "
+                f"{registered}, recibida {curp}); envíelo con la CURP registrada o, si la CURP "
+                "cambió, envíe antes un CAMBIO con la CURP corregida"
+            )
+        return None
+
+    def apply(self, ver: str, item: ChangeItem, sent_at: dt.datetime) -> str | None:
+        """Apply one item (call in order-key order); returns the person it is about.
+
+        None: the item is refused (see :attr:`refused`) and nothing changed.
+        """
         ref = item["reference_id"]
         curp = clean_curp(item)
         geography = item.get("geography")
         record = self.records.get(ref)
+        if record is not None and curp is not None and record["curp"] not in (None, curp):
+            reason = self._conflict(record, item, curp)
+            if reason is not None:
+                self.refused[ref] = reason
+                return None
         if record is None:
             person_id = self._by_curp.get(curp) if curp else None
             if person_id is None:

@@ -128,7 +128,10 @@ class ApplyResult:
 
     applied: int
     duplicates: int
-    rejected: tuple[RejectedItem, ...] = ()
+    rejected: tuple[RejectedItem, ...] = ()  # by prepare (screen), then ``refused``
+    #: rejected only once the stored state was read (inside the transaction; see linking):
+    #: a caller that reported ``prepare``'s rejections adds these
+    refused: tuple[RejectedItem, ...] = ()
     applied_ids: tuple[str, ...] = ()
     duplicate_ids: tuple[str, ...] = ()
     people_created: int = 0
@@ -199,6 +202,7 @@ class _Applied:
     fast: int
     relinks: tuple[Relink, ...] = ()
     removed: frozenset[str] = frozenset()
+    refused: tuple[RejectedItem, ...] = ()  # decided on the stored state (see linking)
 
 
 class RegistryWriter:
@@ -303,14 +307,20 @@ class RegistryWriter:
         applied_ids = tuple(
             it["reference_id"] for _, it in versioned if it["reference_id"] in claimed
         )
+        refused = {r.reference_id for r in done.refused}
         duplicate_ids = tuple(
-            [it["reference_id"] for _, it in versioned if it["reference_id"] not in claimed]
+            [
+                ref
+                for _, it in versioned
+                if (ref := it["reference_id"]) not in claimed and ref not in refused
+            ]
             + list(repeated)
         )
         return ApplyResult(
             applied=len(applied_ids),
             duplicates=len(duplicate_ids),
-            rejected=rejected,
+            rejected=rejected + done.refused,
+            refused=done.refused,
             applied_ids=applied_ids,
             duplicate_ids=duplicate_ids,
             people_created=done.people_created,
@@ -369,35 +379,47 @@ class RegistryWriter:
             rows = prebuilt  # fast keeps the order of versioned: the same items, the same rows
         else:
             rows = build_fresh(header, fast, now, iso=not self._pg)
-        general_ledger = [_ledger_row(header, it, ver, now) for ver, it in general]
-        programs = rows.programs | {r["program_key"] for r in general_ledger if r["program_key"]}
-        self._batch.ensure_programs(conn, programs)
+        self._batch.ensure_programs(conn, rows.programs)
 
         ledger = self._bulk["applied_items"]
-        claimed = ledger.execute(conn, rows.applied_items, stored=True)
-        claimed += ledger.execute(conn, [self._ledger_tuple(r) for r in general_ledger])
-        if claimed != len(fresh):
+        if ledger.execute(conn, rows.applied_items, stored=True) != len(fast):
             raise _ConcurrentClaimError
         for name in ("people", "source_records", "enrollments", "benefits_paid"):
             self._bulk[name].execute(conn, getattr(rows, name), stored=True)
         created = len(rows.people)
         relinks: tuple[Relink, ...] = ()
         removed: frozenset[str] = frozenset()
+        refused: tuple[RejectedItem, ...] = ()
         if general:
             # PostgreSQL: one general path at a time (SQLite's write lock already does it). It
             # reads records, people and ledgers, folds them and writes them back: two workers
             # changing one row at once would each write back what it read before the other's
             # commit (a BAJA undone by a concurrent PAGO, two open spans). Held to the commit.
             advisory_xact_lock(conn, "registro:ruta-general")
-            plan = self._general.apply(conn, header, general, general_ledger, now)
+            plan = self._general.plan(conn, header, general, now)
+            if plan.refused:  # not claimed: a redelivery is judged again
+                refused = tuple(
+                    RejectedItem(ref, reason, "person.curp") for ref, reason in plan.refused.items()
+                )
+                general = [p for p in general if p[1]["reference_id"] not in plan.refused]
+            general_ledger = [_ledger_row(header, it, ver, now) for ver, it in general]
+            self._batch.ensure_programs(
+                conn, {r["program_key"] for r in general_ledger if r["program_key"]}
+            )
+            claimed = ledger.execute(conn, [self._ledger_tuple(r) for r in general_ledger])
+            if claimed != len(general):
+                raise _ConcurrentClaimError
+            if general:
+                self._general.write(conn, header, plan, general, general_ledger)
             created += len(plan.new_people)
             relinks, removed = tuple(plan.relinks), frozenset(plan.removed_people)
+        count = len(fast) + len(general)
         if deliveries is None:
-            self._batch.record_delivery(conn, header, len(fresh), now)
+            self._batch.record_delivery(conn, header, count, now)
         else:
-            deliveries.append(self._batch.delivery_row(header, len(fresh), now))
-        claimed_refs = frozenset(it["reference_id"] for _, it in fresh)
-        return _Applied(claimed_refs, created, len(fast), relinks, removed)
+            deliveries.append(self._batch.delivery_row(header, count, now))
+        claimed_refs = frozenset(it["reference_id"] for _, it in (*fast, *general))
+        return _Applied(claimed_refs, created, len(fast), relinks, removed, refused)
 
     def record_deliveries(self, conn: Connection, deliveries: DeferredDeliveries) -> None:
         """Write the delivery counters kept by :meth:`apply_in` (in the same transaction)."""

@@ -235,7 +235,6 @@ class HubPipeline:
         message = plan.message
         verdict = self.gatekeeper.inspect(message.topic, message.value, plan.headers)
         plan.inspected = verdict
-        agreement = verdict.agreement
         if verdict.refusal is None and verdict.accepted and verdict.header is not None:
             plan.prepared = prepared = self.writer.prepare(
                 verdict.header, verdict.accepted, rows=True
@@ -252,6 +251,13 @@ class HubPipeline:
                         for r in prepared.rejected
                     ]
                 )
+        self._outputs(plan, verdict, now)
+
+    def _outputs(self, plan: _Plan, verdict: Verdict, now: dt.datetime) -> None:
+        """The outputs of ``plan`` (events, receipt, quarantine, ledger row, counts) for
+        ``verdict``."""
+        message = plan.message
+        agreement = verdict.agreement
         plan.verdict = verdict
         plan.events = audit_events(verdict, message.topic, message.partition, message.offset)
         receipt = self._receipt(verdict, now)
@@ -315,6 +321,21 @@ class HubPipeline:
             plan.counts = as_initial_load(counts)
         if plan.prepared is not None and header is not None:
             result = self.writer.apply_in(conn, header, plan.prepared, deliveries=deliveries)
+            if result.refused:  # decided on the stored state: the outputs change with them
+                initial = plan.counts is not counts
+                assert plan.verdict is not None
+                refused = [
+                    RejectedItem(
+                        r.reference_id,
+                        REGISTRO_RECHAZADO,
+                        describe(REGISTRO_RECHAZADO, r.reason),
+                        r.field,
+                    )
+                    for r in result.refused
+                ]
+                self._outputs(plan, plan.verdict.with_registry_rejections(refused), now)
+                if initial and plan.counts is not None:
+                    plan.counts = as_initial_load(plan.counts)
             if result.relinks and agreement is not None:
                 plan.events += relink_events(
                     agreement.id, verdict.message_id, result.relinks, result.people_removed

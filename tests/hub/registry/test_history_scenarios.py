@@ -286,27 +286,31 @@ def test_a_year_outside_the_calendar_is_a_clear_error(registry: Engine) -> None:
             paid_in(registry, PROGRAM, "07", year)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limitation: a newer item with another CURP relinks the whole record (taken as a "
-    "CURP correction); a folio reused for another person moves the first person's past "
-    "enrollments and payments to the second and deletes the first (linking.LinkPlan._link_curp, "
-    "general.GeneralPath._write_links and _drop_orphans)",
-)
 def test_a_reference_reused_for_another_person_keeps_the_first_ones_past(
     registry: Engine,
 ) -> None:
+    # a folio is one person's: a newer ALTA for someone else on it is refused (see
+    # hub.registry.linking), so the first person keeps the past and the other gets nothing yet
     writer = RegistryWriter(registry)
     writer.apply(header("a"), [item("R1", "ALTA", "2025-01-10", curp=JUAN)])
     writer.apply(header("p"), [item("R1", "PAGO", "2025-02-01", curp=JUAN, monto="10")])
     writer.apply(header("b"), [item("R1", "BAJA", "2025-03-01", curp=JUAN, program=None)])
     # the agency gives the same folio to someone else in June
-    writer.apply(
+    result = writer.apply(
         header("c"),
         [item("R1", "ALTA", "2025-06-01", curp=ANA, nombre="Ana", primer_apellido="López")],
     )
-    assert _who(registry, ["2025-02", "2025-07"]) == {"2025-02": [JUAN], "2025-07": [ANA]}
+    assert result.applied == 0
+    [refused] = result.rejected
+    assert refused.reference_id == "R1" and "use otra referencia" in refused.reason
+    assert _who(registry, ["2025-02", "2025-07"]) == {"2025-02": [JUAN], "2025-07": []}
     assert [r.curp for r in paid_in(registry, PROGRAM, "07", 2025).rows] == [JUAN]
+    # with a folio of its own, the second person is enrolled
+    writer.apply(
+        header("d"),
+        [item("R2", "ALTA", "2025-06-01", curp=ANA, nombre="Ana", primer_apellido="López")],
+    )
+    assert _who(registry, ["2025-02", "2025-07"]) == {"2025-02": [JUAN], "2025-07": [ANA]}
 
 
 def test_the_same_payment_in_two_deliveries_is_counted_twice_and_flagged(
