@@ -50,6 +50,7 @@ from hub.audit.chain import (
     normalize_timestamp,
 )
 from hub.audit.keycheck import key_problem
+from hub.audit.pseudonym import ReferenceMask
 from hub.audit.signing import sign_hashes
 from hub.db import Base
 from hub.errors import SisiError
@@ -306,9 +307,17 @@ class AuditLog:
         self._threads = signing_threads
         self._sign_each = sign_each_entry
         self._sqlite = engine.dialect.name == "sqlite"
+        self._mask: ReferenceMask | None = None
         self._sign_all: Callable[[Sequence[bytes]], list[bytes]] = lambda hashes: sign_hashes(
             self._key, hashes, self._threads
         )
+
+    @property
+    def reference_mask(self) -> ReferenceMask:
+        """How this log writes an item's reference (a CURP used as folio becomes a digest)."""
+        if self._mask is None:
+            self._mask = ReferenceMask(self._key)
+        return self._mask
 
     @property
     def public_key(self) -> Ed25519PublicKey:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import hashlib
-import hmac
 import json
 import os
 import pwd
@@ -19,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from hub.audit.keys import load_or_create_hub_key
+from hub.audit.pseudonym import curp_digest
 from hub.audit.store import AuditLog
 from hub.db import make_engine
 from hub.errors import ConfigurationError, SisiError
@@ -130,11 +128,7 @@ def operator() -> str:
 
 def _curp_digest(hub_key: Ed25519PrivateKey, curp: str) -> str:
     """HMAC-SHA256 of ``curp`` under a key derived from the hub's private key (hex)."""
-    raw = hub_key.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
-    key = hashlib.sha256(b"sisi-consulta-curp:" + raw).digest()
-    return hmac.new(key, curp.encode(), hashlib.sha256).hexdigest()
+    return curp_digest(hub_key, curp)
 
 
 def _checked_curp(value: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from hub.audit.chain import Action, AuditEvent, idempotency_key
 from hub.gatekeeper.verdict import Verdict
@@ -14,11 +14,23 @@ __all__ = ["HUB_ACTOR", "audit_events", "relink_events"]
 HUB_ACTOR = "sisi-hub/gatekeeper"
 
 
-def audit_events(verdict: Verdict, topic: str, partition: int, offset: int) -> list[AuditEvent]:
+def _same(reference: str) -> str:
+    return reference
+
+
+def audit_events(
+    verdict: Verdict,
+    topic: str,
+    partition: int,
+    offset: int,
+    mask: Callable[[str], str] = _same,
+) -> list[AuditEvent]:
     """One event per item (accepted or rejected), or one for a refused change set.
 
     A refused set's entry carries its Kafka position in ``reference_id`` (``kafka:topic/p/o``):
-    an unauthenticated message's identity is not trusted, its position is.
+    an unauthenticated message's identity is not trusted, its position is. ``mask`` writes each
+    item's reference as the log may hold it (``AuditLog.reference_mask``: an agency that uses
+    the CURP as its folio gets a keyed digest in the log, never the CURP).
     """
     agreement_id = verdict.agreement.id if verdict.agreement else verdict.agreement_id
     refusal = verdict.refusal
@@ -42,7 +54,7 @@ def audit_events(verdict: Verdict, topic: str, partition: int, offset: int) -> l
             action=Action.ITEM_ACCEPTED,
             agreement_id=agreement_id,
             message_id=verdict.message_id,
-            reference_id=item["reference_id"],
+            reference_id=mask(item["reference_id"]),
             details={"operation": str(item["operation"])},
         )
         for item in verdict.accepted
@@ -51,11 +63,12 @@ def audit_events(verdict: Verdict, topic: str, partition: int, offset: int) -> l
     for item in verdict.rejected:
         # one reference refused twice in a change set (REFERENCIA_REPETIDA) gets two entries:
         # the later ones' keys say which occurrence they are (the same on a redelivery)
-        n = seen[item.reference_id] = seen.get(item.reference_id, 0) + 1
+        reference = mask(item.reference_id)
+        n = seen[reference] = seen.get(reference, 0) + 1
         key = None
         if n > 1:
             base = idempotency_key(
-                agreement_id, verdict.message_id, item.reference_id, Action.ITEM_REJECTED
+                agreement_id, verdict.message_id, reference, Action.ITEM_REJECTED
             )
             key = f"{base}#{n}" if base is not None else None
         events.append(
@@ -64,7 +77,7 @@ def audit_events(verdict: Verdict, topic: str, partition: int, offset: int) -> l
                 action=Action.ITEM_REJECTED,
                 agreement_id=agreement_id,
                 message_id=verdict.message_id,
-                reference_id=item.reference_id,
+                reference_id=reference,
                 details={
                     "reason_code": item.code,
                     **({"field": item.field} if item.field else {}),
@@ -76,7 +89,11 @@ def audit_events(verdict: Verdict, topic: str, partition: int, offset: int) -> l
 
 
 def relink_events(
-    agreement_id: str, message_id: str, relinks: Sequence[Relink], removed: Collection[str]
+    agreement_id: str,
+    message_id: str,
+    relinks: Sequence[Relink],
+    removed: Collection[str],
+    mask: Callable[[str], str] = _same,
 ) -> list[AuditEvent]:
     """One event per source record an item moved to another person (registry ids, no CURP).
 
@@ -89,12 +106,11 @@ def relink_events(
     events = []
     seen: dict[str, int] = {}
     for relink in relinks:
-        n = seen[relink.reference_id] = seen.get(relink.reference_id, 0) + 1
+        reference = mask(relink.reference_id)
+        n = seen[reference] = seen.get(reference, 0) + 1
         key = None
         if n > 1:
-            base = idempotency_key(
-                agreement_id, message_id, relink.reference_id, Action.RECORD_RELINKED
-            )
+            base = idempotency_key(agreement_id, message_id, reference, Action.RECORD_RELINKED)
             key = f"{base}#{n}" if base is not None else None
         cause = "curp_corregida" if relink.old_curp is not None else "curp_conocida"
         events.append(
@@ -103,7 +119,7 @@ def relink_events(
                 action=Action.RECORD_RELINKED,
                 agreement_id=agreement_id,
                 message_id=message_id,
-                reference_id=relink.reference_id,
+                reference_id=reference,
                 details={
                     "de_persona": relink.old_person_id,
                     "a_persona": relink.new_person_id,

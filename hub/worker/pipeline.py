@@ -259,7 +259,9 @@ class HubPipeline:
         message = plan.message
         agreement = verdict.agreement
         plan.verdict = verdict
-        plan.events = audit_events(verdict, message.topic, message.partition, message.offset)
+        plan.events = audit_events(
+            verdict, message.topic, message.partition, message.offset, self.audit.reference_mask
+        )
         receipt = self._receipt(verdict, now)
         plan.entries = entries_for(verdict)
         claims = verdict.authenticated  # refused ones too: see hub.gatekeeper.ledger
@@ -338,7 +340,11 @@ class HubPipeline:
                     plan.counts = as_initial_load(plan.counts)
             if result.relinks and agreement is not None:
                 plan.events += relink_events(
-                    agreement.id, verdict.message_id, result.relinks, result.people_removed
+                    agreement.id,
+                    verdict.message_id,
+                    result.relinks,
+                    result.people_removed,
+                    self.audit.reference_mask,
                 )
 
     def _is_initial_load(

@@ -1,0 +1,59 @@
+"""Keyed digests that stand for a CURP where the audit log must name one without holding it.
+
+The audit log cannot be erased, so it holds no personal data in clear (invariant 5). Two places
+need to name a CURP anyway: a look-up of a CURP the registry does not hold (``sisi registry
+person``: there is no registry id to name), and an item whose agency uses the CURP as its folio
+(``reference_id``). Both write ``HMAC-SHA256(curp)`` under a key derived from the hub's private
+key: the same CURP gives the same digest in every entry and worker, so an auditor holding the
+CURP (and the hub, its key) can find its entries, while the log alone reveals nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from typing import Final
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+__all__ = ["REFERENCE_PREFIX", "ReferenceMask", "curp_digest"]
+
+#: How a reference that is a CURP appears in the audit log: the prefix, then 32 hex digits.
+REFERENCE_PREFIX: Final = "curp-hmac:"
+#: A CURP's shape (uppercase, as the validator normalizes it): the check is on shape, not validity.
+_CURP: Final = re.compile(r"[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[0-9A-Z]\d")
+_DOMAIN: Final = b"sisi-consulta-curp:"
+
+
+def _derived_key(hub_key: Ed25519PrivateKey) -> bytes:
+    raw = hub_key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    return hashlib.sha256(_DOMAIN + raw).digest()
+
+
+def curp_digest(hub_key: Ed25519PrivateKey, curp: str) -> str:
+    """HMAC-SHA256 of ``curp`` under a key derived from the hub's private key (hex)."""
+    return hmac.new(_derived_key(hub_key), curp.encode(), hashlib.sha256).hexdigest()
+
+
+class ReferenceMask:
+    """A reference as the audit log may hold it: unchanged, unless it has a CURP's shape.
+
+    ``mask(" gode561231hdfrrn09 ")`` gives ``curp-hmac:`` and the first 32 hex digits of the
+    CURP's digest (128 bits: no collisions among a country's CURPs); a folio gives itself.
+    """
+
+    def __init__(self, hub_key: Ed25519PrivateKey) -> None:
+        self._key = _derived_key(hub_key)
+
+    def __call__(self, reference: str) -> str:
+        if len(reference) < 18:
+            return reference  # the usual folio: no look further
+        candidate = reference.strip().upper()
+        if _CURP.fullmatch(candidate) is None:
+            return reference
+        digest = hmac.new(self._key, candidate.encode(), hashlib.sha256).hexdigest()
+        return REFERENCE_PREFIX + digest[:32]
