@@ -462,7 +462,13 @@ class AuditLog:
         return fresh, fresh_keys
 
     def read_personal(
-        self, actor: str, purpose: str, subject: str, details: dict[str, str] | None = None
+        self,
+        actor: str,
+        purpose: str,
+        subject: str,
+        details: dict[str, str] | None = None,
+        *,
+        agreement_id: str | None = None,
     ) -> AuditEntry:
         """Record that ``actor`` read ``subject``'s personal data for ``purpose`` (invariant 5).
 
@@ -470,6 +476,7 @@ class AuditLog:
         data in clear (and it cannot be erased: an entry stays forever). A CURP anywhere in the
         entry (the purpose an operator typed, the subject, a detail) is refused with
         :class:`PersonalDataError` and nothing is recorded. Call this before handing the data out.
+        ``agreement_id``: the agreement the data came from, when one (``audit list --agreement``).
         """
         if not purpose.strip():
             raise PersonalDataError(
@@ -514,6 +521,7 @@ class AuditLog:
         event = AuditEvent(
             actor=actor,
             action=Action.PERSONAL_DATA_READ,
+            agreement_id=agreement_id,
             purpose=purpose,
             details={**details, "subject": subject},
         )

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
-from collections.abc import Iterable
 
 import click
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine
 
-from hub.audit.chain import Action, AuditEntry, AuditEvent
 from hub.audit.keys import load_or_create_hub_key
 from hub.audit.store import AuditLog
 from hub.cli.registry import json_default, open_registry, operator
@@ -27,30 +22,6 @@ _TABLES = ["quarantine_messages", "quarantine_entries"]
 def _utc(moment: dt.datetime) -> dt.datetime:
     """``moment`` in UTC (a naive one, as SQLite gives it back, already is)."""
     return moment.astimezone(dt.UTC) if moment.tzinfo is not None else moment
-
-
-class _AgreementReadLog(AuditLog):
-    """The audit log, recording a personal-data read under the agreement it belongs to.
-
-    :meth:`AuditLog.read_personal` (its checks: a purpose, no CURP anywhere) records no agreement,
-    so ``sisi audit list --agreement`` did not find the read of a quarantined set; this puts the
-    entry's agreement in the ``agreement_id`` column. No ``message_id`` column: with one the read
-    would get an idempotency key and a second read of the same entry would not be recorded.
-    """
-
-    def __init__(
-        self, engine: Engine, signing_key: Ed25519PrivateKey, *, agreement_id: str | None
-    ) -> None:
-        super().__init__(engine, signing_key)
-        self._agreement_id = agreement_id or None
-
-    def append_many(self, events: Iterable[AuditEvent]) -> list[AuditEntry]:
-        return super().append_many(
-            dataclasses.replace(event, agreement_id=self._agreement_id)
-            if event.action == Action.PERSONAL_DATA_READ and event.agreement_id is None
-            else event
-            for event in events
-        )
 
 
 def _moment(value: dt.datetime) -> str:
@@ -158,14 +129,14 @@ def show_command(entry_id: int, purpose: str, as_json: bool) -> None:
     engine = open_registry(settings, _TABLES)
     try:
         item = get_item(engine, entry_id)
-        audit = _AgreementReadLog(
-            engine, load_or_create_hub_key(settings), agreement_id=item.agreement_id
-        )
-        entry = audit.read_personal(
+        # the agreement in its column (``sisi audit list --agreement`` finds the read); no
+        # message_id column: a second read of the same entry is a read of its own
+        entry = AuditLog(engine, load_or_create_hub_key(settings)).read_personal(
             operator(),
             purpose,
             f"cuarentena:{item.id}",
             {"agreement_id": item.agreement_id or "", "message_id": item.message_id},
+            agreement_id=item.agreement_id or None,
         )
     finally:
         engine.dispose()
