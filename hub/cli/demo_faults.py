@@ -36,6 +36,7 @@ from hub.contracts.schema_text import parse_schema
 from hub.contracts.wire import encode
 from hub.envelope import seal
 from hub.errors import SisiError
+from hub.kafka_log import kafka_logger
 from hub.schema_registry.store import SchemaStore
 
 __all__ = ["CHANGESET_SUBJECT", "OUTSIDE_PROGRAM", "fault_messages", "send_faults"]
@@ -126,7 +127,13 @@ def send_faults(
     bootstrap: str, engine: Engine, agreement: Agreement, other: Agreement
 ) -> list[str]:
     """Publish the faults on ``agreement``'s topic; the descriptions of what was sent."""
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "logger": kafka_logger("hub.librdkafka"),  # no raw librdkafka lines on the terminal
+        }
+    )
     sent: list[str] = []
     for description, (value, headers, key) in fault_messages(engine, agreement, other):
         kafka_headers: list[tuple[str, str | bytes | None]] = list(headers)
