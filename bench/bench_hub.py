@@ -18,6 +18,10 @@ Per database:
   insert of the same items into one plain table (``executemany`` on SQLite, ``COPY`` on
   PostgreSQL), one committed transaction per change set. Measured before and after the hub runs
   (the machine is shared); the mean is the ceiling. Printed: both rates and hub/raw.
+- **write floor**: the rows the last hub run committed (registry, ledgers, audit, compliance),
+  read back and bulk-inserted into a fresh database with the same schema (``executemany`` /
+  ``COPY``, the hub's batches, key order): what only storing them costs. Printed against the raw
+  ceiling, and each hub figure as a fraction of it.
 - **latency**: ``sisi hub --workers 1`` running and caught up; change sets of 50 items every
   50 ms (1,000 items/s) for T seconds; per change set, publish → its receipt read from the
   agreement's receipt topic (the hub publishes it after the commit that makes the rows visible,
