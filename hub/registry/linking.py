@@ -20,6 +20,12 @@ CURP (the record is relinked: ``RECORD_RELINKED``); an older one leaves the link
 other such item — a PAGO or BAJA, or an item about another person, newer or older — is refused
 (:attr:`LinkPlan.refused`, with a reason in Spanish for the agency): nothing of the record or of
 either person changes. A refusal depends on what the registry holds when the item arrives.
+
+A record first seen without CURP that later gets a CURP somebody already has joins that person
+(``RECORD_RELINKED``, motive ``curp_conocida``) unless its stored person clearly is someone else
+(:func:`clearly_other`): another birth date or sex (each side's stored value, else the one her
+CURP encodes; unknown values never refuse), or neither the same first surname nor the same given
+name. Such an item is refused like a CURP correction about another person: nothing changes.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from hub.registry.fresh import new_person_id
 from hub.registry.items import ChangeItem, as_utc, normalize_name
 from hub.validation.curp import decode_curp
 
-__all__ = ["LinkPlan", "Relink", "clean_curp", "same_person"]
+__all__ = ["LinkPlan", "Relink", "clean_curp", "clearly_other", "same_person"]
 
 Row = dict[str, Any]
 
@@ -110,6 +116,28 @@ def same_person(person: Mapping[str, Any], item: ChangeItem, curp: str) -> bool:
         name is not None and name == person.get("nombre")
     )
     return born and sex and named
+
+
+def _differ(a: object, b: object) -> bool:
+    return a is not None and b is not None and a != b
+
+
+def clearly_other(stored: Mapping[str, Any], holder: Mapping[str, Any]) -> bool:
+    """Whether two registered people (rows of ``people``) are clearly not the same person.
+
+    Another birth date or sex (a stored value, else the one the person's CURP encodes; an unknown
+    value never tells them apart), or neither the same first surname nor the same given name.
+    """
+    born: list[object] = []
+    sex: list[object] = []
+    for person in (stored, holder):
+        encoded_born, encoded_sex = _encoded(person.get("curp"))
+        born.append(person.get("fecha_nacimiento") or encoded_born)
+        sex.append(person.get("sexo") or encoded_sex)
+    surnames = (stored.get("primer_apellido"), holder.get("primer_apellido"))
+    names = (stored.get("nombre"), holder.get("nombre"))
+    unnamed = _differ(*surnames) and _differ(*names)
+    return _differ(*born) or _differ(*sex) or unnamed
 
 
 @dataclass
@@ -198,6 +226,21 @@ class LinkPlan:
             )
         return None
 
+    def _joins_other(self, record: Row, curp: str) -> str | None:
+        """Why a record without CURP cannot join the person who holds ``curp`` (None: it can)."""
+        holder = self._by_curp.get(curp)
+        if holder is None or not clearly_other(
+            self.people[record["person_id"]], self.people[holder]
+        ):
+            return None
+        ref = record["reference_id"]
+        return (
+            f"la referencia {ref} se registró sin CURP para una persona cuyos datos (nombre, "
+            f"fecha de nacimiento o sexo) no coinciden con los de quien ya tiene la CURP {curp}; "
+            "si es una persona distinta use otra referencia o revise la CURP; si es la misma "
+            "persona, corrija antes sus datos con un CAMBIO sin CURP y después envíe la CURP"
+        )
+
     def apply(self, ver: str, item: ChangeItem, sent_at: dt.datetime) -> str | None:
         """Apply one item (call in order-key order); returns the person it is about.
 
@@ -207,8 +250,11 @@ class LinkPlan:
         curp = clean_curp(item)
         geography = item.get("geography")
         record = self.records.get(ref)
-        if record is not None and curp is not None and record["curp"] not in (None, curp):
-            reason = self._conflict(record, item, curp)
+        if record is not None and curp is not None and record["curp"] != curp:
+            if record["curp"] is None:
+                reason = self._joins_other(record, curp)
+            else:
+                reason = self._conflict(record, item, curp)
             if reason is not None:
                 self.refused[ref] = reason
                 return None
