@@ -311,20 +311,9 @@ class HubPipeline:
             self._plan_replay(plan, verdict, claim, now)
             return
         header = verdict.header
-        counts = plan.counts
-        if (
-            agreement is not None
-            and header is not None
-            and counts is not None
-            and self._is_initial_load(
-                conn, agreement.id, header["transaction_id"], firsts, accepted=counts.accepted
-            )
-        ):
-            plan.counts = as_initial_load(counts)
         if plan.prepared is not None and header is not None:
             result = self.writer.apply_in(conn, header, plan.prepared, deliveries=deliveries)
             if result.refused:  # decided on the stored state: the outputs change with them
-                initial = plan.counts is not counts
                 assert plan.verdict is not None
                 refused = [
                     RejectedItem(
@@ -336,8 +325,6 @@ class HubPipeline:
                     for r in result.refused
                 ]
                 self._outputs(plan, plan.verdict.with_registry_rejections(refused), now)
-                if initial and plan.counts is not None:
-                    plan.counts = as_initial_load(plan.counts)
             if result.relinks and agreement is not None:
                 plan.events += relink_events(
                     agreement.id,
@@ -346,6 +333,17 @@ class HubPipeline:
                     result.people_removed,
                     self.audit.reference_mask,
                 )
+        # after the registry's refusals: a set whose every item was refused delivers nothing
+        counts = plan.counts
+        if (
+            agreement is not None
+            and header is not None
+            and counts is not None
+            and self._is_initial_load(
+                conn, agreement.id, header["transaction_id"], firsts, accepted=counts.accepted
+            )
+        ):
+            plan.counts = as_initial_load(counts)
 
     def _is_initial_load(
         self,
@@ -357,9 +355,10 @@ class HubPipeline:
         accepted: bool,
     ) -> bool:
         """Whether ``transaction_id`` is the agreement's first delivery: the first transaction
-        with an accepted item (``accepted``: this change set has one). Decided under the write
-        lock, so two workers agree; a set with no accepted item (a refusal, e.g. before the
-        agreement was in force) decides nothing, and once decided every chunk of the first
+        with an accepted item (``accepted``: this change set has one once the registry applied
+        it, its refusals counted). Decided under the write lock, so two workers agree; a set
+        with no accepted item (a refusal, e.g. before the agreement was in force, or every item
+        refused by the registry) decides nothing, and once decided every chunk of the first
         transaction follows it."""
         first = self._first_transactions.get(agreement_id) or firsts.get(agreement_id)
         if first is None:
