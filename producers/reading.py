@@ -26,7 +26,7 @@ from producers.avro_writer import epoch_days
 from producers.mapping import RowReader, compile_layout
 from producers.mapping.mapper import ROW_COLUMNS
 from producers.mapping.reader import Span
-from producers.mapping.records import required_fields
+from producers.mapping.records import curp_derived, drop_derived_required, required_fields
 from producers.peak_memory import peak_rss_mb
 from producers.tail_key import compile_tail_key
 from producers.tail_writer import (
@@ -163,6 +163,7 @@ def read_part(
     geo = GeoCatalog.load(reference_data)
     encode_tails = spec.keyed_batch_encoder()
     required = required_fields(layout)
+    derived = curp_derived(layout)
     if span is not None:
         parts = 1  # every row of the span is this part's
     with RowReader(path, layout, span=span) as rows:
@@ -187,6 +188,7 @@ def read_part(
                 )
                 if found:
                     issues.extend(_new_issues(issues, found) if issues else found)
+                    drop_derived_required(issues, derived)
                 failed = False
                 for issue in issues:
                     if issue.severity == "error":

@@ -14,7 +14,7 @@ from hub.validation.record import DEFAULT_REQUIRED, validate_item
 from producers.mapping.mapper import ROW_COLUMNS, MappedRecord, compile_layout
 from producers.mapping.reader import RowReader
 
-__all__ = ["read_records", "required_fields"]
+__all__ = ["curp_derived", "drop_derived_required", "read_records", "required_fields"]
 
 _GEOGRAPHY = frozenset({"cve_ent", "cve_mun", "cve_loc", "cvegeo"})
 
@@ -38,6 +38,26 @@ def required_fields(layout: FileLayout) -> frozenset[str]:
     return frozenset(required)
 
 
+def curp_derived(layout: FileLayout) -> frozenset[str]:
+    """Fields the layout derives from the CURP (``derive: curp``)."""
+    return frozenset(name for name, source in layout.fields.items() if source.derive == "curp")
+
+
+def drop_derived_required(issues: list[ValidationIssue], derived: frozenset[str]) -> None:
+    """Remove (in place) the REQUIRED errors of the fields in ``derived`` when the CURP they are
+    derived from has an error itself.
+
+    A CURP that cannot be read leaves its derived fields (``fecha_nacimiento``, ``sexo``...)
+    empty; "falta un dato obligatorio" on each would count one problem three times and send the
+    agency after columns its file does not have. The CURP's own error says what to fix, and the
+    row is rejected anyway. A missing CURP that is not required has no error of its own: then the
+    derived fields' REQUIRED errors stay, they are why the row is rejected.
+    """
+    if not derived or not any(i.field == "curp" and i.severity == "error" for i in issues):
+        return
+    issues[:] = [i for i in issues if not (i.code == "REQUIRED" and i.field in derived)]
+
+
 def read_records(
     path: Path | str,
     layout: FileLayout,
@@ -56,6 +76,7 @@ def read_records(
     """
     geo = catalog if catalog is not None else GeoCatalog.load()
     required = required_fields(layout)
+    derived = curp_derived(layout)
     with RowReader(path, layout) as rows:
         try:
             mapper = compile_layout(layout, rows.header, catalog=geo, file_name=Path(path).name)
@@ -75,6 +96,7 @@ def read_records(
                 if record.issues:
                     found = _new_issues(record.issues, found)
                 record.issues.extend(found)
+                drop_derived_required(record.issues, derived)
             yield record
 
 
