@@ -28,10 +28,12 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     Select,
     String,
     Table,
     Text,
+    or_,
     select,
     type_coerce,
     update,
@@ -52,6 +54,7 @@ from hub.audit.chain import (
 from hub.audit.keycheck import key_problem
 from hub.audit.pseudonym import ReferenceMask
 from hub.audit.signing import sign_hashes
+from hub.audit.verify import people_digest
 from hub.db import Base
 from hub.errors import SisiError
 
@@ -61,9 +64,12 @@ __all__ = [
     "PersonalDataError",
     "audit_chain_head",
     "audit_log",
+    "audit_read_subjects",
     "first_mismatched_key",
     "iter_entries",
+    "iter_read_subjects",
     "mismatched_key",
+    "personal_reads",
     "read_head",
     "recent_entries",
 ]
@@ -86,6 +92,21 @@ audit_log = Table(
     Column("idempotency_key", Text, unique=True),
     Index("ix_audit_log_agreement_id", "agreement_id", "message_id"),
     Index("ix_audit_log_action", "action"),
+)
+
+#: The registry person ids each list read (``sisi registry enrolled`` / ``paid``) showed, written
+#: in the transaction of its PERSONAL_DATA_READ entry. The entry's details hold their count and
+#: ``people_sha256`` (see :func:`hub.audit.verify.people_digest`), so the chain covers these rows:
+#: ``sisi audit verify`` finds one deleted, added or changed. Keyed by person first, for the
+#: question "who read my data"; the sequence index is verify's ordered scan.
+audit_read_subjects = Table(
+    "audit_read_subjects",
+    Base.metadata,
+    Column("sequence", BigInteger, nullable=False, autoincrement=False),
+    Column("person_id", Text, nullable=False),
+    PrimaryKeyConstraint("person_id", "sequence", name="pk_audit_read_subjects"),
+    Index("ix_audit_read_subjects_sequence", "sequence"),
+    sqlite_with_rowid=False,
 )
 
 audit_chain_head = Table(
@@ -241,6 +262,27 @@ def _insert(
     )
 
 
+def _insert_subjects(conn: Connection, sequence: int, person_ids: list[str]) -> None:
+    """The person ids a list read showed, through the driver (COPY on PostgreSQL)."""
+    if not person_ids:
+        return
+    if conn.dialect.name == "postgresql":
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with (
+            driver.cursor() as cursor,
+            cursor.copy("COPY audit_read_subjects (sequence, person_id) FROM STDIN") as copy,
+        ):
+            write = copy.write_row
+            for person_id in person_ids:
+                write((sequence, person_id))
+        return
+    conn.exec_driver_sql(
+        "INSERT INTO audit_read_subjects (sequence, person_id) VALUES (?, ?)",
+        [(sequence, person_id) for person_id in person_ids],
+    )
+
+
 @contextmanager
 def _savepoint(conn: Connection, *, raw: bool) -> Iterator[None]:
     """A savepoint; ``raw`` for our own ``BEGIN IMMEDIATE`` on SQLite, else SQLAlchemy's."""
@@ -334,10 +376,22 @@ class AuditLog:
         batch = list(events)
         if not batch:
             return []
+        return self._append_then(batch, None)
+
+    def _append_then(
+        self,
+        batch: list[AuditEvent],
+        then: Callable[[Connection, list[AuditEntry]], None] | None,
+    ) -> list[AuditEntry]:
+        """Append ``batch``; ``then`` writes more rows in the same transaction (it commits or
+        rolls back with the entries)."""
         if self._sqlite:
-            return self._append_sqlite(batch)
+            return self._append_sqlite(batch, then)
         with self._engine.begin() as conn:
-            return self._append_locked(conn, batch, for_update=True, raw_savepoint=False)
+            entries = self._append_locked(conn, batch, for_update=True, raw_savepoint=False)
+            if then is not None:
+                then(conn, entries)
+            return entries
 
     def append_in(self, conn: Connection, events: Iterable[AuditEvent]) -> list[AuditEntry]:
         """Append within the caller's open transaction on ``conn`` (commit or roll back together).
@@ -363,7 +417,11 @@ class AuditLog:
             return self._write(conn, head, fresh, keys)
         return self._append_locked(conn, batch, for_update=True, raw_savepoint=False)
 
-    def _append_sqlite(self, batch: list[AuditEvent]) -> list[AuditEntry]:
+    def _append_sqlite(
+        self,
+        batch: list[AuditEvent],
+        then: Callable[[Connection, list[AuditEntry]], None] | None = None,
+    ) -> list[AuditEntry]:
         # AUTOCOMMIT stops pysqlite from opening its own deferred transaction, so ours can be
         # IMMEDIATE: the write lock is taken before the head is read, not at the first insert.
         engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -371,6 +429,8 @@ class AuditLog:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
             try:
                 entries = self._append_locked(conn, batch, for_update=False, raw_savepoint=True)
+                if then is not None:
+                    then(conn, entries)
             except BaseException:
                 conn.exec_driver_sql("ROLLBACK")
                 raise
@@ -469,6 +529,7 @@ class AuditLog:
         details: dict[str, str] | None = None,
         *,
         agreement_id: str | None = None,
+        people: Sequence[str] | None = None,
     ) -> AuditEntry:
         """Record that ``actor`` read ``subject``'s personal data for ``purpose`` (invariant 5).
 
@@ -477,6 +538,12 @@ class AuditLog:
         entry (the purpose an operator typed, the subject, a detail) is refused with
         :class:`PersonalDataError` and nothing is recorded. Call this before handing the data out.
         ``agreement_id``: the agreement the data came from, when one (``audit list --agreement``).
+
+        ``people``: for a read of a list (``subject`` then names the list, e.g.
+        ``inscritos:S176:2026-11``), the registry person ids it shows. Each is written to
+        ``audit_read_subjects`` in the entry's transaction, so "who read my data" finds the read;
+        the entry's details get their count (``people``) and ``people_sha256``
+        (:func:`hub.audit.verify.people_digest`), which puts the rows under the hash chain.
         """
         if not purpose.strip():
             raise PersonalDataError(
@@ -493,12 +560,25 @@ class AuditLog:
                 "la consulta no se registró ni se mostraron datos",
             )
         details = dict(details or {})
-        for field, value in (
+        listed: list[str] | None = None
+        if people is not None:
+            listed = sorted(set(people))
+            bad = next((p for p in listed if not p or "\n" in p or p != p.strip()), None)
+            if bad is not None:
+                raise ValueError(f"a person id must be non-empty text on one line: {bad!r}")
+            details["people"] = str(len(listed))
+            details["people_sha256"] = people_digest(listed)
+        elif "people_sha256" in details:
+            raise ValueError("people_sha256 is written by read_personal from people=, not given")
+        checked = [
             ("actor", actor),
             ("purpose", purpose),
             ("subject", subject),
             *sorted(details.items()),
-        ):
+        ]
+        if listed:
+            checked.append(("people", "\n".join(listed)))
+        for field, value in checked:
             found = _CURP_IN_TEXT.search(value.upper())
             if found is None:
                 continue
@@ -506,6 +586,11 @@ class AuditLog:
             if field == "subject":
                 message = (
                     f"el sujeto es una CURP ({masked}): registre el identificador del registro"
+                )
+            elif field == "people" and listed is not None:
+                message = (
+                    f"la lista de personas leídas contiene una CURP ({masked}): registre los "
+                    "identificadores del registro"
                 )
             else:
                 message = (
@@ -525,8 +610,14 @@ class AuditLog:
             purpose=purpose,
             details={**details, "subject": subject},
         )
-        entries = self.append_many([event])
-        return entries[0]
+        if listed is None:
+            return self.append_many([event])[0]
+        ids = listed
+
+        def write_people(conn: Connection, entries: list[AuditEntry]) -> None:
+            _insert_subjects(conn, entries[0].sequence, ids)
+
+        return self._append_then([event], write_people)[0]
 
     def head(self) -> ChainHead:
         """The last link (sequence 0 and the genesis hash while the log is empty)."""
@@ -635,3 +726,67 @@ def recent_entries(
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     return [_row_to_entry(row) for row in reversed(rows)]
+
+
+def iter_read_subjects(
+    engine: Engine, *, batch_size: int = 10000
+) -> Iterator[tuple[int, list[str]]]:
+    """``audit_read_subjects`` grouped by entry, in sequence order.
+
+    One ordered scan (the sequence index; a server-side cursor on PostgreSQL). The ids of a
+    group come in the database's order: :func:`hub.audit.verify.people_digest` sorts them.
+    """
+    s = audit_read_subjects.c
+    query = select(s.sequence, s.person_id).order_by(s.sequence)
+    with engine.connect() as conn:
+        rows = conn.execution_options(stream_results=True, yield_per=batch_size).execute(query)
+        current: int | None = None
+        ids: list[str] = []
+        for sequence, person_id in rows:
+            if sequence != current:
+                if current is not None:
+                    yield current, ids
+                current, ids = int(sequence), []
+            ids.append(person_id)
+        if current is not None:
+            yield current, ids
+
+
+def personal_reads(
+    engine: Engine, person_id: str | None, curp_hmac: str | None = None
+) -> list[tuple[AuditEntry, str]]:
+    """Every PERSONAL_DATA_READ entry that read one person, oldest first, with how it did.
+
+    How: ``persona`` (the entry's subject is ``person_id``: ``sisi registry person``), ``lista``
+    (a list read whose ``audit_read_subjects`` rows include ``person_id``) or ``curp`` (a look-up
+    of the person's CURP that found nobody then: its ``curp_hmac`` detail is ``curp_hmac``).
+    """
+    c, s = audit_log.c, audit_read_subjects.c
+    found = []
+    listed = select(s.sequence).where(s.person_id == person_id)
+    if person_id is not None:
+        subject = '"subject":' + json.dumps(person_id, ensure_ascii=False)
+        found += [c.details.contains(subject, autoescape=True), c.sequence.in_(listed)]
+    if curp_hmac is not None:
+        digest = '"curp_hmac":' + json.dumps(curp_hmac)
+        found.append(c.details.contains(digest, autoescape=True))
+    if not found:
+        return []
+    query = (
+        _select_entries()
+        .where(c.action == Action.PERSONAL_DATA_READ.value, or_(*found))
+        .order_by(c.sequence)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+        in_lists = set(conn.execute(listed).scalars()) if person_id is not None else set[int]()
+    reads = []
+    for row in rows:
+        entry = _row_to_entry(row)
+        if person_id is not None and entry.details.get("subject") == person_id:
+            reads.append((entry, "persona"))
+        elif entry.sequence in in_lists:
+            reads.append((entry, "lista"))
+        elif curp_hmac is not None and entry.details.get("curp_hmac") == curp_hmac:
+            reads.append((entry, "curp"))
+    return reads

@@ -16,8 +16,9 @@ can write the database; only a head published by the hub and kept elsewhere
 
 from __future__ import annotations
 
+import hashlib
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -31,7 +32,14 @@ from hub.audit.canonical import Canonicalizer
 from hub.audit.chain import GENESIS_HASH, AuditEntry, ChainHead, DamagedEntry
 from hub.audit.signing import signature_valid
 
-__all__ = ["Problem", "VerificationReport", "verify_chain"]
+__all__ = [
+    "ListedRead",
+    "Problem",
+    "VerificationReport",
+    "people_digest",
+    "verify_chain",
+    "verify_read_subjects",
+]
 
 _CHUNK = 4096
 _PARALLEL_SIGNATURES = 64  # below this many signatures in a chunk, threads cost more than they save
@@ -387,3 +395,122 @@ def _check_head(
         )
         return _Break(head.sequence, Problem.EDITED, reason)
     return None
+
+
+def people_digest(person_ids: Iterable[str]) -> str:
+    """``people_sha256`` of a list read: SHA-256 (hex) of its distinct person ids, sorted by code
+    point and joined by newlines (the same in every database, whatever its collation)."""
+    return hashlib.sha256("\n".join(sorted(set(person_ids))).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ListedRead:
+    """A verified PERSONAL_DATA_READ entry that lists people: its count and ``people_sha256``."""
+
+    sequence: int
+    people: int | None  # None when the detail is not a number (the digest still decides)
+    people_sha256: str
+
+
+def _rows(count: int) -> str:
+    return "1 fila" if count == 1 else f"{count} filas"
+
+
+def _subjects_break(listed: ListedRead | None, sequence: int, ids: Sequence[str]) -> _Break | None:
+    """What is wrong with the ``audit_read_subjects`` rows ``ids`` of entry ``sequence``."""
+    table = "audit_read_subjects"
+    if listed is None:
+        return _Break(
+            sequence,
+            Problem.EDITED,
+            f"{table} tiene {_rows(len(ids))} para la entrada {sequence}, que no registra una "
+            "lista de personas leídas (no tiene people_sha256); se agregaron filas a la lista "
+            "de personas leídas",
+        )
+    if people_digest(ids) == listed.people_sha256:
+        return None
+    wanted = listed.people
+    told = f"registra {wanted} personas leídas" if wanted is not None else "registra una lista"
+    if wanted is not None and len(ids) < wanted:
+        return _Break(
+            sequence,
+            Problem.DELETED,
+            f"la entrada {sequence} (lectura de datos personales) {told} pero {table} tiene "
+            f"{_rows(len(ids))} para ella: faltan {wanted - len(ids)}; se borraron filas de la "
+            "lista de personas leídas",
+        )
+    if wanted is not None and len(ids) > wanted:
+        return _Break(
+            sequence,
+            Problem.EDITED,
+            f"la entrada {sequence} (lectura de datos personales) {told} pero {table} tiene "
+            f"{_rows(len(ids))} para ella: sobran {len(ids) - wanted}; se agregaron filas a la "
+            "lista de personas leídas",
+        )
+    return _Break(
+        sequence,
+        Problem.EDITED,
+        f"las {_rows(len(ids))} de {table} de la entrada {sequence} (lectura de datos "
+        "personales) no son las personas que la entrada registró (su people_sha256 no "
+        "coincide); se cambiaron filas de la lista de personas leídas",
+    )
+
+
+def verify_read_subjects(
+    report: VerificationReport,
+    listed: Iterable[ListedRead],
+    stored: Iterable[tuple[int, Sequence[str]]],
+    *,
+    log_end: Callable[[], int] | None = None,
+) -> VerificationReport:
+    """``report`` of a chain that held, checked further against the side table of list reads.
+
+    ``listed``: the chain's entries that carry ``people_sha256``, in sequence order; ``stored``:
+    the ``audit_read_subjects`` rows grouped by sequence, in sequence order (one ordered scan).
+    Both are walked once, together; the first entry whose rows are missing, extra or changed (or
+    rows of an entry that lists nobody) fails the report. Rows past ``report.last_sequence``
+    may belong to a read appended after the walk: ``log_end`` (called once, when the first such
+    rows are met, so after the scan that found them began) gives the log's end then, and rows
+    past it belong to no entry. Without ``log_end`` they are not checked.
+    """
+    if not report.ok:
+        return report
+    wanted = iter(listed)
+    found = iter(stored)
+    entry = next(wanted, None)
+    group = next(found, None)
+    end: int | None = None
+    while entry is not None or group is not None:
+        broken: _Break | None
+        if group is not None and group[0] > report.last_sequence and entry is None:
+            if log_end is None:
+                break
+            end = log_end() if end is None else end
+            if group[0] <= end:
+                group = next(found, None)
+                continue
+            broken = _Break(
+                group[0],
+                Problem.EDITED,
+                f"audit_read_subjects tiene {_rows(len(group[1]))} para la entrada {group[0]}, "
+                f"que no existe (la bitácora llega a la {end}); se agregaron filas a la lista "
+                "de personas leídas",
+            )
+        elif group is None or (entry is not None and entry.sequence < group[0]):
+            assert entry is not None
+            broken = _subjects_break(entry, entry.sequence, ())
+            entry = next(wanted, None)
+        elif entry is None or group[0] < entry.sequence:
+            broken = _subjects_break(None, group[0], group[1])
+            group = next(found, None)
+        else:
+            broken = _subjects_break(entry, entry.sequence, group[1])
+            entry, group = next(wanted, None), next(found, None)
+        if broken is not None:
+            return replace(
+                report,
+                first_bad_sequence=broken.sequence,
+                problem=broken.problem,
+                reason=broken.reason,
+            )
+    return report

@@ -1,4 +1,5 @@
-"""``sisi audit``: verify the hub's hash-chained audit log, show its head and its latest entries."""
+"""``sisi audit``: verify the hub's hash-chained audit log, show its head and its latest entries,
+and answer a person's "who read my data" (``reads``)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hub.agreements.keys import key_id, public_key_from_str, public_key_to_str
 from hub.audit.chain import GENESIS_HASH, Action, AuditEntry, ChainHead
-from hub.audit.keys import load_hub_public_key
+from hub.audit.keys import load_hub_public_key, load_or_create_hub_key
+from hub.audit.pseudonym import curp_digest
 from hub.audit.publish import (
     CHAIN_HEAD_SUBJECT,
     entry_to_record,
@@ -28,16 +30,33 @@ from hub.audit.publish import (
     read_published_heads,
 )
 from hub.audit.signing import signature_valid
-from hub.audit.store import iter_entries, mismatched_key, read_head, recent_entries
-from hub.audit.verify import Problem, verify_chain
+from hub.audit.store import (
+    AuditLog,
+    iter_entries,
+    iter_read_subjects,
+    mismatched_key,
+    personal_reads,
+    read_head,
+    recent_entries,
+)
+from hub.audit.verify import ListedRead, Problem, verify_chain, verify_read_subjects
+from hub.cli.registry import checked_curp, checked_purpose, open_registry, operator
 from hub.contracts.schema_text import ParsedSchema
 from hub.db import make_engine
 from hub.errors import ConfigurationError, SignatureError, SisiError
 from hub.gatekeeper.schemas import StoreSchemas
+from hub.registry.queries import person_by_curp
 from hub.settings import Settings
 from hub.topics import PUBLIC_AUDIT_HEAD
 
-__all__ = ["audit", "head_command", "list_command", "published_command", "verify_command"]
+__all__ = [
+    "audit",
+    "head_command",
+    "list_command",
+    "published_command",
+    "reads_command",
+    "verify_command",
+]
 
 
 def _open_log(settings: Settings) -> Engine:
@@ -346,8 +365,9 @@ def verify_command(
                 )
         with engine.connect() as conn:
             head = read_head(conn)
+        listed: list[ListedRead] = []
         report = verify_chain(
-            iter_entries(engine),
+            _noting_lists(iter_entries(engine), listed),
             key,
             expected_head=head,
             published_heads=[item.head for item in heads],
@@ -372,6 +392,18 @@ def verify_command(
                 reason=f"{bad[1]} (la clave decide qué eventos se omiten por ya registrados: "
                 "alguien la cambió)",
             )
+        if report.ok:  # the chain vouches for each entry's people_sha256: now their rows
+            stored = (
+                iter_read_subjects(engine)
+                if "audit_read_subjects" in inspect(engine).get_table_names()
+                else iter(())
+            )
+
+            def log_end() -> int:
+                with engine.connect() as conn:
+                    return read_head(conn).sequence
+
+            report = verify_read_subjects(report, listed, stored, log_end=log_end)
     if ignored:
         click.echo(
             f"aviso: se ignoraron {len(ignored)} registros del tópico {PUBLIC_AUDIT_HEAD} que no "
@@ -399,6 +431,17 @@ def verify_command(
             err=True,
         )
     ctx.exit(0 if report.ok else 1)
+
+
+def _noting_lists(entries: Iterator[AuditEntry], listed: list[ListedRead]) -> Iterator[AuditEntry]:
+    """``entries`` unchanged; each list read among them (``people_sha256``) noted in ``listed``."""
+    for entry in entries:
+        digest = entry.details.get("people_sha256")
+        if digest is not None and entry.action == Action.PERSONAL_DATA_READ:
+            count = entry.details.get("people", "")
+            people = int(count) if count.isdigit() else None
+            listed.append(ListedRead(entry.sequence, people, digest))
+        yield entry
 
 
 def _head_document(head: ChainHead, key: str | None) -> dict[str, Any]:
@@ -601,3 +644,113 @@ def list_command(action: str | None, agreement: str | None, limit: int, as_json:
             f"{entry.sequence:>8}  {entry.recorded_at:%Y-%m-%d %H:%M:%S}Z  {entry.actor}  "
             f"{entry.action}  {entry.agreement_id or '—'}  {_summary(entry)}"
         )
+
+
+_HOW = {
+    "persona": "consulta de la persona",
+    "lista": "lista",
+    "curp": "consulta de su CURP sin coincidencia en el registro",
+}
+
+
+def _read_document(entry: AuditEntry, how: str) -> dict[str, Any]:
+    details = entry.details
+    people = details.get("people", "")
+    return {
+        "sequence": entry.sequence,
+        "recorded_at": entry.recorded_at.isoformat().replace("+00:00", "Z"),
+        "actor": entry.actor,
+        "purpose": entry.purpose,
+        "command": details.get("command"),
+        "subject": details.get("subject"),
+        "agreement_id": entry.agreement_id,
+        "how": how,
+        "people": int(people) if people.isdigit() else None,
+    }
+
+
+def _read_line(read: Mapping[str, Any]) -> str:
+    what = read["command"] or "consulta"
+    if read["how"] == "lista":
+        count = read["people"]
+        listed = f"lista de {count} personas" if count is not None else "lista de personas"
+        what += f" {read['subject']} ({listed})"
+    else:
+        what += f" ({_HOW[read['how']]})"
+    moment = read["recorded_at"].replace("T", " ")
+    return (
+        f"  entrada {read['sequence']:>8}  {moment}  {read['actor']}  {what}  "
+        f"finalidad «{read['purpose']}»"
+    )
+
+
+@audit.command("reads")
+@click.argument("curp")
+@click.option(
+    "--purpose",
+    required=True,
+    help="Finalidad de la consulta, p. ej. «solicitud ARCO 118» (queda en la bitácora).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
+def reads_command(curp: str, purpose: str, as_json: bool) -> None:
+    """Quién leyó los datos de la persona con CURP (solicitud ARCO): cada lectura registrada.
+
+    Lista las entradas PERSONAL_DATA_READ que leyeron a esa persona: consultas de la persona
+    (`sisi registry person`), listas que la mostraron (`sisi registry enrolled` y `paid`) y
+    búsquedas de su CURP que no la encontraron; con cuándo, quién, para qué y qué comando. Esta
+    consulta también lee datos personales: queda en la bitácora y aparece al final de la lista.
+    Las listas registradas antes de la migración 0009 sólo guardan cuántas personas mostraron y
+    no aparecen aquí.
+    """
+    purpose = checked_purpose(purpose)
+    curp = checked_curp(curp)
+    settings = Settings()
+    engine = open_registry(settings, ["people", "audit_log", "audit_read_subjects"])
+    try:
+        report = person_by_curp(engine, curp)
+        hub_key = load_or_create_hub_key(settings)
+        log = AuditLog(engine, hub_key)
+        digest = curp_digest(hub_key, curp)
+        person_id = None if report is None else str(report.person["id"])
+        if person_id is None:  # recorded as `registry person` records an unknown CURP
+            details = {"command": "audit reads", "curp_hmac": digest}
+            entry = log.read_personal(operator(), purpose, "sin-coincidencia", details)
+        else:
+            entry = log.read_personal(operator(), purpose, person_id, {"command": "audit reads"})
+        reads = [_read_document(e, how) for e, how in personal_reads(engine, person_id, digest)]
+    except SQLAlchemyError as exc:
+        raise ConfigurationError(
+            f"falló la consulta de la bitácora ({type(exc).__name__})",
+            hint="revise que la base de datos esté disponible y vuelva a intentar",
+        ) from exc
+    finally:
+        engine.dispose()
+    if as_json:
+        document = {
+            "curp": curp,
+            "in_registry": person_id is not None,
+            "person_id": person_id,
+            "count": len(reads),
+            "reads": reads,
+            "audit_sequence": entry.sequence,
+        }
+        click.echo(json.dumps(document, ensure_ascii=False))
+    else:
+        if person_id is None:
+            click.echo(
+                f"no hay en el registro una persona con la CURP {curp}; búsquedas registradas de "
+                f"esa CURP: {len(reads)}"
+            )
+        else:
+            noun = "lectura registrada" if len(reads) == 1 else "lecturas registradas"
+            click.echo(
+                f"datos personales de {curp} (persona {person_id} del registro): {len(reads)} "
+                f"{noun}"
+            )
+        for read in reads:
+            click.echo(_read_line(read))
+    click.echo(
+        f"consulta registrada en la bitácora (entrada {entry.sequence}). Para confirmar que la "
+        "bitácora no fue alterada: `sisi audit verify`.",
+        err=True,
+    )

@@ -2,7 +2,8 @@
 
 ``person`` shows one person; ``enrolled`` answers "who was enrolled in program P in month M" and
 ``paid`` "everything program P paid in a territory in a year". The three read personal data, so
-each needs a declared purpose and is recorded in the audit log before anything is shown.
+each needs a declared purpose and is recorded in the audit log before anything is shown; a list
+read records the registry id of every person it shows, so ``sisi audit reads CURP`` finds it.
 """
 
 from __future__ import annotations
@@ -41,7 +42,14 @@ from hub.registry.queries import (
 from hub.settings import Settings
 from hub.validation.curp import normalize_curp, validate_curp
 
-__all__ = ["json_default", "open_registry", "registry"]
+__all__ = [
+    "checked_curp",
+    "checked_purpose",
+    "json_default",
+    "open_registry",
+    "operator",
+    "registry",
+]
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -131,7 +139,7 @@ def _curp_digest(hub_key: Ed25519PrivateKey, curp: str) -> str:
     return curp_digest(hub_key, curp)
 
 
-def _checked_curp(value: str) -> str:
+def checked_curp(value: str) -> str:
     """``value`` normalized, or a usage error saying what is wrong with it (nothing looked up)."""
     curp = normalize_curp(value)
     problems = [issue.message for issue in validate_curp(curp) if issue.is_error]
@@ -176,7 +184,7 @@ def stats_command(as_json: bool) -> None:
         click.echo(f"  {program:<12} {count}")
 
 
-def _checked_purpose(purpose: str) -> str:
+def checked_purpose(purpose: str) -> str:
     if not purpose.strip():
         raise SisiError(
             "la finalidad está vacía",
@@ -197,8 +205,8 @@ def _as_option(exc: RegistryQueryError, option: str) -> SisiError:
 @click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
 def person_command(curp: str, purpose: str, as_json: bool) -> None:
     """Datos, programas y pagos de una persona. La consulta queda en la bitácora de auditoría."""
-    _checked_purpose(purpose)
-    curp = _checked_curp(curp)
+    checked_purpose(purpose)
+    curp = checked_curp(curp)
     settings = Settings()
     engine = open_registry(settings, ["people", "audit_log"])
     try:
@@ -277,7 +285,7 @@ def enrolled_command(program: str, month: str, purpose: str, as_json: bool) -> N
     Cuenta a quien tuvo una inscripción ACTIVA en al menos un día del mes, en cualquier convenio;
     una persona inscrita por dos convenios aparece una vez.
     """
-    purpose = _checked_purpose(purpose)
+    purpose = checked_purpose(purpose)
     try:
         month_range(month.strip())
     except RegistryQueryError as exc:
@@ -292,7 +300,8 @@ def enrolled_command(program: str, month: str, purpose: str, as_json: bool) -> N
             operator(),
             purpose,
             f"inscritos:{key}:{month}",
-            {"command": "registry enrolled", "people": str(len(people))},
+            {"command": "registry enrolled"},
+            people=[p.person_id for p in people],  # each one finds this read (sisi audit reads)
         )
     finally:
         engine.dispose()
@@ -340,7 +349,7 @@ def paid_command(program: str, cvegeo: str, year: int, purpose: str, as_json: bo
     Un pago cuenta donde lo dijo su elemento; uno sin geografía, donde vivía el beneficiario en la
     fecha del pago según su historial de inscripción.
     """
-    purpose = _checked_purpose(purpose)
+    purpose = checked_purpose(purpose)
     cvegeo = cvegeo.strip()
     try:
         cvegeo_parts(cvegeo)
@@ -360,6 +369,7 @@ def paid_command(program: str, cvegeo: str, year: int, purpose: str, as_json: bo
             purpose,
             f"pagos:{key}:{cvegeo}:{year}",
             {"command": "registry paid", "payments": str(len(report.rows))},
+            people=[row.person_id for row in report.rows],  # each one finds this read
         )
     finally:
         engine.dispose()
