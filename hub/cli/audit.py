@@ -673,7 +673,11 @@ def _read_line(read: Mapping[str, Any]) -> str:
     what = read["command"] or "consulta"
     if read["how"] == "lista":
         count = read["people"]
-        listed = f"lista de {count} personas" if count is not None else "lista de personas"
+        listed = (
+            "lista de personas"
+            if count is None
+            else f"lista de {count} persona" + ("" if count == 1 else "s")
+        )
         what += f" {read['subject']} ({listed})"
     else:
         what += f" ({_HOW[read['how']]})"

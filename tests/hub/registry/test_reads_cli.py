@@ -139,7 +139,7 @@ def test_reads_lists_every_read_of_that_person_and_nobody_elses(
         f"datos personales de {JUAN} (persona {ids[JUAN]} del registro): 5 lecturas registradas"
     )
     assert (
-        f"registry enrolled inscritos:{PROGRAM}:2025-01 (lista de 1 personas)  finalidad «ver»"
+        f"registry enrolled inscritos:{PROGRAM}:2025-01 (lista de 1 persona)  finalidad «ver»"
         in lines[1]
     )
     assert (
