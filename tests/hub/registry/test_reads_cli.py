@@ -142,6 +142,7 @@ def test_reads_lists_every_read_of_that_person_and_nobody_elses(
         f"registry enrolled inscritos:{PROGRAM}:2025-01 (lista de 1 persona)  finalidad «ver»"
         in lines[1]
     )
+    assert f"registry paid pagos:{PROGRAM}:07:2025 (lista de 2 personas)" in lines[2]
     assert (
         "registry person (consulta de la persona)  finalidad «aclaración de pago 118»" in (lines[3])
     )
