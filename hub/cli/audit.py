@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -597,9 +597,26 @@ def _summary(entry: AuditEntry) -> str:
         f"mensaje {entry.message_id}" if entry.message_id else "",
         f"elemento {entry.reference_id}" if entry.reference_id else "",
         f"finalidad «{entry.purpose}»" if entry.purpose else "",
-        *(f"{key}={value}" for key, value in sorted(details.items())),
+        *(f"{_DETAIL_LABELS.get(key, key)}={value}" for key, value in sorted(details.items())),
     ]
     return " ".join(part for part in parts if part)
+
+
+#: Spanish names of the details' keys, for the text listing (the entries keep theirs: hashed).
+_DETAIL_LABELS: Final = {
+    "operation": "operación",
+    "command": "comando",
+    "subject": "sujeto",
+    "people": "personas",
+    "people_sha256": "huella_personas",
+    "payments": "pagos",
+    "reason_code": "motivo",
+    "field": "campo",
+    "authenticated": "autenticado",
+    "agreement_id": "convenio",
+    "message_id": "mensaje",
+    "count": "cantidad",
+}
 
 
 def _document(entry: AuditEntry) -> dict[str, Any]:

@@ -73,7 +73,11 @@ def _render(row: AgreementCompliance, agreements: AgreementSet, now: dt.datetime
     lines.append(
         f"  desfase de la última entrega {lag}{sla} · fuera de plazo {c['late_items']}"
         + (f" · carga inicial {initial} (desfase no medido)" if initial else "")
-        + f" · última entrega {_age(row.last_delivery_at, now)}"
+        + (
+            f" · última entrega {_age(row.last_delivery_at, now)}"
+            if row.last_delivery_at is not None
+            else " · sin entregas aún"
+        )
     )
     for code, count in sorted(row.item_rejections.items(), key=lambda kv: -kv[1]):
         lines.append(f"  rechazo {code}: {count} elementos")

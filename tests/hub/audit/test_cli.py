@@ -108,3 +108,12 @@ def test_missing_hub_public_key_is_a_clear_error(tmp_path: Path) -> None:
     result = sisi(env, "verify")
     assert result.returncode == 2
     assert "llave pública del hub" in result.stderr
+
+
+def test_list_names_the_details_in_spanish(hub: tuple[dict[str, str], AuditLog]) -> None:
+    env, log = hub
+    log.read_personal("operador:ana", "aclaración de pago", "persona-7", {"command": "prueba"})
+    result = sisi(env, "list")
+    assert result.returncode == 0, result.stderr
+    assert "comando=prueba" in result.stdout and "sujeto=persona-7" in result.stdout
+    assert "command=" not in result.stdout and "subject=" not in result.stdout
