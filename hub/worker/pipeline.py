@@ -53,6 +53,7 @@ from hub.registry.writer import (
     RegistryWriter,
     is_contention,
 )
+from hub.registry.writer import RejectedItem as RegistryRejection  # the gatekeeper's has codes
 from hub.topics import QUARANTINE
 from hub.worker.audit_events import audit_events, relink_events
 from hub.worker.changes import record_agreement_changes
@@ -107,6 +108,16 @@ class _Plan:
     counts: Tally | None = None
     agreement_id: str | None = None
     receipt_key: str = ""
+
+
+def _refusals(rejected: Sequence[RegistryRejection]) -> list[RejectedItem]:
+    """The registry's rejections as the gatekeeper's rejected items (``REGISTRO_RECHAZADO``)."""
+    return [
+        RejectedItem(
+            r.reference_id, REGISTRO_RECHAZADO, describe(REGISTRO_RECHAZADO, r.reason), r.field
+        )
+        for r in rejected
+    ]
 
 
 def _utcnow() -> dt.datetime:
@@ -240,17 +251,7 @@ class HubPipeline:
                 verdict.header, verdict.accepted, rows=True
             )
             if prepared.rejected:
-                verdict = verdict.with_registry_rejections(
-                    [
-                        RejectedItem(
-                            r.reference_id,
-                            REGISTRO_RECHAZADO,
-                            describe(REGISTRO_RECHAZADO, r.reason),
-                            r.field,
-                        )
-                        for r in prepared.rejected
-                    ]
-                )
+                verdict = verdict.with_registry_rejections(_refusals(prepared.rejected))
         self._outputs(plan, verdict, now)
 
     def _outputs(self, plan: _Plan, verdict: Verdict, now: dt.datetime) -> None:
@@ -315,15 +316,7 @@ class HubPipeline:
             result = self.writer.apply_in(conn, header, plan.prepared, deliveries=deliveries)
             if result.refused:  # decided on the stored state: the outputs change with them
                 assert plan.verdict is not None
-                refused = [
-                    RejectedItem(
-                        r.reference_id,
-                        REGISTRO_RECHAZADO,
-                        describe(REGISTRO_RECHAZADO, r.reason),
-                        r.field,
-                    )
-                    for r in result.refused
-                ]
+                refused = _refusals(result.refused)
                 self._outputs(plan, plan.verdict.with_registry_rejections(refused), now)
             if result.relinks and agreement is not None:
                 plan.events += relink_events(
