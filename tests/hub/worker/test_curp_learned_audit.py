@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from sqlalchemy import text
 
@@ -16,19 +15,7 @@ from hub.registry import person_by_curp
 from hub.worker import KafkaMessage
 from tests.hub.gatekeeper.changesets import PAM, change_set, item, person, sealed, topic_of
 from tests.hub.gatekeeper.fixtures import Hub
-
-
-def _relinks(hub: Hub) -> list[tuple[str, dict[str, str]]]:
-    with hub.engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "select reference_id, details from audit_log "
-                "where action = 'RECORD_RELINKED' order by sequence"
-            )
-        ).all()
-    return [
-        (ref, json.loads(details) if isinstance(details, str) else details) for ref, details in rows
-    ]
+from tests.hub.worker.test_relink_audit import _relinks
 
 
 def _person_id(hub: Hub, ref: str) -> str:
