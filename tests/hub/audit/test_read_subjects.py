@@ -21,6 +21,7 @@ from hub.db import make_engine, migrate
 from hub.settings import Settings
 from hub.validation.curp import check_digit
 from tests.hub.audit.conftest import accepted, sisi
+from tests.hub.audit.test_tamper_columns import failed
 
 CURP = "GOMC800101HDFRRR0" + check_digit("GOMC800101HDFRRR0")
 
@@ -109,17 +110,6 @@ def test_the_rows_roll_back_with_the_entry(audit_engine: Engine, tmp_path: Path)
     assert _rows(audit_engine) == [(1, "p-2")]
 
 
-def _failed(env: dict[str, str]) -> tuple[dict[str, object], str]:
-    result = sisi(env, "verify", "--json")
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    document = json.loads(result.stdout)
-    human = sisi(env, "verify")
-    assert human.returncode == 1 and "Traceback" not in human.stderr, human.stderr
-    assert f"bitácora alterada en la entrada {document['first_bad_sequence']}" in human.stderr
-    return document, human.stderr
-
-
 @pytest.mark.parametrize(
     ("statement", "sequence", "problem", "says"),
     [
@@ -173,7 +163,7 @@ def test_verify_finds_the_side_table_tampered_with(
 ) -> None:
     env, _ = hub
     _run_sql(audit_engine, statement)
-    document, stderr = _failed(env)
+    document, stderr = failed(env)
     assert (document["first_bad_sequence"], document["problem"]) == (sequence, problem)
     assert says in str(document["reason"]) and says in stderr
 
