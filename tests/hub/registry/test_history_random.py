@@ -7,7 +7,8 @@ sometimes with two rows of one person,
 delivers them in a random order with random redeliveries, and compares ``enrolled_in`` and
 ``paid_in`` with what the rules say, computed here directly per day:
 
-- items are ordered by (effective date, send time in UTC, agreement, message, reference);
+- items are ordered by (effective date, send time in UTC), ties broken by a digest of the
+  item's identity (agreement, message, reference);
 - a row is enrolled on day d when the newest ALTA/BAJA/CAMBIO dated on or before d, counting
   from its first ALTA, leaves it ACTIVA (an ALTA makes it ACTIVA, a BAJA ends it, a CAMBIO keeps
   the status); items before its first ALTA name no program and open nothing;
@@ -29,7 +30,7 @@ from decimal import Decimal
 from sqlalchemy.engine import Engine
 
 from hub.registry import RegistryWriter, enrolled_in, paid_in
-from hub.registry.items import utc_naive
+from hub.registry.items import identity_key, utc_naive
 from tests.hub.registry.conftest import AGREEMENT, PROGRAM, clear, header, item
 
 CURPS = ["PEGJ800101HCSRRN01", "LOMA900202MDFPRR02", "GOMC800101HDFRRR05"]
@@ -50,8 +51,7 @@ class Event:
     sent: dt.datetime
 
     def key(self) -> tuple[dt.date, dt.datetime, str]:
-        sep = "\x1f"
-        return (self.day, utc_naive(self.sent), f"{AGREEMENT}{sep}{self.message}{sep}{self.ref}")
+        return (self.day, utc_naive(self.sent), identity_key(AGREEMENT, self.message, self.ref))
 
 
 def _random_events(rng: random.Random) -> list[Event]:
