@@ -65,7 +65,8 @@ class Action(StrEnum):
     CHAIN_HEAD_PUBLISHED = "CHAIN_HEAD_PUBLISHED"
     CONTRACT_DELETED = "CONTRACT_DELETED"
     RECORD_RELINKED = "RECORD_RELINKED"
-    CONTRACT_CONFIG_CHANGED = "CONTRACT_CONFIG_CHANGED"  # new actions go last: the list only grows
+    CONTRACT_CONFIG_CHANGED = "CONTRACT_CONFIG_CHANGED"
+    HUB_KEY_ROTATED = "HUB_KEY_ROTATED"  # new actions go last: the list only grows
 
 
 _ACTIONS: dict[str, str] = {str(action.value): str(action.value) for action in Action}
@@ -227,6 +228,12 @@ class ChainHead:
     entry_hash: bytes
     signature: bytes
     at: datetime | None
+    #: the hub's signature over the whole head (sequence, hash, time, key id; see
+    #: ``hub.audit.headsig``); None on a head of the old form, whose ``signature`` covers only
+    #: ``entry_hash``
+    head_signature: bytes | None = None
+    #: fingerprint of the key that made ``head_signature`` (``hub.agreements.keys.key_id``)
+    key_id: str | None = None
 
     @property
     def is_empty(self) -> bool:

@@ -40,4 +40,5 @@ def test_action_strings_are_stable() -> None:
         "CONTRACT_DELETED",
         "RECORD_RELINKED",
         "CONTRACT_CONFIG_CHANGED",
+        "HUB_KEY_ROTATED",
     ]
