@@ -51,6 +51,7 @@ from hub.audit.chain import (
     build_links,
     normalize_timestamp,
 )
+from hub.audit.headsig import fingerprint, sign_head
 from hub.audit.keycheck import key_problem
 from hub.audit.pseudonym import ReferenceMask
 from hub.audit.signing import sign_hashes
@@ -61,6 +62,7 @@ from hub.errors import SisiError
 __all__ = [
     "AuditLog",
     "AuditLogDamagedError",
+    "HubKeyRetiredError",
     "PersonalDataError",
     "audit_chain_head",
     "audit_log",
@@ -117,6 +119,11 @@ audit_chain_head = Table(
     Column("entry_hash", LargeBinary(32), nullable=False),
     Column("signature", LargeBinary(64), nullable=False),
     Column("recorded_at", DateTime(timezone=True)),
+    # migration 0011: the hub's signature over the whole head (hub.audit.headsig) and the id of
+    # the key that made it, which is the key in force for the next batch; NULL on a head stored
+    # before 0011 (its signature covers only entry_hash)
+    Column("head_signature", LargeBinary(64)),
+    Column("key_id", String(64)),
     CheckConstraint("id = 1", name="single_row"),
 )
 
@@ -319,7 +326,22 @@ def _head_to_extend(conn: Connection, *, for_update: bool) -> ChainHead:
             hint="ejecute `sisi audit verify` y avise al responsable de seguridad; no recree la "
             "fila a mano",
         )
-    return ChainHead(row.sequence, bytes(row.entry_hash), bytes(row.signature), row.recorded_at)
+    return _head_of(row)
+
+
+def _head_of(row: Row[Any]) -> ChainHead:
+    return ChainHead(
+        row.sequence,
+        bytes(row.entry_hash),
+        bytes(row.signature),
+        _utc(row.recorded_at),
+        None if row.head_signature is None else bytes(row.head_signature),
+        row.key_id,
+    )
+
+
+class HubKeyRetiredError(SisiError):
+    """The process signs with a key the log no longer has in force (it was rotated)."""
 
 
 def _driver_in_transaction(conn: Connection) -> bool:
@@ -346,6 +368,7 @@ class AuditLog:
     ) -> None:
         self._engine = engine
         self._key = signing_key
+        self._key_id = fingerprint(signing_key)
         self._threads = signing_threads
         self._sign_each = sign_each_entry
         self._sqlite = engine.dialect.name == "sqlite"
@@ -378,17 +401,31 @@ class AuditLog:
             return []
         return self._append_then(batch, None)
 
+    def append_rotation(self, event: AuditEvent, new_key: Ed25519PrivateKey) -> AuditEntry:
+        """Append ``event`` (a HUB_KEY_ROTATED entry naming ``new_key``) as a batch of its own.
+
+        The entry is signed with this log's key (the one it retires); the stored head is signed
+        with ``new_key`` and names it, which makes it the key in force: from then on an
+        :class:`AuditLog` on the old key refuses to append (:class:`HubKeyRetiredError`).
+        See ``hub.audit.rotation``.
+        """
+        return self._append_then([event], None, next_key=new_key)[0]
+
     def _append_then(
         self,
         batch: list[AuditEvent],
         then: Callable[[Connection, list[AuditEntry]], None] | None,
+        *,
+        next_key: Ed25519PrivateKey | None = None,
     ) -> list[AuditEntry]:
         """Append ``batch``; ``then`` writes more rows in the same transaction (it commits or
         rolls back with the entries)."""
         if self._sqlite:
-            return self._append_sqlite(batch, then)
+            return self._append_sqlite(batch, then, next_key)
         with self._engine.begin() as conn:
-            entries = self._append_locked(conn, batch, for_update=True, raw_savepoint=False)
+            entries = self._append_locked(
+                conn, batch, for_update=True, raw_savepoint=False, next_key=next_key
+            )
             if then is not None:
                 then(conn, entries)
             return entries
@@ -421,6 +458,7 @@ class AuditLog:
         self,
         batch: list[AuditEvent],
         then: Callable[[Connection, list[AuditEntry]], None] | None = None,
+        next_key: Ed25519PrivateKey | None = None,
     ) -> list[AuditEntry]:
         # AUTOCOMMIT stops pysqlite from opening its own deferred transaction, so ours can be
         # IMMEDIATE: the write lock is taken before the head is read, not at the first insert.
@@ -428,7 +466,9 @@ class AuditLog:
         with engine.connect() as conn:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
             try:
-                entries = self._append_locked(conn, batch, for_update=False, raw_savepoint=True)
+                entries = self._append_locked(
+                    conn, batch, for_update=False, raw_savepoint=True, next_key=next_key
+                )
                 if then is not None:
                     then(conn, entries)
             except BaseException:
@@ -438,7 +478,13 @@ class AuditLog:
             return entries
 
     def _append_locked(
-        self, conn: Connection, batch: list[AuditEvent], *, for_update: bool, raw_savepoint: bool
+        self,
+        conn: Connection,
+        batch: list[AuditEvent],
+        *,
+        for_update: bool,
+        raw_savepoint: bool,
+        next_key: Ed25519PrivateKey | None = None,
     ) -> list[AuditEntry]:
         head = _head_to_extend(conn, for_update=for_update)
         keys = [event.idempotency_key for event in batch]
@@ -449,22 +495,38 @@ class AuditLog:
             # the savepoint undoes the attempt (the chain head with it) before the slow path.
             try:
                 with _savepoint(conn, raw=raw_savepoint):
-                    return self._write(conn, head, batch, keys)
+                    return self._write(conn, head, batch, keys, next_key)
             except (IntegrityError, UniqueViolation):
                 pass
         fresh, fresh_keys = self._not_yet_logged(conn, batch)
         if not fresh:
             return []
-        return self._write(conn, head, fresh, fresh_keys)
+        return self._write(conn, head, fresh, fresh_keys, next_key)
 
     def _write(
-        self, conn: Connection, head: ChainHead, events: list[AuditEvent], keys: list[str | None]
+        self,
+        conn: Connection,
+        head: ChainHead,
+        events: list[AuditEvent],
+        keys: list[str | None],
+        next_key: Ed25519PrivateKey | None = None,
     ) -> list[AuditEntry]:
+        if head.key_id is not None and head.key_id != self._key_id:
+            raise HubKeyRetiredError(
+                f"este proceso firma la bitácora con la llave {self._key_id}, que ya no es la del "
+                f"hub: la llave en vigor es la {head.key_id} (se rotó la llave); no se registró "
+                "nada y la operación no se hizo",
+                hint="reinicie este proceso para que cargue la llave nueva de "
+                "<SISI_DATA_DIR>/keys/hub.key (`sisi audit keys` muestra la historia de llaves)",
+            )
         entries, details = build_links(
             head, events, datetime.now(UTC), self._sign_all, sign_each=self._sign_each
         )
         _insert(conn, entries, details, keys)
         last = entries[-1]
+        head_signature, signer_id = sign_head(
+            next_key or self._key, last.sequence, last.entry_hash, last.recorded_at
+        )
         conn.execute(
             update(audit_chain_head)
             .where(audit_chain_head.c.id == 1)
@@ -473,6 +535,8 @@ class AuditLog:
                 entry_hash=last.entry_hash,
                 signature=last.signature,
                 recorded_at=last.recorded_at,
+                head_signature=head_signature,
+                key_id=signer_id,
             )
         )
         return entries
@@ -641,9 +705,7 @@ def read_head(conn: Connection) -> ChainHead:
     row = conn.execute(select(audit_chain_head).where(audit_chain_head.c.id == 1)).one_or_none()
     if row is None or row.sequence == 0:
         return ChainHead(0, GENESIS_HASH, b"", None)
-    return ChainHead(
-        row.sequence, bytes(row.entry_hash), bytes(row.signature), _utc(row.recorded_at)
-    )
+    return _head_of(row)
 
 
 def first_mismatched_key(engine: Engine, *, batch_size: int = 5000) -> int | None:
