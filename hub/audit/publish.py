@@ -4,6 +4,11 @@ Timestamps go out as UTC datetimes (``timestamp-millis``); the chain hashes them
 precision, so an entry read back from a topic still verifies. ``AuditRecord`` v2 makes
 ``signature`` optional (only each batch's last entry is signed); v1 readers cannot take an
 unsigned entry, so entries are published with v2.
+
+``AuditChainHead`` v2 adds ``head_signature`` (``hub.audit.headsig``): the hub's signature over
+the head's sequence, hash, time and key id. ``signature`` stays what it was in v1 (the batch
+signature, over ``entry_hash`` only) so that v1 readers still check it; a head without
+``head_signature`` is of the old form and proves its sequence only through the log.
 """
 
 from __future__ import annotations
@@ -73,28 +78,41 @@ def entry_from_record(record: Mapping[str, Any]) -> AuditEntry:
 
 
 def head_to_record(
-    head: ChainHead, key_id: str, published_at: datetime | None = None
+    head: ChainHead, key_id: str | None = None, published_at: datetime | None = None
 ) -> dict[str, Any]:
-    """The head as an ``AuditChainHead`` (v1) value; refuses an empty log (nothing to publish)."""
+    """The head as an ``AuditChainHead`` (v2) value; refuses an empty log (nothing to publish).
+
+    ``key_id`` is the signer's id for a head of the old form (no ``head_signature``); a signed
+    head names its own (``head.key_id``) and a different ``key_id`` is refused.
+    """
     if head.is_empty or head.at is None:
         raise ValueError("la bitácora está vacía: no hay cabeza que publicar")
+    if head.head_signature is not None and key_id not in (None, head.key_id):
+        raise ValueError(f"the head is signed by key {head.key_id}, not {key_id}")
+    signer = head.key_id if head.head_signature is not None else key_id
+    if signer is None:
+        raise ValueError("a head of the old form needs the key_id of its signer")
     return {
         "sequence": head.sequence,
         "entry_hash": head.entry_hash,
         "signature": head.signature,
-        "key_id": key_id,
+        "key_id": signer,
         "recorded_at": head.at,
         "published_at": published_at or datetime.now(UTC),
+        "head_signature": head.head_signature,
     }
 
 
 def head_from_record(record: Mapping[str, Any]) -> ChainHead:
-    """An ``AuditChainHead`` value back into a head, to check a log against it."""
+    """An ``AuditChainHead`` value (v1 or v2) back into a head, to check a log against it."""
+    head_signature = record.get("head_signature")
     return ChainHead(
         sequence=int(record["sequence"]),
         entry_hash=bytes(record["entry_hash"]),
         signature=bytes(record["signature"]),
         at=record.get("recorded_at"),
+        head_signature=None if head_signature is None else bytes(head_signature),
+        key_id=record.get("key_id"),
     )
 
 

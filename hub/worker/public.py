@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from hub.agreements.keys import key_id, public_key_to_str
-from hub.audit.publish import CHAIN_HEAD_SUBJECT
+from hub.audit.publish import CHAIN_HEAD_SUBJECT, head_to_record
 from hub.compliance.scorecard import SCORECARD_SUBJECT, build_scorecards
 from hub.contracts.wire import encode
 from hub.topics import PUBLIC_AUDIT_HEAD, PUBLIC_SCORECARDS
 from hub.worker.pipeline import HubPipeline
 
 __all__ = ["CHAIN_HEAD_SUBJECT", "publish_public"]
+
 
 def publish_public(pipeline: HubPipeline, now: dt.datetime | None = None) -> int:
     """Publish the chain head (when the log has entries) and one scorecard per agreement.
@@ -24,14 +25,10 @@ def publish_public(pipeline: HubPipeline, now: dt.datetime | None = None) -> int
     head = pipeline.audit.head()
     if head.sequence > 0:
         schema = pipeline.schemas.latest(CHAIN_HEAD_SUBJECT)
-        record = {
-            "sequence": head.sequence,
-            "entry_hash": head.entry_hash,
-            "signature": head.signature,
-            "key_id": key_id(public_key_to_str(pipeline.audit.public_key)),
-            "recorded_at": head.at or now,
-            "published_at": now,
-        }
+        signer = (
+            None if head.head_signature else key_id(public_key_to_str(pipeline.audit.public_key))
+        )
+        record = head_to_record(head, signer, now)
         pipeline.publisher.publish(
             PUBLIC_AUDIT_HEAD, encode(schema.id, schema.parsed, record), key=b"audit-head"
         )

@@ -241,6 +241,7 @@ def audit_chain_head() -> dict[str, Any]:
         "key_id": "hub-2025",
         "recorded_at": SENT,
         "published_at": SENT,
+        "head_signature": b"\xef" * 64,
     }
 
 
