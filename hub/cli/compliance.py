@@ -1,7 +1,10 @@
 """``sisi compliance``: per-agreement compliance (deliveries, acceptance, reasons, quality, lag).
 
-Every loaded agreement is listed, also one that never delivered ("sin entregas"). Replays and
-refusals before authentication are shown apart: they do not count against the agency.
+Every loaded agreement is listed, also one that never delivered ("sin entregas"), and one no
+longer loaded (removed) or no longer in force that has figures, marked as such. Replays and
+refusals before authentication are shown apart: they do not count against the agency. The lag is
+the hub's (arrival at the hub minus effective date); a header ``sent_at`` ahead of the hub's clock
+is reported as a warning, since it says the agency's clock or time zone is wrong.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 import click
 
 from hub.agreements.loader import AgreementSet
+from hub.agreements.model import KEY_DATE_ZONE, Agreement
 from hub.cli.registry import json_default, open_registry
 from hub.compliance.store import AgreementCompliance, read_compliance
 from hub.errors import SisiError
@@ -38,18 +42,46 @@ def _age(last: dt.datetime | None, now: dt.datetime) -> str:
     return f"hace {hours:.1f} h" if hours < 48 else f"hace {hours / 24:.1f} días"
 
 
+def _hours(seconds: float) -> str:
+    hours = seconds / 3600
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} días"
+
+
+def _today(now: dt.datetime) -> dt.date:
+    """The date in central Mexico time (the agreements' dates are days there)."""
+    return now.astimezone(KEY_DATE_ZONE).date()
+
+
+def _title(row: AgreementCompliance, agreement: Agreement | None, now: dt.datetime) -> str:
+    if agreement is None:
+        return f"{row.agreement_id} (no cargado: convenio dado de baja o su archivo no carga)"
+    today = _today(now)
+    if agreement.status != "vigente":
+        return f"{row.agreement_id} (no vigente: estado '{agreement.status}')"
+    if today > agreement.valid_until:
+        return f"{row.agreement_id} (vencido el {agreement.valid_until.isoformat()})"
+    if today < agreement.valid_from:
+        return f"{row.agreement_id} (vigente desde el {agreement.valid_from.isoformat()})"
+    return row.agreement_id
+
+
 def _render(row: AgreementCompliance, agreements: AgreementSet, now: dt.datetime) -> list[str]:
     c = row.counters
     agreement = agreements.get(row.agreement_id) if row.agreement_id in agreements else None
     quality = agreement.quality if agreement else None
-    lines = [f"{row.agreement_id}"]
+    lines = [_title(row, agreement, now)]
     refused = row.transactions - row.deliveries
+    identical = c["items_received"] - c["items_accepted"] - c["items_rejected"]
+    too_many = (
+        _check(row.rejection_rate, quality.max_rejection_rate, at_least=False) if quality else ""
+    )
     lines.append(
         f"  entregas recibidas {row.deliveries}"
         + (f" (más {refused} sin elementos aceptados)" if refused > 0 else "")
         + f" · mensajes {c['messages']}"
         f" · elementos {c['items_received']} · aceptados {c['items_accepted']}"
-        f" · rechazados {c['items_rejected']}"
+        f" · rechazados {c['items_rejected']}{too_many}"
+        + (f" · repetidos idénticos {identical} (aplicados una vez)" if identical > 0 else "")
     )
     curp, complete, dup = row.curp_validity, row.completeness, row.duplicate_ratio
     mark = (
@@ -65,13 +97,17 @@ def _render(row: AgreementCompliance, agreements: AgreementSet, now: dt.datetime
         f"  CURP válidas {_pct(curp)}{mark[0]} · completitud {_pct(complete)}{mark[1]}"
         f" · duplicados {_pct(dup)}{mark[2]}"
     )
-    sla = f" (máximo {agreement.delivery.max_lag_hours} h)" if agreement else ""
-    lag = "—" if row.last_lag_seconds is None else f"{row.last_lag_seconds / 3600:.1f} h"
+    sla = agreement.delivery.max_lag_hours * 3600 if agreement else None
+    lag = "—" if row.last_lag_seconds is None else _hours(row.last_lag_seconds)
+    if row.last_lag_seconds is not None and sla is not None:
+        lag += _check(row.last_lag_seconds, sla, at_least=False)
     initial = c["initial_items"]
     if row.last_lag_seconds is None and initial:
         lag = "sin medir (sólo carga inicial)"
     lines.append(
-        f"  desfase de la última entrega {lag}{sla} · fuera de plazo {c['late_items']}"
+        f"  desfase de la última entrega {lag}"
+        + (f" (máximo {agreement.delivery.max_lag_hours} h)" if agreement else "")
+        + f" · fuera de plazo {c['late_items']}"
         + (f" · carga inicial {initial} (desfase no medido)" if initial else "")
         + (
             f" · última entrega {_age(row.last_delivery_at, now)}"
@@ -83,6 +119,14 @@ def _render(row: AgreementCompliance, agreements: AgreementSet, now: dt.datetime
         lines.append(f"  rechazo {code}: {count} elementos")
     for code, count in sorted(row.message_rejections.items(), key=lambda kv: -kv[1]):
         lines.append(f"  conjunto rechazado {code}: {count}")
+    if row.clock_ahead_messages:
+        most = row.clock_ahead_max_seconds or 0
+        lines.append(
+            f"  aviso: {row.clock_ahead_messages} conjunto(s) con fecha de envío (sent_at)"
+            f" adelantada al reloj del hub, hasta {_hours(most)}: el reloj o la zona horaria del"
+            " sistema de la dependencia están mal; que los corrija (el desfase se mide con la"
+            " llegada al hub, no con sent_at)"
+        )
     hub_side = [f"repeticiones {c['replays']} (MENSAJE_REPETIDO)"] if c["replays"] else []
     hub_side += [
         f"sin autenticar {code} {count}"
@@ -91,6 +135,22 @@ def _render(row: AgreementCompliance, agreements: AgreementSet, now: dt.datetime
     if hub_side:
         lines.append(f"  no cuentan contra el convenio: {' · '.join(hub_side)}")
     return lines
+
+
+def _document(
+    row: AgreementCompliance, agreements: AgreementSet, now: dt.datetime
+) -> dict[str, object]:
+    """``row`` for ``--json``, with what the agreement says (SLA, in force) and the age of the
+    last delivery."""
+    agreement = agreements.get(row.agreement_id) if row.agreement_id in agreements else None
+    last = row.last_delivery_at
+    return {
+        **row.to_dict(),
+        "loaded": agreement is not None,
+        "in_force": agreement.in_force(_today(now)) if agreement else None,
+        "max_lag_hours": agreement.delivery.max_lag_hours if agreement else None,
+        "last_delivery_age_seconds": (now - last).total_seconds() if last else None,
+    }
 
 
 @click.command("compliance")
@@ -121,8 +181,9 @@ def compliance(as_json: bool, period: str | None) -> None:
         rows = read_compliance(engine, period=period, agreement_ids=agreements.ids)
     finally:
         engine.dispose()
+    now = dt.datetime.now(dt.UTC)
     if as_json:
-        document = [r.to_dict() for r in rows]
+        document = [_document(r, agreements, now) for r in rows]
         click.echo(json.dumps(document, ensure_ascii=False, default=json_default))
         return
     if not rows:
@@ -132,6 +193,5 @@ def compliance(as_json: bool, period: str | None) -> None:
             else "sin datos de cumplimiento todavía."
         )
         return
-    now = dt.datetime.now(dt.UTC)
     for row in rows:
         click.echo("\n".join(_render(row, agreements, now)))

@@ -14,10 +14,22 @@ nobody can spoil an agency's figures by writing to its topic):
   counts in ``unverified_rejections`` under the agreement its header *claims* (or
   :data:`UNKNOWN_AGREEMENT`), apart from the agreement's own figures.
 
-Lag is measured per item as ``sent_at`` minus the start of its ``effective_date`` (the agreement's
-``delivery.max_lag_hours`` bounds the hours between the fact and its sending); an item beyond that
-bound is *late*. The worst lag is kept per delivery (``transaction_id``: all its chunks) with
-its accepted change sets, so the first delivery, the last one and its lag can be told apart.
+**Lag** is measured per *accepted* item as the hub's clock when it processed the message minus
+the start of the item's ``effective_date`` (00:00 in central Mexico time, UTC-06:00, the
+convention of the agreements' dates); the agreement's ``delivery.max_lag_hours`` bounds the hours
+between the fact and its arrival at the hub, and an item beyond that bound is *late*. The header's
+``sent_at`` is the agency's own word: backdating it must not make a delivery look timely, so it is
+not used for the lag (neither are Kafka timestamps: Tansu keeps the producer's CreateTime). The
+hub's clock includes the time a message waited in the broker while the hub was stopped or behind;
+that shows as every agreement late at once, never as an agency looking better than it was.
+Rejected items are not measured: one refused and sent again corrected is measured when accepted.
+The worst lag is kept per delivery (``transaction_id``: all its chunks) with its accepted change
+sets, so the first delivery, the last one and its lag can be told apart.
+
+``sent_at`` is still checked against the hub's clock: a header more than
+:data:`CLOCK_TOLERANCE_SECONDS` ahead of it (an agency clock in the future, a wrong time zone) is
+counted (``clock_ahead_seconds``) for the operator, once per authenticated message read for the
+first time.
 
 A *delivery* is a transaction with at least one accepted item; the agreement's **initial load**
 is its first delivery (a transaction refused as a whole, e.g. before the agreement was in force,
@@ -30,16 +42,31 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Final
 
+from hub.agreements.model import KEY_DATE_ZONE
+from hub.gatekeeper.reasons import CONVENIO_DADO_DE_BAJA
 from hub.gatekeeper.verdict import Verdict
+from hub.registry.items import ChangeItem
 
-__all__ = ["UNKNOWN_AGREEMENT", "Tally", "as_initial_load", "period_of", "tally"]
+__all__ = [
+    "CLOCK_TOLERANCE_SECONDS",
+    "UNKNOWN_AGREEMENT",
+    "Tally",
+    "as_initial_load",
+    "clock_ahead",
+    "period_of",
+    "reception_lags",
+    "tally",
+]
 
 #: Label of messages that name no agreement the hub knows.
 UNKNOWN_AGREEMENT: Final = "desconocido"
+#: How far a header's ``sent_at`` may be ahead of the hub's clock before it is reported (clocks
+#: of two machines kept by NTP differ by far less; five minutes leaves room for a sloppy one).
+CLOCK_TOLERANCE_SECONDS: Final = 300.0
 
 
 def period_of(moment: dt.datetime) -> str:
@@ -63,6 +90,8 @@ class Tally:
     transaction_id: str | None = None
     last_lag_seconds: float | None = None  # worst lag of the set; None: not measured
     delivered_at: dt.datetime | None = None  # set only when at least one item was accepted
+    #: how far ``sent_at`` was ahead of the hub's clock, when beyond the tolerance; else None
+    clock_ahead_seconds: float | None = None
 
     @property
     def accepted(self) -> bool:
@@ -70,10 +99,38 @@ class Tally:
         return self.counters.get("items_accepted", 0) > 0
 
 
+def clock_ahead(sent_at: dt.datetime | None, now: dt.datetime) -> float | None:
+    """Seconds ``sent_at`` is ahead of the hub's ``now``, when beyond the tolerance; else None."""
+    if sent_at is None:
+        return None
+    if sent_at.tzinfo is None:
+        sent_at = sent_at.replace(tzinfo=dt.UTC)
+    ahead = (sent_at - now).total_seconds()
+    return ahead if ahead > CLOCK_TOLERANCE_SECONDS else None
+
+
+def reception_lags(items: Iterable[ChangeItem], now: dt.datetime) -> list[float]:
+    """Each item's lag: ``now`` (the hub's clock) minus the start of its effective date, in
+    central Mexico time; 0 for a date still to come, and no entry for an item without one."""
+    by_date: dict[dt.date, float] = {}  # a delivery repeats a few dates
+    lags: list[float] = []
+    for item in items:
+        effective = item.get("effective_date")
+        if not isinstance(effective, dt.date):
+            continue
+        lag = by_date.get(effective)
+        if lag is None:
+            start = dt.datetime.combine(effective, dt.time.min, KEY_DATE_ZONE)
+            lag = by_date[effective] = max(0.0, (now - start).total_seconds())
+        lags.append(lag)
+    return lags
+
+
 def tally(
     verdict: Verdict, *, now: dt.datetime, sla_seconds: float | None, replay: bool = False
 ) -> Tally:
-    """The counters ``verdict`` adds (``replay``: the message repeats an earlier one)."""
+    """The counters ``verdict`` adds (``replay``: the message repeats an earlier one); ``now`` is
+    the hub's clock when it processed the message."""
     agreement_id = verdict.agreement.id if verdict.agreement else UNKNOWN_AGREEMENT
     period = period_of(now)
     if replay:
@@ -81,7 +138,12 @@ def tally(
         return Tally(agreement_id, period, {"replays": 1, "replayed_items": verdict.item_count})
     refusal = verdict.refusal
     if refusal is not None and not verdict.authenticated:
+        if refusal.code == CONVENIO_DADO_DE_BAJA and verdict.agreement_id:
+            # the id is one the audit log knows as removed (not any string a sender writes)
+            agreement_id = verdict.agreement_id
         return Tally(agreement_id, period, {}, unverified_rejections={refusal.code: 1})
+    header = verdict.header
+    ahead = clock_ahead(header["sent_at"] if header is not None else None, now)
     if refusal is not None:
         counters = {"messages": 1}
         item_rejections: dict[str, int] = {}
@@ -95,14 +157,13 @@ def tally(
             item_rejections=item_rejections,
             message_rejections={refusal.code: 1},
             transaction_id=verdict.transaction_id or None,
+            clock_ahead_seconds=ahead,
         )
     quality = verdict.quality
+    lags = reception_lags(verdict.accepted, now)
     late = 0
-    worst = 0.0
-    for q in quality:
-        worst = max(worst, q.lag_seconds)
-        if sla_seconds is not None and q.lag_seconds > sla_seconds:
-            late += 1
+    if sla_seconds is not None:
+        late = sum(1 for lag in lags if lag > sla_seconds)
     counters = {
         "messages": 1,
         "items_received": verdict.item_count,
@@ -121,8 +182,9 @@ def tally(
         counters,
         item_rejections=dict(Counter(item.code for item in verdict.rejected)),
         transaction_id=verdict.transaction_id or None,
-        last_lag_seconds=worst if quality else None,
+        last_lag_seconds=max(lags) if lags else None,
         delivered_at=now if verdict.accepted else None,
+        clock_ahead_seconds=ahead,
     )
 
 
@@ -130,7 +192,7 @@ def as_initial_load(counts: Tally) -> Tally:
     """``counts`` of a message of the agreement's initial load: its items received count as
     ``initial_items``, none is late, and its lag is not measured."""
     received = counts.counters.get("items_received", 0)
-    if not received or counts.last_lag_seconds is None:
-        return counts  # a refusal or a replay: no lag was measured
+    if not received or counts.message_rejections:
+        return counts  # a replay (no items of its own) or a change set refused as a whole
     counters = {**counts.counters, "late_items": 0, "initial_items": received}
     return replace(counts, counters=counters, last_lag_seconds=None)

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.agreements.loader import AgreementSet
+from hub.compliance.counting import CLOCK_TOLERANCE_SECONDS
 from hub.compliance.store import AgreementCompliance, read_compliance
 
 __all__ = ["METRIC_NAMES", "ComplianceCollector"]
@@ -47,6 +48,8 @@ METRIC_NAMES = (
     "sisi_completeness_ratio",
     "sisi_duplicate_ratio",
     "sisi_last_delivery_timestamp_seconds",
+    "sisi_messages_clock_ahead_total",
+    "sisi_clock_ahead_max_seconds",
 )
 _LABELS = ["agreement", "level", "state"]
 
@@ -113,7 +116,8 @@ class ComplianceCollector(Collector):
         )
         late = counter(
             "sisi_items_late_total",
-            "Elementos enviados después del desfase máximo del convenio (sin la carga inicial).",
+            "Elementos aceptados que llegaron al hub después del desfase máximo del convenio"
+            " (sin la carga inicial).",
         )
         initial = counter(
             "sisi_items_initial_load_total",
@@ -121,8 +125,9 @@ class ComplianceCollector(Collector):
         )
         lag = gauge(
             "sisi_delivery_lag_seconds",
-            "Mayor desfase (envío menos fecha efectiva) entre los elementos de la última entrega"
-            " medida (todos sus conjuntos; la carga inicial no se mide).",
+            "Mayor desfase (recepción en el hub menos fecha efectiva) entre los elementos"
+            " aceptados de la última entrega medida (todos sus conjuntos; la carga inicial no se"
+            " mide). No usa el sent_at que declara la dependencia.",
         )
         sla = gauge("sisi_delivery_lag_sla_seconds", "Desfase máximo que fija el convenio.")
         curp = gauge("sisi_curp_validity_ratio", "Proporción de CURP válidas entre las enviadas.")
@@ -134,7 +139,17 @@ class ComplianceCollector(Collector):
         )
         last = gauge(
             "sisi_last_delivery_timestamp_seconds",
-            "Momento (Unix) del último conjunto con al menos un elemento aceptado.",
+            "Momento (Unix, reloj del hub) del último conjunto con al menos un elemento aceptado.",
+        )
+        ahead = counter(
+            "sisi_messages_clock_ahead_total",
+            "Conjuntos autenticados cuyo sent_at iba adelantado más de"
+            f" {CLOCK_TOLERANCE_SECONDS / 60:.0f} minutos al reloj del hub (reloj o zona horaria"
+            " de la dependencia mal puestos).",
+        )
+        ahead_max = gauge(
+            "sisi_clock_ahead_max_seconds",
+            "Mayor adelanto del sent_at de un conjunto sobre el reloj del hub, en segundos.",
         )
         for row in rows:
             labels = self._labels(row.agreement_id)
@@ -163,6 +178,9 @@ class ComplianceCollector(Collector):
                     family.add_metric(labels, value)
             if row.last_delivery_at is not None:
                 last.add_metric(labels, row.last_delivery_at.timestamp())
+            ahead.add_metric(labels, row.clock_ahead_messages)
+            if row.clock_ahead_max_seconds is not None:
+                ahead_max.add_metric(labels, row.clock_ahead_max_seconds)
         yield from (
             accepted,
             rejected,
@@ -178,4 +196,6 @@ class ComplianceCollector(Collector):
             complete,
             duplicate,
             last,
+            ahead,
+            ahead_max,
         )

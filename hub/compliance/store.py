@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import Connection, case, func, select, update
+from sqlalchemy import Connection, case, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
@@ -24,10 +24,14 @@ from hub.gatekeeper.reasons import (
     CONVENIO_DESCONOCIDO,
     FIRMA_INVALIDA,
     MENSAJE_REPETIDO,
+    SET_LEVEL_REASONS,
     TOPICO_INCORRECTO,
 )
 
 __all__ = [
+    "CLOCK_AHEAD",
+    "CLOCK_AHEAD_MAX",
+    "RELOJ_ADELANTADO",
     "UNVERIFIED",
     "AgreementCompliance",
     "add_tally",
@@ -41,6 +45,12 @@ __all__ = [
 UNVERIFIED: Final = "unverified"
 #: Refusal codes that are always before authentication (rows stored before 0006 used "message").
 _UNVERIFIED_CODES = frozenset({CONVENIO_DESCONOCIDO, FIRMA_INVALIDA, TOPICO_INCORRECTO})
+#: Code of the clock observations: a header's ``sent_at`` ahead of the hub's clock.
+RELOJ_ADELANTADO: Final = "RELOJ_ADELANTADO"
+#: ``scope`` of the count of messages whose ``sent_at`` was ahead of the hub's clock.
+CLOCK_AHEAD: Final = "clock_ahead"
+#: ``scope`` of the greatest advance seen (whole seconds, kept as the greatest, not added).
+CLOCK_AHEAD_MAX: Final = "clock_ahead_max"
 
 
 def _insert(conn: Connection, table: Any) -> Any:
@@ -57,7 +67,10 @@ def add_tally(conn: Connection, tally: Tally, now: dt.datetime) -> None:
     }
     values["updated_at"] = now
     if tally.delivered_at is not None:  # a change set with an accepted item
-        values["last_delivery_at"] = tally.delivered_at
+        # the greatest: a worker whose batch started earlier may commit after another's
+        at = literal(tally.delivered_at, compliance_totals.c.last_delivery_at.type)
+        last = t.last_delivery_at
+        values["last_delivery_at"] = case((last.is_(None), at), (last < at, at), else_=last)
     conn.execute(
         update(compliance_totals)
         .where(t.agreement_id == tally.agreement_id, t.period == tally.period)
@@ -80,8 +93,28 @@ def add_tally(conn: Connection, tally: Tally, now: dt.datetime) -> None:
                 .where(*(r[name] == value for name, value in rkey.items()))
                 .values(count=r.count + amount)
             )
+    if tally.clock_ahead_seconds is not None:
+        _add_clock_ahead(conn, key, tally.clock_ahead_seconds)
     if tally.transaction_id:
         _add_to_transaction(conn, tally, now)
+
+
+def _add_clock_ahead(conn: Connection, key: dict[str, str], seconds: float) -> None:
+    """One more message with ``sent_at`` ahead of the hub's clock, and the greatest advance
+    (kept in ``compliance_rejections`` under their own scopes: no new table, and written in
+    the ledger's transaction like every count)."""
+    r = compliance_rejections.c
+    ahead = int(seconds)
+    for scope, value in ((CLOCK_AHEAD, r.count + 1), (CLOCK_AHEAD_MAX, None)):
+        rkey = {**key, "reason_code": RELOJ_ADELANTADO, "scope": scope}
+        conn.execute(_insert(conn, compliance_rejections).values(**rkey).on_conflict_do_nothing())
+        if value is None:
+            value = case((r.count < ahead, ahead), else_=r.count)
+        conn.execute(
+            update(compliance_rejections)
+            .where(*(r[name] == v for name, v in rkey.items()))
+            .values(count=value)
+        )
 
 
 def _add_to_transaction(conn: Connection, tally: Tally, now: dt.datetime) -> None:
@@ -156,6 +189,9 @@ class AgreementCompliance:
     unverified_rejections: dict[str, int] = field(default_factory=dict)
     last_delivery_at: dt.datetime | None = None
     last_lag_seconds: float | None = None
+    #: authenticated messages whose ``sent_at`` was ahead of the hub's clock (beyond tolerance)
+    clock_ahead_messages: int = 0
+    clock_ahead_max_seconds: int | None = None
 
     @property
     def items_accepted(self) -> int:
@@ -176,10 +212,17 @@ class AgreementCompliance:
         return _ratio(self.counters["required_present"], self.counters["required_expected"])
 
     @property
+    def items_inspected(self) -> int:
+        """Items checked one by one: those received but the items of change sets refused as a
+        whole (counted under a set-level reason), whose repetitions nobody looked for."""
+        refused = sum(n for code, n in self.item_rejections.items() if code in SET_LEVEL_REASONS)
+        return max(0, self.counters["items_received"] - refused)
+
+    @property
     def duplicate_ratio(self) -> float | None:
-        """Items repeated within their change set over items received (replays of a whole
+        """Items repeated within their change set over the items inspected (replays of a whole
         message are the hub's, not counted here)."""
-        return _ratio(self.counters["duplicates"], self.counters["items_received"])
+        return _ratio(self.counters["duplicates"], self.items_inspected)
 
     @property
     def rejection_rate(self) -> float | None:
@@ -206,6 +249,8 @@ class AgreementCompliance:
             "rejection_rate": self.rejection_rate,
             "last_delivery_at": last.isoformat() if last else None,
             "last_lag_seconds": self.last_lag_seconds,
+            "clock_ahead_messages": self.clock_ahead_messages,
+            "clock_ahead_max_seconds": self.clock_ahead_max_seconds,
         }
 
 
@@ -279,11 +324,22 @@ def read_compliance(
             get(agreement_id).last_lag_seconds = lag  # ordered: the last delivery's wins
         sums: dict[tuple[str, str, str], int] = defaultdict(int)
         for agreement_id, code, scope, count in conn.execute(rejections):
-            sums[(agreement_id, code, _scope_of(code, scope))] += int(count)
+            where = (agreement_id, code, _scope_of(code, scope))
+            # a greatest value over periods is their greatest, every other one their sum
+            so_far = sums[where]
+            sums[where] = (
+                max(so_far, int(count)) if scope == CLOCK_AHEAD_MAX else so_far + int(count)
+            )
         for (agreement_id, code, scope), count in sums.items():
             if scope == "replay":
                 continue  # counted as replays (rows stored before 0006)
             target = get(agreement_id)
+            if scope == CLOCK_AHEAD:
+                target.clock_ahead_messages += count
+                continue
+            if scope == CLOCK_AHEAD_MAX:
+                target.clock_ahead_max_seconds = count
+                continue
             by_scope = {
                 "item": target.item_rejections,
                 "message": target.message_rejections,

@@ -42,7 +42,10 @@ compliance_totals = Table(
 
 #: Rejections by reason; ``scope`` is ``item`` (items refused), ``message`` (change sets refused
 #: after authentication) or ``unverified`` (refused before it, under the agreement the header
-#: claims: not counted against the agency).
+#: claims: not counted against the agency). The same table keeps the hub's observations of the
+#: header's clock under reason ``RELOJ_ADELANTADO``: scope ``clock_ahead`` counts messages whose
+#: ``sent_at`` was ahead of the hub's clock, ``clock_ahead_max`` holds the greatest advance in
+#: whole seconds (kept as a maximum, not added).
 compliance_rejections = Table(
     "compliance_rejections",
     Base.metadata,

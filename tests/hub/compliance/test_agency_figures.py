@@ -23,9 +23,10 @@ from hub.compliance import METRIC_NAMES, AgreementCompliance, ComplianceCollecto
 from hub.db import make_engine
 from hub.worker import KafkaMessage, Outcome, RecordingPublisher, build_pipeline
 from tests.hub.gatekeeper.changesets import BECAS, PAM, change_set, item, sealed, topic_of
-from tests.hub.gatekeeper.fixtures import TODAY, Hub
+from tests.hub.gatekeeper.fixtures import EXPIRED, TODAY, Hub
 
-EFFECTIVE = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)  # items' effective date (changesets.item)
+# items take effect on 2026-03-01 (changesets.item): the day starts at 00:00 central Mexico time
+EFFECTIVE = dt.datetime(2026, 3, 1, 6, tzinfo=dt.UTC)
 LATE = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)  # PAM allows 240 h: this is late
 ON_TIME = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)
 _offsets = count()
@@ -41,13 +42,19 @@ def _send(
     topic: str | None = None,
     key: Ed25519PrivateKey | None = None,
     pipeline: Any = None,
+    received: dt.datetime | None = None,
 ) -> tuple[Outcome, bytes, list[tuple[str, bytes]]]:
+    """Send ``items`` as one change set; the hub's clock reads ``received`` (default: the
+    header's ``sent_at``, an agency whose clock and network are honest)."""
     record = change_set(
         PAM, items, transaction_id=transaction or str(uuid.uuid4()), sent_at=sent_at, chunk=chunk
     )
     value, headers = sealed(hub.engine, record, key=key)
     message = KafkaMessage(topic or topic_of(PAM), 0, next(_offsets), value, tuple(headers))
-    return (pipeline or hub.pipeline).process(message), value, headers
+    pipeline = pipeline or hub.pipeline
+    arrival = received or sent_at
+    pipeline.clock = lambda: arrival
+    return pipeline.process(message), value, headers
 
 
 def _pam(hub: Hub) -> AgreementCompliance:
@@ -147,16 +154,17 @@ def test_a_refused_first_attempt_is_not_the_initial_load(hub: Hub, monkeypatch: 
 
     _send(hub, [item(k) for k in range(12)])  # the real initial load
     row = _pam(hub)
-    assert (row.counters["initial_items"], row.counters["late_items"]) == (12, 1)
+    # a rejected item is not measured (sent again corrected, it is measured when accepted)
+    assert (row.counters["initial_items"], row.counters["late_items"]) == (12, 0)
     assert row.deliveries == 1 and row.transactions == 3
 
     _send(hub, [item(k) for k in range(20, 23)])  # a later delivery: measured
     row = _pam(hub)
-    assert (row.counters["initial_items"], row.counters["late_items"]) == (12, 4)
+    assert (row.counters["initial_items"], row.counters["late_items"]) == (12, 3)
     assert row.deliveries == 2
     out = _cli(hub, monkeypatch)
     assert "entregas recibidas 2 (más 2 sin elementos aceptados)" in out
-    assert "fuera de plazo 4 · carga inicial 12 (desfase no medido)" in out
+    assert "fuera de plazo 3 · carga inicial 12 (desfase no medido)" in out
 
 
 def test_concurrent_workers_agree_on_the_first_delivery(hub: Hub) -> None:
@@ -192,33 +200,43 @@ def test_concurrent_workers_agree_on_the_first_delivery(hub: Hub) -> None:
             engine.dispose()
     row = _pam(hub)
     initial, late = row.counters["initial_items"], row.counters["late_items"]
-    assert (initial, late - 1) in ((3, 5), (5, 3))  # the all-rejected set's item is late too
+    assert (initial, late) in ((3, 5), (5, 3))  # the all-rejected set's item is not measured
     assert row.deliveries == 2
 
 
+def _dated(i: int, effective: dt.date) -> dict[str, Any]:
+    return {**item(i), "effective_date": effective}
+
+
 def test_the_lag_is_the_worst_of_the_last_delivery(hub: Hub) -> None:
-    _send(hub, [item(0)])  # initial load: not measured
+    _send(hub, [item(0)], sent_at=ON_TIME)  # initial load: not measured
     assert _pam(hub).last_lag_seconds is None
 
     second = str(uuid.uuid4())
     _send(hub, [item(10)], transaction=second, sent_at=LATE, chunk=(0, 2))
-    _send(hub, [item(11)], transaction=second, sent_at=ON_TIME, chunk=(1, 2))  # commits last
+    # its other chunk commits last, with a recent fact: the delivery keeps the worst
+    recent = dt.date(2026, 5, 31)
+    later = LATE + dt.timedelta(hours=1)
+    _send(hub, [_dated(11, recent)], transaction=second, sent_at=later, chunk=(1, 2))
     worst = (LATE - EFFECTIVE).total_seconds()
     row = _pam(hub)
     assert row.last_lag_seconds == worst
     delivered = row.last_delivery_at
+    assert delivered == later
 
     # a one-item set with every item rejected: no delivery; neither lag nor date move
-    rejected = _send(hub, [item(12, program="S311")], sent_at=ON_TIME)[0]
+    after = LATE + dt.timedelta(hours=2)
+    rejected = _send(hub, [item(12, program="S311")], sent_at=after)[0]
     assert rejected.status == "REJECTED"
     row = _pam(hub)
     assert row.last_lag_seconds == worst and row.last_delivery_at == delivered
 
-    _send(hub, [item(13)], sent_at=ON_TIME)  # the next delivery sets it
-    assert _pam(hub).last_lag_seconds == (ON_TIME - EFFECTIVE).total_seconds()
+    _send(hub, [_dated(13, recent)], sent_at=after)  # the next delivery sets it
+    start = dt.datetime(2026, 5, 31, 6, tzinfo=dt.UTC)  # 00:00 in central Mexico
+    assert _pam(hub).last_lag_seconds == (after - start).total_seconds()
     samples = _samples(hub)
     lag = _value(samples, "sisi_delivery_lag_seconds", agreement=PAM)
-    assert lag == (ON_TIME - EFFECTIVE).total_seconds()
+    assert lag == (after - start).total_seconds()
 
 
 def test_every_loaded_agreement_is_listed_even_without_deliveries(hub: Hub, monkeypatch) -> None:
@@ -230,8 +248,11 @@ def test_every_loaded_agreement_is_listed_even_without_deliveries(hub: Hub, monk
     assert [r.agreement_id for r in read_compliance(hub.engine, agreement_ids=ids)] == list(ids)
 
     out = _cli(hub, monkeypatch)
-    for agreement_id in ids:
-        assert f"{agreement_id}\n" in out
+    titles = [line for line in out.splitlines() if not line.startswith(" ")]
+    assert [title.split(" ")[0] for title in titles] == list(ids)
+    # the fixture's copy of LEON expired on 2026-05-31: listed, and said so
+    (expired,) = [title for title in titles if title.startswith(EXPIRED)]
+    assert expired == f"{EXPIRED} (vencido el 2026-05-31)"
     assert out.count("sin entregas") == len(ids)
     listed = json.loads(_cli(hub, monkeypatch, "--json"))
     assert [(r["agreement_id"], r["deliveries"], r["last_delivery_at"]) for r in listed] == [

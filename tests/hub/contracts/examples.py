@@ -229,6 +229,17 @@ def compliance_scorecard() -> dict[str, Any]:
         "on_time": True,
         "on_time_measured": True,
         "rejection_reasons": {"CURP_INVALIDA": 7, "FUERA_DE_ALCANCE": 3},
+        "max_lag_hours": 240,
+        "lag_seconds": 93600.0,
+        "late_items": 0,
+        "initial_items": 0,
+        "curp_validity": 0.9965,
+        "completeness": 0.998,
+        "duplicate_ratio": 0.001,
+        "refused_messages": {"ESQUEMA_NO_PERMITIDO": 1},
+        "clock_ahead_messages": 1,
+        "clock_ahead_max_seconds": 21600,
+        "in_force": True,
         "computed_at": SENT,
     }
 
