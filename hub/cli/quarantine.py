@@ -6,17 +6,30 @@ import datetime as dt
 import json
 
 import click
+from sqlalchemy.engine import Engine
 
 from hub.audit.keys import load_or_create_hub_key
 from hub.audit.store import AuditLog
 from hub.cli.registry import json_default, open_registry, operator
 from hub.errors import SisiError
-from hub.quarantine.store import QuarantinedItem, get_item, list_items
+from hub.gatekeeper.reasons import GATEKEEPER_REASONS
+from hub.quarantine.people import people_in
+from hub.quarantine.store import QuarantinedItem, count_items, get_item, list_items
 from hub.settings import Settings
+from hub.validation.issues import REASON_CODES
 
 __all__ = ["quarantine"]
 
 _TABLES = ["quarantine_messages", "quarantine_entries"]
+#: ``show`` also looks up who the set names (registry, schemas) and writes the audit log.
+_SHOW_TABLES = [
+    *_TABLES,
+    "people",
+    "source_records",
+    "processed_messages",
+    "audit_log",
+    "audit_read_subjects",
+]
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -71,37 +84,126 @@ def quarantine() -> None:
     """Cuarentena: mensajes y elementos rechazados, con sus bytes originales y el motivo."""
 
 
+class _NotFoundError(SisiError):
+    """An option names something the hub does not have (exit 2, as the README says)."""
+
+    exit_code = 2
+
+
+def _known_reason(reason: str | None) -> str | None:
+    """``reason`` upper-cased, or exit 2 when no refusal ever has that code."""
+    if reason is None:
+        return None
+    code = reason.strip().upper()
+    if code in GATEKEEPER_REASONS or code in REASON_CODES:
+        return code
+    near = sorted(c for c in (*GATEKEEPER_REASONS, *REASON_CODES) if c[:4] == code[:4])
+    hint = "use un código de motivo de 'sisi quarantine list' o de los acuses"
+    if near:
+        hint += f", p. ej. {', '.join(near[:5])}"
+    raise _NotFoundError(
+        f"'{reason}' no es un código de motivo del hub", field="--reason", hint=hint
+    )
+
+
 @quarantine.command("list")
 @click.option("--agreement", default=None, help="Sólo este convenio.")
-@click.option("--reason", default=None, help="Sólo este código de motivo.")
+@click.option("--reason", default=None, help="Sólo este código de motivo (p. ej. FIRMA_INVALIDA).")
 @click.option("--status", type=click.Choice(["PENDIENTE", "REENVIADO"]), default=None)
+@click.option("--message", "message_id", default=None, help="Sólo este message_id.")
+@click.option(
+    "--before",
+    type=click.IntRange(1),
+    default=None,
+    help="Sólo entradas con id menor (la página siguiente: el id de la última mostrada).",
+)
 @click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
 def list_command(
-    agreement: str | None, reason: str | None, status: str | None, limit: int, as_json: bool
+    agreement: str | None,
+    reason: str | None,
+    status: str | None,
+    message_id: str | None,
+    before: int | None,
+    limit: int,
+    as_json: bool,
 ) -> None:
-    """Entradas en cuarentena, las más recientes primero."""
+    """Entradas en cuarentena, las más recientes primero, de --limit en --limit.
+
+    Cuando hay más de las que caben, al final (en la salida de errores) dice cuántas hay y el
+    comando de la página siguiente (--before con el id de la última mostrada).
+    """
+    reason = _known_reason(reason)
+    filters = {
+        "agreement_id": agreement,
+        "reason_code": reason,
+        "status": status,
+        "message_id": message_id,
+    }
     engine = open_registry(Settings(), _TABLES)
     try:
-        items = list_items(
-            engine, agreement_id=agreement, reason_code=reason, status=status, limit=limit
-        )
+        items = list_items(engine, **filters, before=before, limit=limit)
+        total = count_items(engine, **filters)
+        older = bool(items) and bool(list_items(engine, **filters, before=items[-1].id, limit=1))
     finally:
         engine.dispose()
     if as_json:
         document = [_summary(i) for i in items]
         click.echo(json.dumps(document, ensure_ascii=False, default=json_default))
-        return
-    if not items:
-        click.echo("la cuarentena está vacía.")
-        return
-    for i in items:
+    elif not items:
+        chosen = [
+            f"{label} {value}"
+            for label, value in (
+                ("convenio", agreement),
+                ("motivo", reason),
+                ("estado", status),
+                ("mensaje", message_id),
+                ("id menor que", before),
+            )
+            if value is not None
+        ]
+        if not chosen and total == 0:
+            click.echo("la cuarentena está vacía.")
+        else:
+            click.echo(f"ninguna entrada de cuarentena con {', '.join(chosen)}.")
+    for i in [] if as_json else items:
         what = f"elemento {i.reference_id}" if i.reference_id else "conjunto completo"
         click.echo(
             f"{i.id:>6}  {_utc(i.received_at):%Y-%m-%d %H:%M} UTC  {i.agreement_id or '—'}  "
             f"{i.reason_code}"
             f"  {what}  [{i.status}]"
         )
+    if items and older:
+        args = " ".join(
+            f"{option} {value}"
+            for option, value in (
+                ("--agreement", agreement),
+                ("--reason", reason),
+                ("--status", status),
+                ("--message", message_id),
+            )
+            if value is not None
+        )
+        click.echo(
+            f"{len(items)} entradas mostradas de {total}; las anteriores: sisi quarantine list "
+            f"{args + ' ' if args else ''}--before {items[-1].id} --limit {limit}",
+            err=True,
+        )
+
+
+def _outcome(engine: Engine, item: QuarantinedItem) -> str | None:
+    """What the hub answered for this change set's identity: the outcome of the copy that
+    claimed it (the set itself, a replay, the agency's resend), else whether a replay waits."""
+    from hub.quarantine.replay import replay_outcome
+
+    claim = replay_outcome(engine, item)
+    if claim is None:
+        return "el hub aún no procesa el reenvío" if item.status == "REENVIADO" else None
+    reason = f" {claim.reason_code}" if claim.reason_code else ""
+    return (
+        f"{claim.outcome}{reason}, con acuse a la dependencia ({claim.topic}, partición "
+        f"{claim.partition}, posición {claim.offset})"
+    )
 
 
 @quarantine.command("show")
@@ -117,7 +219,9 @@ def show_command(entry_id: int, purpose: str, as_json: bool) -> None:
     """Una entrada: motivo, posición en Kafka, encabezados y tamaño del valor original.
 
     El valor original (con --json, en hexadecimal) es el conjunto de cambios completo, con los
-    datos personales de todos sus elementos: la consulta queda en la bitácora con su finalidad.
+    datos personales de todos sus elementos: la consulta queda en la bitácora con su finalidad y
+    con quiénes están en el conjunto (el id del registro de cada persona que el registro tiene y
+    la huella con clave de cada CURP), para que 'sisi audit reads CURP' la encuentre.
     """
     if not purpose.strip():
         raise SisiError(
@@ -126,17 +230,28 @@ def show_command(entry_id: int, purpose: str, as_json: bool) -> None:
             hint="declare para qué consulta la entrada, p. ej. --purpose 'revisión de rechazo'",
         )
     settings = Settings()
-    engine = open_registry(settings, _TABLES)
+    engine = open_registry(settings, _SHOW_TABLES)
     try:
         item = get_item(engine, entry_id)
+        hub_key = load_or_create_hub_key(settings)
+        found = people_in(engine, item.value or b"", item.agreement_id, hub_key)
+        outcome = _outcome(engine, item)
+        details = {
+            "command": "quarantine show",
+            "agreement_id": item.agreement_id or "",
+            "message_id": item.message_id,
+            "items": str(found.items) if found.readable else "ilegible",
+        }
         # the agreement in its column (``sisi audit list --agreement`` finds the read); no
-        # message_id column: a second read of the same entry is a read of its own
-        entry = AuditLog(engine, load_or_create_hub_key(settings)).read_personal(
+        # message_id column: a second read of the same entry is a read of its own. Everyone
+        # in the set is named (``people``): the value shows all of them, not only the refused
+        entry = AuditLog(engine, hub_key).read_personal(
             operator(),
             purpose,
             f"cuarentena:{item.id}",
-            {"agreement_id": item.agreement_id or "", "message_id": item.message_id},
+            details,
             agreement_id=item.agreement_id or None,
+            people=found.ids or None,
         )
     finally:
         engine.dispose()
@@ -146,7 +261,10 @@ def show_command(entry_id: int, purpose: str, as_json: bool) -> None:
             **_summary(item),
             "value_hex": (item.value or b"").hex(),
             "headers": headers,
+            "items": found.items if found.readable else None,
+            "replay_outcome": outcome,
             "audit_sequence": entry.sequence,
+            "audit_people": len(found.ids),
         }
         click.echo(json.dumps(document, ensure_ascii=False, default=json_default))
         return
@@ -155,16 +273,34 @@ def show_command(entry_id: int, purpose: str, as_json: bool) -> None:
             continue
         shown = _moment(value) if isinstance(value, dt.datetime) else value
         click.echo(f"{_LABELS.get(key, key):<14} {shown}")
-    click.echo(f"{'valor':<14} {len(item.value or b'')} bytes")
+    if outcome is not None:
+        click.echo(f"{'procesado':<14} {outcome}")
+    items = f"{found.items} elementos" if found.readable else "no se pudo leer como conjunto"
+    click.echo(f"{'valor':<14} {len(item.value or b'')} bytes ({items})")
     for name in headers:
         click.echo(f"{'encabezado':<14} {name}")
-    click.echo(f"consulta registrada en la bitácora (entrada {entry.sequence}).", err=True)
+    click.echo(
+        f"consulta registrada en la bitácora (entrada {entry.sequence}, "
+        f"{len(found.ids)} identificadores de personas).",
+        err=True,
+    )
 
 
 @quarantine.command("replay")
 @click.argument("entry_id", type=int)
+@click.option(
+    "--purpose",
+    required=True,
+    help="Por qué se reenvía (queda en la bitácora), p. ej. 'convenio registrado de nuevo'.",
+)
+@click.option(
+    "--again",
+    is_flag=True,
+    help="Publicar otra vez una entrada ya reenviada que el hub nunca procesó (el broker perdió "
+    "el reenvío).",
+)
 @click.option("--yes", is_flag=True, help="No pedir confirmación.")
-def replay_command(entry_id: int, yes: bool) -> None:
+def replay_command(entry_id: int, purpose: str, again: bool, yes: bool) -> None:
     """Reenvía los bytes originales de un conjunto rechazado a su tema (queda auditado).
 
     Sólo para conjuntos rechazados completos sin acuse a la dependencia (firma que no verificó,
@@ -173,12 +309,13 @@ def replay_command(entry_id: int, yes: bool) -> None:
     el tema es el suyo y que la firma verifica con su clave. Los rechazados con acuse (convenio
     vencido, versión no permitida...) y los elementos rechazados los reenvía la dependencia,
     firmados, en un conjunto nuevo. Dos reenvíos simultáneos de la misma entrada publican una
-    sola vez.
+    sola vez; un conjunto que el hub ya procesó no se aplica dos veces.
     """
     from hub.agreements.loader import AgreementSet
-    from hub.quarantine.replay import replay
+    from hub.quarantine.replay import check_purpose, replay
     from hub.worker.publisher import KafkaPublisher
 
+    purpose = check_purpose(purpose)
     settings = Settings()
     engine = open_registry(settings, _TABLES)
 
@@ -190,9 +327,7 @@ def replay_command(entry_id: int, yes: bool) -> None:
             default="n",
             show_default=False,
         )
-        if answer.strip().lower() not in {"s", "si", "sí"}:
-            raise click.Abort
-        return True
+        return answer.strip().lower() in {"s", "si", "sí"}
 
     try:
         item = replay(
@@ -202,8 +337,13 @@ def replay_command(entry_id: int, yes: bool) -> None:
             entry_id,
             KafkaPublisher(settings.bootstrap_servers),
             operator(),
+            purpose=purpose,
+            again=again,
             confirm=confirm,
         )
     finally:
         engine.dispose()
-    click.echo(f"reenviado: entrada {entry_id}, mensaje {item.message_id} a {item.topic}")
+    click.echo(
+        f"reenviado: entrada {entry_id}, mensaje {item.message_id} a {item.topic}; el hub lo "
+        "procesa y la dependencia recibe su acuse ('sisi quarantine show' dice el resultado)"
+    )

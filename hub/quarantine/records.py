@@ -13,6 +13,7 @@ __all__ = [
     "EXCEPTION_CLASS",
     "QUARANTINE_SUBJECT",
     "REASON_HEADER",
+    "REFERENCE_HEADER",
     "QuarantineEntry",
     "dead_letter_headers",
     "entries_for",
@@ -22,8 +23,21 @@ __all__ = [
 
 QUARANTINE_SUBJECT: Final = "mx.gob.sisi.hub.QuarantineRecord"
 REASON_HEADER: Final = "sisi-reason-code"
+#: The refused item's reference, when the record is about one item (absent for a whole set).
+REFERENCE_HEADER: Final = "sisi-reference-id"
 #: What ``__connect.errors.exception.class.name`` says for a gatekeeper refusal.
 EXCEPTION_CLASS: Final = "hub.gatekeeper.Rejection"
+#: ``__connect.errors.connector.name``: who wrote the dead letter (Connect names its connector).
+CONNECTOR_NAME: Final = "sisi-hub"
+#: Connect's stage for a value its converter could not read, and for a record its sink refused.
+_STAGE_CONVERTER: Final = "VALUE_CONVERTER"
+_STAGE_PUT: Final = "TASK_PUT"
+#: ``__connect.errors.class.name``: the class that refused, by reason code (else the gatekeeper).
+_EXECUTING_CLASS: Final = {
+    "REGISTRO_RECHAZADO": "hub.registry.writer.RegistryWriter",
+    "MENSAJE_REPETIDO": "hub.worker.pipeline.HubPipeline",
+}
+_GATEKEEPER_CLASS: Final = "hub.gatekeeper.inspector.Gatekeeper"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,16 +87,37 @@ def dead_letter_headers(
     offset: int,
     entry: QuarantineEntry,
 ) -> list[tuple[str, bytes]]:
-    """The original headers followed by Kafka Connect's ``__connect.errors.*`` and the reason."""
-    headers = [(name, value) for name, value in original if value is not None]
+    """The original headers followed by Kafka Connect's ``__connect.errors.*`` and the reason.
+
+    The names and meanings of Connect's ``DeadLetterQueueReporter`` (values UTF-8 text, numbers
+    in decimal as Connect writes them): where the record was read, who refused it and at which
+    stage (``VALUE_CONVERTER`` when the value could not be read, else ``TASK_PUT``), and the
+    refusal as exception class and message. Connect's ``task.id`` and ``exception.stacktrace``
+    are left out: the hub has no task numbers, and a refusal is a verdict, not a stack trace.
+    Earlier ``__connect.errors.*`` headers (a record that was itself a dead letter) are dropped,
+    as Connect replaces them, so each name appears once. Then ``sisi-reason-code`` and, for
+    one item, ``sisi-reference-id``.
+    """
+    headers = [
+        (name, value)
+        for name, value in original
+        if value is not None and not name.startswith("__connect.errors.")
+    ]
+    stage = _STAGE_CONVERTER if entry.reason_code == "MENSAJE_ILEGIBLE" else _STAGE_PUT
+    executing = _EXECUTING_CLASS.get(entry.reason_code, _GATEKEEPER_CLASS)
     headers += [
         ("__connect.errors.topic", topic.encode()),
         ("__connect.errors.partition", str(partition).encode()),
         ("__connect.errors.offset", str(offset).encode()),
+        ("__connect.errors.connector.name", CONNECTOR_NAME.encode()),
+        ("__connect.errors.stage", stage.encode()),
+        ("__connect.errors.class.name", executing.encode()),
         ("__connect.errors.exception.class.name", EXCEPTION_CLASS.encode()),
         ("__connect.errors.exception.message", entry.message.encode()),
         (REASON_HEADER, entry.reason_code.encode()),
     ]
+    if entry.reference_id is not None:
+        headers.append((REFERENCE_HEADER, entry.reference_id.encode()))
     return headers
 
 

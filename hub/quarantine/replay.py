@@ -14,11 +14,19 @@ identity since. Then the entry is claimed (PENDIENTE → REENVIADO) and the ``QU
 audit entry written in ONE transaction; only the operator whose claim succeeded publishes. When
 publishing fails the claim is undone (PENDIENTE again) with a second audit entry saying so, and
 the error is reported: the entry can be replayed again.
+
+Every replay says why (``purpose``, in its audit entry, as a read of personal data does). An
+entry already REENVIADO is refused with what became of it: processed (the ledger's claim, with
+its outcome), or not yet. When the broker lost the published copy (the embedded broker forgets
+its log on restart) and the hub never processed it, ``again`` publishes it once more: the claim
+of the message's identity makes a copy that did arrive a MENSAJE_REPETIDO, never a second
+application.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Final
 
@@ -29,7 +37,7 @@ from hub.audit.chain import Action, AuditEvent
 from hub.audit.store import AuditLog
 from hub.envelope import AGREEMENT_HEADER, headers_dict, verify_with_keys
 from hub.errors import AgreementError, BrokerError, SisiError
-from hub.gatekeeper.ledger import find_claim, find_position
+from hub.gatekeeper.ledger import LedgerRow, find_claim, find_position
 from hub.gatekeeper.reasons import (
     CAMPO_FUERA_DE_ALCANCE,
     CONVENIO_NO_COINCIDE,
@@ -43,10 +51,23 @@ from hub.gatekeeper.reasons import (
     REGISTRO_RECHAZADO,
     TOPICO_INCORRECTO,
 )
-from hub.quarantine.store import QuarantinedItem, claim_replay, get_item, release_replay
+from hub.quarantine.store import (
+    QuarantinedItem,
+    claim_replay,
+    get_item,
+    reclaim_replay,
+    release_replay,
+)
 from hub.worker.publisher import Publisher
 
-__all__ = ["ReplayRefusedError", "check_replayable", "replay", "replay_refusal"]
+__all__ = [
+    "ReplayRefusedError",
+    "check_purpose",
+    "check_replayable",
+    "replay",
+    "replay_outcome",
+    "replay_refusal",
+]
 
 
 class ReplayRefusedError(SisiError):
@@ -97,10 +118,41 @@ _REPEATED: Final = (
 )
 
 
-def replay_refusal(item: QuarantinedItem, receipted: bool) -> ReplayRefusedError | None:
+_PURPOSE_WORD: Final = re.compile(r"[^\W\d_]{3}")
+_CURP_IN_TEXT: Final = re.compile(
+    r"(?<![A-Z0-9])[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[0-9A-Z]\d(?![A-Z0-9])"
+)
+
+
+def check_purpose(purpose: str) -> str:
+    """The replay's purpose, stripped; refused (``SisiError``, exit 2) when it says nothing or
+    holds a CURP (the audit log keeps no personal data in clear), as a read's purpose is."""
+    text = purpose.strip()
+    if _PURPOSE_WORD.search(text) is None:
+        raise SisiError(
+            f"la finalidad «{text[:40]}» no dice para qué se reenvía la entrada",
+            field="--purpose",
+            hint="escriba la finalidad concreta, p. ej. --purpose 'convenio renovado, oficio "
+            "118'; no se reenvió nada",
+        )
+    if _CURP_IN_TEXT.search(text.upper()) is not None:
+        raise SisiError(
+            "la finalidad contiene una CURP; la bitácora no guarda datos personales y sus "
+            "entradas no se pueden borrar",
+            field="--purpose",
+            hint="describa el reenvío sin la CURP (p. ej. con el folio de la solicitud); no se "
+            "reenvió nada",
+        )
+    return text
+
+
+def replay_refusal(
+    item: QuarantinedItem, receipted: bool, *, again: bool = False
+) -> ReplayRefusedError | None:
     """Why the entry cannot be replayed whatever the current agreements say; None if it may be.
 
     ``receipted``: the ledger holds a receipt for the message (its agency was answered).
+    ``again``: an entry already REENVIADO may be published once more (see the module).
     """
     entry, code = item.id, item.reason_code
     if item.reference_id is not None:
@@ -130,16 +182,50 @@ def replay_refusal(item: QuarantinedItem, receipted: bool) -> ReplayRefusedError
             hint=f"{todo}. Su productor, al recibir el rechazo, envía esos elementos en un "
             "conjunto nuevo en su siguiente entrega: pida a la dependencia que entregue de nuevo",
         )
-    if item.status != "PENDIENTE":
+    if item.status != "PENDIENTE" and not again:
         return ReplayRefusedError(
-            f"la entrada {entry} ya se reenvió ({item.replayed_at}, {item.replayed_by})",
-            hint="consulte el acuse del reenvío en el tema de acuses del convenio",
+            f"la entrada {entry} ya se reenvió ({item.replayed_at}, {item.replayed_by}) y el hub "
+            "aún no procesó el reenvío",
+            hint="si el hub está detenido, al iniciar lo procesa; si el broker se reinició "
+            "después del reenvío (el broker embebido olvida sus mensajes), reenvíela otra vez con "
+            f"'sisi quarantine replay {entry} --again': si una copia sí llegó, el hub la trata "
+            f"como {MENSAJE_REPETIDO} y no aplica nada dos veces",
         )
     return None
 
 
+def replay_outcome(engine: Engine, item: QuarantinedItem) -> LedgerRow | None:
+    """What the hub did with the message of ``item`` since: the ledger row that claimed its
+    identity (agreement header, message id), None while no authenticated copy was processed."""
+    raw = headers_dict(item.headers).get(AGREEMENT_HEADER)
+    agreement_id = raw.decode("utf-8", "replace").strip() if raw else ""
+    if not agreement_id:
+        return None
+    with engine.connect() as conn:
+        return find_claim(conn, agreement_id, item.message_id)
+
+
+def _processed_replay(engine: Engine, item: QuarantinedItem) -> ReplayRefusedError | None:
+    """For an entry already REENVIADO: the refusal saying what the hub did with the replay."""
+    claim = replay_outcome(engine, item)
+    if claim is None:
+        return None
+    return ReplayRefusedError(
+        f"la entrada {item.id} ya se reenvió ({item.replayed_at}, {item.replayed_by}) y el hub "
+        f"lo procesó ({claim.topic}, partición {claim.partition}, posición {claim.offset}, "
+        f"resultado {claim.outcome}{', ' + claim.reason_code if claim.reason_code else ''})",
+        hint="no hay nada que reenviar; la dependencia recibió el acuse de ese resultado en el "
+        "tema de acuses del convenio",
+    )
+
+
 def check_replayable(
-    engine: Engine, agreements: AgreementSet, item: QuarantinedItem, today: dt.date | None = None
+    engine: Engine,
+    agreements: AgreementSet,
+    item: QuarantinedItem,
+    today: dt.date | None = None,
+    *,
+    again: bool = False,
 ) -> str:
     """Refuse (``ReplayRefusedError``) an entry whose replay would be refused again; the
     agreement's id when it may be replayed.
@@ -150,9 +236,17 @@ def check_replayable(
     """
     with engine.connect() as conn:
         done = find_position(conn, item.topic, item.partition, item.offset, item.message_id)
-    refusal = replay_refusal(item, done is not None and done.receipt is not None)
+    refusal = replay_refusal(item, done is not None and done.receipt is not None, again=again)
+    if item.status != "PENDIENTE":  # say what became of the replay when the hub processed it
+        refusal = _processed_replay(engine, item) or refusal
     if refusal is not None:
         raise refusal
+    if again and item.status == "PENDIENTE":
+        raise ReplayRefusedError(
+            f"la entrada {item.id} no se ha reenviado: --again sólo vuelve a publicar un "
+            "reenvío que el broker perdió",
+            hint=f"reenvíela sin --again: 'sisi quarantine replay {item.id}'",
+        )
     entry, code = item.id, item.reason_code
     headers = headers_dict(item.headers)
     raw = headers.get(AGREEMENT_HEADER)
@@ -222,7 +316,13 @@ def check_replayable(
     return agreement_id
 
 
-def _event(item: QuarantinedItem, actor: str, at: dt.datetime, **details: str) -> AuditEvent:
+def _event(
+    item: QuarantinedItem,
+    actor: str,
+    at: dt.datetime,
+    purpose: str | None = None,
+    **details: str,
+) -> AuditEvent:
     stamp = at.isoformat()
     return AuditEvent(
         actor=actor,
@@ -230,6 +330,7 @@ def _event(item: QuarantinedItem, actor: str, at: dt.datetime, **details: str) -
         agreement_id=item.agreement_id,
         message_id=item.message_id,
         reference_id=f"cuarentena:{item.id}",
+        purpose=purpose,
         details={"topic": item.topic, "reason_code": item.reason_code, **details},
         # one entry per attempt: a replay whose publication failed can be attempted again
         key=f"cuarentena:{item.id}:{details.get('result', 'reenviado')}:{stamp}",
@@ -244,25 +345,35 @@ def replay(
     publisher: Publisher,
     actor: str,
     *,
+    purpose: str,
+    again: bool = False,
     confirm: Callable[[QuarantinedItem], bool] = lambda _item: True,
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     today: dt.date | None = None,
 ) -> QuarantinedItem:
     """Replay quarantine entry ``entry_id``: check, ``confirm``, claim (audited), publish.
 
+    ``purpose``: why (in the audit entry; refused when it says nothing or holds a CURP).
+    ``again``: publish once more an entry already REENVIADO that the hub never processed.
+
     Raises ``ReplayRefusedError`` when the entry cannot be replayed or another operator claimed
     it first, and ``BrokerError`` when publishing failed (the claim is undone, audited).
     Returns the entry as it was before the replay.
     """
+    purpose = check_purpose(purpose)
     item = get_item(engine, entry_id)
-    check_replayable(engine, agreements, item, today)
+    check_replayable(engine, agreements, item, today, again=again)
     if not confirm(item):
         raise ReplayRefusedError(f"la entrada {entry_id} no se reenvió", hint="cancelado")
     at = clock()
     with engine.begin() as conn:
-        claimed = claim_replay(conn, item.message_row, actor, at)
+        if again:
+            claimed = reclaim_replay(conn, item.message_row, item.replayed_at, actor, at)
+        else:
+            claimed = claim_replay(conn, item.message_row, actor, at)
         if claimed:
-            audit.append_in(conn, [_event(item, actor, at)])
+            extra = {"again": "true"} if again else {}
+            audit.append_in(conn, [_event(item, actor, at, purpose, **extra)])
     if not claimed:
         current = get_item(engine, entry_id)
         raise ReplayRefusedError(
@@ -276,9 +387,10 @@ def replay(
         publisher.flush()
     except Exception as exc:  # BrokerError from flush, KafkaException from produce
         reason = exc.message if isinstance(exc, SisiError) else f"{type(exc).__name__}: {exc}"
-        failed = _event(item, actor, clock(), result="fallido", error=reason)
+        failed = _event(item, actor, clock(), purpose, result="fallido", error=reason)
         with engine.begin() as conn:
-            released = release_replay(conn, item.message_row, actor, at)
+            # with --again it stays REENVIADO (an earlier copy was published): --again again
+            released = not again and release_replay(conn, item.message_row, actor, at)
             audit.append_in(conn, [failed])
         state = "vuelve a PENDIENTE" if released else "quedó marcada como REENVIADO"
         raise BrokerError(

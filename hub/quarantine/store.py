@@ -7,8 +7,9 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Select, func, select, update
 from sqlalchemy.engine import Engine
 
 from hub.errors import SisiError
@@ -20,6 +21,7 @@ __all__ = [
     "QuarantinedItem",
     "claim_replay",
     "count_by_reason",
+    "count_items",
     "decode_headers",
     "encode_headers",
     "get_item",
@@ -27,6 +29,7 @@ __all__ = [
     "items_at",
     "list_items",
     "mark_replayed",
+    "reclaim_replay",
     "release_replay",
 ]
 
@@ -170,26 +173,61 @@ def _item(row: object, with_value: bool) -> QuarantinedItem:
     )
 
 
-def list_items(
-    engine: Engine,
-    *,
-    agreement_id: str | None = None,
-    reason_code: str | None = None,
-    status: str | None = None,
-    limit: int = 100,
-) -> list[QuarantinedItem]:
-    """Quarantine entries, newest first, optionally filtered."""
+def _filtered(
+    query: Select[Any],
+    agreement_id: str | None,
+    reason_code: str | None,
+    status: str | None,
+    message_id: str | None,
+) -> Select[Any]:
     e, m = quarantine_entries.c, quarantine_messages.c
-    query = _query(False)
     if agreement_id is not None:
         query = query.where(e.agreement_id == agreement_id)
     if reason_code is not None:
         query = query.where(e.reason_code == reason_code)
     if status is not None:
         query = query.where(m.status == status)
+    if message_id is not None:
+        query = query.where(m.message_id == message_id)
+    return query
+
+
+def list_items(
+    engine: Engine,
+    *,
+    agreement_id: str | None = None,
+    reason_code: str | None = None,
+    status: str | None = None,
+    message_id: str | None = None,
+    before: int | None = None,
+    limit: int = 100,
+) -> list[QuarantinedItem]:
+    """Quarantine entries, newest first, optionally filtered; ``before``: only entries with a
+    smaller id (the next page after one whose last entry had that id)."""
+    query = _filtered(_query(False), agreement_id, reason_code, status, message_id)
+    if before is not None:
+        query = query.where(quarantine_entries.c.id < before)
     with engine.connect() as conn:
-        rows = conn.execute(query.order_by(e.id.desc()).limit(limit)).all()
+        rows = conn.execute(query.order_by(quarantine_entries.c.id.desc()).limit(limit)).all()
     return [_item(row, False) for row in rows]
+
+
+def count_items(
+    engine: Engine,
+    *,
+    agreement_id: str | None = None,
+    reason_code: str | None = None,
+    status: str | None = None,
+    message_id: str | None = None,
+) -> int:
+    """How many entries :func:`list_items` would give with these filters and no limit."""
+    e, m = quarantine_entries.c, quarantine_messages.c
+    query = select(func.count()).select_from(
+        quarantine_entries.join(quarantine_messages, m.id == e.quarantine_message_id)
+    )
+    query = _filtered(query, agreement_id, reason_code, status, message_id)
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 def get_item(engine: Engine, entry_id: int) -> QuarantinedItem:
@@ -226,6 +264,24 @@ def claim_replay(conn: Connection, message_row: int, actor: str, at: dt.datetime
         update(quarantine_messages)
         .where(m.id == message_row, m.status == "PENDIENTE")
         .values(status="REENVIADO", replayed_at=at, replayed_by=actor)
+    )
+    return bool(result.rowcount)
+
+
+def reclaim_replay(
+    conn: Connection,
+    message_row: int,
+    previous: dt.datetime | None,
+    actor: str,
+    at: dt.datetime,
+) -> bool:
+    """Claim again a message already REENVIADO whose publication the hub never processed (the
+    broker lost it): only the operator who still sees the claim made at ``previous`` wins."""
+    m = quarantine_messages.c
+    result = conn.execute(
+        update(quarantine_messages)
+        .where(m.id == message_row, m.status == "REENVIADO", m.replayed_at == previous)
+        .values(replayed_at=at, replayed_by=actor)
     )
     return bool(result.rowcount)
 

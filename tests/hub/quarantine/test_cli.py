@@ -60,7 +60,15 @@ def test_quarantine_compliance_and_audited_person_lookup(hub: Hub) -> None:
         ("revisión", f"cuarentena:{entry}"),
         ("revisión", f"cuarentena:{entry}"),
     ]
-    code, out = _run(hub, "quarantine", "replay", str(entries[0]["id"]), "--yes")
+    code, out = _run(
+        hub,
+        "quarantine",
+        "replay",
+        str(entries[0]["id"]),
+        "--yes",
+        "--purpose",
+        "programa agregado",
+    )
     assert code != 0 and "conjunto nuevo" in out  # item data: the agency must resend
     code, out = _run(hub, "quarantine", "show", "999", "--purpose", "revisión")
     assert code != 0
@@ -102,6 +110,8 @@ def test_a_set_refused_with_a_receipt_is_not_replayed(hub: Hub) -> None:
 
     code, out = _run(hub, "quarantine", "list", "--json")
     (entry,) = json.loads(out)
-    code, out = _run(hub, "quarantine", "replay", str(entry["id"]), "--yes")
+    code, out = _run(
+        hub, "quarantine", "replay", str(entry["id"]), "--yes", "--purpose", "convenio renovado"
+    )
     assert code != 0
     assert "acuse RECHAZADO" in out and "entregue de nuevo" in out

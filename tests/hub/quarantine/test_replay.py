@@ -54,6 +54,7 @@ def _replay(hub: Hub, entry: int, publisher: object | None = None, actor: str = 
         entry,
         publisher or RecordingPublisher(),  # type: ignore[arg-type]
         actor,
+        purpose="convenio registrado de nuevo",
         today=TODAY,
     )
 

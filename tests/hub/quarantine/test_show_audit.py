@@ -37,7 +37,7 @@ def test_a_quarantine_read_is_found_by_agreement_and_every_read_is_recorded(hub:
     assert code == 0, out + err
     # the time zone is said, as 'list' does
     assert re.search(r"^recibido +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$", out, re.M), out
-    first = re.search(r"consulta registrada en la bitácora \(entrada (\d+)\)\.", err)
+    first = re.search(r"consulta registrada en la bitácora \(entrada (\d+)[,)]", err)
     assert first, err
     code, out, err = _run(hub, "quarantine", "show", str(entry), "--purpose", "revisión", "--json")
     assert code == 0, out + err
@@ -74,7 +74,7 @@ def test_an_id_or_curp_that_names_nothing_exits_2_as_the_readme_says(hub: Hub) -
     curp = item(1)["person"]["curp"]  # valid, never delivered
     for args, said in (
         (["quarantine", "show", "999", "--purpose", "revisión"], "no hay una entrada"),
-        (["quarantine", "replay", "999", "--yes"], "no hay una entrada"),
+        (["quarantine", "replay", "999", "--yes", "--purpose", "revisión"], "no hay una entrada"),
         (["registry", "person", curp, "--purpose", "revisión"], "no hay en el registro"),
     ):
         done = subprocess.run(
