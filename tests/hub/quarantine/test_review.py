@@ -1,0 +1,296 @@
+"""The operator's review of the quarantine: who was shown, paging, filters, headers, replays.
+
+Each test runs on SQLite and PostgreSQL (the ``hub`` fixture), through the real pipeline and the
+real ``sisi`` commands (click's runner in this process).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import func, select, text
+
+from hub.audit.keys import load_or_create_hub_key
+from hub.audit.pseudonym import curp_digest
+from hub.audit.store import audit_read_subjects
+from hub.cli.main import cli
+from hub.errors import SisiError
+from hub.quarantine import REFERENCE_HEADER, dead_letter_headers
+from hub.quarantine.records import QuarantineEntry
+from hub.quarantine.store import get_item, insert, list_items
+from hub.topics import QUARANTINE
+from hub.worker import KafkaMessage, RecordingPublisher
+from tests.hub.gatekeeper.changesets import PAM, change_set, item, sealed, topic_of
+from tests.hub.gatekeeper.fixtures import Hub
+from tests.hub.quarantine.test_replay import _replay, _replayed_entries
+
+PAM_FILE = "bienestar-pam.yaml"
+
+
+def _run(hub: Hub, *args: str) -> tuple[int, str, str]:
+    env = {
+        "SISI_DATABASE_URL": hub.settings.resolved_database_url(),
+        "SISI_DATA_DIR": str(hub.settings.data_dir),
+        "SISI_AGREEMENTS_DIR": str(hub.settings.agreements_dir),
+    }
+    result = CliRunner().invoke(cli, list(args), env=env)
+    if isinstance(result.exception, SisiError):  # ``sisi`` renders these on stderr
+        return result.exception.exit_code, result.stdout, result.exception.render()
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _reads(hub: Hub) -> int:
+    with hub.engine.connect() as conn:
+        return int(
+            conn.execute(
+                text("select count(*) from audit_log where action = 'PERSONAL_DATA_READ'")
+            ).scalar_one()
+        )
+
+
+def test_show_names_everyone_in_the_set_so_who_read_my_data_finds_it(hub: Hub) -> None:
+    accepted, refused = item(11), item(12, program="S311")
+    value, headers = sealed(hub.engine, change_set(PAM, [accepted, refused]))
+    hub.pipeline.process(KafkaMessage(topic_of(PAM), 0, 0, value, tuple(headers)))
+    (entry,) = list_items(hub.engine, reason_code="PROGRAMA_FUERA_DE_CONVENIO")
+
+    code, out, err = _run(
+        hub, "quarantine", "show", str(entry.id), "--purpose", "revisión de rechazo"
+    )
+    assert code == 0, out + err
+    assert "2 elementos" in out and "3 identificadores de personas" in err
+    shown = json.loads(
+        _run(
+            hub, "quarantine", "show", str(entry.id), "--purpose", "revisión de rechazo", "--json"
+        )[1]
+    )
+    assert shown["items"] == 2 and shown["audit_people"] == 3
+
+    # the accepted person is in the registry: 'sisi audit reads' finds both shows by her id
+    code, out, err = _run(
+        hub,
+        "audit",
+        "reads",
+        accepted["person"]["curp"],
+        "--purpose",
+        "solicitud ARCO 118",
+        "--json",
+    )
+    assert code == 0, out + err
+    reads = json.loads(out)["reads"]
+    shows = [r for r in reads if r["subject"] == f"cuarentena:{entry.id}"]
+    assert len(shows) == 2 and {r["purpose"] for r in shows} == {"revisión de rechazo"}
+
+    # the refused person never entered the registry: she is named by her CURP's keyed digest
+    key = load_or_create_hub_key(hub.settings)
+    digest = "curp-hmac:" + curp_digest(key, refused["person"]["curp"])
+    with hub.engine.connect() as conn:
+        named = conn.execute(
+            select(func.count()).where(audit_read_subjects.c.person_id == digest)
+        ).scalar_one()
+        stored = "\n".join(conn.execute(text("select details from audit_log")).scalars())
+    assert named == 2
+    for person in (accepted, refused):
+        assert person["person"]["curp"] not in stored  # never in clear
+    code, out, err = _run(hub, "audit", "verify")
+    assert code == 0, out + err  # the people rows are under the chain
+
+
+def test_show_refuses_a_purpose_that_says_nothing_or_holds_a_curp(hub: Hub) -> None:
+    value, headers = sealed(hub.engine, change_set(PAM, [item(13, program="S311")]))
+    hub.pipeline.process(KafkaMessage(topic_of(PAM), 0, 0, value, tuple(headers)))
+    (entry,) = list_items(hub.engine)
+    before = _reads(hub)
+    for purpose in ("x", "revisión de " + item(13)["person"]["curp"]):
+        code, out, err = _run(hub, "quarantine", "show", str(entry.id), "--purpose", purpose)
+        assert code == 2 and "value_hex" not in out
+        assert "no se registró ni se mostraron datos" in err
+    assert _reads(hub) == before
+
+
+def _fill(hub: Hub, n: int) -> list[int]:
+    """``n`` quarantined messages of one entry each (the store the pipeline writes), ids."""
+    now = dt.datetime.now(dt.UTC)
+    with hub.engine.begin() as conn:
+        for i in range(n):
+            reason = "FIRMA_INVALIDA" if i % 3 else "CONVENIO_DESCONOCIDO"
+            insert(
+                conn,
+                topic=topic_of(PAM),
+                partition=0,
+                offset=i,
+                agreement_id=PAM,
+                message_id=f"m-{i:05d}",
+                value=b"\x00valor",
+                headers=[("sisi-message-id", f"m-{i:05d}".encode())],
+                received_at=now,
+                entries=[QuarantineEntry(None, reason, "rechazo de prueba")],
+            )
+    return [i.id for i in list_items(hub.engine, limit=n)]
+
+
+def test_list_pages_through_thousands_of_entries_without_losing_one(hub: Hub) -> None:
+    ids = _fill(hub, 2500)
+    assert len(ids) == 2500
+
+    started = time.monotonic()
+    code, out, err = _run(hub, "quarantine", "list")
+    assert code == 0 and len(out.splitlines()) == 100
+    assert "100 entradas mostradas de 2500" in err and f"--before {ids[99]} --limit 100" in err
+    assert time.monotonic() - started < 10
+
+    seen: list[int] = []
+    before: list[str] = []
+    while True:
+        code, out, err = _run(hub, "quarantine", "list", "--json", "--limit", "700", *before)
+        assert code == 0, err
+        page = [e["id"] for e in json.loads(out)]
+        if not page:
+            break
+        seen += page
+        before = ["--before", str(page[-1])]
+    assert seen == ids  # newest first, each once
+
+    code, out, err = _run(
+        hub, "quarantine", "list", "--reason", "convenio_desconocido", "--limit", "5000"
+    )
+    assert code == 0 and len(out.splitlines()) == 834 and err == ""
+    code, out, _ = _run(hub, "quarantine", "list", "--message", "m-00007", "--json")
+    assert [e["message_id"] for e in json.loads(out)] == ["m-00007"]
+
+
+def test_list_says_what_a_filter_found_and_refuses_an_unknown_reason(hub: Hub) -> None:
+    code, out, _ = _run(hub, "quarantine", "list")
+    assert code == 0 and out.strip() == "la cuarentena está vacía."
+    _fill(hub, 3)
+    code, out, _ = _run(hub, "quarantine", "list", "--agreement", "CONV-OTRO")
+    assert code == 0 and out.strip() == "ninguna entrada de cuarentena con convenio CONV-OTRO."
+    code, out, err = _run(hub, "quarantine", "list", "--reason", "FIRMA_INVALIDAA")
+    assert code == 2
+    assert "'FIRMA_INVALIDAA' no es un código de motivo" in err and "FIRMA_INVALIDA" in err
+    code, out, err = _run(hub, "quarantine", "show", "99999", "--purpose", "revisión de rechazo")
+    assert code == 2 and "sisi quarantine list" in err
+
+
+def test_dead_letter_headers_follow_kafka_connect_and_keep_the_bytes(hub: Hub) -> None:
+    value, headers = sealed(hub.engine, change_set(PAM, [item(21), item(22, program="S311")]))
+    hub.pipeline.process(KafkaMessage(topic_of(PAM), 3, 41, value, tuple(headers)))
+    (dead,) = hub.published.on(QUARANTINE)
+    got = dict(dead.headers)
+    assert len(got) == len(dead.headers)  # each name once
+    assert got["__connect.errors.topic"] == topic_of(PAM).encode()
+    assert got["__connect.errors.partition"] == b"3"  # decimal text, as Connect writes it
+    assert got["__connect.errors.offset"] == b"41"
+    assert got["__connect.errors.connector.name"] == b"sisi-hub"
+    assert got["__connect.errors.stage"] == b"TASK_PUT"
+    assert got["__connect.errors.class.name"] == b"hub.gatekeeper.inspector.Gatekeeper"
+    assert got["__connect.errors.exception.class.name"] == b"hub.gatekeeper.Rejection"
+    assert "programa" in got["__connect.errors.exception.message"].decode()
+    assert got["sisi-reason-code"] == b"PROGRAMA_FUERA_DE_CONVENIO"
+    assert got[REFERENCE_HEADER] == b"R0000022"
+    for name, raw in headers:  # the original headers come first, intact
+        assert got[name] == raw
+    (entry,) = list_items(hub.engine)
+    stored = get_item(hub.engine, entry.id)
+    assert stored.value == value and stored.headers == tuple(headers)
+
+    # a dead letter sent back in does not carry two values of Connect's headers
+    again = dead_letter_headers(
+        dead.headers, "t", 0, 1, QuarantineEntry(None, "MENSAJE_ILEGIBLE", "m")
+    )
+    names = [name for name, _ in again]
+    assert names.count("__connect.errors.topic") == 1
+    assert dict(again)["__connect.errors.stage"] == b"VALUE_CONVERTER"
+
+
+def _refused_while_removed(hub: Hub, tmp_path: Path, n: int) -> tuple[int, dict[str, object]]:
+    directory = hub.settings.agreements_dir
+    shutil.move(directory / PAM_FILE, tmp_path / PAM_FILE)
+    assert hub.pipeline.gatekeeper.refresh(force=True)
+    record = change_set(PAM, [item(n)])
+    value, headers = sealed(hub.engine, record)
+    hub.pipeline.process(KafkaMessage(topic_of(PAM), 0, 500 + n, value, tuple(headers)))
+    shutil.move(tmp_path / PAM_FILE, directory / PAM_FILE)
+    assert hub.pipeline.gatekeeper.refresh(force=True)
+    (entry,) = [i for i in list_items(hub.engine) if i.message_id == record["message_id"]]
+    return entry.id, record
+
+
+def test_a_replay_needs_a_purpose_and_records_it(hub: Hub, tmp_path: Path) -> None:
+    entry, _ = _refused_while_removed(hub, tmp_path, 31)
+    curp = item(31)["person"]["curp"]
+    for purpose in ("  ", "x", f"aclaración {curp}"):
+        code, _, err = _run(hub, "quarantine", "replay", str(entry), "--yes", "--purpose", purpose)
+        assert code == 2 and "finalidad" in err and "no se reenvió nada" in err
+    assert get_item(hub.engine, entry).status == "PENDIENTE" and _replayed_entries(hub) == []
+
+    _replay(hub, entry)
+    with hub.engine.connect() as conn:
+        (row,) = conn.execute(
+            text("select actor, purpose from audit_log where action = 'QUARANTINE_REPLAYED'")
+        ).all()
+    assert (row.actor, row.purpose) == ("ana", "convenio registrado de nuevo")
+
+
+def test_a_replay_the_broker_lost_is_published_again_and_applied_once(
+    hub: Hub, tmp_path: Path
+) -> None:
+    entry, record = _refused_while_removed(hub, tmp_path, 32)
+    first = RecordingPublisher()
+    _replay(hub, entry, first)  # published... and the broker restarts before the hub reads it
+
+    code, out, err = _run(hub, "quarantine", "show", str(entry), "--purpose", "revisión de reenvío")
+    assert code == 0 and "el hub aún no procesa el reenvío" in out
+    code, out, err = _run(
+        hub, "quarantine", "replay", str(entry), "--yes", "--purpose", "reintento"
+    )
+    assert code == 1 and "aún no procesó el reenvío" in err and "--again" in err
+
+    second = RecordingPublisher()
+    _replay_again(hub, entry, second)
+    assert [d.get("again") for d in _replayed_entries(hub)] == [None, "true"]
+    # both copies arrive after all (the broker had kept the first): one is applied
+    outcomes = [
+        hub.pipeline.process(KafkaMessage(r.topic, 0, 900 + n, r.value, r.headers))
+        for n, r in enumerate(first.records + second.records)
+    ]
+    assert [o.status for o in outcomes] == ["ACCEPTED", "REPLAY"]
+    assert outcomes[1].receipt == outcomes[0].receipt  # the agency is told the same thing
+    with hub.engine.connect() as conn:
+        applied = conn.execute(
+            text("select count(*) from applied_items where message_id = :m"),
+            {"m": record["message_id"]},
+        ).scalar_one()
+    assert applied == 1
+
+    code, out, err = _run(hub, "quarantine", "show", str(entry), "--purpose", "revisión de reenvío")
+    assert code == 0 and "ACCEPTED, con acuse" in out
+    code, out, err = _run(
+        hub, "quarantine", "replay", str(entry), "--again", "--yes", "--purpose", "reintento"
+    )
+    assert code == 1 and "el hub lo procesó" in err and "ACCEPTED" in err
+    assert len(_replayed_entries(hub)) == 2  # a refused replay records nothing
+
+
+def _replay_again(hub: Hub, entry: int, publisher: RecordingPublisher) -> None:
+    from hub.agreements.loader import AgreementSet
+    from hub.audit.store import AuditLog
+    from hub.quarantine.replay import replay
+    from tests.hub.gatekeeper.fixtures import TODAY
+
+    replay(
+        hub.engine,
+        AuditLog(hub.engine, load_or_create_hub_key(hub.settings)),
+        AgreementSet(hub.settings.agreements_dir),
+        entry,
+        publisher,
+        "beto",
+        purpose="el broker se reinició",
+        again=True,
+        today=TODAY,
+    )
