@@ -17,6 +17,7 @@ import click
 from hub.agreements.loader import AgreementSet
 from hub.agreements.model import KEY_DATE_ZONE, Agreement
 from hub.cli.registry import json_default, open_registry
+from hub.compliance.cadence import delivery_due, overdue
 from hub.compliance.store import AgreementCompliance, read_compliance
 from hub.errors import SisiError
 from hub.settings import Settings
@@ -45,6 +46,23 @@ def _age(last: dt.datetime | None, now: dt.datetime) -> str:
 def _hours(seconds: float) -> str:
     hours = seconds / 3600
     return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} días"
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _overdue(agreement: Agreement, last: dt.datetime | None, now: dt.datetime) -> str:
+    """' ✗ (…)' when a periodic agreement's next delivery is overdue, else ''."""
+    if not overdue(agreement, last, now):
+        return ""
+    due = delivery_due(agreement, last)
+    assert due is not None
+    which = "la siguiente" if last is not None else "la primera"
+    return (
+        f" ✗ (entrega {agreement.delivery.period}: {which} debía llegar a más tardar el"
+        f" {due.astimezone(KEY_DATE_ZONE).date().isoformat()})"
+    )
 
 
 def _today(now: dt.datetime) -> dt.date:
@@ -114,18 +132,19 @@ def _render(row: AgreementCompliance, agreements: AgreementSet, now: dt.datetime
             if row.last_delivery_at is not None
             else " · sin entregas aún"
         )
+        + (_overdue(agreement, row.last_delivery_at, now) if agreement else "")
     )
     for code, count in sorted(row.item_rejections.items(), key=lambda kv: -kv[1]):
-        lines.append(f"  rechazo {code}: {count} elementos")
+        lines.append(f"  rechazo {code}: {_count(count, 'elemento', 'elementos')}")
     for code, count in sorted(row.message_rejections.items(), key=lambda kv: -kv[1]):
         lines.append(f"  conjunto rechazado {code}: {count}")
     if row.clock_ahead_messages:
         most = row.clock_ahead_max_seconds or 0
+        sets = _count(row.clock_ahead_messages, "conjunto", "conjuntos")
         lines.append(
-            f"  aviso: {row.clock_ahead_messages} conjunto(s) con fecha de envío (sent_at)"
-            f" adelantada al reloj del hub, hasta {_hours(most)}: el reloj o la zona horaria del"
-            " sistema de la dependencia están mal; que los corrija (el desfase se mide con la"
-            " llegada al hub, no con sent_at)"
+            f"  aviso: {sets} con fecha de envío (sent_at) adelantada al reloj del hub, hasta"
+            f" {_hours(most)}: el reloj o la zona horaria del sistema de la dependencia están"
+            " mal; que los corrija (el desfase se mide con la llegada al hub, no con sent_at)"
         )
     hub_side = [f"repeticiones {c['replays']} (MENSAJE_REPETIDO)"] if c["replays"] else []
     hub_side += [
@@ -150,6 +169,7 @@ def _document(
         "in_force": agreement.in_force(_today(now)) if agreement else None,
         "max_lag_hours": agreement.delivery.max_lag_hours if agreement else None,
         "last_delivery_age_seconds": (now - last).total_seconds() if last else None,
+        "delivery_overdue": overdue(agreement, last, now) if agreement else None,
     }
 
 

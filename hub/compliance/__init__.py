@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hub.compliance.cadence import delivery_due, overdue
 from hub.compliance.counting import UNKNOWN_AGREEMENT, Tally, period_of, tally
 from hub.compliance.metrics import METRIC_NAMES, ComplianceCollector
 from hub.compliance.scorecard import SCORECARD_SUBJECT, build_scorecards
@@ -26,6 +27,8 @@ __all__ = [
     "compliance_deliveries",
     "compliance_rejections",
     "compliance_totals",
+    "delivery_due",
+    "overdue",
     "period_of",
     "read_compliance",
     "tally",

@@ -131,7 +131,7 @@ def test_a_sent_at_ahead_of_the_hubs_clock_is_counted_once_and_warned_about(
     assert _metric(samples, "sisi_messages_clock_ahead_total") == 1
     assert _metric(samples, "sisi_clock_ahead_max_seconds") == ahead.total_seconds()
     (warning,) = [line for line in _cli(hub, monkeypatch).splitlines() if "aviso" in line]
-    assert "1 conjunto(s) con fecha de envío (sent_at) adelantada al reloj del hub" in warning
+    assert "aviso: 1 conjunto con fecha de envío (sent_at) adelantada al reloj del hub" in warning
     assert "hasta 2.2 días" in warning and "zona horaria" in warning
     (listed,) = [
         r for r in json.loads(_cli(hub, monkeypatch, "--json")) if r["agreement_id"] == PAM
