@@ -18,6 +18,7 @@ from hub.agreements.loader import AgreementSet
 from hub.agreements.model import KEY_DATE_ZONE, Agreement
 from hub.cli.registry import json_default, open_registry
 from hub.compliance.cadence import delivery_due, overdue
+from hub.compliance.counting import measured
 from hub.compliance.store import AgreementCompliance, read_compliance
 from hub.errors import SisiError
 from hub.settings import Settings
@@ -73,6 +74,11 @@ def _today(now: dt.datetime) -> dt.date:
 def _title(row: AgreementCompliance, agreement: Agreement | None, now: dt.datetime) -> str:
     if agreement is None:
         return f"{row.agreement_id} (no cargado: convenio dado de baja o su archivo no carga)"
+    if not measured(agreement):
+        return (
+            f"{row.agreement_id} (convenio de {agreement.kind}: el hub todavía no lee sus"
+            " entregas, no hay cifras que medir)"
+        )
     today = _today(now)
     if agreement.status != "vigente":
         return f"{row.agreement_id} (no vigente: estado '{agreement.status}')"
@@ -88,6 +94,8 @@ def _render(row: AgreementCompliance, agreements: AgreementSet, now: dt.datetime
     agreement = agreements.get(row.agreement_id) if row.agreement_id in agreements else None
     quality = agreement.quality if agreement else None
     lines = [_title(row, agreement, now)]
+    if agreement is not None and not measured(agreement):
+        return lines  # nothing is counted for it: zeros would read as an agency that never sent
     refused = row.transactions - row.deliveries
     identical = c["items_received"] - c["items_accepted"] - c["items_rejected"]
     too_many = (
@@ -166,6 +174,7 @@ def _document(
     return {
         **row.to_dict(),
         "loaded": agreement is not None,
+        "measured": measured(agreement) if agreement else True,
         "in_force": agreement.in_force(_today(now)) if agreement else None,
         "max_lag_hours": agreement.delivery.max_lag_hours if agreement else None,
         "last_delivery_age_seconds": (now - last).total_seconds() if last else None,

@@ -13,6 +13,7 @@ import datetime as dt
 from typing import Final
 
 from hub.agreements.model import KEY_DATE_ZONE, Agreement
+from hub.compliance.counting import measured
 
 __all__ = ["PERIOD_DAYS", "delivery_due", "overdue"]
 
@@ -35,8 +36,9 @@ def delivery_due(agreement: Agreement, last_delivery_at: dt.datetime | None) -> 
 def overdue(
     agreement: Agreement, last_delivery_at: dt.datetime | None, now: dt.datetime
 ) -> bool | None:
-    """Whether the next delivery is late at ``now`` (None: no cadence, or not in force)."""
-    if not agreement.in_force(now.astimezone(KEY_DATE_ZONE).date()):
+    """Whether the next delivery is late at ``now`` (None: no cadence, not in force, or an
+    agreement whose deliveries the hub does not read)."""
+    if not measured(agreement) or not agreement.in_force(now.astimezone(KEY_DATE_ZONE).date()):
         return None
     due = delivery_due(agreement, last_delivery_at)
     return None if due is None else now > due

@@ -46,7 +46,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Final
 
-from hub.agreements.model import KEY_DATE_ZONE
+from hub.agreements.model import KEY_DATE_ZONE, Agreement
 from hub.gatekeeper.reasons import CONVENIO_DADO_DE_BAJA
 from hub.gatekeeper.verdict import Verdict
 from hub.registry.items import ChangeItem
@@ -57,6 +57,7 @@ __all__ = [
     "Tally",
     "as_initial_load",
     "clock_ahead",
+    "measured",
     "period_of",
     "reception_lags",
     "tally",
@@ -67,6 +68,13 @@ UNKNOWN_AGREEMENT: Final = "desconocido"
 #: How far a header's ``sent_at`` may be ahead of the hub's clock before it is reported (clocks
 #: of two machines kept by NTP differ by far less; five minutes leaves room for a sloppy one).
 CLOCK_TOLERANCE_SECONDS: Final = 300.0
+
+
+def measured(agreement: Agreement) -> bool:
+    """Whether the hub reads the agreement's deliveries: its padrón change sets. Survey
+    (encuesta) topics are not consumed yet, so an encuesta agreement has no figures, and zeros
+    would blame its agency for what the hub does not do."""
+    return agreement.kind == "padron"
 
 
 def period_of(moment: dt.datetime) -> str:

@@ -5,7 +5,8 @@ memory), so a restarted or added worker never resets or splits a counter. Labels
 agreement, the agency's level (federal, estatal, municipal) and state (CVE_ENT, ``00`` for
 federal agencies) and, for rejections, the reason code: never a person.
 
-Every loaded agreement is listed (zeros for one that never delivered). Replays
+Every loaded padrón agreement is listed (zeros for one that never delivered); encuesta
+agreements are not, since the hub does not read their topics yet. Replays
 (``sisi_messages_replayed_total``) and refusals before authentication
 (``sisi_messages_unauthenticated_total``, under the agreement the header claims) are the hub's
 figures for operators, not counted in the agency's rejections or ratios.
@@ -26,7 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.agreements.loader import AgreementSet
-from hub.compliance.counting import CLOCK_TOLERANCE_SECONDS
+from hub.compliance.counting import CLOCK_TOLERANCE_SECONDS, measured
 from hub.compliance.store import AgreementCompliance, read_compliance
 
 __all__ = ["METRIC_NAMES", "ComplianceCollector"]
@@ -78,7 +79,8 @@ class ComplianceCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         try:
-            ids = self._agreements.ids if self._agreements is not None else ()
+            loaded = self._agreements if self._agreements is not None else ()
+            ids = [agreement.id for agreement in loaded if measured(agreement)]
             rows = read_compliance(self._engine, agreement_ids=ids)
         except SQLAlchemyError as exc:
             _log.error("no se pudieron leer las métricas de cumplimiento: %s", exc)

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from hub.agreements.loader import AgreementSet
 from hub.agreements.model import KEY_DATE_ZONE, Agreement
-from hub.compliance.counting import CLOCK_TOLERANCE_SECONDS, period_of
+from hub.compliance.counting import CLOCK_TOLERANCE_SECONDS, measured, period_of
 from hub.compliance.store import AgreementCompliance, read_compliance
 from hub.gatekeeper.ledger import processed_messages
 
@@ -98,9 +98,11 @@ def scorecard(
 def build_scorecards(
     engine: Engine, agreements: AgreementSet, *, now: dt.datetime
 ) -> list[dict[str, Any]]:
-    """One scorecard per loaded agreement for the current month (those without data included)."""
+    """One scorecard per loaded padrón agreement for the current month (those without data
+    included; encuesta agreements have none: the hub does not read their topics yet)."""
     period = period_of(now)
-    ids = [agreement.id for agreement in agreements]
+    cards_for = sorted((a for a in agreements if measured(a)), key=lambda a: a.id)
+    ids = [agreement.id for agreement in cards_for]
     rows = {row.agreement_id: row for row in read_compliance(engine, period=period)}
     ever = {row.agreement_id: row for row in read_compliance(engine, agreement_ids=ids)}
     since = dt.datetime(now.year, now.month, 1, tzinfo=dt.UTC)
@@ -113,5 +115,5 @@ def build_scorecards(
             median_latency_ms=_median_latency_ms(engine, agreement.id, since),
             now=now,
         )
-        for agreement in sorted(agreements, key=lambda a: a.id)
+        for agreement in cards_for
     ]

@@ -67,6 +67,8 @@ def test_scorecards_keep_the_last_delivery_and_say_when_nothing_was_measured(hub
     assert (card["deliveries"], card["items_received"]) == (0, 0)
     assert card["last_delivery_at"] is not None and card["last_delivery_at"] >= delivered
     assert card["on_time_measured"] is None and card["on_time"] is False
+    surveys = {a.id for a in hub.pipeline.gatekeeper.agreements if a.kind == "encuesta"}
+    assert surveys and not surveys & set(following)  # their topics are not read: no card
     for other, never in following.items():  # the agreements that never delivered
         if other != PAM:
             assert never["last_delivery_at"] is None and never["on_time_measured"] is None
