@@ -18,7 +18,7 @@ from hub.agreements.loader import AgreementSet
 from hub.agreements.model import KEY_DATE_ZONE, Agreement
 from hub.cli.registry import json_default, open_registry
 from hub.compliance.cadence import delivery_due, overdue
-from hub.compliance.counting import measured
+from hub.compliance.counting import UNKNOWN_AGREEMENT, measured
 from hub.compliance.store import AgreementCompliance, read_compliance
 from hub.errors import SisiError
 from hub.settings import Settings
@@ -72,6 +72,11 @@ def _today(now: dt.datetime) -> dt.date:
 
 
 def _title(row: AgreementCompliance, agreement: Agreement | None, now: dt.datetime) -> str:
+    if row.agreement_id == UNKNOWN_AGREEMENT:
+        return (
+            f"{row.agreement_id} (mensajes que nombran un convenio que el hub no tiene: no son"
+            " de ninguna dependencia; revise quién escribe en los temas con 'sisi quarantine list')"
+        )
     if agreement is None:
         return f"{row.agreement_id} (no cargado: convenio dado de baja o su archivo no carga)"
     if not measured(agreement):

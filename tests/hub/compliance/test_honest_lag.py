@@ -304,3 +304,16 @@ def test_cli_metrics_and_scorecard_agree(hub: Hub, monkeypatch: Any) -> None:
     assert card["lag_seconds"] == (june - dt.datetime(2026, 6, 9, 6, tzinfo=dt.UTC)).total_seconds()
     assert card["refused_messages"] == {"CONVENIO_NO_VIGENTE": 1}
     assert card["on_time_measured"] is True and card["in_force"] is True
+
+
+def test_messages_naming_no_agreement_are_shown_as_nobodys(hub: Hub, monkeypatch: Any) -> None:
+    value, headers = sealed(hub.engine, change_set("CONV-NADIE-2026", [item(1)]))
+    stranger = KafkaMessage(topic_of(PAM), 0, next(_offsets), value, tuple(headers))
+    assert hub.pipeline.process(stranger).reason_code == "CONVENIO_DESCONOCIDO"
+    out = _cli(hub, monkeypatch)
+    (title,) = [line for line in out.splitlines() if line.startswith("desconocido")]
+    assert "nombran un convenio que el hub no tiene" in title and "sisi quarantine list" in title
+    assert "no cargado" not in title
+    (listed,) = [r for r in json.loads(_cli(hub, monkeypatch, "--json")) if not r["loaded"]]
+    assert listed["unauthenticated_refusals_by_reason"] == {"CONVENIO_DESCONOCIDO": 1}
+    assert "CONV-NADIE-2026" not in out  # a sender's string never becomes a label or a line
