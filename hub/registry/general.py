@@ -18,12 +18,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, select, update
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Table,
+    bindparam,
+    delete,
+    select,
+    update,
+)
 
 from hub.registry.bulk import BulkInsert, BulkKeyed, Lookup
 from hub.registry.history import ACTIVA, EnrollmentEvent, Span, fold
@@ -40,7 +50,6 @@ from hub.registry.models import (
 __all__ = ["GeneralPath", "Row"]
 
 Row = dict[str, Any]
-_IN_CHUNK = 5000
 _EVENT_FIELDS = EnrollmentEvent._fields
 _SPAN_FIELDS = Span._fields
 _event_values = itemgetter(*_EVENT_FIELDS)
@@ -50,9 +59,23 @@ def _event(row: Any) -> EnrollmentEvent:
     return EnrollmentEvent(*_event_values(row))
 
 
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), _IN_CHUNK):
-        yield values[start : start + _IN_CHUNK]
+_Reader = Callable[[Any], Any]
+
+
+def _sqlite_readers(table: Table, columns: Sequence[str]) -> list[_Reader | None]:
+    """How each of ``columns`` reads back from SQLite's storage (None: as stored)."""
+    readers: list[_Reader | None] = []
+    for name in columns:
+        kind = table.c[name].type
+        if isinstance(kind, DateTime):  # naive UTC text, as SQLAlchemy returns it on SQLite
+            readers.append(dt.datetime.fromisoformat)
+        elif isinstance(kind, Date):
+            readers.append(dt.date.fromisoformat)
+        elif isinstance(kind, Boolean):
+            readers.append(bool)
+        else:
+            readers.append(None)
+    return readers
 
 
 @dataclass
@@ -88,6 +111,7 @@ class GeneralPath:
         self._ledger = ledger
         self._postgres = postgres
         self._lookups: dict[tuple[str, tuple[str, ...], str, bool], Lookup] = {}
+        self._readers: dict[tuple[str, tuple[str, ...], str, bool], list[_Reader | None]] = {}
         self._getters = {name: itemgetter(*b.columns) for name, b in bulk.items()}
         people = [c.name for c in PEOPLE.columns if c.name not in ("id", "created_at")]
         self._people = BulkKeyed(PEOPLE, ("id",), people, postgres=postgres)
@@ -163,29 +187,32 @@ class GeneralPath:
     ) -> list[Row]:
         """Rows of ``table`` whose ``key`` is in ``values`` (and of ``agreement``), as dicts.
 
-        PostgreSQL reads on the driver (one round trip: see :class:`Lookup`); SQLite through
-        SQLAlchemy, which turns its stored text back into dates and times.
+        One statement per chunk of keys on the driver (:class:`Lookup`): PostgreSQL's driver
+        returns typed values; on SQLite the stored text of dates and times (what SQLAlchemy and
+        :mod:`hub.registry.bulk` write) and the 0/1 of booleans are turned back into Python
+        values here, as SQLAlchemy would (it costs ~10 µs a row through its result objects).
         """
         if not values:
             return []
+        spec = (table.name, tuple(columns), key, agreement is not None)
+        lookup = self._lookups.get(spec)
+        if lookup is None:
+            fixed = "agreement_id" if agreement is not None else None
+            lookup = Lookup(table.name, columns, key, postgres=self._postgres, fixed=fixed)
+            self._lookups[spec] = lookup
+            if not self._postgres:
+                self._readers[spec] = _sqlite_readers(table, columns)
+        found = lookup.rows(conn, values, agreement)
         if self._postgres:
-            spec = (table.name, tuple(columns), key, agreement is not None)
-            lookup = self._lookups.get(spec)
-            if lookup is None:
-                fixed = "agreement_id" if agreement is not None else None
-                lookup = Lookup(table.name, columns, key, postgres=True, fixed=fixed)
-                self._lookups[spec] = lookup
-            return [
-                dict(zip(columns, row, strict=True)) for row in lookup.rows(conn, values, agreement)
-            ]
-        rows: list[Row] = []
-        selected = [table.c[c] for c in columns]
-        for chunk in _chunks(values):
-            stmt = select(*selected).where(table.c[key].in_(chunk))
-            if agreement is not None:
-                stmt = stmt.where(table.c.agreement_id == agreement)
-            rows.extend(dict(r) for r in conn.execute(stmt).mappings())
-        return rows
+            return [dict(zip(columns, row, strict=True)) for row in found]
+        readers = self._readers[spec]
+        return [
+            {
+                name: value if read is None or value is None else read(value)
+                for name, read, value in zip(columns, readers, row, strict=True)
+            }
+            for row in found
+        ]
 
     def _select_in(
         self,
@@ -204,10 +231,17 @@ class GeneralPath:
         """New enrollment history of every record the batch touched, and the rows it replaces."""
         events: dict[str, list[EnrollmentEvent]] = defaultdict(list)
         old: dict[str, list[Span]] = defaultdict(list)
+        enrolling: set[str] = set()  # records with an item that may change their enrollment
         for row in ledger:
-            if row["reference_id"] in plan.new_records:
-                events[row["reference_id"]].append(_event(row))
-        existing = sorted(plan.dirty_records)
+            ref = row["reference_id"]
+            if ref in plan.new_records:
+                events[ref].append(_event(row))
+            if row["operation"] != "PAGO":
+                enrolling.add(ref)
+        # a PAGO does not change the enrollment (hub.registry.history): a stored record that got
+        # only payments keeps its states and its ``active`` flag, and its ledger is not read
+        # (re-folding it would read every item of its history for each monthly payment)
+        existing = sorted(plan.dirty_records & enrolling)
         applied = self._ledger
         if existing:  # out-of-order items must land where their date puts them: refold all
             columns = ("reference_id", *_EVENT_FIELDS)

@@ -255,8 +255,9 @@ class RegistryWriter:
         """The pure part of applying ``items``: screened, deduplicated, in order-key order.
 
         Needs no database, so a caller can do it before taking the write lock. With ``rows``, it
-        also builds the registry rows the items make if all of them are about new records and
-        new CURPs (the usual case): :meth:`apply_in` then only checks that, under the lock.
+        also builds the registry rows the items make if all of them are ALTAs, on the guess that
+        they are about new records and new CURPs (the usual case of an ALTA): :meth:`apply_in`
+        then only checks that, under the lock.
         """
         good, rejected = screen(items)
         unique: dict[str, ChangeItem] = {}
@@ -270,7 +271,9 @@ class RegistryWriter:
         versioned = sorted(
             ((version(header, it, prefix), it) for it in unique.values()), key=_first
         )
-        if not rows or not versioned:
+        if not rows or not versioned or any(it["operation"] != "ALTA" for _, it in versioned):
+            # only ALTAs are usually about new records: payments, changes and BAJAs are about
+            # stored ones (the general path), and rows built for them would be thrown away
             return PreparedItems(header, versioned, tuple(repeated), tuple(rejected))
         now = dt.datetime.now(dt.UTC)
         fresh = build_fresh(header, versioned, now, iso=not self._pg)
