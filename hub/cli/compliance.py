@@ -193,7 +193,10 @@ def _document(
     "--period",
     default=None,
     metavar="AAAA-MM",
-    help="Sólo un mes: el mes en que el hub procesó los conjuntos, AAAA-MM.",
+    help=(
+        "Sólo un mes (AAAA-MM): lo que el hub procesó ese mes, como el tablero público de ese"
+        " mes; la última entrega es la de cualquier mes."
+    ),
 )
 def compliance(as_json: bool, period: str | None) -> None:
     """Cumplimiento por convenio: entregas, aceptación, motivos de rechazo, calidad y desfase."""
@@ -213,6 +216,13 @@ def compliance(as_json: bool, period: str | None) -> None:
         # a file broken since the hub audited it is still in force (its stored last good version)
         agreements = AgreementSet(settings.agreements_dir, StoredVersions(engine))
         rows = read_compliance(engine, period=period, agreement_ids=agreements.ids)
+        if period is not None:
+            # the last delivery of any month, as on the scorecards: a month without deliveries
+            # must not make an agreement look as if it never delivered, nor overdue
+            ever = read_compliance(engine, agreement_ids=agreements.ids)
+            last = {row.agreement_id: row.last_delivery_at for row in ever}
+            for row in rows:
+                row.last_delivery_at = last.get(row.agreement_id)
     finally:
         engine.dispose()
     now = dt.datetime.now(dt.UTC)

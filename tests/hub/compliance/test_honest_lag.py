@@ -300,9 +300,16 @@ def test_cli_metrics_and_scorecard_agree(hub: Hub, monkeypatch: Any) -> None:
     }
     for card_field, cli_field in same.items():
         assert card[card_field] == month[cli_field], card_field
+    assert card["last_delivery_at"].isoformat() == month["last_delivery_at"]
     assert card["deliveries"] == 3 and card["items_rejected"] == 3 and card["late_items"] == 0
     assert card["lag_seconds"] == (june - dt.datetime(2026, 6, 9, 6, tzinfo=dt.UTC)).total_seconds()
     assert card["refused_messages"] == {"CONVENIO_NO_VIGENTE": 1}
+    (july,) = [
+        r
+        for r in json.loads(_cli(hub, monkeypatch, "--json", "--period", "2026-07"))
+        if r["agreement_id"] == PAM
+    ]
+    assert july["deliveries"] == 0 and july["last_delivery_at"] == month["last_delivery_at"]
     assert card["on_time_measured"] is True and card["in_force"] is True
 
 
