@@ -314,13 +314,20 @@ def test_cli_metrics_and_scorecard_agree(hub: Hub, monkeypatch: Any) -> None:
 
 
 def test_messages_naming_no_agreement_are_shown_as_nobodys(hub: Hub, monkeypatch: Any) -> None:
-    value, headers = sealed(hub.engine, change_set("CONV-NADIE-2026", [item(1)]))
-    stranger = KafkaMessage(topic_of(PAM), 0, next(_offsets), value, tuple(headers))
-    assert hub.pipeline.process(stranger).reason_code == "CONVENIO_DESCONOCIDO"
+    for k in range(3):  # whatever ids senders make up, one series
+        value, headers = sealed(hub.engine, change_set(f"CONV-NADIE-{k}", [item(k)]))
+        stranger = KafkaMessage(topic_of(PAM), 0, next(_offsets), value, tuple(headers))
+        assert hub.pipeline.process(stranger).reason_code == "CONVENIO_DESCONOCIDO"
+    _initial_load(hub)
+    collector = ComplianceCollector(hub.engine, AgreementSet(hub.settings.agreements_dir))
+    values = {v for f in collector.collect() for s in f.samples for v in s.labels.values()}
+    assert "desconocido" in values and not any("NADIE" in v for v in values)
+    person = item(0)["person"]  # nothing of a person or a folio in any label
+    assert not values & {person["curp"], person["nombre"], item(0)["reference_id"]}
     out = _cli(hub, monkeypatch)
     (title,) = [line for line in out.splitlines() if line.startswith("desconocido")]
     assert "nombran un convenio que el hub no tiene" in title and "sisi quarantine list" in title
     assert "no cargado" not in title
     (listed,) = [r for r in json.loads(_cli(hub, monkeypatch, "--json")) if not r["loaded"]]
-    assert listed["unauthenticated_refusals_by_reason"] == {"CONVENIO_DESCONOCIDO": 1}
-    assert "CONV-NADIE-2026" not in out  # a sender's string never becomes a label or a line
+    assert listed["unauthenticated_refusals_by_reason"] == {"CONVENIO_DESCONOCIDO": 3}
+    assert "NADIE" not in out  # a sender's string never becomes a label or a line
