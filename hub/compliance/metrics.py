@@ -21,8 +21,10 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import yaml
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -55,18 +57,52 @@ METRIC_NAMES = (
 _LABELS = ["agreement", "level", "state"]
 
 
+def _stored_labels(engine: Engine, agreement_id: str) -> tuple[str, str]:
+    """Level and state of an agreement no longer loaded (removed), from the last version of it
+    the hub stored, so its series keep their labels; ``("", "")`` when there is none."""
+    from hub.worker.versions import agreement_versions  # hub.worker imports this package
+
+    c = agreement_versions.c
+    query = (
+        select(c.content)
+        .where(c.agreement_id == agreement_id)
+        .order_by(c.recorded_at.desc())
+        .limit(1)
+    )
+    try:
+        with engine.connect() as conn:
+            content = conn.execute(query).scalar()
+        document = yaml.safe_load(bytes(content)) if content is not None else None
+    except (SQLAlchemyError, yaml.YAMLError):
+        return "", ""
+    agency = document.get("parties", {}).get("agency", {}) if isinstance(document, dict) else {}
+    if not isinstance(agency, dict):
+        return "", ""
+    level, state = agency.get("level"), agency.get("state")
+    if level not in ("federal", "estatal", "municipal"):
+        return "", ""
+    state = f"{state:02d}" if isinstance(state, int) else str(state or "00")
+    return level, state if len(state) == 2 and state.isdigit() else ""
+
+
 class ComplianceCollector(Collector):
     """Reads ``compliance_*`` tables on each scrape and yields the ``sisi_*`` families."""
 
     def __init__(self, engine: Engine, agreements: AgreementSet | None = None) -> None:
         self._engine = engine
         self._agreements = agreements
+        self._removed: dict[str, list[str]] = {}  # labels of agreements no longer loaded
 
     def _labels(self, agreement_id: str) -> list[str]:
         if self._agreements is not None and agreement_id in self._agreements:
             agency = self._agreements.get(agreement_id).parties.agency
             return [agreement_id, agency.level, agency.state or "00"]
-        return [agreement_id, "", ""]
+        if agreement_id not in self._removed:
+            self._removed[agreement_id] = [
+                agreement_id,
+                *_stored_labels(self._engine, agreement_id),
+            ]
+        return self._removed[agreement_id]
 
     def _sla(self, agreement_id: str) -> float | None:
         if self._agreements is not None and agreement_id in self._agreements:

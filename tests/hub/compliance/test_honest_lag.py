@@ -217,6 +217,15 @@ def test_a_removed_agreements_refusals_are_counted_under_its_id(hub: Hub, tmp_pa
     assert rows[PAM].unverified_rejections == {"CONVENIO_DADO_DE_BAJA": 1}
     assert "desconocido" not in rows  # before: counted under no agreement at all
     assert rows[PAM].deliveries == 1  # its figures stay listed
+    # and its series keep their labels (from the version the hub stored), not empty ones
+    collector = ComplianceCollector(hub.engine, loaded)
+    labels = [
+        s.labels
+        for family in collector.collect()
+        for s in family.samples
+        if s.name == "sisi_deliveries_total" and s.labels["agreement"] == PAM
+    ]
+    assert labels == [{"agreement": PAM, "level": "federal", "state": "00"}]
 
 
 def test_cli_metrics_and_scorecard_agree(hub: Hub, monkeypatch: Any) -> None:
