@@ -57,6 +57,7 @@ def _summary(item: QuarantinedItem) -> dict[str, object]:
         "status": item.status,
         "replayed_at": item.replayed_at,
         "replayed_by": item.replayed_by,
+        "answered": item.answered,
     }
 
 
@@ -76,6 +77,7 @@ _LABELS = {
     "status": "estado",
     "replayed_at": "reenviado el",
     "replayed_by": "reenviado por",
+    "answered": "acuse",
 }
 
 
@@ -171,7 +173,7 @@ def list_command(
         click.echo(
             f"{i.id:>6}  {_utc(i.received_at):%Y-%m-%d %H:%M} UTC  {i.agreement_id or '—'}  "
             f"{i.reason_code}"
-            f"  {what}  [{i.status}]"
+            f"  {what}  [{i.status}]  {_answer(i.answered)}"
         )
     if items and older:
         args = " ".join(
@@ -184,11 +186,23 @@ def list_command(
             )
             if value is not None
         )
+        shown = _count(len(items), "entrada") + (" mostrada" if len(items) == 1 else " mostradas")
         click.echo(
-            f"{len(items)} entradas mostradas de {total}; las anteriores: sisi quarantine list "
+            f"{shown} de {total}; las anteriores: sisi quarantine list "
             f"{args + ' ' if args else ''}--before {items[-1].id} --limit {limit}",
             err=True,
         )
+
+
+def _answer(answered: str | None) -> str:
+    return f"acuse {answered}" if answered else "sin acuse"
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 elemento``, ``2 elementos``, ``3 identificadores``."""
+    if n == 1:
+        return f"1 {noun}"
+    return f"{n} {noun}{'es' if noun[-1] in 'rnl' else 's'}"
 
 
 def _outcome(engine: Engine, item: QuarantinedItem) -> str | None:
@@ -275,13 +289,13 @@ def show_command(entry_id: int, purpose: str, as_json: bool) -> None:
         click.echo(f"{_LABELS.get(key, key):<14} {shown}")
     if outcome is not None:
         click.echo(f"{'procesado':<14} {outcome}")
-    items = f"{found.items} elementos" if found.readable else "no se pudo leer como conjunto"
+    items = _count(found.items, "elemento") if found.readable else "no se pudo leer como conjunto"
     click.echo(f"{'valor':<14} {len(item.value or b'')} bytes ({items})")
     for name in headers:
         click.echo(f"{'encabezado':<14} {name}")
     click.echo(
         f"consulta registrada en la bitácora (entrada {entry.sequence}, "
-        f"{len(found.ids)} identificadores de personas).",
+        f"{_count(len(found.ids), 'identificador')} de personas).",
         err=True,
     )
 

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Select, func, select, update
 from sqlalchemy.engine import Engine
 
 from hub.errors import SisiError
+from hub.gatekeeper.ledger import processed_messages
 from hub.quarantine.records import QuarantineEntry
 from hub.quarantine.tables import quarantine_entries, quarantine_messages
 
@@ -62,6 +63,9 @@ class QuarantinedItem:
     replayed_by: str | None
     value: bytes | None = None
     headers: tuple[tuple[str, bytes | None], ...] = ()
+    #: The receipt status the agency got for this change set (by whichever copy claimed its
+    #: identity: the set itself, a replay, the agency's own resend); None: no receipt yet.
+    answered: str | None = None
 
 
 def encode_headers(headers: Sequence[tuple[str, bytes | None]]) -> str:
@@ -145,9 +149,16 @@ def _query(with_value: bool):  # type: ignore[no-untyped-def]
         m.replayed_at,
         m.replayed_by,
     ]
+    p = processed_messages.c
+    columns.append(p.outcome.label("answered"))
     if with_value:
         columns += [m.value, m.headers]
-    return select(*columns).join(quarantine_messages, m.id == e.quarantine_message_id)
+    claim = (p.agreement_id == m.agreement_id) & (p.message_id == m.message_id)
+    return (
+        select(*columns)
+        .join(quarantine_messages, m.id == e.quarantine_message_id)
+        .outerjoin(processed_messages, claim)
+    )
 
 
 def _item(row: object, with_value: bool) -> QuarantinedItem:
@@ -170,7 +181,13 @@ def _item(row: object, with_value: bool) -> QuarantinedItem:
         replayed_by=r["replayed_by"],
         value=bytes(r["value"]) if with_value else None,
         headers=decode_headers(r["headers"]) if with_value else (),
+        answered=_answered(r["answered"]),
     )
+
+
+def _answered(outcome: str | None) -> str | None:
+    """The agency's receipt status for the set; a REPLAY row never claims (kept for safety)."""
+    return outcome if outcome in {"ACCEPTED", "PARTIAL", "REJECTED"} else None
 
 
 def _filtered(

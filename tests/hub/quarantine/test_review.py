@@ -246,6 +246,8 @@ def test_a_replay_the_broker_lost_is_published_again_and_applied_once(
 
     code, out, err = _run(hub, "quarantine", "show", str(entry), "--purpose", "revisión de reenvío")
     assert code == 0 and "el hub aún no procesa el reenvío" in out
+    code, out, err = _run(hub, "quarantine", "list", "--message", str(record["message_id"]))
+    assert out.rstrip().endswith("[REENVIADO]  sin acuse"), out
     code, out, err = _run(
         hub, "quarantine", "replay", str(entry), "--yes", "--purpose", "reintento"
     )
@@ -270,6 +272,16 @@ def test_a_replay_the_broker_lost_is_published_again_and_applied_once(
 
     code, out, err = _run(hub, "quarantine", "show", str(entry), "--purpose", "revisión de reenvío")
     assert code == 0 and "ACCEPTED, con acuse" in out
+    code, out, err = _run(hub, "quarantine", "list", "--json")
+    answered = [
+        (e["reason_code"], e["answered"])
+        for e in json.loads(out)
+        if e["message_id"] == record["message_id"]
+    ]  # the agency has its answer, and the copy that came back says so too
+    assert sorted(answered) == [
+        ("CONVENIO_DESCONOCIDO", "ACCEPTED"),
+        ("MENSAJE_REPETIDO", "ACCEPTED"),
+    ]
     code, out, err = _run(
         hub, "quarantine", "replay", str(entry), "--again", "--yes", "--purpose", "reintento"
     )
