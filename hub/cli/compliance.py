@@ -237,5 +237,10 @@ def compliance(as_json: bool, period: str | None) -> None:
             else "sin datos de cumplimiento todavía."
         )
         return
-    for row in rows:
-        click.echo("\n".join(_render(row, agreements, now)))
+    text = "\n".join(line for row in rows for line in _render(row, agreements, now))
+    click.echo(text)
+    if "✗" in text:
+        click.echo(
+            "✗: fuera de lo que fija el convenio (umbrales de calidad y rechazo, desfase máximo"
+            " o periodicidad de entrega)"
+        )

@@ -55,6 +55,7 @@ def test_sisi_compliance_says_when_a_delivery_is_overdue(hub: Hub, monkeypatch: 
         f"sin entregas aún ✗ (entrega bimestral: la primera debía llegar a más tardar el"
         f" {due.astimezone(KEY_DATE_ZONE).date().isoformat()})"
     )
+    assert result.output.splitlines()[-1].startswith("✗: fuera de lo que fija el convenio")
     listed = json.loads(CliRunner().invoke(cli, ["compliance", "--json"]).output)
     by_id = {row["agreement_id"]: row for row in listed}
     assert by_id[PAM]["delivery_overdue"] is True
