@@ -75,6 +75,8 @@ from producers.synth.padron import padron_blocks
 __all__ = ["main"]
 
 AGREEMENT = "CONV-BIENESTAR-PAM-2026"
+#: The payment date of ``--workload pagos``.
+PAID_ON = dt.date(2026, 10, 15)
 SUBJECT = "mx.gob.sisi.padron.ChangeSet"
 SISI = REPO_ROOT / ".venv" / "bin" / "sisi"
 _BOOL = {"S": True, "N": False}
@@ -109,17 +111,30 @@ def _codec(engine: Engine, agreement: Agreement) -> ChangeSetCodec:
 
 
 def build_messages(
-    codec: ChangeSetCodec, agreement: Agreement, items: int, size: int, seed: int
+    codec: ChangeSetCodec,
+    agreement: Agreement,
+    items: int,
+    size: int,
+    seed: int,
+    operation: str = "ALTA",
 ) -> list[Message]:
-    """``items`` valid synthetic items in signed change sets of ``size`` (one delivery)."""
+    """``items`` valid synthetic items in signed change sets of ``size`` (one delivery).
+
+    ``operation`` "PAGO": the month's payment of the same rows (``seed``), paid on
+    :data:`PAID_ON`, as ``sisi produce --period`` sends it for rows the registry already holds.
+    """
     encoded: list[bytes] = []
     for block in padron_blocks(agreement, items, seed):
         for record in block.records():
             values = {k: _BOOL.get(v, v) if isinstance(v, str) else v
                       for k, v in record.values.items()}  # fmt: skip
+            if operation == "PAGO":
+                values["fecha_beneficio"] = PAID_ON
+                eff = epoch_days(PAID_ON)
+            else:
+                eff = epoch_days(values["effective_date"])  # type: ignore[arg-type]
             tail = codec.encode_tail(values)
-            eff = epoch_days(values["effective_date"])  # type: ignore[arg-type]
-            encoded.append(codec.encode_item(record.reference_id, "ALTA", eff, tail))
+            encoded.append(codec.encode_item(record.reference_id, operation, eff, tail))
     key = demo_private_key(agreement.id)
     transaction = str(uuid.uuid4())
     chunks = [encoded[i : i + size] for i in range(0, len(encoded), size)]
@@ -207,10 +222,37 @@ class Stack:
         self.broker.stop()
 
 
-def run_hub(url: str, tmp: Path, workers: int, messages: list[Message], size: int) -> float:
-    """Items/s of ``sisi hub --workers`` over the published ``messages`` (see module doc)."""
+def preload(stack: Stack, messages: list[Message]) -> None:
+    """Apply ``messages`` to the stack's database in this process (untimed, no Kafka)."""
+    from hub.worker import BATCH_MESSAGES, KafkaMessage, RecordingPublisher, build_pipeline
+
+    pipeline = build_pipeline(stack.settings, RecordingPublisher())
+    topic = f"sisi.agreement.{AGREEMENT}.changesets"
+    # a partition the topic does not have: the ledger's positions never meet the hub's
+    kafka = [
+        KafkaMessage(topic, 1000, n, v, tuple(h))  # type: ignore[arg-type]
+        for n, (_, v, h) in enumerate(messages)
+    ]
+    for start in range(0, len(kafka), BATCH_MESSAGES):
+        pipeline.process_batch(kafka[start : start + BATCH_MESSAGES])
+    pipeline.engine.dispose()
+
+
+def run_hub(
+    url: str,
+    tmp: Path,
+    workers: int,
+    messages: list[Message],
+    size: int,
+    stored: list[Message] | None = None,
+) -> float:
+    """Items/s of ``sisi hub --workers`` over the published ``messages`` (see module doc);
+    ``stored``: change sets the registry holds before the hub starts (applied untimed)."""
     stack = Stack(url, tmp)
     try:
+        if stored:
+            preload(stack, stored)
+        before = {t: stack.count(t) for t in ("processed_messages", "applied_items", "audit_log")}
         publish(stack.bootstrap, f"sisi.agreement.{AGREEMENT}.changesets", messages)
         stack.start_hub(workers)
         total = len(messages)
@@ -219,13 +261,14 @@ def run_hub(url: str, tmp: Path, workers: int, messages: list[Message], size: in
         while done < total:
             if time.monotonic() > deadline or stack.process.poll() is not None:  # type: ignore[union-attr]
                 raise RuntimeError(f"el hub no terminó: {stack.log.read_text()[-3000:]}")
-            done = stack.count("processed_messages")
+            done = stack.count("processed_messages") - before["processed_messages"]
             now = time.perf_counter()
             if done and not first_n:
                 first_t, first_n = now, done
             time.sleep(0.02)
         elapsed = time.perf_counter() - first_t
-        applied, audit = stack.count("applied_items"), stack.count("audit_log")
+        applied = stack.count("applied_items") - before["applied_items"]
+        audit = stack.count("audit_log") - before["audit_log"]
         rate = (total - first_n) * size / elapsed
         print(
             f"  hub --workers {workers}: {rate:9,.0f} items/s   ({applied:,} registry items, "
@@ -527,6 +570,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--profile", action="store_true", help="only the in-process profile")
+    parser.add_argument(
+        "--workload",
+        choices=("altas", "pagos"),
+        default="altas",
+        help="altas: a first delivery (every item a new person); pagos: the month's payment of "
+        "every row of a registry that holds them (loaded untimed before the hub starts)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
@@ -544,29 +594,39 @@ def main(argv: list[str] | None = None) -> None:
             codec = _codec(probe_engine, agreement)
             probe_engine.dispose()
             if not args.skip_throughput:
+                pagos = args.workload == "pagos"
                 if codec.schema_id not in cache:
                     started = time.perf_counter()
                     built = build_messages(codec, agreement, args.items, args.size, 7)
                     cache[codec.schema_id] = built
+                    if pagos:
+                        cache[-codec.schema_id] = build_messages(
+                            codec, agreement, args.items, args.size, 7, "PAGO"
+                        )
                     print(f"  built {args.items:,} items in {len(cache[codec.schema_id])} signed "
-                          f"change sets in {time.perf_counter() - started:.1f} s")  # fmt: skip
-                messages = cache[codec.schema_id]
+                          f"change sets in {time.perf_counter() - started:.1f} s"
+                          + (", and their payments" if pagos else ""))  # fmt: skip
+                altas = cache[codec.schema_id]
+                messages = cache[-codec.schema_id] if pagos else altas
+                stored = altas if pagos else None
                 raw = [run_raw(fresh(), tmp, messages, codec, args.size)]
                 hub: dict[str, float] = {}
                 for w in args.workers.split(","):
                     hub_url = fresh()
-                    hub[w] = run_hub(hub_url, tmp, int(w), messages, args.size)
-                floor = run_floor(hub_url, fresh(), tmp, args.items, args.size)
+                    hub[w] = run_hub(hub_url, tmp, int(w), messages, args.size, stored)
+                floor = None if pagos else run_floor(hub_url, fresh(), tmp, args.items, args.size)
                 raw.append(run_raw(fresh(), tmp, messages, codec, args.size))
                 ceiling = sum(raw) / len(raw)
                 print(f"  raw ceiling: {ceiling:9,.0f} items/s (before {raw[0]:,.0f}, "
                       f"after {raw[1]:,.0f})")  # fmt: skip
-                print(f"  {label} write floor: {floor:9,.0f} items/s   raw {ceiling:9,.0f} "
-                      f"items/s   ratio {floor / ceiling:5.2f}")  # fmt: skip
+                if floor is not None:
+                    print(f"  {label} write floor: {floor:9,.0f} items/s   raw {ceiling:9,.0f} "
+                          f"items/s   ratio {floor / ceiling:5.2f}")  # fmt: skip
                 for w, rate in hub.items():
+                    of_floor = f"   of the floor {rate / floor:5.2f}" if floor else ""
                     print(f"  {label} hub --workers {w}: {rate:9,.0f} items/s   raw "
-                          f"{ceiling:9,.0f} items/s   ratio {rate / ceiling:5.2f}   "
-                          f"of the floor {rate / floor:5.2f}")  # fmt: skip
+                          f"{ceiling:9,.0f} items/s   ratio {rate / ceiling:5.2f}"
+                          f"{of_floor}")  # fmt: skip
             if not args.skip_latency:
                 run_latency(fresh(), tmp, codec, agreement, args.latency_seconds)
             print(f"{label}: load {_load_line()}")
