@@ -2,6 +2,11 @@
 
 The key is made on first use. Several hub processes may start at once: each writes a private
 temporary file and links it into place, so exactly one key wins and every process loads it.
+
+``sisi audit rotate-key`` (:mod:`hub.audit.rotation`) replaces both files with a new key, keeps
+every public key in ``hub-keys.jsonl`` (:mod:`hub.audit.keyring`) and the retired public keys in
+``retired/``, and keeps the secret of the audit log's CURP digests in ``pseudonym.key`` (it must
+not change with the key: :mod:`hub.audit.pseudonym`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from hub.agreements.keys import (
     public_key_from_str,
     public_key_of,
 )
+from hub.audit.pseudonym import carry_secret
 from hub.errors import ConfigurationError, SignatureError
 from hub.settings import Settings
 
@@ -27,6 +33,9 @@ __all__ = [
     "hub_public_key_path",
     "load_hub_public_key",
     "load_or_create_hub_key",
+    "pseudonym_secret_path",
+    "replace_file",
+    "write_new_file",
 ]
 
 
@@ -38,6 +47,31 @@ def hub_key_path(settings: Settings) -> Path:
 def hub_public_key_path(settings: Settings) -> Path:
     """Where the public key is written as ``ed25519:<base64>``: ``<data_dir>/keys/hub.pub``."""
     return settings.data_dir / "keys" / "hub.pub"
+
+
+def pseudonym_secret_path(settings: Settings) -> Path:
+    """The secret of the log's CURP digests, kept over key rotations: ``keys/pseudonym.key``."""
+    return settings.data_dir / "keys" / "pseudonym.key"
+
+
+def write_new_file(path: Path, data: bytes, mode: int) -> bool:
+    """Write ``data`` to ``path`` (with ``mode``) unless it exists; True when this call made it."""
+    return _write_new(path, data, mode)
+
+
+def replace_file(path: Path, data: bytes, mode: int) -> None:
+    """Replace ``path`` with ``data`` atomically (written and synced aside, then renamed)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).replace(path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def _write_new(path: Path, data: bytes, mode: int) -> bool:
@@ -62,8 +96,9 @@ def _write_new(path: Path, data: bytes, mode: int) -> bool:
 def _check_private(path: Path) -> None:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
+        what = "la clave privada del hub" if path.suffix == ".key" else "el archivo secreto"
         raise ConfigurationError(
-            f"la clave privada del hub tiene permisos {mode:o}: otros usuarios pueden leerla",
+            f"{what} tiene permisos {mode:o}: otros usuarios pueden leerlo",
             path=path,
             hint=f"ejecute 'chmod 600 {path}'",
         )
@@ -86,6 +121,18 @@ def load_or_create_hub_key(settings: Settings) -> Ed25519PrivateKey:
             path=public_path,
             hint="borre hub.pub para que se vuelva a escribir desde hub.key",
         )
+    secret_path = pseudonym_secret_path(settings)
+    if secret_path.exists():
+        _check_private(secret_path)
+        try:
+            carry_secret(key, bytes.fromhex(secret_path.read_text(encoding="ascii").strip()))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(
+                "pseudonym.key no tiene el secreto de las huellas de CURP (64 dígitos hex)",
+                path=secret_path,
+                hint="restáurelo de su respaldo: sin él las huellas de CURP de la bitácora ya no "
+                "coinciden con las nuevas",
+            ) from exc
     return key
 
 

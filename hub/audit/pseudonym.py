@@ -6,6 +6,9 @@ person``: there is no registry id to name), and an item whose agency uses the CU
 (``reference_id``). Both write ``HMAC-SHA256(curp)`` under a key derived from the hub's private
 key: the same CURP gives the same digest in every entry and worker, so an auditor holding the
 CURP (and the hub, its key) can find its entries, while the log alone reveals nothing.
+
+The secret outlives a rotation of the hub's key: the rotation keeps it in
+``<data_dir>/keys/pseudonym.key`` (see :func:`carry_secret`), so digests stay the same.
 """
 
 from __future__ import annotations
@@ -18,7 +21,13 @@ from typing import Final
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-__all__ = ["REFERENCE_PREFIX", "ReferenceMask", "curp_digest"]
+__all__ = [
+    "REFERENCE_PREFIX",
+    "ReferenceMask",
+    "carry_secret",
+    "curp_digest",
+    "pseudonym_secret",
+]
 
 #: How a reference that is a CURP appears in the audit log: the prefix, then 32 hex digits.
 REFERENCE_PREFIX: Final = "curp-hmac:"
@@ -27,7 +36,37 @@ _CURP: Final = re.compile(r"[A-Z][AEIOUX][A-Z]{2}\d{6}[HMX][A-Z]{5}[0-9A-Z]\d")
 _DOMAIN: Final = b"sisi-consulta-curp:"
 
 
+#: Secrets carried over a hub key rotation, by the raw public key of the key they go with.
+_CARRIED: dict[bytes, bytes] = {}
+
+
+def _public_raw(hub_key: Ed25519PrivateKey) -> bytes:
+    return hub_key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+
+
+def carry_secret(hub_key: Ed25519PrivateKey, secret: bytes) -> None:
+    """Use ``secret`` instead of the one derived from ``hub_key`` (after a key rotation).
+
+    The digests must not change when the hub's key does: idempotency keys of CURP folios and
+    every ``curp_hmac`` in the log were made with the first key's secret. ``hub.audit.keys``
+    calls this with ``<data_dir>/keys/pseudonym.key``, which a rotation writes.
+    """
+    if len(secret) != 32:
+        raise ValueError("a pseudonym secret is 32 bytes")
+    _CARRIED[_public_raw(hub_key)] = secret
+
+
+def pseudonym_secret(hub_key: Ed25519PrivateKey) -> bytes:
+    """The HMAC key of the digests: carried over a rotation, else derived from ``hub_key``."""
+    return _derived_key(hub_key)
+
+
 def _derived_key(hub_key: Ed25519PrivateKey) -> bytes:
+    carried = _CARRIED.get(_public_raw(hub_key)) if _CARRIED else None
+    if carried is not None:
+        return carried
     raw = hub_key.private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
     )

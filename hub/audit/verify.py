@@ -21,18 +21,22 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from itertools import islice
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from hub.agreements.keys import key_id, public_key_from_str, public_key_to_str
 from hub.audit.canonical import Canonicalizer
 from hub.audit.chain import GENESIS_HASH, AuditEntry, ChainHead, DamagedEntry
+from hub.audit.custody import ROTATED, Custody, HubKeys, KeyPeriod
+from hub.audit.findings import Break as _Break
+from hub.audit.findings import HeadRefusal, Problem
+from hub.audit.headcheck import check_head
 from hub.audit.signing import signature_valid
 
 __all__ = [
+    "HeadRefusal",
+    "HubKeys",
     "ListedRead",
     "Problem",
     "VerificationReport",
@@ -43,16 +47,6 @@ __all__ = [
 
 _CHUNK = 4096
 _PARALLEL_SIGNATURES = 64  # below this many signatures in a chunk, threads cost more than they save
-
-
-class Problem(StrEnum):
-    """Why an entry breaks the chain."""
-
-    EDITED = "editada"
-    DELETED = "borrada"
-    REORDERED = "reordenada"
-    FORGED = "falsificada"
-    TRUNCATED = "truncada"
 
 
 @dataclass(frozen=True)
@@ -67,8 +61,14 @@ class VerificationReport:
     reason: str | None = None
     #: sequence of the published head the log was checked against (None when none was given)
     published_sequence: int | None = None
-    #: how many distinct published heads the log was checked against
+    #: how many distinct published heads the log was checked against (and holds)
     published_count: int = 0
+    #: how many of them are of the old form (their signature covers only the hash)
+    published_old_form: int = 0
+    #: published heads refused as evidence (an old-form head whose sequence was changed)
+    refused_heads: tuple[HeadRefusal, ...] = ()
+    #: (first sequence, key id, rotation entry) of each hub key the walk found in force
+    keys: tuple[tuple[int, str, int | None], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -86,11 +86,29 @@ class VerificationReport:
                 if self.published_sequence
                 else ""
             )
+            if self.published_old_form:
+                published += (
+                    f" ({self.published_old_form} de forma antigua v1: su firma cubre sólo el "
+                    "hash, así que su número de secuencia lo confirma sólo la bitácora, no la "
+                    "firma)"
+                )
             return (
                 f"bitácora íntegra: {self.entries_checked} entradas verificadas, "
                 f"última {self.last_sequence} (hash {self.last_hash.hex()}){published}"
+                f"{self.render_keys()}"
             )
         return f"bitácora alterada en la entrada {self.first_bad_sequence}: {self.reason}"
+
+    def render_keys(self) -> str:
+        """The hub keys of the log and where each took over, when there was a rotation."""
+        if len(self.keys) <= 1:
+            return ""
+        parts = [
+            f"{key_id} desde la entrada {first}"
+            + ("" if rotation is None else f" (rotación en la entrada {rotation})")
+            for first, key_id, rotation in self.keys
+        ]
+        return "; llaves del hub: " + ", ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (hashes in hex)."""
@@ -104,14 +122,15 @@ class VerificationReport:
             "reason": self.reason,
             "published_sequence": self.published_sequence,
             "published_count": self.published_count,
+            "published_old_form": self.published_old_form,
+            "refused_heads": [
+                {"sequence": item.sequence, "reason": item.reason} for item in self.refused_heads
+            ],
+            "keys": [
+                {"first_sequence": first, "key_id": key_id, "rotation_sequence": rotation}
+                for first, key_id, rotation in self.keys
+            ],
         }
-
-
-@dataclass(frozen=True)
-class _Break:
-    sequence: int
-    problem: Problem
-    reason: str
 
 
 def _structure(
@@ -152,12 +171,31 @@ def _structure(
     return None
 
 
-def _forged(fingerprint: str, run_start: int, seq: int) -> _Break:
+def _forged(custody: Custody, entry: AuditEntry, key: KeyPeriod, run_start: int) -> _Break:
+    """Why the signature of ``entry`` (checked under ``key``, in force there) fails."""
+    seq = entry.sequence
+    assert entry.signature is not None
+    if entry.action == ROTATED:
+        return _Break(
+            seq,
+            Problem.FORGED,
+            f"la rotación de llave de la entrada {seq} no está firmada por la llave que retira "
+            f"({key.key_id}), la que estaba en vigor: rotación falsificada",
+        )
+    other = custody.other_signer(entry.entry_hash, entry.signature, besides=(key.key_id,))
+    if other is not None:
+        reason = (
+            f"la firma de la entrada {seq} es de la llave {other}, que no estaba en vigor en "
+            f"esta entrada (en vigor: {key.key_id}, desde la entrada {key.first_sequence}): se "
+            "borró una rotación de llave (HUB_KEY_ROTATED) anterior, o se firmó con una llave "
+            "retirada"
+        )
+        return _Break(run_start, Problem.FORGED, reason)
     if run_start == seq:
-        reason = f"su firma no es de la llave del hub ({fingerprint}); entrada falsificada"
+        reason = f"su firma no es de la llave del hub ({key.key_id}); entrada falsificada"
     else:
         reason = (
-            f"la firma de la entrada {seq} no es de la llave del hub ({fingerprint}), así que "
+            f"la firma de la entrada {seq} no es de la llave del hub ({key.key_id}), así que "
             f"ninguna firma válida cubre las entradas {run_start} a {seq}: lote reescrito o "
             "entrada falsificada"
         )
@@ -193,17 +231,18 @@ def _unsigned_tail(run_start: int, last: int, head: ChainHead | None) -> _Break:
 
 
 def _first_bad_signature(
-    key: Ed25519PublicKey, signed: list[AuditEntry], pool: ThreadPoolExecutor
+    signed: list[tuple[AuditEntry, KeyPeriod]], pool: ThreadPoolExecutor
 ) -> int | None:
-    """Index of the first entry of ``signed`` whose signature fails (halves checked in parallel).
+    """Index of the first entry of ``signed`` whose signature fails under the key in force
+    there (halves checked in parallel).
 
     Batch heads are few, so this is cheap; a log signed entry by entry still verifies, just slower.
     """
 
-    def first_bad(part: list[AuditEntry]) -> int | None:
-        for index, entry in enumerate(part):
+    def first_bad(part: list[tuple[AuditEntry, KeyPeriod]]) -> int | None:
+        for index, (entry, period) in enumerate(part):
             assert entry.signature is not None
-            if not signature_valid(key, entry.entry_hash, entry.signature):
+            if not signature_valid(period.key, entry.entry_hash, entry.signature):
                 return index
         return None
 
@@ -218,7 +257,7 @@ def _first_bad_signature(
 
 def verify_chain(
     entries: Iterable[AuditEntry],
-    public_key: Ed25519PublicKey | str,
+    public_key: Ed25519PublicKey | str | HubKeys,
     *,
     expected_head: ChainHead | None = None,
     published_head: ChainHead | None = None,
@@ -227,35 +266,43 @@ def verify_chain(
 ) -> VerificationReport:
     """Walk ``entries`` in sequence order and report the first broken one (streams; stops there).
 
-    ``public_key`` is the hub's key (object or ``ed25519:...`` text). Every entry must link to
-    the previous one and hash to its ``entry_hash``; every signature present must be the hub's;
-    and the log must end in a signed entry (a batch head), since the signatures are what make a
-    rewritten chain detectable. ``expected_head``, when given, must be reached exactly: a log
-    shorter than it was cut at the end. ``published_head``, a head the hub published (and
-    someone kept outside the hub), must be in the log exactly: its signature is the hub's and the
-    entry with its sequence has its hash. The log may have grown past it; a log that ends before
-    it, or holds another entry there, was cut and re-headed or rewritten. ``published_heads``:
-    several such heads (e.g. every head a public topic holds), each checked the same way; the
-    failing one with the lowest sequence is reported. Checking the older ones too is what catches
-    a log cut, re-headed and then grown again by the hub, whose newer heads describe the new
-    chain. ``require_signed_end=False`` checks a prefix (e.g. a topic read while a batch is still
-    arriving) without that last rule.
+    ``public_key`` is the hub's key (object or ``ed25519:...`` text) or, for a log whose key was
+    rotated, :class:`HubKeys`: the key in force at entry 1 and the keys the verifier trusts.
+    Every entry must link to the previous one and hash to its ``entry_hash``; every signature
+    present must be the one of the hub key in force at that entry; each ``HUB_KEY_ROTATED``
+    entry must retire the key in force and be signed by it, and puts its new key in force from
+    the next entry on (:mod:`hub.audit.custody`); a trusted key must have signed something
+    checked; and the log must end in a signed entry (a batch head), since the signatures are
+    what make a rewritten chain detectable. ``expected_head``, when given, must be reached
+    exactly: a log shorter than it was cut at the end. ``published_head``, a head the hub
+    published (and someone kept outside the hub), must be in the log exactly: its signature is
+    the hub's and the entry with its sequence has its hash. The log may have grown past it; a log
+    that ends before it, or holds another entry there, was cut and re-headed or rewritten.
+    ``published_heads``: several such heads (e.g. every head a public topic holds), each checked
+    the same way; the failing one with the lowest sequence is reported. Checking the older ones
+    too is what catches a log cut, re-headed and then grown again by the hub, whose newer heads
+    describe the new chain. A published head of the old form whose hash is in the log at another
+    sequence was relabelled: it is refused (``refused_heads``), the log is not at fault
+    (:mod:`hub.audit.headcheck`). ``require_signed_end=False`` checks a prefix (e.g. a topic
+    read while a batch is still arriving) without that last rule.
 
     On failure the report's ``entries_checked``/``last_sequence`` stop before the first entry
     that can no longer be vouched for (``first_bad_sequence``).
     """
-    key = public_key_from_str(public_key) if isinstance(public_key, str) else public_key
-    fingerprint = key_id(public_key_to_str(key))
+    keys = public_key if isinstance(public_key, HubKeys) else HubKeys.of(public_key)
+    custody = Custody(keys)
     canon = Canonicalizer()
     last_sequence, last_hash, checked = 0, GENESIS_HASH, 0
     covered_sequence, covered_hash = 0, GENESIS_HASH  # last entry proven by a hub signature
     hash_at_head: bytes | None = None
     distinct = {
-        (head.sequence, head.entry_hash, head.signature): head
+        (head.sequence, head.entry_hash, head.signature, head.head_signature or b""): head
         for head in (*published_heads, *(() if published_head is None else (published_head,)))
     }
     published = [distinct[item] for item in sorted(distinct)]
     wanted = sorted({head.sequence for head in published})
+    old_form = {head.entry_hash for head in published if head.head_signature is None}
+    found_at: dict[bytes, int] = {}  # where the hashes of old-form published heads are
     hash_at: dict[int, bytes] = {}  # entry hash at each published head's sequence
     previous_entry: AuditEntry | None = None  # the entry before the one being checked
     iterator: Iterator[AuditEntry] = iter(entries)
@@ -263,6 +310,7 @@ def verify_chain(
         while chunk := list(islice(iterator, _CHUNK)):
             broken: _Break | None = None
             good: list[AuditEntry] = []
+            signed: list[tuple[AuditEntry, KeyPeriod]] = []
             expected, prev = last_sequence + 1, last_hash
             for entry in chunk:
                 broken = _structure(entry, expected, prev, canon)
@@ -277,19 +325,29 @@ def verify_chain(
                         good.pop()
                 if broken is not None:
                     break
+                period = custody.in_force
+                if entry.action == ROTATED:
+                    rotation = custody.rotation_problem(entry)
+                    if rotation is not None:
+                        broken = _Break(entry.sequence, Problem.FORGED, rotation)
+                        break
                 good.append(entry)
+                if entry.signature is not None:
+                    signed.append((entry, period))
                 previous_entry = entry
                 expected, prev = entry.sequence + 1, entry.entry_hash
-            signed = [entry for entry in good if entry.signature is not None]
-            bad = _first_bad_signature(key, signed, pool)
+            bad = _first_bad_signature(signed, pool)
             if bad is not None:
                 if bad:
-                    before = signed[bad - 1]
+                    before = signed[bad - 1][0]
                     covered_sequence, covered_hash = before.sequence, before.entry_hash
-                forged = _forged(fingerprint, covered_sequence + 1, signed[bad].sequence)
+                entry, period = signed[bad]
+                forged = _forged(custody, entry, period, covered_sequence + 1)
                 return _failed(covered_sequence, covered_sequence, covered_hash, forged)
+            custody.signers.update(period.key_id for _, period in signed)
             if signed:
-                covered_sequence, covered_hash = signed[-1].sequence, signed[-1].entry_hash
+                last_signed = signed[-1][0]
+                covered_sequence, covered_hash = last_signed.sequence, last_signed.entry_hash
             checked += len(good)
             if good:
                 last_sequence, last_hash = good[-1].sequence, good[-1].entry_hash
@@ -302,32 +360,57 @@ def verify_chain(
                 high = bisect_right(wanted, good[-1].sequence)
                 for sequence in wanted[low:high]:
                     hash_at[sequence] = good[sequence - first].entry_hash
+                if old_form:
+                    for entry in good:
+                        if entry.entry_hash in old_form:
+                            found_at.setdefault(entry.entry_hash, entry.sequence)
             if broken is not None:
                 return _failed(checked, last_sequence, last_hash, broken)
     if require_signed_end and covered_sequence < last_sequence:
         tail = _unsigned_tail(covered_sequence + 1, last_sequence, expected_head)
         return _failed(covered_sequence, covered_sequence, covered_hash, tail)
+    history = tuple(custody.history())
     if expected_head is not None:
-        head_break = _check_head(expected_head, key, fingerprint, last_sequence, hash_at_head)
-        if head_break is not None:
-            return _failed(checked, last_sequence, last_hash, head_break)
-    newest = published[-1].sequence if published else None
+        head_break = check_head(expected_head, custody, last_sequence, hash_at_head, found_at)
+        if isinstance(head_break, _Break):
+            return replace(_failed(checked, last_sequence, last_hash, head_break), keys=history)
+    refused: list[HeadRefusal] = []
+    accepted: list[ChainHead] = []
     for head in published:
-        published_break = _check_head(
-            head, key, fingerprint, last_sequence, hash_at.get(head.sequence), published=True
+        found = check_head(
+            head, custody, last_sequence, hash_at.get(head.sequence), found_at, published=True
         )
-        if published_break is not None:
+        if isinstance(found, HeadRefusal):
+            refused.append(found)
+            continue
+        if found is not None:
             return replace(
-                _failed(checked, last_sequence, last_hash, published_break),
-                published_sequence=newest,
+                _failed(checked, last_sequence, last_hash, found),
+                published_sequence=published[-1].sequence,
                 published_count=len(published),
+                keys=history,
             )
+        accepted.append(head)
+    if covered_sequence and not custody.proven():
+        trusted = ", ".join(custody.trusted_ids())
+        chain = " → ".join(key_id for _, key_id, _ in history)
+        unproven = _Break(
+            1,
+            Problem.FORGED,
+            f"ninguna firma de la bitácora es de una llave de confianza ({trusted}): sus firmas "
+            f"son de las llaves {chain}, y nombrar una llave no prueba nada; bitácora de otro hub "
+            "o falsificada, o se indicó otra llave",
+        )
+        return replace(_failed(0, 0, GENESIS_HASH, unproven), keys=history)
     return VerificationReport(
         checked,
         last_sequence,
         last_hash,
-        published_sequence=newest,
-        published_count=len(published),
+        published_sequence=max((head.sequence for head in accepted), default=None),
+        published_count=len(accepted),
+        published_old_form=sum(head.head_signature is None for head in accepted),
+        refused_heads=tuple(refused),
+        keys=history,
     )
 
 
@@ -342,59 +425,6 @@ def _failed(
         problem=broken.problem,
         reason=broken.reason,
     )
-
-
-def _check_head(
-    head: ChainHead,
-    key: Ed25519PublicKey,
-    fingerprint: str,
-    last_sequence: int,
-    hash_at_head: bytes | None,
-    *,
-    published: bool = False,
-) -> _Break | None:
-    """Whether the verified log reaches ``head`` exactly (the stored head, or a published one)."""
-    if head.sequence == 0:
-        return None
-    which = "publicada" if published else "registrada"
-    if not signature_valid(key, head.entry_hash, head.signature):
-        return _Break(
-            head.sequence,
-            Problem.FORGED,
-            f"la firma de la cabeza {which} de la cadena (entrada {head.sequence}) no es de la "
-            f"llave del hub ({fingerprint})",
-        )
-    if last_sequence < head.sequence:
-        missing = (
-            f"{last_sequence + 1}"
-            if last_sequence + 1 == head.sequence
-            else f"{last_sequence + 1} a {head.sequence}"
-        )
-        if published and last_sequence == 0:
-            reason = (
-                f"la bitácora está vacía pero se publicó la cabeza {head.sequence}; "
-                "se borró toda la bitácora"
-            )
-        elif published:
-            reason = (
-                f"la bitácora termina en la entrada {last_sequence} pero se publicó la cabeza "
-                f"{head.sequence}; se borraron las entradas {missing} del final"
-            )
-        else:
-            reason = (
-                f"la bitácora termina en la entrada {last_sequence} pero la cabeza registrada es "
-                f"la {head.sequence}; se borraron las entradas {missing} del final"
-            )
-        return _Break(last_sequence + 1, Problem.TRUNCATED, reason)
-    if hash_at_head != head.entry_hash:
-        reason = (
-            f"la entrada {head.sequence} no coincide con la cabeza publicada (su hash es otro); "
-            "la bitácora fue reescrita desde esa entrada o antes"
-            if published
-            else "su hash no coincide con el de la cabeza registrada; la bitácora fue reescrita"
-        )
-        return _Break(head.sequence, Problem.EDITED, reason)
-    return None
 
 
 def people_digest(person_ids: Iterable[str]) -> str:
