@@ -33,6 +33,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    inspect,
     or_,
     select,
     type_coerce,
@@ -311,13 +312,22 @@ class AuditLogDamagedError(SisiError):
     """The log cannot be extended as it stands (its head row is missing): nothing is recorded."""
 
 
-def _head_to_extend(conn: Connection, *, for_update: bool) -> ChainHead:
+def _head_columns(conn: Connection) -> list[Column[Any]]:
+    """The columns of ``audit_chain_head`` the database has: a database not yet migrated to 0011
+    (a preserved copy being verified, an older hub's) has no head signature."""
+    present = {column["name"] for column in inspect(conn).get_columns("audit_chain_head")}
+    return [column for column in audit_chain_head.columns if column.name in present]
+
+
+def _head_to_extend(
+    conn: Connection, *, for_update: bool, columns: Sequence[Column[Any]] | None = None
+) -> ChainHead:
     """The stored head the next batch follows (locked on PostgreSQL when ``for_update``).
 
     The row is made by the migration and only ever updated; without it the chain cannot go on,
     and guessing where it ended would hide a cut: the append fails with a clear error instead.
     """
-    query = select(audit_chain_head).where(audit_chain_head.c.id == 1)
+    query = select(*(columns or audit_chain_head.columns)).where(audit_chain_head.c.id == 1)
     row = conn.execute(query.with_for_update() if for_update else query).one_or_none()
     if row is None:
         raise AuditLogDamagedError(
@@ -330,13 +340,15 @@ def _head_to_extend(conn: Connection, *, for_update: bool) -> ChainHead:
 
 
 def _head_of(row: Row[Any]) -> ChainHead:
+    fields = row._mapping
+    head_signature = fields.get("head_signature")
     return ChainHead(
         row.sequence,
         bytes(row.entry_hash),
         bytes(row.signature),
         _utc(row.recorded_at),
-        None if row.head_signature is None else bytes(row.head_signature),
-        row.key_id,
+        None if head_signature is None else bytes(head_signature),
+        fields.get("key_id"),
     )
 
 
@@ -373,6 +385,7 @@ class AuditLog:
         self._sign_each = sign_each_entry
         self._sqlite = engine.dialect.name == "sqlite"
         self._mask: ReferenceMask | None = None
+        self._head_columns: list[Column[Any]] | None = None  # read once (before 0011: fewer)
         self._sign_all: Callable[[Sequence[bytes]], list[bytes]] = lambda hashes: sign_hashes(
             self._key, hashes, self._threads
         )
@@ -450,7 +463,7 @@ class AuditLog:
             fresh, keys = self._not_yet_logged(conn, batch)
             if not fresh:
                 return []
-            head = _head_to_extend(conn, for_update=False)
+            head = _head_to_extend(conn, for_update=False, columns=self._columns(conn))
             return self._write(conn, head, fresh, keys)
         return self._append_locked(conn, batch, for_update=True, raw_savepoint=False)
 
@@ -486,7 +499,7 @@ class AuditLog:
         raw_savepoint: bool,
         next_key: Ed25519PrivateKey | None = None,
     ) -> list[AuditEntry]:
-        head = _head_to_extend(conn, for_update=for_update)
+        head = _head_to_extend(conn, for_update=for_update, columns=self._columns(conn))
         keys = [event.idempotency_key for event in batch]
         present = [key for key in keys if key is not None]
         if len(set(present)) == len(present) and not self._logged(conn, present[:1]):
@@ -502,6 +515,11 @@ class AuditLog:
         if not fresh:
             return []
         return self._write(conn, head, fresh, fresh_keys, next_key)
+
+    def _columns(self, conn: Connection) -> list[Column[Any]]:
+        if self._head_columns is None:
+            self._head_columns = _head_columns(conn)
+        return self._head_columns
 
     def _write(
         self,
@@ -524,21 +542,23 @@ class AuditLog:
         )
         _insert(conn, entries, details, keys)
         last = entries[-1]
-        head_signature, signer_id = sign_head(
-            next_key or self._key, last.sequence, last.entry_hash, last.recorded_at
-        )
-        conn.execute(
-            update(audit_chain_head)
-            .where(audit_chain_head.c.id == 1)
-            .values(
-                sequence=last.sequence,
-                entry_hash=last.entry_hash,
-                signature=last.signature,
-                recorded_at=last.recorded_at,
-                head_signature=head_signature,
-                key_id=signer_id,
+        values: dict[str, object] = {
+            "sequence": last.sequence,
+            "entry_hash": last.entry_hash,
+            "signature": last.signature,
+            "recorded_at": last.recorded_at,
+        }
+        if len(self._columns(conn)) == len(audit_chain_head.columns):
+            values["head_signature"], values["key_id"] = sign_head(
+                next_key or self._key, last.sequence, last.entry_hash, last.recorded_at
             )
-        )
+        elif next_key is not None:
+            raise AuditLogDamagedError(
+                "la base de datos no tiene las columnas de la cabeza firmada (migración 0011): "
+                "no se puede rotar la llave del hub",
+                hint="aplique las migraciones del hub (hub.db.migrate) y vuelva a intentar",
+            )
+        conn.execute(update(audit_chain_head).where(audit_chain_head.c.id == 1).values(values))
         return entries
 
     def _logged(self, conn: Connection, keys: list[str]) -> bool:
@@ -702,7 +722,8 @@ class AuditLog:
 
 def read_head(conn: Connection) -> ChainHead:
     """The chain head as stored next to the log."""
-    row = conn.execute(select(audit_chain_head).where(audit_chain_head.c.id == 1)).one_or_none()
+    query = select(*_head_columns(conn)).where(audit_chain_head.c.id == 1)
+    row = conn.execute(query).one_or_none()
     if row is None or row.sequence == 0:
         return ChainHead(0, GENESIS_HASH, b"", None)
     return _head_of(row)
