@@ -119,6 +119,10 @@ def test_deleted_last_batch_and_head_moved_back_needs_the_published_head(
             text("UPDATE audit_chain_head SET sequence = 4, entry_hash = :h, signature = :s"),
             {"h": older.entry_hash, "s": older.signature},
         )
+    # the head signature still covers entry 8: moving the head back without it shows
+    assert check(log).problem == Problem.FORGED
+    with audit_engine.begin() as conn:  # an attacker who also drops it (a head of the old form)
+        conn.execute(text("UPDATE audit_chain_head SET head_signature = NULL, key_id = NULL"))
     assert check(log).ok  # a clean cut at a batch boundary looks whole from inside the database
     report = verify_chain(log.iter_entries(), log.public_key, expected_head=published)
     assert (report.first_bad_sequence, report.problem) == (5, Problem.TRUNCATED)
