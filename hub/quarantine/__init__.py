@@ -28,6 +28,7 @@ from hub.quarantine.store import (
     mark_replayed,
     reclaim_replay,
     release_replay,
+    replayed_copies,
 )
 from hub.quarantine.tables import quarantine_entries, quarantine_messages
 
@@ -57,4 +58,5 @@ __all__ = [
     "quarantine_record",
     "reclaim_replay",
     "release_replay",
+    "replayed_copies",
 ]

@@ -57,6 +57,7 @@ from hub.quarantine.store import (
     get_item,
     reclaim_replay,
     release_replay,
+    replayed_copies,
 )
 from hub.worker.publisher import Publisher
 
@@ -241,6 +242,20 @@ def check_replayable(
         refusal = _processed_replay(engine, item) or refusal
     if refusal is not None:
         raise refusal
+    if item.status == "PENDIENTE":
+        with engine.connect() as conn:
+            copies = replayed_copies(conn, item.message_row)
+        if copies and replay_outcome(engine, item) is None:
+            first = copies[0]
+            ids = ", ".join(str(c.id) for c in copies)
+            raise ReplayRefusedError(
+                f"la entrada {item.id} es otra copia del conjunto {item.message_id}, que ya se "
+                f"reenvió ({first.replayed_at}, {first.replayed_by}; entradas {ids} en "
+                "REENVIADO) y el hub aún no lo procesa: reenviarla publicaría el conjunto dos "
+                "veces",
+                hint="espere el acuse de ese reenvío; si el broker se reinició y lo perdió, "
+                f"reenvíelo con 'sisi quarantine replay {first.id} --again'",
+            )
     if again and item.status == "PENDIENTE":
         raise ReplayRefusedError(
             f"la entrada {item.id} no se ha reenviado: --again sólo vuelve a publicar un "

@@ -32,6 +32,7 @@ __all__ = [
     "mark_replayed",
     "reclaim_replay",
     "release_replay",
+    "replayed_copies",
 ]
 
 
@@ -273,16 +274,46 @@ def items_at(
     return [_item(row, True) for row in conn.execute(query.order_by(quarantine_entries.c.id))]
 
 
-def claim_replay(conn: Connection, message_row: int, actor: str, at: dt.datetime) -> bool:
-    """Mark a quarantined message as replayed in the caller's transaction; False when it
-    already was (another operator claimed it first: only one replay publishes)."""
+def _copies(message_row: int) -> Any:
+    """The quarantined copies of the message at ``message_row``: the same agreement, message id
+    and value bytes (the agency's outbox sent it again; re-signed copies differ only in their
+    headers). The row itself included."""
     m = quarantine_messages.c
-    result = conn.execute(
-        update(quarantine_messages)
-        .where(m.id == message_row, m.status == "PENDIENTE")
-        .values(status="REENVIADO", replayed_at=at, replayed_by=actor)
+    original = quarantine_messages.alias("original")
+
+    def of_original(column: str) -> Any:
+        return select(original.c[column]).where(original.c.id == message_row).scalar_subquery()
+
+    return (m.id == message_row) | (
+        (m.agreement_id == of_original("agreement_id"))
+        & (m.message_id == of_original("message_id"))
+        & (m.value == of_original("value"))
     )
-    return bool(result.rowcount)
+
+
+def claim_replay(conn: Connection, message_row: int, actor: str, at: dt.datetime) -> bool:
+    """Mark a quarantined message, and every pending copy of it, as replayed in the caller's
+    transaction; False when it already was (another operator claimed it, or one of its copies,
+    first: only one replay publishes).
+
+    One statement: concurrent claims of two copies serialize on the rows they both update, and
+    the second finds none PENDIENTE.
+    """
+    m = quarantine_messages.c
+    claimed = conn.execute(
+        update(quarantine_messages)
+        .where(m.status == "PENDIENTE", _copies(message_row))
+        .values(status="REENVIADO", replayed_at=at, replayed_by=actor)
+        .returning(m.id)
+    ).scalars()
+    return message_row in set(claimed)
+
+
+def replayed_copies(conn: Connection, message_row: int) -> list[QuarantinedItem]:
+    """The other copies of this message already REENVIADO (their replay may be on its way)."""
+    m = quarantine_messages.c
+    query = _query(False).where(_copies(message_row), m.id != message_row, m.status == "REENVIADO")
+    return [_item(row, False) for row in conn.execute(query.order_by(m.id))]
 
 
 def reclaim_replay(
@@ -304,20 +335,21 @@ def reclaim_replay(
 
 
 def release_replay(conn: Connection, message_row: int, actor: str, at: dt.datetime) -> bool:
-    """Undo :func:`claim_replay` (its publication failed): PENDIENTE again; False when the row
-    is not the claim made by ``actor`` at ``at``."""
+    """Undo :func:`claim_replay` (its publication failed): PENDIENTE again, the copies it
+    marked too; False when the row is not the claim made by ``actor`` at ``at``."""
     m = quarantine_messages.c
-    result = conn.execute(
+    released = conn.execute(
         update(quarantine_messages)
         .where(
-            m.id == message_row,
+            _copies(message_row),
             m.status == "REENVIADO",
             m.replayed_by == actor,
             m.replayed_at == at,
         )
         .values(status="PENDIENTE", replayed_at=None, replayed_by=None)
-    )
-    return bool(result.rowcount)
+        .returning(m.id)
+    ).scalars()
+    return message_row in set(released)
 
 
 def mark_replayed(engine: Engine, message_row: int, actor: str, at: dt.datetime) -> bool:

@@ -306,3 +306,41 @@ def _replay_again(hub: Hub, entry: int, publisher: RecordingPublisher) -> None:
         again=True,
         today=TODAY,
     )
+
+
+def test_two_copies_of_one_refused_set_are_replayed_once(hub: Hub, tmp_path: Path) -> None:
+    """The agency's outbox sent the set twice while it could not be authenticated: two entries.
+
+    Replaying one marks the other (same agreement, message id and bytes) as replayed with it, and
+    a copy quarantined later is refused while the first replay waits for the hub.
+    """
+    directory = hub.settings.agreements_dir
+    record = change_set(PAM, [item(33)])
+    value, headers = sealed(hub.engine, record)
+
+    def refused_copy(offset: int) -> int:
+        shutil.move(directory / PAM_FILE, tmp_path / PAM_FILE)
+        assert hub.pipeline.gatekeeper.refresh(force=True)
+        hub.pipeline.process(KafkaMessage(topic_of(PAM), 0, offset, value, tuple(headers)))
+        shutil.move(tmp_path / PAM_FILE, directory / PAM_FILE)
+        assert hub.pipeline.gatekeeper.refresh(force=True)
+        return max(i.id for i in list_items(hub.engine))
+
+    first, second = refused_copy(700), refused_copy(701)
+    publisher = RecordingPublisher()
+    _replay(hub, second, publisher)
+    assert [get_item(hub.engine, e).status for e in (first, second)] == ["REENVIADO"] * 2
+    code, _, err = _run(hub, "quarantine", "replay", str(first), "--yes", "--purpose", "copia")
+    assert code == 1 and "ya se reenvió" in err
+
+    third = refused_copy(702)  # sent again before the hub read the replay
+    code, _, err = _run(hub, "quarantine", "replay", str(third), "--yes", "--purpose", "copia")
+    assert code == 1 and f"entradas {first}, {second} en REENVIADO" in err, err
+    assert f"replay {first} --again" in err
+    assert get_item(hub.engine, third).status == "PENDIENTE"
+    assert len(publisher.records) == 1 and len(_replayed_entries(hub)) == 1
+
+    outcome = hub.pipeline.process(KafkaMessage(topic_of(PAM), 0, 703, value, tuple(headers)))
+    assert outcome.status == "ACCEPTED"  # the replay arrives: now every copy is answered
+    code, _, err = _run(hub, "quarantine", "replay", str(third), "--yes", "--purpose", "copia")
+    assert code == 1 and "ya se procesó" in err
