@@ -344,3 +344,56 @@ def test_two_copies_of_one_refused_set_are_replayed_once(hub: Hub, tmp_path: Pat
     assert outcome.status == "ACCEPTED"  # the replay arrives: now every copy is answered
     code, _, err = _run(hub, "quarantine", "replay", str(third), "--yes", "--purpose", "copia")
     assert code == 1 and "ya se procesó" in err
+
+
+def test_two_copies_replayed_at_once_publish_once(hub: Hub, tmp_path: Path) -> None:
+    import threading
+
+    from hub.quarantine.replay import ReplayRefusedError
+
+    directory = hub.settings.agreements_dir
+    shutil.move(directory / PAM_FILE, tmp_path / PAM_FILE)
+    assert hub.pipeline.gatekeeper.refresh(force=True)
+    value, headers = sealed(hub.engine, change_set(PAM, [item(34)]))
+    for offset in (800, 801, 802):
+        hub.pipeline.process(KafkaMessage(topic_of(PAM), 0, offset, value, tuple(headers)))
+    shutil.move(tmp_path / PAM_FILE, directory / PAM_FILE)
+    assert hub.pipeline.gatekeeper.refresh(force=True)
+    copies = sorted(i.id for i in list_items(hub.engine))
+    for _ in range(5):
+        publisher = RecordingPublisher()
+        barrier = threading.Barrier(len(copies))
+        results: list[object] = []
+
+        def run(
+            entry: int,
+            actor: str,
+            barrier: threading.Barrier = barrier,
+            publisher: RecordingPublisher = publisher,
+            results: list[object] = results,
+        ) -> None:
+            barrier.wait()
+            try:
+                results.append(_replay(hub, entry, publisher, actor))
+            except ReplayRefusedError as exc:
+                results.append(exc)
+
+        threads = [
+            threading.Thread(target=run, args=(entry, f"op{n}")) for n, entry in enumerate(copies)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        refused = [r for r in results if isinstance(r, ReplayRefusedError)]
+        assert len(results) == 3 and len(refused) == 2, results
+        assert len(publisher.records) == 1
+        assert {get_item(hub.engine, e).status for e in copies} == {"REENVIADO"}
+        with hub.engine.begin() as conn:  # as if never replayed, for the next round
+            conn.execute(
+                text(
+                    "update quarantine_messages set status = 'PENDIENTE', replayed_at = null, "
+                    "replayed_by = null"
+                )
+            )
+    assert len(_replayed_entries(hub)) == 5
