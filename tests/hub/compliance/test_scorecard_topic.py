@@ -11,7 +11,7 @@ from io import BytesIO
 from typing import Any
 
 from click.testing import CliRunner
-from confluent_kafka import Consumer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from fastavro import parse_schema, schemaless_reader
 
 from hub.broker import EmbeddedBroker, TopicSpec, ensure_topics
@@ -35,11 +35,11 @@ def _read_all(servers: str, expected: int) -> list[tuple[bytes, bytes]]:
         {
             "bootstrap.servers": servers,
             "group.id": f"lector-{uuid.uuid4().hex[:8]}",
-            "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
         }
     )
-    consumer.subscribe([PUBLIC_SCORECARDS])
+    # assigned, not subscribed: a public reader needs no consumer group (and no rebalance wait)
+    consumer.assign([TopicPartition(PUBLIC_SCORECARDS, 0, OFFSET_BEGINNING)])
     found: list[tuple[bytes, bytes]] = []
     deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=60)
     try:
