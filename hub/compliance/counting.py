@@ -12,7 +12,8 @@ nobody can spoil an agency's figures by writing to its topic):
   topic) adds only to the hub-side ``replays`` and ``replayed_items``;
 - a refusal **before authentication** (FIRMA_INVALIDA, TOPICO_INCORRECTO, CONVENIO_DESCONOCIDO)
   counts in ``unverified_rejections`` under the agreement its header *claims* (or
-  :data:`UNKNOWN_AGREEMENT`), apart from the agreement's own figures.
+  :data:`UNKNOWN_AGREEMENT`), apart from the agreement's own figures; CONVENIO_DADO_DE_BAJA under
+  the removed agreement's id (one the audit log knows, never any string a sender writes).
 
 **Lag** is measured per *accepted* item as the hub's clock when it processed the message minus
 the start of the item's ``effective_date`` (00:00 in central Mexico time, UTC-06:00, the
