@@ -62,6 +62,7 @@ from hub.quarantine.store import (
 from hub.worker.publisher import Publisher
 
 __all__ = [
+    "REPLAY_HEADER",
     "ReplayRefusedError",
     "check_purpose",
     "check_replayable",
@@ -77,6 +78,10 @@ class ReplayRefusedError(SisiError):
     exit_code = 1
 
 
+#: Added to a replayed message (the quarantine entry it comes from): the value and every other
+#: header stay as they were read (the signature covers the value only), and a replay that comes
+#: back to quarantine is told from a copy the agency sent.
+REPLAY_HEADER: Final = "sisi-replay-of"
 _NEW_SET: Final = "la dependencia lo envía en un conjunto nuevo, firmado (con un message_id nuevo)"
 #: Why an item refused inside a processed set is not replayed, and what to do, by reason code.
 _ITEM_CAUSES: Final[dict[str, tuple[str, str]]] = {
@@ -245,7 +250,10 @@ def check_replayable(
     if item.status == "PENDIENTE":
         with engine.connect() as conn:
             copies = replayed_copies(conn, item.message_row)
-        if copies and replay_outcome(engine, item) is None:
+        # an entry that is a replay back in quarantine (refused again, e.g. before the hub
+        # reloaded the fixed agreement) was read: replaying it publishes the set once more
+        came_back = REPLAY_HEADER in headers_dict(item.headers)
+        if copies and not came_back and replay_outcome(engine, item) is None:
             first = copies[0]
             ids = ", ".join(str(c.id) for c in copies)
             raise ReplayRefusedError(
@@ -397,7 +405,9 @@ def replay(
             hint="consulte el acuse del reenvío en el tema de acuses del convenio",
         )
     try:
-        headers = [(name, raw) for name, raw in item.headers if raw is not None]
+        headers = [
+            (name, raw) for name, raw in item.headers if raw is not None and name != REPLAY_HEADER
+        ] + [(REPLAY_HEADER, str(item.id).encode())]
         publisher.publish(item.topic, item.value or b"", headers)
         publisher.flush()
     except Exception as exc:  # BrokerError from flush, KafkaException from produce

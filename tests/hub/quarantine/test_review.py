@@ -397,3 +397,36 @@ def test_two_copies_replayed_at_once_publish_once(hub: Hub, tmp_path: Path) -> N
                 )
             )
     assert len(_replayed_entries(hub)) == 5
+
+
+def test_a_replay_that_came_back_refused_can_be_replayed_once_fixed(
+    hub: Hub, tmp_path: Path
+) -> None:
+    """The operator put the agreement back and replayed before the hub reloaded it: the replay
+    is refused again (a new entry); once the hub has the agreement, that entry is replayed."""
+    directory = hub.settings.agreements_dir
+    shutil.move(directory / PAM_FILE, tmp_path / PAM_FILE)
+    assert hub.pipeline.gatekeeper.refresh(force=True)
+    record = change_set(PAM, [item(35)])
+    value, headers = sealed(hub.engine, record)
+    hub.pipeline.process(KafkaMessage(topic_of(PAM), 0, 950, value, tuple(headers)))
+    (first,) = [i.id for i in list_items(hub.engine)]
+    shutil.move(tmp_path / PAM_FILE, directory / PAM_FILE)  # the hub has not looked yet
+
+    publisher = RecordingPublisher()
+    _replay(hub, first, publisher)
+    (sent,) = publisher.records
+    back = hub.pipeline.process(KafkaMessage(sent.topic, 0, 951, sent.value, sent.headers))
+    assert back.reason_code == "CONVENIO_DESCONOCIDO"
+    second = max(i.id for i in list_items(hub.engine))
+
+    assert hub.pipeline.gatekeeper.refresh(force=True)
+    again = RecordingPublisher()
+    _replay(hub, second, again)
+    (sent,) = again.records
+    done = hub.pipeline.process(KafkaMessage(sent.topic, 0, 952, sent.value, sent.headers))
+    assert done.status == "ACCEPTED"
+    _, out, _ = _run(hub, "quarantine", "list", "--message", str(record["message_id"]))
+    assert [line.split()[-2:] for line in out.splitlines()] == [["acuse", "ACCEPTED"]] * 2
+    assert dict(sent.headers)["sisi-replay-of"] == str(second).encode()
+    assert get_item(hub.engine, first).value == sent.value
