@@ -38,6 +38,8 @@ def _signature_break(head: ChainHead, custody: Custody, which: str, last: int) -
             valid = signature_valid(key, head.entry_hash, head.signature)
         if valid:
             custody.signers.add(fingerprint(key))
+            if form is HeadForm.SIGNED_HEAD:
+                return _batch_signature_break(head, custody, which, last)
             return None
     ids = [fingerprint(key) for key in keys]
     in_force = ", ".join(ids)
@@ -68,6 +70,25 @@ def _signature_break(head: ChainHead, custody: Custody, which: str, last: int) -
     else:
         reason = f"{where} no es de la llave del hub en vigor en esa entrada ({in_force})"
     return Break(head.sequence, Problem.FORGED, reason)
+
+
+def _batch_signature_break(
+    head: ChainHead, custody: Custody, which: str, last: int
+) -> Break | None:
+    """A signed head also carries its entry's batch signature (``signature``, for v1 readers):
+    it must be the one of the key in force at that entry too."""
+    in_log = head.sequence <= last
+    keys = [custody.period_at(head.sequence).key] if in_log else custody.every_key()
+    if any(signature_valid(key, head.entry_hash, head.signature) for key in keys):
+        return None
+    in_force = ", ".join(fingerprint(key) for key in keys)
+    return Break(
+        head.sequence,
+        Problem.FORGED,
+        f"la firma de la cabeza {which} de la entrada {head.sequence} (su campo signature, la "
+        f"firma del lote sobre el hash) no es de la llave del hub en vigor en esa entrada "
+        f"({in_force}); la cabeza fue alterada",
+    )
 
 
 def check_head(

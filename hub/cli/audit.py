@@ -1,26 +1,27 @@
 """``sisi audit``: verify the hub's hash-chained audit log, show its head and its latest entries,
-and answer a person's "who read my data" (``reads``)."""
+answer a person's "who read my data" (``reads``), and rotate the hub's key (``rotate-key``,
+``keys``)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import json
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
 import click
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from hub.agreements.keys import key_id, public_key_from_str, public_key_to_str
-from hub.audit.chain import GENESIS_HASH, Action, AuditEntry, ChainHead
+from hub.agreements.keys import key_id, public_key_to_str
+from hub.audit.chain import Action, AuditEntry, ChainHead
+from hub.audit.headcheck import FORM_TEXT
+from hub.audit.headfile import head_document, read_head_file
+from hub.audit.headsig import HeadForm, head_form
+from hub.audit.keyring import KeyRecord, keyring_path, read_keyring
 from hub.audit.keys import load_hub_public_key, load_or_create_hub_key
 from hub.audit.pseudonym import curp_digest
 from hub.audit.publish import (
@@ -29,7 +30,7 @@ from hub.audit.publish import (
     head_from_record,
     read_published_heads,
 )
-from hub.audit.signing import signature_valid
+from hub.audit.rotation import rotate_hub_key
 from hub.audit.store import (
     AuditLog,
     iter_entries,
@@ -39,11 +40,20 @@ from hub.audit.store import (
     read_head,
     recent_entries,
 )
+from hub.audit.trust import (
+    TrustedKeys,
+    head_signer,
+    history_problems,
+    hub_keys_for,
+    key_period_problem,
+    trusted_keys,
+)
 from hub.audit.verify import ListedRead, Problem, verify_chain, verify_read_subjects
+from hub.cli.local_state import DataDirInUseError, hold_data_dir
 from hub.cli.registry import checked_curp, checked_purpose, open_registry, operator
 from hub.contracts.schema_text import ParsedSchema
 from hub.db import make_engine
-from hub.errors import ConfigurationError, SignatureError, SisiError
+from hub.errors import ConfigurationError, SisiError
 from hub.gatekeeper.schemas import StoreSchemas
 from hub.registry.queries import person_by_curp
 from hub.settings import Settings
@@ -52,9 +62,11 @@ from hub.topics import PUBLIC_AUDIT_HEAD
 __all__ = [
     "audit",
     "head_command",
+    "keys_command",
     "list_command",
     "published_command",
     "reads_command",
+    "rotate_key_command",
     "verify_command",
 ]
 
@@ -91,116 +103,9 @@ def _reading_log(settings: Settings) -> Iterator[Engine]:
         engine.dispose()
 
 
-def _public_key(settings: Settings, text: str | None) -> Ed25519PublicKey:
-    if text is None:
-        return load_hub_public_key(settings)
-    try:
-        return public_key_from_str(text.strip())
-    except SignatureError as exc:
-        raise ConfigurationError(exc.message, field="--public-key", hint=exc.hint) from exc
-
-
 @click.group()
 def audit() -> None:
     """Bitácora de auditoría: encadenada por hash y firmada por el hub."""
-
-
-_HEX = re.compile(r"[0-9a-fA-F]*")
-#: names a published head's fields go by: ``sisi audit head --json`` and ``AuditChainHead``
-_HASH_FIELDS = ("entry_hash", "entry_hash_hex", "hash")
-_SIGNATURE_FIELDS = ("signature", "signature_hex", "signature_b64", "signature_base64")
-
-
-def _binary(text: object, size: int, path: Path, field: str) -> bytes:
-    """``size`` bytes written as hex or base64 (``sisi audit head`` gives base64 signatures)."""
-    if not isinstance(text, str):
-        raise ConfigurationError(
-            f"debe ser texto en hexadecimal o base64, no {type(text).__name__}",
-            path=path,
-            field=field,
-            hint="use la salida de `sisi audit head --json` o un registro AuditChainHead",
-        )
-    value = text.strip()
-    digits = value[2:] if value[:2] in ("0x", "0X") else value
-    if len(digits) == 2 * size and _HEX.fullmatch(digits):
-        return bytes.fromhex(digits)
-    try:
-        decoded = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        decoded = b""
-    if len(decoded) == size:
-        return decoded
-    raise ConfigurationError(
-        f"no es un valor de {size} bytes en hexadecimal ({2 * size} caracteres) ni en base64",
-        path=path,
-        field=field,
-        hint="copie el valor completo tal como lo publicó el hub",
-    )
-
-
-def _one_of(document: Mapping[str, Any], names: tuple[str, ...], path: Path) -> tuple[str, Any]:
-    for name in names:
-        if document.get(name) is not None:
-            return name, document[name]
-    raise ConfigurationError(
-        "falta en la cabeza publicada",
-        path=path,
-        field=names[0],
-        hint="use la salida de `sisi audit head --json` o un registro AuditChainHead",
-    )
-
-
-def _head_from_document(document: object, path: Path) -> tuple[ChainHead, str | None]:
-    """A published head and its key id from ``sisi audit head --json`` or an AuditChainHead."""
-    if isinstance(document, Mapping) and isinstance(document.get("value"), Mapping):
-        document = document["value"]  # a record as a Kafka tool prints it
-    if not isinstance(document, Mapping):
-        raise ConfigurationError(
-            "no es un objeto JSON con la cabeza de la cadena",
-            path=path,
-            hint="use la salida de `sisi audit head --json` o un registro AuditChainHead",
-        )
-    sequence = document.get("sequence")
-    if isinstance(sequence, str) and sequence.strip().isdigit():
-        sequence = int(sequence.strip())
-    if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
-        raise ConfigurationError(
-            f"debe ser un entero mayor o igual a 0, no {sequence!r}",
-            path=path,
-            field="sequence",
-            hint="use la salida de `sisi audit head --json` o un registro AuditChainHead",
-        )
-    key = document.get("key_id")
-    if key is not None and not isinstance(key, str):
-        raise ConfigurationError("debe ser texto", path=path, field="key_id")
-    if sequence == 0:
-        return ChainHead(0, GENESIS_HASH, b"", None), key
-    hash_field, hash_text = _one_of(document, _HASH_FIELDS, path)
-    signature_field, signature_text = _one_of(document, _SIGNATURE_FIELDS, path)
-    entry_hash = _binary(hash_text, len(GENESIS_HASH), path, hash_field)
-    signature = _binary(signature_text, 64, path, signature_field)
-    return ChainHead(sequence, entry_hash, signature, None), key
-
-
-def _head_file(path: Path) -> tuple[ChainHead, str | None]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(
-            f"no se pudo leer la cabeza publicada ({type(exc).__name__})",
-            path=path,
-            hint="indique el archivo guardado con `sisi audit head --json > archivo.json`",
-        ) from exc
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigurationError(
-            f"no es JSON válido ({exc.msg}, columna {exc.colno})",
-            path=path,
-            line=exc.lineno,
-            hint="use la salida de `sisi audit head --json` tal cual",
-        ) from exc
-    return _head_from_document(document, path)
 
 
 def _schema_resolver(engine: Engine | None, settings: Settings) -> Any:
@@ -281,24 +186,41 @@ def _saved_heads(path: Path) -> list[_Published]:
         files = [path]
     heads = []
     for file in files:
-        head, key = _head_file(file)
+        head, key = read_head_file(file)
         heads.append(_Published(head, key, str(file)))
     return heads
 
 
-def _signed_by(key: Ed25519PublicKey, item: _Published) -> bool:
-    return item.head.sequence == 0 or signature_valid(
-        key, item.head.entry_hash, item.head.signature
-    )
+def _signer(keys: TrustedKeys, item: _Published) -> str | None:
+    """The id of the known hub key that signed ``item`` (see :func:`head_signer`)."""
+    if item.head.sequence == 0:
+        return item.key_id or ""
+    return head_signer(keys, item.head, item.key_id)
+
+
+def _unknown_key(keys: TrustedKeys, item: _Published) -> None:
+    """Exit 2 when a saved head names a key the verifier does not know at all."""
+    if item.key_id is not None and keys.by_id(item.key_id) is None:
+        raise ConfigurationError(
+            f"la cabeza publicada está firmada con la llave {item.key_id} y se verifica con "
+            f"la(s) llave(s) {', '.join(keys.ids)}",
+            path=item.source,
+            field="key_id",
+            hint="indique con --public-key la llave pública del hub que firmó esa cabeza (puede "
+            "repetirse, una por cada llave que el hub tuvo)",
+        )
+
+
+_PUBLIC_KEY_HELP = (
+    "Llave pública del hub, como la publicó; puede repetirse, una por cada llave que el hub "
+    "tuvo (por omisión, las de <SISI_DATA_DIR>/keys/hub-keys.jsonl y hub.pub)."
+)
 
 
 @audit.command("verify")
 @click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
 @click.option(
-    "--public-key",
-    default=None,
-    metavar="ed25519:...",
-    help="Llave pública publicada del hub (por omisión, <SISI_DATA_DIR>/keys/hub.pub).",
+    "--public-key", "public_keys", multiple=True, metavar="ed25519:...", help=_PUBLIC_KEY_HELP
 )
 @click.option(
     "--head",
@@ -320,58 +242,71 @@ def _signed_by(key: Ed25519PublicKey, item: _Published) -> bool:
 def verify_command(
     ctx: click.Context,
     as_json: bool,
-    public_key: str | None,
+    public_keys: tuple[str, ...],
     head_paths: tuple[Path, ...],
     published: bool,
 ) -> None:
     """Verifica toda la bitácora: sale con 0 si está íntegra y 1 si fue alterada.
 
-    Sin --head ni --published sólo se compara con la cabeza guardada en la misma base, que quien
-    pueda escribir en ella puede retroceder: una bitácora recortada y con la cabeza reemplazada
-    sólo se detecta contra una cabeza publicada. Con --published se revisan todas las cabezas
-    del tópico, no sólo la última: si la bitácora se recortó y luego siguió creciendo, las
-    cabezas nuevas describen la cadena nueva, pero las anteriores no están en ella.
+    Cada lote se verifica con la llave del hub en vigor en ese punto de la cadena: si la llave
+    se rotó (`sisi audit rotate-key`), la rotación es una entrada de la bitácora firmada por la
+    llave anterior que nombra la nueva. Sin --head ni --published sólo se compara con la cabeza
+    guardada en la misma base, que quien pueda escribir en ella puede retroceder: una bitácora
+    recortada y con la cabeza reemplazada sólo se detecta contra una cabeza publicada. Con
+    --published se revisan todas las cabezas del tópico, no sólo la última: si la bitácora se
+    recortó y luego siguió creciendo, las cabezas nuevas describen la cadena nueva, pero las
+    anteriores no están en ella. Una cabeza de forma antigua (v1) sólo tiene firmado el hash:
+    su número de secuencia lo confirma la bitácora, no la firma.
     """
     if head_paths and published:
         raise click.UsageError("use --head o --published, no ambas")
     settings = Settings()
-    key = _public_key(settings, public_key)
-    fingerprint = key_id(public_key_to_str(key))
+    keys = trusted_keys(settings, public_keys)
     heads: list[_Published] = [item for path in head_paths for item in _saved_heads(path)]
+    for item in heads:
+        _unknown_key(keys, item)
     ignored: list[_Published] = []
+    notes: list[str] = []
     with _reading_log(settings) as engine:
         if published:  # read before the log, which can only have grown meanwhile
             on_topic = _topic_heads(settings, engine)
-            heads = [item for item in on_topic if item.key_id in (None, fingerprint)]
-            heads = [item for item in heads if _signed_by(key, item)]
+            heads = [item for item in on_topic if _signer(keys, item) is not None]
             ignored = [item for item in on_topic if item not in heads]
             if not heads:
                 other = on_topic[-1]
                 raise ConfigurationError(
-                    f"ninguna de las {len(on_topic)} cabezas del tópico está firmada con la "
-                    f"llave {fingerprint} (la última dice {other.key_id})",
+                    f"ninguna de las {len(on_topic)} cabezas del tópico está firmada con una "
+                    f"llave del hub ({', '.join(keys.ids)}; la última dice {other.key_id})",
                     path=PUBLIC_AUDIT_HEAD,
                     field="key_id",
                     hint="indique con --public-key la llave pública del hub que firmó esas cabezas",
-                )
-        for item in heads:
-            if item.key_id is not None and item.key_id != fingerprint:
-                raise ConfigurationError(
-                    f"la cabeza publicada está firmada con la llave {item.key_id} y se verifica "
-                    f"con la llave {fingerprint}",
-                    path=item.source,
-                    field="key_id",
-                    hint="indique con --public-key la llave pública del hub que firmó esa cabeza",
                 )
         with engine.connect() as conn:
             head = read_head(conn)
         listed: list[ListedRead] = []
         report = verify_chain(
             _noting_lists(iter_entries(engine), listed),
-            key,
+            hub_keys_for(engine, keys, head),
             expected_head=head,
             published_heads=[item.head for item in heads],
         )
+        if report.ok and report.refused_heads and not published:
+            refused = report.refused_heads[0]  # a saved head given as evidence must be evidence
+            report = dataclasses.replace(
+                report,
+                first_bad_sequence=refused.sequence,
+                problem=Problem.FORGED,
+                reason=refused.reason,
+            )
+        if report.ok:
+            broken, notes = history_problems(report, keys.history, engine)
+            if broken is not None:
+                report = dataclasses.replace(
+                    report,
+                    first_bad_sequence=broken.sequence,
+                    problem=broken.problem,
+                    reason=broken.reason,
+                )
         if report.ok:
             with engine.connect() as conn:  # after the walk: every entry seen is under it
                 after = read_head(conn)
@@ -407,13 +342,19 @@ def verify_command(
     if ignored:
         click.echo(
             f"aviso: se ignoraron {len(ignored)} registros del tópico {PUBLIC_AUDIT_HEAD} que no "
-            f"están firmados por la llave del hub ({fingerprint}); alguien más publica en él "
-            "(revise `sisi audit published`)",
+            f"están firmados por una llave del hub ({', '.join(keys.ids)}) o fueron alterados "
+            "después de firmarse; alguien más publica en él (revise `sisi audit published`)",
             err=True,
         )
+    if published:
+        for refused in report.refused_heads:
+            click.echo(f"aviso: se ignoró una cabeza del tópico: {refused.reason}", err=True)
+    for note in notes:
+        click.echo(f"aviso: {note}", err=True)
     if as_json:
         document: dict[str, Any] = report.to_dict()
-        document["key_id"] = fingerprint
+        document["key_id"] = report.keys[-1][1] if report.keys else keys.ids[-1]
+        document["trusted_key_ids"] = keys.ids
         document["ignored_published"] = len(ignored)
         click.echo(json.dumps(document, ensure_ascii=False))
     elif report.ok:
@@ -444,23 +385,9 @@ def _noting_lists(entries: Iterator[AuditEntry], listed: list[ListedRead]) -> It
         yield entry
 
 
-def _head_document(head: ChainHead, key: str | None) -> dict[str, Any]:
-    """A head as `sisi audit head --json` writes it (what --head reads back)."""
-    return {
-        "sequence": head.sequence,
-        "entry_hash": head.entry_hash.hex(),
-        "signature": base64.b64encode(head.signature).decode("ascii"),
-        "recorded_at": head.at.isoformat().replace("+00:00", "Z") if head.at else None,
-        "key_id": key,
-    }
-
-
 @audit.command("published")
 @click.option(
-    "--public-key",
-    default=None,
-    metavar="ed25519:...",
-    help="Llave pública del hub, como la publica (por omisión, <SISI_DATA_DIR>/keys/hub.pub).",
+    "--public-key", "public_keys", multiple=True, metavar="ed25519:...", help=_PUBLIC_KEY_HELP
 )
 @click.option(
     "--save",
@@ -473,56 +400,67 @@ def _head_document(head: ChainHead, key: str | None) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
 @click.pass_context
 def published_command(
-    ctx: click.Context, public_key: str | None, save: Path | None, as_json: bool
+    ctx: click.Context, public_keys: tuple[str, ...], save: Path | None, as_json: bool
 ) -> None:
     """Revisa las cabezas publicadas en el tópico público sin acceso a la base del hub.
 
-    Para quien vigila desde fuera: sólo necesita el tópico (SISI_BOOTSTRAP_SERVERS) y la llave
-    pública del hub. Comprueba que cada cabeza esté firmada por el hub y que no haya dos
+    Para quien vigila desde fuera: sólo necesita el tópico (SISI_BOOTSTRAP_SERVERS) y las llaves
+    públicas del hub. Comprueba que cada cabeza esté firmada por el hub y que no haya dos
     distintas para una misma entrada (eso prueba que la bitácora se reescribió), y con --save
     las conserva: el tópico no guarda todo para siempre, y con esas copias quien tenga acceso a
     la base verifica después con `sisi audit verify --head DIRECTORIO` que la bitácora las
-    contiene todas. Sale con 0 si todo está en orden, 1 si no y 2 si no pudo leer el tópico.
+    contiene todas. Una cabeza de forma v2 tiene firmados su secuencia, hash, hora y llave; una
+    de forma antigua (v1) sólo su hash, así que su secuencia la confirma sólo la bitácora. Sale
+    con 0 si todo está en orden, 1 si no y 2 si no pudo leer el tópico.
     """
     settings = Settings()
-    key = _public_key(settings, public_key)
-    fingerprint = key_id(public_key_to_str(key))
+    keys = trusted_keys(settings, public_keys)
     on_topic = _topic_heads(settings, None)
-    good = [item for item in on_topic if _signed_by(key, item)]
+    signers = {id(item): _signer(keys, item) for item in on_topic}
+    good = [item for item in on_topic if signers[id(item)] is not None]
     problems: list[str] = []
     forged = len(on_topic) - len(good)
     if forged:
         problems.append(
-            f"{forged} de las {len(on_topic)} cabezas del tópico no están firmadas por la llave "
-            f"del hub ({fingerprint}): alguien más publica en el tópico"
+            f"{forged} de las {len(on_topic)} cabezas del tópico no están firmadas por una llave "
+            f"del hub ({', '.join(keys.ids)}) o fueron alteradas después de firmarse (una cabeza "
+            "v2 con otra secuencia, hora o llave): alguien más publica en el tópico"
         )
+    for item in good:
+        period = key_period_problem(keys.history, signers[id(item)] or "", item.head)
+        if period is not None:
+            problems.append(period)
+    problems += _conflicts(good)
     known: dict[int, _Published] = {}
     if save is not None:
         save.mkdir(parents=True, exist_ok=True)
         for item in _saved_heads(save) if any(save.glob("*.json")) else []:
-            if _signed_by(key, item):
+            if _signer(keys, item) is not None:
                 known.setdefault(item.head.sequence, item)
-    for item in sorted(good, key=lambda item: item.head.sequence):
+    # a head whose sequence is signed (v2) first: it is the better copy of an entry
+    ordered = sorted(good, key=lambda item: (item.head.sequence, item.head.head_signature is None))
+    for item in ordered:
         seen = known.get(item.head.sequence)
         if seen is None:
             known[item.head.sequence] = item
             if save is not None:
-                document = _head_document(item.head, fingerprint)
+                document = head_document(item.head, signers[id(item)])
                 path = save / f"cabeza-{item.head.sequence:012d}.json"
                 path.write_text(json.dumps(document, ensure_ascii=False) + "\n", encoding="utf-8")
-        elif seen.head.entry_hash != item.head.entry_hash:
-            problems.append(
-                f"hay dos cabezas firmadas por el hub para la entrada {item.head.sequence} con "
-                f"hashes distintos ({seen.head.entry_hash.hex()[:16]}… en {seen.source} y "
-                f"{item.head.entry_hash.hex()[:16]}… en {item.source}): la bitácora se reescribió"
-            )
+        elif seen.source != PUBLIC_AUDIT_HEAD and seen.head.entry_hash != item.head.entry_hash:
+            problems.append(_conflict_text(seen, item))
     newest = max(good, key=lambda item: item.head.sequence, default=None)
+    old_form = sum(item.head.head_signature is None for item in good)
+    signer_ids = sorted({signers[id(item)] or "" for item in good})
     if as_json:
         document = {
             "ok": not problems,
-            "key_id": fingerprint,
+            "key_id": signer_ids[-1] if len(signer_ids) == 1 else None,
+            "key_ids": signer_ids,
             "heads": len(on_topic),
             "valid": len(good),
+            "valid_v2": len(good) - old_form,
+            "valid_old_form": old_form,
             "first_sequence": min((i.head.sequence for i in good), default=None),
             "last_sequence": newest.head.sequence if newest else None,
             "last_hash": newest.head.entry_hash.hex() if newest else None,
@@ -534,10 +472,17 @@ def published_command(
         if newest is not None:
             first = min(item.head.sequence for item in good)
             click.echo(
-                f"{len(good)} cabezas publicadas firmadas por el hub ({fingerprint}), de la "
-                f"entrada {first} a la {newest.head.sequence}; la más reciente: "
+                f"{len(good)} cabezas publicadas firmadas por el hub ({', '.join(signer_ids)}), "
+                f"de la entrada {first} a la {newest.head.sequence}; la más reciente: "
                 f"{newest.head.sequence} (hash {newest.head.entry_hash.hex()})"
             )
+            click.echo(f"  {len(good) - old_form} de forma v2 ({FORM_TEXT[HeadForm.SIGNED_HEAD]})")
+            if old_form:
+                click.echo(
+                    f"  {old_form} de {FORM_TEXT[HeadForm.HASH_ONLY]}: prueban que el hub firmó "
+                    "ese hash; que sea el de esa entrada sólo lo confirma la bitácora (`sisi audit "
+                    "verify --head`)"
+                )
         if save is not None:
             click.echo(
                 f"cabezas guardadas en {save} (verifique con `sisi audit verify --head {save}`)"
@@ -547,10 +492,58 @@ def published_command(
     ctx.exit(1 if problems else 0)
 
 
+def _conflict_text(one: _Published, other: _Published) -> str:
+    """Two valid heads for one entry with different hashes, told by what their forms prove."""
+    sequence = one.head.sequence
+    where = (
+        f"({one.head.entry_hash.hex()[:16]}… en {one.source} y "
+        f"{other.head.entry_hash.hex()[:16]}… en {other.source})"
+    )
+    if one.head.head_signature is not None and other.head.head_signature is not None:
+        return (
+            f"hay dos cabezas firmadas por el hub para la entrada {sequence} con hashes distintos "
+            f"{where}: la bitácora se reescribió"
+        )
+    return (
+        f"hay dos cabezas para la entrada {sequence} con hashes distintos {where}, y al menos una "
+        f"es de {FORM_TEXT[HeadForm.HASH_ONLY]}: puede ser una cabeza a la que le cambiaron la "
+        "secuencia o una bitácora reescrita; compruébelo con `sisi audit verify --head`"
+    )
+
+
+def _conflicts(heads: list[_Published]) -> list[str]:
+    """Heads of the topic that contradict each other (see :func:`_conflict_text`), and old-form
+    heads carrying the hash a signed head puts at another sequence (relabelled)."""
+    problems: list[str] = []
+    first: dict[int, _Published] = {}
+    signed_at: dict[bytes, int] = {
+        item.head.entry_hash: item.head.sequence
+        for item in heads
+        if item.head.head_signature is not None
+    }
+    ordered = sorted(heads, key=lambda item: (item.head.sequence, item.head.head_signature is None))
+    for item in ordered:
+        seen = first.setdefault(item.head.sequence, item)
+        if seen is not item and seen.head.entry_hash != item.head.entry_hash:
+            problems.append(_conflict_text(seen, item))
+        elsewhere = signed_at.get(item.head.entry_hash)
+        if (
+            item.head.head_signature is None
+            and elsewhere is not None
+            and elsewhere != item.head.sequence
+        ):
+            problems.append(
+                f"una cabeza de {FORM_TEXT[HeadForm.HASH_ONLY]} dice la entrada "
+                f"{item.head.sequence}, pero el hub firmó ese hash como la entrada {elsewhere} "
+                "(en una cabeza v2): alguien le cambió la secuencia"
+            )
+    return problems
+
+
 @audit.command("head")
 @click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
 def head_command(as_json: bool) -> None:
-    """Muestra la cabeza de la cadena (última entrada, hash y firma) para publicarla."""
+    """Muestra la cabeza de la cadena (última entrada, hash y firmas) para publicarla."""
     settings = Settings()
     with _reading_log(settings) as engine, engine.connect() as conn:
         head = read_head(conn)
@@ -558,18 +551,106 @@ def head_command(as_json: bool) -> None:
         fingerprint: str | None = key_id(public_key_to_str(load_hub_public_key(settings)))
     except ConfigurationError:
         fingerprint = None
-    document = _head_document(head, fingerprint)
+    document = head_document(head, fingerprint)
     if as_json:
         click.echo(json.dumps(document, ensure_ascii=False))
         return
     if head.is_empty:
         click.echo("la bitácora está vacía (secuencia 0)")
         return
+    form = head_form(head)
     click.echo(f"secuencia:  {document['sequence']}")
     click.echo(f"hash:       {document['entry_hash']}")
-    click.echo(f"firma:      {document['signature']}")
+    click.echo(f"firma:      {document['signature']} (del lote: cubre sólo el hash)")
+    if document["head_signature"] is not None:
+        click.echo(f"firma cab.: {document['head_signature']}")
     click.echo(f"registrada: {document['recorded_at']}")
-    click.echo(f"llave:      {fingerprint or 'desconocida (falta hub.pub)'}")
+    click.echo(f"llave:      {document['key_id'] or 'desconocida (falta hub.pub)'}")
+    click.echo(f"forma:      {form.value} ({FORM_TEXT[form]})")
+
+
+@audit.command("rotate-key")
+@click.option(
+    "--motivo",
+    "reason",
+    required=True,
+    help="Por qué se rota la llave (queda en la bitácora), p. ej. «rotación anual».",
+)
+@click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
+def rotate_key_command(reason: str, as_json: bool) -> None:
+    """Rota la llave del hub sin dejar la bitácora anterior sin verificar.
+
+    Crea una llave nueva y registra la rotación en la propia bitácora: una entrada
+    HUB_KEY_ROTATED, firmada con la llave que se retira, que nombra las dos llaves públicas (la
+    cadena de custodia queda probada). Instala la llave nueva en <SISI_DATA_DIR>/keys/hub.key y
+    hub.pub, agrega la llave a keys/hub-keys.jsonl, conserva la pública retirada en
+    keys/retired/ y borra la privada retirada. `sisi audit verify` verifica cada lote con la
+    llave en vigor en ese punto. Detenga antes el hub (`sisi up`): un proceso que siga con la
+    llave retirada ya no puede registrar nada. Sale con 0 si rotó, 2 si no pudo.
+    """
+    settings = Settings()
+    try:
+        with hold_data_dir(settings.data_dir), _reading_log(settings) as engine:
+            rotation = rotate_hub_key(settings, engine, actor=operator(), reason=reason)
+    except DataDirInUseError as exc:
+        raise ConfigurationError(
+            "el hub está en marcha sobre esta carpeta de datos: sus procesos seguirían firmando "
+            "con la llave retirada y la bitácora se lo impediría (no registrarían nada)",
+            path=settings.data_dir,
+            hint="detenga `sisi up` (Ctrl-C), rote la llave y vuelva a arrancarlo",
+        ) from exc
+    if as_json:
+        document = {
+            "sequence": rotation.sequence,
+            "old_key_id": rotation.old_key_id,
+            "new_key_id": rotation.new_key_id,
+            "new_public_key": rotation.new_public_key,
+            "recorded_at": rotation.recorded_at.isoformat().replace("+00:00", "Z"),
+            "resumed": rotation.resumed,
+        }
+        click.echo(json.dumps(document, ensure_ascii=False))
+        return
+    if rotation.resumed:
+        click.echo(
+            f"se terminó de instalar la rotación interrumpida de la entrada {rotation.sequence}"
+        )
+    click.echo(
+        f"llave del hub rotada: {rotation.old_key_id} → {rotation.new_key_id} (entrada "
+        f"{rotation.sequence} de la bitácora, firmada con la llave retirada)"
+    )
+    click.echo(f"llave pública nueva: {rotation.new_public_key}")
+    click.echo(
+        "Qué hacer: publique la llave nueva junto a las anteriores (`sisi audit keys`), reinicie "
+        "los procesos del hub que sigan en marcha y verifique con `sisi audit verify`."
+    )
+
+
+@audit.command("keys")
+@click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
+def keys_command(as_json: bool) -> None:
+    """Las llaves que el hub ha usado, de la primera a la actual, y desde qué entrada firma cada
+    una.
+
+    Es lo que necesita quien verifica desde fuera: cada llave pública (para `--public-key`) y
+    dónde empezó. Sale de <SISI_DATA_DIR>/keys/hub-keys.jsonl; sin rotaciones, sólo hub.pub.
+    """
+    settings = Settings()
+    history = list(read_keyring(keyring_path(settings)))
+    if not history:
+        key = load_hub_public_key(settings)
+        history = [KeyRecord(public_key_to_str(key), key_id(public_key_to_str(key)))]
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(r) for r in history], ensure_ascii=False))
+        return
+    for index, record in enumerate(history):
+        current = "  (actual)" if index == len(history) - 1 else ""
+        since = (
+            "desde el inicio"
+            if record.rotation_sequence is None
+            else f"desde la entrada {record.first_sequence} (rotación en la entrada "
+            f"{record.rotation_sequence}, {record.rotated_at})"
+        )
+        click.echo(f"{record.key_id}  {record.public_key}  {since}{current}")
 
 
 def _summary(entry: AuditEntry) -> str:

@@ -155,7 +155,7 @@ def test_an_outsider_sees_a_rewrite_by_whoever_holds_the_key_and_heads_not_signe
     hub.publish(signer=Ed25519PrivateKey.generate())
     result = sisi(env, "published", "--public-key", hub.public_key)
     assert result.returncode == 1
-    assert "1 de las 5 cabezas del tópico no están firmadas por la llave del hub" in result.stderr
+    assert "1 de las 5 cabezas del tópico no están firmadas por una llave del hub" in result.stderr
     verified = sisi(hub.env, "verify", "--published")
     assert verified.returncode == 0, verified.stderr  # ignored, but said
     assert "se ignoraron 1 registros del tópico" in verified.stderr

@@ -43,7 +43,8 @@ def hub(db_url: str, audit_engine: Engine, tmp_path: Path) -> tuple[dict[str, st
 
 def cut_and_reheaded(engine: Engine, keep: int) -> None:
     """Delete the entries after ``keep`` and copy entry ``keep``'s real hash and signature into
-    the stored head, as someone with write access to the database could."""
+    the stored head, as someone with write access to the database could (dropping the head
+    signature, which names the real last entry: a head of the old form)."""
     with engine.begin() as conn:
         row = conn.execute(
             text("SELECT entry_hash, signature FROM audit_log WHERE sequence = :s"), {"s": keep}
@@ -51,8 +52,8 @@ def cut_and_reheaded(engine: Engine, keep: int) -> None:
         conn.execute(text("DELETE FROM audit_log WHERE sequence > :s"), {"s": keep})
         conn.execute(
             text(
-                "UPDATE audit_chain_head SET sequence = :s, entry_hash = :h, signature = :g "
-                "WHERE id = 1"
+                "UPDATE audit_chain_head SET sequence = :s, entry_hash = :h, signature = :g, "
+                "head_signature = NULL, key_id = NULL WHERE id = 1"
             ),
             {"s": keep, "h": row.entry_hash, "g": row.signature},
         )
@@ -100,19 +101,53 @@ def test_cut_and_reheaded_log_passes_alone_but_fails_against_the_published_head(
     )
 
 
-def test_a_log_rewritten_at_the_published_sequence_fails(
+def test_a_head_with_a_changed_sequence_is_refused_and_the_log_not_blamed(
     hub: tuple[dict[str, str], Path], tmp_path: Path
 ) -> None:
+    """A genuine head of entry 12 relabelled as the head of entry 9. Its head signature covers
+    the sequence: refused as altered. Of the old form (only the hash signed) it is refused too,
+    as relabelled, since the log holds that hash at 12: the log is not called rewritten."""
     env, published = hub
-    # a real head of the hub, but of entry 9, relabelled as the head at 12: the log's entry 12
-    # has another hash
     record = json.loads(published.read_text(encoding="utf-8"))
-    with_nine = dict(record, sequence=9)
+    assert record["form"] == "v2" and record["head_signature"]
     other = tmp_path / "otra.json"
-    other.write_text(json.dumps(with_nine), encoding="utf-8")
+    other.write_text(json.dumps(dict(record, sequence=9)), encoding="utf-8")
     result = sisi(env, "verify", "--head", str(other))
     assert result.returncode == 1
-    assert "la entrada 9 no coincide con la cabeza publicada" in result.stderr
+    assert "la cabeza fue alterada (su secuencia" in result.stderr
+    assert "reescrita" not in result.stderr
+
+    old_form = dict(record, sequence=9, head_signature=None, form="v1")
+    other.write_text(json.dumps(old_form), encoding="utf-8")
+    result = sisi(env, "verify", "--head", str(other))
+    assert result.returncode == 1
+    assert "forma antigua v1" in result.stderr
+    assert "el hash que el hub firmó es el de la entrada 12" in result.stderr
+    assert "le cambió el número de secuencia" in result.stderr
+    assert "reescrita" not in result.stderr
+    # the same head of the old form at its own sequence is still evidence (through the log)
+    other.write_text(json.dumps(dict(old_form, sequence=12)), encoding="utf-8")
+    result = sisi(env, "verify", "--head", str(other))
+    assert result.returncode == 0, result.stderr
+    assert "1 de forma antigua v1" in result.stdout
+
+
+def test_an_old_form_head_whose_hash_is_not_in_the_log_shows_a_rewrite(
+    hub: tuple[dict[str, str], Path], audit_engine: Engine, tmp_path: Path
+) -> None:
+    env, published = hub
+    record = json.loads(published.read_text(encoding="utf-8"))
+    cut_and_reheaded(audit_engine, keep=9)
+    # the hub appends again: 10.. is another chain, and the hash of 12 is nowhere
+    log = AuditLog(
+        audit_engine, load_or_create_hub_key(Settings(data_dir=Path(env["SISI_DATA_DIR"])))
+    )
+    log.append_many(accepted("otro", 3))
+    old_form = tmp_path / "v1.json"
+    old_form.write_text(json.dumps(dict(record, head_signature=None, form="v1")), encoding="utf-8")
+    result = sisi(env, "verify", "--head", str(old_form))
+    assert result.returncode == 1
+    assert "no está en ninguna entrada de la bitácora: la bitácora fue reescrita" in result.stderr
 
 
 def test_emptied_log_with_reset_head_fails_against_the_published_head(
