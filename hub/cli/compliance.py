@@ -194,8 +194,8 @@ def _document(
     default=None,
     metavar="AAAA-MM",
     help=(
-        "Sólo un mes (AAAA-MM): lo que el hub procesó ese mes, como el tablero público de ese"
-        " mes; la última entrega es la de cualquier mes."
+        "Sólo un mes: el mes en que el hub procesó los conjuntos, AAAA-MM (como el tablero"
+        " público de ese mes; la última entrega es la de cualquier mes)."
     ),
 )
 def compliance(as_json: bool, period: str | None) -> None:
