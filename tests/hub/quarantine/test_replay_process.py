@@ -56,9 +56,9 @@ def _wait(condition, limit: float, hub: HubProcess) -> None:  # type: ignore[no-
 
 @pytest.mark.slow
 def test_replays_from_two_shells_while_the_hub_runs_apply_once(
-    fresh_broker, tmp_path: Path
+    fresh_broker, db_url: str, tmp_path: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'registry.sqlite3'}"
+    url = db_url
     folder = tmp_path / "convenios"
     shutil.copytree(REPO_ROOT / "agreements", folder)
     hub = HubProcess(fresh_broker, url, tmp_path)
