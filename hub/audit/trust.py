@@ -77,8 +77,9 @@ def trusted_keys(settings: Settings, given: Sequence[str]) -> TrustedKeys:
 
 
 def hub_keys_for(engine: Engine, keys: TrustedKeys, head: ChainHead) -> HubKeys:
-    """Where the walk of the log on ``engine`` starts: the key its first rotation retires, or
-    (never rotated) the key the stored head names, else the first trusted key."""
+    """Where the walk of the log on ``engine`` starts: the key its first rotation retires, else
+    the first key the key history records for this log (its rotation may have been removed),
+    else the key the stored head names, else a trusted key."""
     rotations = recent_entries(engine, action=Action.HUB_KEY_ROTATED.value, limit=1_000_000)
     initial: Ed25519PublicKey | None = None
     if rotations:
@@ -86,6 +87,11 @@ def hub_keys_for(engine: Engine, keys: TrustedKeys, head: ChainHead) -> HubKeys:
             initial = rotation_keys(rotations[0].details)[0]
         except ValueError:
             initial = None  # the walk names the damaged rotation
+    if initial is None and keys.history:  # this log's first key, as the key history says
+        log_id = _log_id(engine)
+        mine = [r for r in keys.history if log_id is not None and r.log_first_hash == log_id]
+        if mine:
+            initial = mine[0].key
     if initial is None and head.key_id is not None:
         initial = keys.by_id(head.key_id)
     if initial is None:
