@@ -317,3 +317,92 @@ def test_rotate_key_is_refused_while_sisi_up_holds_the_data_dir(
     assert result.returncode == 2
     assert "el hub está en marcha" in result.stderr and "detenga `sisi up`" in result.stderr
     assert len(list(iter_entries(audit_engine))) == 1  # nothing recorded
+
+
+# --- published heads across a rotation (the real broker) ---
+
+
+def _publish(engine: Engine, servers: str, head: ChainHead) -> None:
+    from hub.audit.publish import CHAIN_HEAD_SUBJECT, head_to_record
+    from hub.contracts.wire import encode
+    from hub.gatekeeper.schemas import StoreSchemas
+    from hub.topics import PUBLIC_AUDIT_HEAD
+    from hub.worker.publisher import KafkaPublisher
+
+    schema = StoreSchemas(engine).latest(CHAIN_HEAD_SUBJECT)
+    publisher = KafkaPublisher(servers)
+    record = head_to_record(head, None if head.head_signature else head.key_id)
+    publisher.publish(
+        PUBLIC_AUDIT_HEAD, encode(schema.id, schema.parsed, record), key=b"audit-head"
+    )
+    publisher.flush()
+
+
+def test_heads_published_before_and_after_a_rotation(  # type: ignore[no-untyped-def]
+    fresh_broker, db_url: str, audit_engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from hub.audit.headsig import sign_head
+    from hub.broker.topics import TopicSpec, ensure_topics
+    from hub.contracts.catalog import load_catalog
+    from hub.schema_registry.seed import seed_from_catalog
+    from hub.schema_registry.store import SchemaStore
+    from hub.topics import PUBLIC_AUDIT_HEAD
+
+    servers = fresh_broker.bootstrap_servers
+    ensure_topics(servers, [TopicSpec(PUBLIC_AUDIT_HEAD, 1, {})])
+    seed_from_catalog(SchemaStore(audit_engine), load_catalog(Settings().schemas_dir))
+    first = load_or_create_hub_key(settings)
+    log = AuditLog(audit_engine, first)
+    log.append_many(accepted("m-1", 3))
+    _publish(audit_engine, servers, log.head())  # v2, first key, entry 3
+    rotate_hub_key(settings, audit_engine, actor="ana", reason="rotación anual")
+    _publish(audit_engine, servers, log.head())  # the rotation's head, signed by the new key
+    log = AuditLog(audit_engine, load_or_create_hub_key(settings))
+    log.append_many(accepted("m-2", 3))
+    _publish(audit_engine, servers, log.head())  # v2, second key, entry 7
+    env = {**_env(db_url, settings), "SISI_BOOTSTRAP_SERVERS": servers}
+    history = read_keyring(keyring_path(settings))
+
+    checked = sisi(env, "verify", "--published")
+    assert checked.returncode == 0, checked.stderr
+    assert "contiene las 3 cabezas publicadas revisadas (la más reciente, la 7)" in checked.stdout
+    outside = {**env, "SISI_DATA_DIR": str(tmp_path / "fuera")}
+    keys = [arg for record in history for arg in ("--public-key", record.public_key)]
+    watched = sisi(outside, "published", *keys, "--json")
+    assert watched.returncode == 0, watched.stderr
+    document = json.loads(watched.stdout)
+    assert (document["valid"], document["valid_v2"], document["key_ids"]) == (
+        3,
+        3,
+        sorted(r.key_id for r in history),
+    )
+
+    # the retired key (kept by a thief) signs a head for an entry after its retirement
+    seventh = list(iter_entries(audit_engine))[6]
+    signature, signer = sign_head(first, 7, seventh.entry_hash, seventh.recorded_at)
+    assert seventh.signature is not None
+    stolen = ChainHead(
+        7,
+        seventh.entry_hash,
+        first.sign(seventh.entry_hash),
+        seventh.recorded_at,
+        signature,
+        signer,
+    )
+    _publish(audit_engine, servers, stolen)
+    watched = sisi(env, "published")  # with the key history of the data directory
+    assert watched.returncode == 1
+    assert f"firmada con la llave {fingerprint(first)}, que según el historial" in watched.stderr
+    verified = sisi(env, "verify", "--published")
+    assert verified.returncode == 1
+    assert f"es de la llave {fingerprint(first)}, que no estaba en vigor" in verified.stderr
+
+    # a genuine head of entry 7 republished as the head of entry 5: its signature fails
+    genuine = log.head()
+    _publish(audit_engine, servers, replace(genuine, sequence=5))
+    watched = sisi(outside, "published", *keys)
+    assert watched.returncode == 1
+    assert "1 de las 5 cabezas del tópico no están firmadas por una llave del hub" in watched.stderr
+    assert "fueron alteradas después de firmarse" in watched.stderr
