@@ -3,8 +3,10 @@
 Only the last entry of every appended batch is signed (a signed batch head, as in Certificate
 Transparency); its hash commits to every earlier entry. Record with :class:`AuditLog`
 (``append_many``, ``append_in``, ``read_personal``), check with :func:`verify_chain`, publish
-:meth:`AuditLog.head`, read the latest entries with :func:`recent_entries`. The hub's key comes
-from :func:`load_or_create_hub_key`.
+:meth:`AuditLog.head` (its ``head_signature`` covers sequence, hash, time and key:
+:mod:`hub.audit.headsig`), read the latest entries with :func:`recent_entries`. The hub's key
+comes from :func:`load_or_create_hub_key` and is rotated with :func:`rotate_hub_key`; a log
+signed by several keys over time is verified with :class:`HubKeys` (:mod:`hub.audit.custody`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from hub.audit.chain import (
     extend_chain,
     idempotency_key,
 )
+from hub.audit.custody import HubKeys
+from hub.audit.headsig import HeadForm
 from hub.audit.keys import (
     hub_key_path,
     hub_public_key_path,
@@ -34,6 +38,7 @@ from hub.audit.publish import (
     entry_to_record,
     head_to_record,
 )
+from hub.audit.rotation import Rotation, rotate_hub_key
 from hub.audit.store import AuditLog, iter_entries, read_head, recent_entries
 from hub.audit.verify import Problem, VerificationReport, verify_chain
 
@@ -47,7 +52,10 @@ __all__ = [
     "AuditEvent",
     "AuditLog",
     "ChainHead",
+    "HeadForm",
+    "HubKeys",
     "Problem",
+    "Rotation",
     "VerificationReport",
     "canonical_bytes",
     "chain_hash",
@@ -63,5 +71,6 @@ __all__ = [
     "load_or_create_hub_key",
     "read_head",
     "recent_entries",
+    "rotate_hub_key",
     "verify_chain",
 ]
