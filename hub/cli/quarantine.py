@@ -326,8 +326,8 @@ def replay_command(entry_id: int, purpose: str, again: bool, yes: bool) -> None:
     sola vez; un conjunto que el hub ya procesó no se aplica dos veces.
     """
     from hub.agreements.loader import AgreementSet
+    from hub.quarantine.publishing import PositionedPublisher
     from hub.quarantine.replay import check_purpose, replay
-    from hub.worker.publisher import KafkaPublisher
 
     purpose = check_purpose(purpose)
     settings = Settings()
@@ -349,7 +349,7 @@ def replay_command(entry_id: int, purpose: str, again: bool, yes: bool) -> None:
             AuditLog(engine, load_or_create_hub_key(settings)),
             AgreementSet(settings.agreements_dir),
             entry_id,
-            KafkaPublisher(settings.bootstrap_servers),
+            PositionedPublisher(settings.bootstrap_servers),
             operator(),
             purpose=purpose,
             again=again,

@@ -360,6 +360,12 @@ def _event(
     )
 
 
+def _at_original_position(publisher: Publisher, item: QuarantinedItem) -> bool:
+    """Whether the publisher says its last record landed where ``item`` was read."""
+    delivered: list[tuple[str, int, int]] = getattr(publisher, "delivered", [])
+    return bool(delivered) and delivered[-1] == (item.topic, item.partition, item.offset)
+
+
 def replay(
     engine: Engine,
     audit: AuditLog,
@@ -410,6 +416,11 @@ def replay(
         ] + [(REPLAY_HEADER, str(item.id).encode())]
         publisher.publish(item.topic, item.value or b"", headers)
         publisher.flush()
+        if _at_original_position(publisher, item):
+            # the broker restarted and gave the refused copy's position again: the hub would
+            # take this copy for a redelivery of that one; the next copy lands after it
+            publisher.publish(item.topic, item.value or b"", headers)
+            publisher.flush()
     except Exception as exc:  # BrokerError from flush, KafkaException from produce
         reason = exc.message if isinstance(exc, SisiError) else f"{type(exc).__name__}: {exc}"
         failed = _event(item, actor, clock(), purpose, result="fallido", error=reason)

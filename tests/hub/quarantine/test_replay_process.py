@@ -166,3 +166,67 @@ def test_replays_from_two_shells_while_the_hub_runs_apply_once(
     assert (entry, "FIRMA_INVALIDA", "REENVIADO") in kept
     assert any(e[1] == "MENSAJE_REPETIDO" for e in kept)  # the outbox's copy
     engine.dispose()
+
+
+@pytest.mark.slow
+def test_a_replay_after_a_broker_restart_is_not_taken_for_the_refused_copy(
+    fresh_broker, tmp_path: Path
+) -> None:
+    """The embedded broker restarts empty: the replay lands at the position where the refused
+    copy was read (partition 0, offset 0 of a one-partition topic). Published once more, it gets
+    in, once."""
+    from hub.agreements.loader import AgreementSet
+    from hub.broker import TopicSpec, ensure_topics, topics_for_agreements
+
+    url = f"sqlite:///{tmp_path / 'registry.sqlite3'}"
+    folder = tmp_path / "convenios"
+    shutil.copytree(REPO_ROOT / "agreements", folder)
+    bootstrap = fresh_broker.bootstrap_servers
+
+    def topics() -> None:
+        ensure_topics(bootstrap, [TopicSpec(topic_of(PAM), 1)])  # one partition: offset 0 again
+        ensure_topics(bootstrap, topics_for_agreements(AgreementSet(folder).ids))
+
+    topics()
+    hub = HubProcess(fresh_broker, url, tmp_path)
+    hub.env["SISI_AGREEMENTS_DIR"] = str(folder)
+    env = {**hub.env}
+    engine = make_engine(url)
+    rotated = Ed25519PrivateKey.generate()
+    record = change_set(PAM, [item(51)])
+    value, headers = sealed(engine, record, key=rotated)
+    hub.start()
+    try:
+        publish(bootstrap, [(topic_of(PAM), value, headers)])
+        found: list[int] = []
+
+        def quarantined() -> bool:
+            found[:] = [i.id for i in list_items(engine) if i.message_id == record["message_id"]]
+            return bool(found)
+
+        _wait(quarantined, 90, hub)
+        (entry,) = found
+        hub.stop()
+        fresh_broker.restart()
+        topics()
+        yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+        overlap = f"    valid_until: {(yesterday + dt.timedelta(days=30)).date().isoformat()}\n"
+        _write_keys(folder / PAM_FILE, overlap, public_key_of(rotated), yesterday)
+        hub.start()
+
+        done = _sisi(env, "quarantine", "replay", str(entry), "--yes", "--purpose", "clave nueva")
+        assert done.returncode == 0, done.stderr
+        reader = ReceiptReader(bootstrap, agreement_receipts(PAM), StoreSchemas(engine))
+        try:
+            reader.wait_for({record["message_id"]}, hub, limit=120)
+        finally:
+            reader.close()
+        with engine.connect() as conn:
+            applied = conn.execute(
+                text("select count(*) from applied_items where message_id = :m"),
+                {"m": record["message_id"]},
+            ).scalar_one()
+        assert applied == 1
+    finally:
+        hub.stop()
+        engine.dispose()

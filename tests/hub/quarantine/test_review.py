@@ -430,3 +430,72 @@ def test_a_replay_that_came_back_refused_can_be_replayed_once_fixed(
     assert [line.split()[-2:] for line in out.splitlines()] == [["acuse", "ACCEPTED"]] * 2
     assert dict(sent.headers)["sisi-replay-of"] == str(second).encode()
     assert get_item(hub.engine, first).value == sent.value
+
+
+class _LandingPublisher(RecordingPublisher):
+    """Records, and says each landed at ``position`` (then the next offsets), as a broker that
+    restarted empty would."""
+
+    def __init__(self, topic: str, partition: int, offset: int) -> None:
+        super().__init__()
+        self.delivered: list[tuple[str, int, int]] = []
+        self._next = (topic, partition, offset)
+
+    def flush(self) -> None:
+        while len(self.delivered) < len(self.records):
+            self.delivered.append(self._next)
+            topic, partition, offset = self._next
+            self._next = (topic, partition, offset + 1)
+
+
+def test_a_replay_landing_at_the_original_position_is_published_once_more(
+    hub: Hub, tmp_path: Path
+) -> None:
+    """The embedded broker restarts and hands out its offsets again: a replay landing where the
+    refused copy was is taken by the hub for a redelivery of it (its position key), so the
+    replay publishes once more; the second copy gets in, once."""
+    entry, record = _refused_while_removed(hub, tmp_path, 36)
+    original = get_item(hub.engine, entry)
+    publisher = _LandingPublisher(original.topic, original.partition, original.offset)
+    _replay(hub, entry, publisher)
+    assert publisher.delivered == [
+        (original.topic, original.partition, original.offset),
+        (original.topic, original.partition, original.offset + 1),
+    ]
+    outcomes = [
+        hub.pipeline.process(KafkaMessage(topic, partition, offset, r.value, r.headers))
+        for (topic, partition, offset), r in zip(
+            publisher.delivered, publisher.records, strict=True
+        )
+    ]
+    assert [o.kind for o in outcomes] == ["redelivery", "processed"]
+    assert outcomes[1].status == "ACCEPTED"
+    _, out, _ = _run(hub, "quarantine", "list", "--message", str(record["message_id"]))
+    assert out.rstrip().endswith("acuse ACCEPTED")
+    assert len(_replayed_entries(hub)) == 1
+
+
+def test_a_lost_replay_at_the_original_position_is_recovered_with_again(
+    hub: Hub, tmp_path: Path
+) -> None:
+    """A publisher that cannot say where its records landed (the risk above unseen): the entry
+    stays 'sin acuse' and --again publishes anew, at a later offset."""
+    entry, record = _refused_while_removed(hub, tmp_path, 37)
+    original = get_item(hub.engine, entry)
+    publisher = RecordingPublisher()
+    _replay(hub, entry, publisher)
+    (sent,) = publisher.records
+    swallowed = hub.pipeline.process(
+        KafkaMessage(sent.topic, original.partition, original.offset, sent.value, sent.headers)
+    )
+    assert swallowed.kind == "redelivery"
+    _, out, _ = _run(hub, "quarantine", "list", "--message", str(record["message_id"]))
+    assert out.rstrip().endswith("sin acuse")  # the operator sees it was not answered
+
+    again = RecordingPublisher()
+    _replay_again(hub, entry, again)
+    (sent,) = again.records
+    done = hub.pipeline.process(
+        KafkaMessage(sent.topic, original.partition, original.offset + 1, sent.value, sent.headers)
+    )
+    assert done.status == "ACCEPTED"
