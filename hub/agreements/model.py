@@ -218,7 +218,7 @@ class Scope(_Frozen):
 class Delivery(_Frozen):
     mode: Literal["streaming", "periodica"]
     period: Literal["mensual", "bimestral", "trimestral", "semestral"] | None = None
-    max_lag_hours: int = Field(ge=1, description="horas máximas entre el hecho y su envío")
+    max_lag_hours: int = Field(ge=1, description="horas máximas entre el hecho y su llegada al hub")
 
     @model_validator(mode="after")
     def _period_when_periodic(self) -> Delivery:

@@ -89,9 +89,11 @@ def _amounts(program: ProgramTerms) -> tuple[Decimal, ...]:
 def recent_days(agreement: Agreement) -> int:
     """Days of the ``recent`` calendar's window: facts dated in them, sent today, are on time.
 
-    ``max_lag_hours`` bounds sending time minus the start of the effective date; two days are
-    kept in hand (a fact of yesterday sent late tonight, a file written before midnight and sent
-    after it), and the window never exceeds the agreement's payment period.
+    ``max_lag_hours`` bounds the hub's arrival time minus the start of the effective date (00:00
+    central Mexico time, see ``hub.compliance.counting``); two days are kept in hand (a fact of
+    yesterday sent late tonight, a file written before midnight and sent after it, the hour
+    between UTC and central time), and the window never exceeds the agreement's payment
+    period.
     """
     months = min(_MONTHS[p.benefit.periodicity] for p in agreement.programs)
     return max(1, min(agreement.delivery.max_lag_hours // 24 - 2, 28 * months))

@@ -33,7 +33,8 @@ def _rows(agreement, delivery: int, today: date) -> dict[str, dict[str, object]]
 
 
 def _lag_hours(effective: object, sent_at: dt.datetime) -> float:
-    """As compliance measures it: sending time minus the start (UTC) of the effective date."""
+    """Sending time minus the start (UTC) of the effective date: compliance measures from the
+    hub's arrival and 00:00 central Mexico time (six hours later), inside the two days kept."""
     assert isinstance(effective, date)
     start = dt.datetime(effective.year, effective.month, effective.day, tzinfo=dt.UTC)
     return (sent_at - start).total_seconds() / 3600
