@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable
 from typing import Final
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from hub.agreements.loader import AgreementSet
@@ -37,7 +38,7 @@ from hub.audit.chain import Action, AuditEvent
 from hub.audit.store import AuditLog
 from hub.envelope import AGREEMENT_HEADER, headers_dict, verify_with_keys
 from hub.errors import AgreementError, BrokerError, SisiError
-from hub.gatekeeper.ledger import LedgerRow, find_claim, find_position
+from hub.gatekeeper.ledger import LedgerRow, find_claim, find_position, processed_messages
 from hub.gatekeeper.reasons import (
     CAMPO_FUERA_DE_ALCANCE,
     CONVENIO_NO_COINCIDE,
@@ -360,10 +361,26 @@ def _event(
     )
 
 
-def _at_original_position(publisher: Publisher, item: QuarantinedItem) -> bool:
-    """Whether the publisher says its last record landed where ``item`` was read."""
+def _taken_position(
+    engine: Engine, publisher: Publisher, item: QuarantinedItem, before: dt.datetime
+) -> bool:
+    """Whether the publisher says its last record landed where the hub already read a message
+    with this message id before ``before`` (the refused copy, or another copy of it): the hub
+    would take the replay for a redelivery of that message."""
     delivered: list[tuple[str, int, int]] = getattr(publisher, "delivered", [])
-    return bool(delivered) and delivered[-1] == (item.topic, item.partition, item.offset)
+    if not delivered:
+        return False
+    topic, partition, offset = delivered[-1]
+    c = processed_messages.c
+    query = select(c.id).where(
+        c.topic == topic,
+        c.kafka_partition == partition,
+        c.kafka_offset == offset,
+        c.header_message_id == item.message_id,
+        c.processed_at < before,
+    )
+    with engine.connect() as conn:
+        return conn.execute(query.limit(1)).first() is not None
 
 
 def replay(
@@ -416,8 +433,8 @@ def replay(
         ] + [(REPLAY_HEADER, str(item.id).encode())]
         publisher.publish(item.topic, item.value or b"", headers)
         publisher.flush()
-        if _at_original_position(publisher, item):
-            # the broker restarted and gave the refused copy's position again: the hub would
+        if _taken_position(engine, publisher, item, at):
+            # the broker restarted and gave a refused copy's position again: the hub would
             # take this copy for a redelivery of that one; the next copy lands after it
             publisher.publish(item.topic, item.value or b"", headers)
             publisher.flush()

@@ -499,3 +499,32 @@ def test_a_lost_replay_at_the_original_position_is_recovered_with_again(
         KafkaMessage(sent.topic, original.partition, original.offset + 1, sent.value, sent.headers)
     )
     assert done.status == "ACCEPTED"
+
+
+def test_a_replay_landing_where_another_copy_was_read_is_published_once_more(
+    hub: Hub, tmp_path: Path
+) -> None:
+    entry, _ = _refused_while_removed(hub, tmp_path, 38)
+    original = get_item(hub.engine, entry)
+    directory = hub.settings.agreements_dir
+    shutil.move(directory / PAM_FILE, tmp_path / PAM_FILE)  # the outbox's copy, refused too
+    assert hub.pipeline.gatekeeper.refresh(force=True)
+    hub.pipeline.process(
+        KafkaMessage(original.topic, 2, 7, original.value or b"", original.headers)
+    )
+    shutil.move(tmp_path / PAM_FILE, directory / PAM_FILE)
+    assert hub.pipeline.gatekeeper.refresh(force=True)
+
+    publisher = _LandingPublisher(original.topic, 2, 7)
+    _replay(hub, entry, publisher)
+    assert [p[2] for p in publisher.delivered] == [7, 8]
+    outcomes = [
+        hub.pipeline.process(KafkaMessage(topic, partition, offset, r.value, r.headers))
+        for (topic, partition, offset), r in zip(
+            publisher.delivered, publisher.records, strict=True
+        )
+    ]
+    assert [(o.kind, o.status) for o in outcomes] == [
+        ("redelivery", "REJECTED"),
+        ("processed", "ACCEPTED"),
+    ]
