@@ -21,6 +21,8 @@ from hub.validation.issues import REASON_CODES
 __all__ = ["quarantine"]
 
 _TABLES = ["quarantine_messages", "quarantine_entries"]
+#: ``replay`` also reads the ledger, the audited agreement versions and writes the audit log.
+_REPLAY_TABLES = [*_TABLES, "processed_messages", "agreement_versions", "audit_log"]
 #: ``show`` also looks up who the set names (registry, schemas) and writes the audit log.
 _SHOW_TABLES = [
     *_TABLES,
@@ -328,10 +330,11 @@ def replay_command(entry_id: int, purpose: str, again: bool, yes: bool) -> None:
     from hub.agreements.loader import AgreementSet
     from hub.quarantine.publishing import PositionedPublisher
     from hub.quarantine.replay import check_purpose, replay
+    from hub.worker.versions import StoredVersions
 
     purpose = check_purpose(purpose)
     settings = Settings()
-    engine = open_registry(settings, _TABLES)
+    engine = open_registry(settings, _REPLAY_TABLES)
 
     def confirm(item: QuarantinedItem) -> bool:
         if yes:
@@ -347,7 +350,8 @@ def replay_command(entry_id: int, purpose: str, again: bool, yes: bool) -> None:
         item = replay(
             engine,
             AuditLog(engine, load_or_create_hub_key(settings)),
-            AgreementSet(settings.agreements_dir),
+            # as the hub sees them: a broken file keeps its last good version in force
+            AgreementSet(settings.agreements_dir, StoredVersions(engine)),
             entry_id,
             PositionedPublisher(settings.bootstrap_servers),
             operator(),

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from sqlalchemy import func, select, text
 from hub.audit.keys import load_or_create_hub_key
 from hub.audit.pseudonym import curp_digest
 from hub.audit.store import audit_read_subjects
+from hub.broker import EmbeddedBroker, TopicSpec, ensure_topics
 from hub.cli.main import cli
 from hub.errors import SisiError
 from hub.quarantine import REFERENCE_HEADER, dead_letter_headers
@@ -32,11 +36,12 @@ from tests.hub.quarantine.test_replay import _replay, _replayed_entries
 PAM_FILE = "bienestar-pam.yaml"
 
 
-def _run(hub: Hub, *args: str) -> tuple[int, str, str]:
+def _run(hub: Hub, *args: str, bootstrap: str = "127.0.0.1:1") -> tuple[int, str, str]:
     env = {
         "SISI_DATABASE_URL": hub.settings.resolved_database_url(),
         "SISI_DATA_DIR": str(hub.settings.data_dir),
         "SISI_AGREEMENTS_DIR": str(hub.settings.agreements_dir),
+        "SISI_BOOTSTRAP_SERVERS": bootstrap,  # never a broker someone else runs
     }
     result = CliRunner().invoke(cli, list(args), env=env)
     if isinstance(result.exception, SisiError):  # ``sisi`` renders these on stderr
@@ -528,3 +533,44 @@ def test_a_replay_landing_where_another_copy_was_read_is_published_once_more(
         ("redelivery", "REJECTED"),
         ("processed", "ACCEPTED"),
     ]
+
+
+def test_replay_judges_with_the_agreements_the_hub_has_in_force(
+    hub: Hub, tmp_path: Path, fresh_broker: EmbeddedBroker
+) -> None:
+    """A file broken after the hub loaded it keeps its last good version in force in the hub;
+    'sisi quarantine replay' judges with that version too, not only with the files."""
+    from hub.worker.changes import record_agreement_changes
+
+    entry, _ = _refused_while_removed(hub, tmp_path, 40)
+    record_agreement_changes(hub.engine, hub.pipeline.audit, hub.pipeline.gatekeeper.agreements)
+    path = hub.settings.agreements_dir / PAM_FILE
+    path.write_text(path.read_text(encoding="utf-8") + "\nprograms: [roto\n", encoding="utf-8")
+    ensure_topics(fresh_broker.bootstrap_servers, [TopicSpec(topic_of(PAM), 1)])
+    env = dict(
+        os.environ,
+        SISI_DATABASE_URL=hub.settings.resolved_database_url(),
+        SISI_DATA_DIR=str(hub.settings.data_dir),
+        SISI_AGREEMENTS_DIR=str(hub.settings.agreements_dir),
+        SISI_BOOTSTRAP_SERVERS=fresh_broker.bootstrap_servers,
+    )
+    done = subprocess.run(  # a process of its own: no agreement this one loaded before
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "quarantine",
+            "replay",
+            str(entry),
+            "--yes",
+            "--purpose",
+            "convenio de vuelta",
+        ],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and "reenviado: entrada" in done.stdout, done.stderr
+    assert get_item(hub.engine, entry).status == "REENVIADO"
