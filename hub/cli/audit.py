@@ -674,6 +674,12 @@ def _summary(entry: AuditEntry) -> str:
         if entry.action == Action.CONTRACT_DELETED:
             text = f"baja {details.get('deletion', '?')} de {text}"
         return text
+    if entry.action == Action.HUB_KEY_ROTATED:
+        return (
+            f"rotación de la llave del hub {details.get('previous_key_id', '?')} → "
+            f"{details.get('new_key_id', '?')} (llave nueva {details.get('new_public_key', '?')}),"
+            f" motivo «{entry.purpose or ''}»"
+        )
     parts = [
         f"mensaje {entry.message_id}" if entry.message_id else "",
         f"elemento {entry.reference_id}" if entry.reference_id else "",

@@ -251,6 +251,11 @@ def test_verify_a_log_signed_by_two_keys_from_the_command_line(
     assert all(record.public_key in keys.stdout for record in history)
     head = json.loads(sisi(env, "head", "--json").stdout)
     assert (head["form"], head["key_id"]) == ("v2", history[1].key_id)
+    listed = sisi(env, "list", "--action", "HUB_KEY_ROTATED")
+    assert (
+        f"rotación de la llave del hub {history[0].key_id} → {history[1].key_id}" in listed.stdout
+    )
+    assert "motivo «rotación anual»" in listed.stdout
 
 
 def test_a_rotation_entry_removed_from_the_database_is_detected(
