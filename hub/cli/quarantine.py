@@ -14,7 +14,13 @@ from hub.cli.registry import json_default, open_registry, operator
 from hub.errors import SisiError
 from hub.gatekeeper.reasons import GATEKEEPER_REASONS
 from hub.quarantine.people import people_in
-from hub.quarantine.store import QuarantinedItem, count_items, get_item, list_items
+from hub.quarantine.store import (
+    QuarantinedItem,
+    count_by_reason,
+    count_items,
+    get_item,
+    list_items,
+)
 from hub.settings import Settings
 from hub.validation.issues import REASON_CODES
 
@@ -94,14 +100,17 @@ class _NotFoundError(SisiError):
     exit_code = 2
 
 
-def _known_reason(reason: str | None) -> str | None:
-    """``reason`` upper-cased, or exit 2 when no refusal ever has that code."""
+def _known_reason(engine: Engine, reason: str | None) -> str | None:
+    """``reason`` upper-cased, or exit 2 when no refusal has that code (the hub's codes and
+    any code the quarantine holds)."""
     if reason is None:
         return None
     code = reason.strip().upper()
-    if code in GATEKEEPER_REASONS or code in REASON_CODES:
+    stored = count_by_reason(engine)
+    if code in GATEKEEPER_REASONS or code in REASON_CODES or code in stored:
         return code
-    near = sorted(c for c in (*GATEKEEPER_REASONS, *REASON_CODES) if c[:4] == code[:4])
+    codes = {*GATEKEEPER_REASONS, *REASON_CODES, *stored}
+    near = sorted(c for c in codes if c[:4] == code[:4])
     hint = "use un código de motivo de 'sisi quarantine list' o de los acuses"
     if near:
         hint += f", p. ej. {', '.join(near[:5])}"
@@ -137,15 +146,15 @@ def list_command(
     Cuando hay más de las que caben, al final (en la salida de errores) dice cuántas hay y el
     comando de la página siguiente (--before con el id de la última mostrada).
     """
-    reason = _known_reason(reason)
-    filters = {
-        "agreement_id": agreement,
-        "reason_code": reason,
-        "status": status,
-        "message_id": message_id,
-    }
     engine = open_registry(Settings(), _TABLES)
     try:
+        reason = _known_reason(engine, reason)
+        filters = {
+            "agreement_id": agreement,
+            "reason_code": reason,
+            "status": status,
+            "message_id": message_id,
+        }
         items = list_items(engine, **filters, before=before, limit=limit)
         total = count_items(engine, **filters)
         older = bool(items) and bool(list_items(engine, **filters, before=items[-1].id, limit=1))
