@@ -3,15 +3,17 @@
 Checks per entry, in this order: the sequence continues without a gap (a gap means deleted
 entries), ``prev_hash`` is the previous entry's hash (otherwise reordered or inserted) and the
 content still hashes to ``entry_hash`` (otherwise edited). Every signed entry (a batch head)
-must carry the hub's signature over its ``entry_hash``: a batch rewritten with recomputed hashes
-fails there, since the attacker cannot sign. An entry whose successor has another timestamp
+must carry the signature over its ``entry_hash`` of the hub key in force at that entry (the
+key changes only at a ``HUB_KEY_ROTATED`` entry, which the retiring key signs:
+:mod:`hub.audit.custody`): a batch rewritten with recomputed hashes fails there, since the
+attacker cannot sign. An entry whose successor has another timestamp
 ended its batch (a batch shares one timestamp) and must be signed: otherwise its signature was
 removed (two batches in the same millisecond cannot be told apart, so there it goes unseen; the
 next signature still vouches for the content). The log must end in a signed entry (otherwise
 the end of a batch was cut off), and an expected head also catches a log cut short at a batch
 boundary or rewritten as a whole. The head stored next to the log can be rolled back by whoever
 can write the database; only a head published by the hub and kept elsewhere
-(``published_head``) catches that.
+(``published_head``) catches that. Heads are checked by :mod:`hub.audit.headcheck`.
 """
 
 from __future__ import annotations
