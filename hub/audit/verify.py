@@ -88,12 +88,16 @@ class VerificationReport:
                 if self.published_sequence
                 else ""
             )
-            if self.published_old_form:
-                published += (
-                    f" ({self.published_old_form} de forma antigua v1: su firma cubre sólo el "
-                    "hash, así que su número de secuencia lo confirma sólo la bitácora, no la "
-                    "firma)"
-                )
+            if self.published_count:
+                signed = self.published_count - self.published_old_form
+                forms = [f"{signed} de forma v2, con su secuencia firmada"] if signed else []
+                if self.published_old_form:
+                    forms.append(
+                        f"{self.published_old_form} de forma antigua v1: su firma cubre sólo el "
+                        "hash, así que su número de secuencia lo confirma sólo la bitácora, no la "
+                        "firma"
+                    )
+                published += " (" + "; ".join(forms) + ")"
             return (
                 f"bitácora íntegra: {self.entries_checked} entradas verificadas, "
                 f"última {self.last_sequence} (hash {self.last_hash.hex()}){published}"
