@@ -14,7 +14,7 @@ signature, over ``entry_hash`` only) so that v1 readers still check it; a head w
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -116,6 +116,18 @@ def head_from_record(record: Mapping[str, Any]) -> ChainHead:
     )
 
 
+def _decoded(value: bytes, resolvers: Sequence[SchemaResolver]) -> dict[str, Any] | None:
+    """``value`` read with the first resolver that reads it whole as a head, or None."""
+    for resolver in resolvers:
+        try:
+            record: dict[str, Any] = decode(value, resolver)
+            head_from_record(record)
+        except (SisiError, KeyError, TypeError, ValueError):
+            continue
+        return record
+    return None
+
+
 #: How many of the last records of each partition :func:`read_published_head` looks at.
 _LAST_RECORDS = 64
 #: How long a broker may take to describe the topic (reading it may then take longer).
@@ -123,7 +135,11 @@ _BROKER_ANSWER = 10.0
 
 
 def read_published_head(
-    bootstrap_servers: str, topic: str, resolver: SchemaResolver, *, timeout: float = 10.0
+    bootstrap_servers: str,
+    topic: str,
+    resolver: SchemaResolver | Sequence[SchemaResolver],
+    *,
+    timeout: float = 10.0,
 ) -> dict[str, Any] | None:
     """The published ``AuditChainHead`` with the highest sequence among the topic's last records.
 
@@ -136,7 +152,11 @@ def read_published_head(
 
 
 def read_published_heads(
-    bootstrap_servers: str, topic: str, resolver: SchemaResolver, *, timeout: float = 120.0
+    bootstrap_servers: str,
+    topic: str,
+    resolver: SchemaResolver | Sequence[SchemaResolver],
+    *,
+    timeout: float = 120.0,
 ) -> list[dict[str, Any]]:
     """Every ``AuditChainHead`` the topic still holds, in the order read (per partition, by
     offset). Records that do not decode are skipped. Raises ``SisiError`` when the broker does
@@ -154,12 +174,18 @@ def read_published_heads(
 def _read_heads(
     bootstrap_servers: str,
     topic: str,
-    resolver: SchemaResolver,
+    resolver: SchemaResolver | Sequence[SchemaResolver],
     *,
     timeout: float,
     last: int | None,
 ) -> list[dict[str, Any]]:
-    """The decodable heads among the ``last`` records of each partition (all when None)."""
+    """The decodable heads among the ``last`` records of each partition (all when None).
+
+    ``resolver``: one, or several tried in order (a checker without the hub's registry tries
+    each local version of the contract: a body only reads whole with the schema it was written
+    with).
+    """
+    resolvers = list(resolver) if isinstance(resolver, Sequence) else [resolver]
     from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
     consumer: Any = Consumer(
@@ -185,7 +211,7 @@ def _read_heads(
         described = metadata.topics.get(topic)
         if described is None or described.error is not None or not described.partitions:
             return []
-        pending: dict[int, int] = {}  # partition -> offset of its last record
+        pending: dict[int, int] = {}  # partition -> offset of its last record, as described
         starts: list[Any] = []
         for partition in sorted(described.partitions):
             low, high = consumer.get_watermark_offsets(
@@ -208,14 +234,11 @@ def _read_heads(
                 if message.error().code() == KafkaError._PARTITION_EOF:
                     pending.pop(partition, None)
                 continue
-            if message.offset() >= pending.get(partition, -1):
-                pending.pop(partition, None)
-            try:
-                record = decode(message.value(), resolver)
-                head_from_record(record)
-            except (SisiError, KeyError, TypeError, ValueError):
-                continue
-            records.append(record)
+            # the end is the partition's EOF, not the watermark read before: Tansu 0.6 reports a
+            # high watermark of 1 after a batch of two records, which stopped reading at the first
+            record = _decoded(message.value(), resolvers)
+            if record is not None:
+                records.append(record)
         if pending and last is None:
             raise SisiError(
                 f"no se terminó de leer el tópico {topic} en {timeout:g} s",

@@ -108,31 +108,32 @@ def audit() -> None:
     """Bitácora de auditoría: encadenada por hash y firmada por el hub."""
 
 
-def _schema_resolver(engine: Engine | None, settings: Settings) -> Any:
-    """Writer schemas from the hub's registry; the local AuditChainHead contract if it lacks one
-    (or, with no ``engine``, always: an outside checker has no access to the hub's database)."""
-    store = StoreSchemas(engine) if engine is not None else None
+def _schema_resolvers(engine: Engine | None, settings: Settings) -> list[Any]:
+    """Writer schemas from the hub's registry, then each local AuditChainHead version, newest
+    first (an outside checker has no access to the hub's database: a head reads whole only with
+    the version it was written with, so each is tried)."""
+    import fastavro
+
     local = sorted(
         (Path(settings.schemas_dir) / CHAIN_HEAD_SUBJECT).glob("v*.avsc"),
         key=lambda file: int(file.stem[1:]) if file.stem[1:].isdigit() else 0,
+        reverse=True,
     )
+    resolvers: list[Any] = []
+    if engine is not None:
+        store = StoreSchemas(engine)
 
-    def resolve(schema_id: int) -> ParsedSchema:
-        try:
-            if store is None:
-                raise KeyError(schema_id)
-            return store.resolve(schema_id).parsed
-        except (KeyError, SQLAlchemyError):
-            if not local:
-                raise KeyError(schema_id) from None
-            import fastavro
+        def registered(schema_id: int) -> ParsedSchema:
+            try:
+                return store.resolve(schema_id).parsed
+            except SQLAlchemyError as exc:
+                raise KeyError(schema_id) from exc
 
-            parsed: ParsedSchema = fastavro.parse_schema(
-                json.loads(local[-1].read_text(encoding="utf-8"))
-            )
-            return parsed
-
-    return resolve
+        resolvers.append(registered)
+    for file in local:
+        parsed: ParsedSchema = fastavro.parse_schema(json.loads(file.read_text(encoding="utf-8")))
+        resolvers.append(lambda _schema_id, parsed=parsed: parsed)
+    return resolvers
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,7 +151,7 @@ def _topic_heads(settings: Settings, engine: Engine | None) -> list[_Published]:
     servers = settings.bootstrap_servers
     try:
         records = read_published_heads(
-            servers, PUBLIC_AUDIT_HEAD, _schema_resolver(engine, settings)
+            servers, PUBLIC_AUDIT_HEAD, _schema_resolvers(engine, settings)
         )
     except SisiError as exc:
         raise ConfigurationError(

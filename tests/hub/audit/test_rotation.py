@@ -411,3 +411,51 @@ def test_heads_published_before_and_after_a_rotation(  # type: ignore[no-untyped
     assert watched.returncode == 1
     assert "1 de las 5 cabezas del tópico no están firmadas por una llave del hub" in watched.stderr
     assert "fueron alteradas después de firmarse" in watched.stderr
+
+
+def test_an_outsider_reads_heads_written_with_either_version_of_the_contract(  # type: ignore[no-untyped-def]
+    fresh_broker, db_url: str, audit_engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Heads published before AuditChainHead v2 are on the topic next to v2 ones; a checker
+    without the hub's registry reads each with the version it was written with."""
+    from hub.audit.publish import CHAIN_HEAD_SUBJECT, head_to_record
+    from hub.broker.topics import TopicSpec, ensure_topics
+    from hub.contracts.catalog import load_catalog
+    from hub.contracts.wire import encode
+    from hub.gatekeeper.schemas import StoreSchemas
+    from hub.schema_registry.seed import seed_from_catalog
+    from hub.schema_registry.store import SchemaStore
+    from hub.topics import PUBLIC_AUDIT_HEAD
+    from hub.worker.publisher import KafkaPublisher
+
+    servers = fresh_broker.bootstrap_servers
+    ensure_topics(servers, [TopicSpec(PUBLIC_AUDIT_HEAD, 1, {})])
+    seed_from_catalog(SchemaStore(audit_engine), load_catalog(Settings().schemas_dir))
+    key = load_or_create_hub_key(settings)
+    log = AuditLog(audit_engine, key)
+    log.append_many(accepted("m-1", 3))
+    old = log.head()
+    log.append_many(accepted("m-2", 3))
+    schemas = StoreSchemas(audit_engine)
+    v1 = schemas.resolve(SchemaStore(audit_engine).get_version(CHAIN_HEAD_SUBJECT, 1).id)
+    v2 = schemas.latest(CHAIN_HEAD_SUBJECT)
+    assert v2.id != v1.id
+    record = head_to_record(old, fingerprint(key))
+    del record["head_signature"]  # as the hub wrote heads before v2
+    publisher = KafkaPublisher(servers)
+    publisher.publish(PUBLIC_AUDIT_HEAD, encode(v1.id, v1.parsed, record), key=b"audit-head")
+    publisher.publish(
+        PUBLIC_AUDIT_HEAD, encode(v2.id, v2.parsed, head_to_record(log.head())), key=b"audit-head"
+    )
+    publisher.flush()
+    outside = {"SISI_BOOTSTRAP_SERVERS": servers, "SISI_DATA_DIR": str(tmp_path / "fuera")}
+    result = sisi(outside, "published", "--public-key", public_key_of(key), "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert (document["valid"], document["valid_v2"], document["valid_old_form"]) == (2, 1, 1), document
+    text_out = sisi(outside, "published", "--public-key", public_key_of(key)).stdout
+    assert "1 de forma antigua v1: su firma cubre sólo el hash" in text_out
+    env = {**_env(db_url, settings), "SISI_BOOTSTRAP_SERVERS": servers}
+    verified = sisi(env, "verify", "--published")
+    assert verified.returncode == 0, verified.stderr
+    assert "1 de forma v2, con su secuencia firmada; 1 de forma antigua v1" in verified.stdout
