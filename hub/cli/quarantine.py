@@ -9,6 +9,7 @@ import click
 from sqlalchemy.engine import Engine
 
 from hub.audit.keys import load_or_create_hub_key
+from hub.audit.pseudonym import ReferenceMask
 from hub.audit.store import AuditLog
 from hub.cli.registry import json_default, open_registry, operator
 from hub.errors import SisiError
@@ -67,6 +68,17 @@ def _summary(item: QuarantinedItem) -> dict[str, object]:
         "replayed_by": item.replayed_by,
         "answered": item.answered,
     }
+
+
+def _listed(item: QuarantinedItem, mask: ReferenceMask) -> dict[str, object]:
+    """An entry as ``list`` gives it: no personal data (``list`` is not an audited read). The
+    detail may quote the item's data (a malformed CURP, a birth date) and is left to ``show``;
+    a folio that is a CURP is given as the audit log names it (``curp-hmac:``)."""
+    summary = _summary(item)
+    del summary["message"]
+    if item.reference_id is not None:
+        summary["reference_id"] = mask(item.reference_id)
+    return summary
 
 
 #: How ``show`` names each field for the operator (``--json`` keeps the identifiers).
@@ -143,11 +155,17 @@ def list_command(
 ) -> None:
     """Entradas en cuarentena, las más recientes primero, de --limit en --limit.
 
+    Sin datos personales (no es una consulta auditada): el detalle del motivo, que puede citar
+    datos del elemento, lo da 'sisi quarantine show' con su finalidad; un folio que es una CURP
+    aparece como la bitácora lo nombra (curp-hmac:...).
+
     Cuando hay más de las que caben, al final (en la salida de errores) dice cuántas hay y el
     comando de la página siguiente (--before con el id de la última mostrada).
     """
-    engine = open_registry(Settings(), _TABLES)
+    settings = Settings()
+    engine = open_registry(settings, _TABLES)
     try:
+        mask = ReferenceMask(load_or_create_hub_key(settings))
         reason = _known_reason(engine, reason)
         filters = {
             "agreement_id": agreement,
@@ -161,7 +179,7 @@ def list_command(
     finally:
         engine.dispose()
     if as_json:
-        document = [_summary(i) for i in items]
+        document = [_listed(i, mask) for i in items]
         click.echo(json.dumps(document, ensure_ascii=False, default=json_default))
     elif not items:
         chosen = [
@@ -180,7 +198,7 @@ def list_command(
         else:
             click.echo(f"ninguna entrada de cuarentena con {', '.join(chosen)}.")
     for i in [] if as_json else items:
-        what = f"elemento {i.reference_id}" if i.reference_id else "conjunto completo"
+        what = f"elemento {mask(i.reference_id)}" if i.reference_id else "conjunto completo"
         click.echo(
             f"{i.id:>6}  {_utc(i.received_at):%Y-%m-%d %H:%M} UTC  {i.agreement_id or '—'}  "
             f"{i.reason_code}"

@@ -574,3 +574,34 @@ def test_replay_judges_with_the_agreements_the_hub_has_in_force(
     )
     assert done.returncode == 0 and "reenviado: entrada" in done.stdout, done.stderr
     assert get_item(hub.engine, entry).status == "REENVIADO"
+
+
+def test_list_shows_no_personal_data(hub: Hub) -> None:
+    """'list' is not an audited read: no folio that is a CURP, no detail quoting the item's data;
+    'show' (audited) gives them."""
+    folio_is_curp = item(61, program="S311")
+    curp = folio_is_curp["person"]["curp"]
+    folio_is_curp["reference_id"] = curp
+    malformed = item(62)
+    bad = malformed["person"]["curp"][:17]
+    malformed["person"]["curp"] = bad  # CURP_LENGTH quotes it
+    value, headers = sealed(hub.engine, change_set(PAM, [folio_is_curp, malformed]))
+    hub.pipeline.process(KafkaMessage(topic_of(PAM), 0, 0, value, tuple(headers)))
+
+    for args in (("quarantine", "list"), ("quarantine", "list", "--json")):
+        code, out, err = _run(hub, *args)
+        assert code == 0, err
+        assert curp not in out and bad not in out, out
+        assert "curp-hmac:" in out
+    listed = json.loads(_run(hub, "quarantine", "list", "--json")[1])
+    assert {e["reason_code"] for e in listed} == {"PROGRAMA_FUERA_DE_CONVENIO", "CURP_LENGTH"}
+    assert all("message" not in e for e in listed)
+
+    shown = [
+        json.loads(
+            _run(hub, "quarantine", "show", str(e["id"]), "--purpose", "revisión", "--json")[1]
+        )
+        for e in listed
+    ]
+    assert {s["reference_id"] for s in shown} == {curp, malformed["reference_id"]}
+    assert any(bad in s["message"] for s in shown)
