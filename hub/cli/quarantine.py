@@ -131,6 +131,26 @@ def _known_reason(engine: Engine, reason: str | None) -> str | None:
     )
 
 
+def _known_agreement(engine: Engine, settings: Settings, agreement: str | None) -> None:
+    """Exit 2 when neither the agreements nor the quarantine know ``agreement``."""
+    if agreement is None or count_items(engine, agreement_id=agreement):
+        return
+    from hub.agreements.loader import AgreementSet
+    from hub.errors import AgreementError
+
+    try:
+        ids = set(AgreementSet(settings.agreements_dir).ids)
+    except AgreementError:
+        ids = set()
+    if agreement in ids:
+        return
+    raise _NotFoundError(
+        f"el hub no tiene el convenio '{agreement}' ni hay entradas de cuarentena suyas",
+        field="--agreement",
+        hint="revise el id con 'sisi agreements list' (p. ej. CONV-BIENESTAR-PAM-2026)",
+    )
+
+
 @quarantine.command("list")
 @click.option("--agreement", default=None, help="Sólo este convenio.")
 @click.option("--reason", default=None, help="Sólo este código de motivo (p. ej. FIRMA_INVALIDA).")
@@ -167,6 +187,7 @@ def list_command(
     try:
         mask = ReferenceMask(load_or_create_hub_key(settings))
         reason = _known_reason(engine, reason)
+        _known_agreement(engine, settings, agreement)
         filters = {
             "agreement_id": agreement,
             "reason_code": reason,

@@ -173,8 +173,11 @@ def test_list_says_what_a_filter_found_and_refuses_an_unknown_reason(hub: Hub) -
     code, out, _ = _run(hub, "quarantine", "list")
     assert code == 0 and out.strip() == "la cuarentena está vacía."
     _fill(hub, 3)
-    code, out, _ = _run(hub, "quarantine", "list", "--agreement", "CONV-OTRO")
-    assert code == 0 and out.strip() == "ninguna entrada de cuarentena con convenio CONV-OTRO."
+    code, out, err = _run(hub, "quarantine", "list", "--agreement", "CONV-OTRO")
+    assert code == 2 and "el hub no tiene el convenio 'CONV-OTRO'" in err  # as the README says
+    code, out, _ = _run(hub, "quarantine", "list", "--agreement", "CONV-CNBBBJ-BUEMS-2026")
+    assert code == 0
+    assert out.strip() == "ninguna entrada de cuarentena con convenio CONV-CNBBBJ-BUEMS-2026."
     code, out, err = _run(hub, "quarantine", "list", "--reason", "FIRMA_INVALIDAA")
     assert code == 2
     assert "'FIRMA_INVALIDAA' no es un código de motivo" in err and "FIRMA_INVALIDA" in err
