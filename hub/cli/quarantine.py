@@ -333,7 +333,7 @@ def show_command(entry_id: int, purpose: str, as_json: bool) -> None:
         click.echo(json.dumps(document, ensure_ascii=False, default=json_default))
         return
     for key, value in _summary(item).items():
-        if value is None:
+        if value is None or key == "answered":  # 'procesado' says it, with where
             continue
         shown = _moment(value) if isinstance(value, dt.datetime) else value
         click.echo(f"{_LABELS.get(key, key):<14} {shown}")
