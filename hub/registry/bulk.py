@@ -10,7 +10,9 @@ SQLAlchemy ``Connection`` (same connection, same transaction):
   before the first read, so what the writer reads cannot go stale before it writes.
 - PostgreSQL: binary ``COPY ... FROM STDIN`` for every insert (psycopg dumps values in C; the
   server skips parsing text: measured ~40% faster than text COPY here), lookups
-  join ``unnest`` of one array parameter: one round trip per table and batch.
+  join ``unnest`` of one array parameter: one round trip per table and batch. Array parameters
+  are sent in binary (``%b``): as text, psycopg quoted every element of every array with a
+  regular-expression test (a monthly delivery of payments spent ~15 % of its time there).
 
 Inserts never use ``ON CONFLICT``: the writer reads first and inserts only rows it knows are new,
 so a conflict means a concurrent writer got there first, and the whole transaction is retried.
@@ -112,8 +114,7 @@ class BulkInsert:
         if postgres:
             dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
             self._types = [
-                table.c[c].type.compile(dialect=dialect).lower().split("(")[0]
-                for c in self.columns
+                table.c[c].type.compile(dialect=dialect).lower().split("(")[0] for c in self.columns
             ]
             self._sql = f'COPY "{table.name}" ({quoted}) FROM STDIN (FORMAT BINARY)'
         else:
@@ -164,9 +165,7 @@ class BulkKeyed:
         name = table.name
         if postgres:
             dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-            arrays = ", ".join(
-                f"%s::{table.c[c].type.compile(dialect=dialect)}[]" for c in names
-            )
+            arrays = ", ".join(f"%b::{table.c[c].type.compile(dialect=dialect)}[]" for c in names)
             aliases = ", ".join(f'"{c}"' for c in names)
             source = f"unnest({arrays}) AS s({aliases})"
             match = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
@@ -216,7 +215,7 @@ class Lookup:
             selected = ", ".join(f"t.{c}" for c in columns)
             where = f" AND t.{fixed} = %s" if fixed is not None else ""
             self._head = (
-                f'SELECT {selected} FROM unnest(%s::text[]) AS k(key) JOIN "{table}" AS t '
+                f'SELECT {selected} FROM unnest(%b::text[]) AS k(key) JOIN "{table}" AS t '
                 f"ON t.{key} = k.key{where}"
             )
         else:
