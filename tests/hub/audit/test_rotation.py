@@ -452,7 +452,8 @@ def test_an_outsider_reads_heads_written_with_either_version_of_the_contract(  #
     result = sisi(outside, "published", "--public-key", public_key_of(key), "--json")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    assert (document["valid"], document["valid_v2"], document["valid_old_form"]) == (2, 1, 1), document
+    counts = (document["valid"], document["valid_v2"], document["valid_old_form"])
+    assert counts == (2, 1, 1), document
     text_out = sisi(outside, "published", "--public-key", public_key_of(key)).stdout
     assert "1 de forma antigua v1: su firma cubre sólo el hash" in text_out
     env = {**_env(db_url, settings), "SISI_BOOTSTRAP_SERVERS": servers}
