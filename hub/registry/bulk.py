@@ -196,7 +196,10 @@ class BulkKeyed:
 
 
 class Lookup:
-    """``SELECT columns FROM table WHERE [fixed = ? AND] key IN (...)`` for many keys at once."""
+    """``SELECT columns FROM table WHERE [fixed = ? AND] key IN (...)`` for many keys at once.
+
+    ``lock`` (PostgreSQL): ``FOR UPDATE`` in key order; SQLite's writer holds the write lock.
+    """
 
     def __init__(
         self,
@@ -206,6 +209,7 @@ class Lookup:
         *,
         postgres: bool,
         fixed: str | None = None,
+        lock: bool = False,
     ) -> None:
         self.postgres = postgres
         self._fixed = fixed is not None
@@ -214,9 +218,13 @@ class Lookup:
             # planned as a scan that compares every row with every key.
             selected = ", ".join(f"t.{c}" for c in columns)
             where = f" AND t.{fixed} = %s" if fixed is not None else ""
+            # ``lock``: the rows are locked until the transaction ends, in key order (so two
+            # writers locking overlapping sets do not deadlock), and what is read is their
+            # newest committed version (a row another writer changed is read after its commit)
+            tail = f" ORDER BY t.{key} FOR UPDATE OF t" if lock else ""
             self._head = (
                 f'SELECT {selected} FROM unnest(%b::text[]) AS k(key) JOIN "{table}" AS t '
-                f"ON t.{key} = k.key{where}"
+                f"ON t.{key} = k.key{where}{tail}"
             )
         else:
             head = f'SELECT {", ".join(columns)} FROM "{table}" WHERE '

@@ -7,6 +7,16 @@ LinkPlan`, :func:`~hub.registry.history.fold`) and writes what changed: :meth:`G
 reads and links (it may refuse items: see :mod:`hub.registry.linking`), then the writer claims
 the items not refused (their ledger rows) and :meth:`GeneralPath.write` writes.
 
+**Writers at once.** The general path reads a record, its people and its ledger, folds them and
+writes them back: two writers changing one record (a delivery's BAJA and PAGO on two partitions)
+must not each write back what they read before the other's commit. SQLite's writer holds the
+database's write lock. On PostgreSQL :meth:`GeneralPath.plan` locks the rows it reads until the
+commit: first the batch's stored records, then every person involved (those its CURPs name and
+those its records link to), each set in key order and read in its newest committed version.
+Writers on other records and people go on at the same time (a global lock serialized every
+payment, change and BAJA of every worker). A record or a person that does not exist yet cannot
+be locked: two writers creating the same one collide on its key and one starts over.
+
 ``person_links`` keeps only links that carry information beyond the source record itself: the
 deterministic links made here (by CURP, or a record's own person) are ``source_records.person_id``
 and ``source_records.curp`` — a second row per record would repeat them (see
@@ -110,8 +120,8 @@ class GeneralPath:
         self._bulk = bulk
         self._ledger = ledger
         self._postgres = postgres
-        self._lookups: dict[tuple[str, tuple[str, ...], str, bool], Lookup] = {}
-        self._readers: dict[tuple[str, tuple[str, ...], str, bool], list[_Reader | None]] = {}
+        self._lookups: dict[tuple[str, tuple[str, ...], str, bool, bool], Lookup] = {}
+        self._readers: dict[tuple[str, tuple[str, ...], str, bool, bool], list[_Reader | None]] = {}
         self._getters = {name: itemgetter(*b.columns) for name, b in bulk.items()}
         people = [c.name for c in PEOPLE.columns if c.name not in ("id", "created_at")]
         self._people = BulkKeyed(PEOPLE, ("id",), people, postgres=postgres)
@@ -142,15 +152,21 @@ class GeneralPath:
         """
         agreement = header["agreement_id"]
         sent_at = as_utc(header["sent_at"])
-        refs = [item["reference_id"] for _, item in fresh]
+        refs = sorted({item["reference_id"] for _, item in fresh})
+        # PostgreSQL: the records, then the people, locked to the commit (see module docstring)
         records = self._select_in(
-            conn, SOURCE_RECORDS, SOURCE_RECORDS.c.reference_id, refs, agreement
+            conn, SOURCE_RECORDS, SOURCE_RECORDS.c.reference_id, refs, agreement, lock=True
         )
         curps = sorted({c for _, it in fresh if (c := clean_curp(it)) is not None})
-        people = self._select_in(conn, PEOPLE, PEOPLE.c.curp, curps)
-        known = {p["id"] for p in people}
-        linked = sorted({r["person_id"] for r in records} - known)
-        people += self._select_in(conn, PEOPLE, PEOPLE.c.id, linked)
+        if self._postgres:
+            found = self._read(conn, PEOPLE, ("id",), "curp", curps)
+            ids = sorted({p["id"] for p in found} | {r["person_id"] for r in records})
+            people = self._select_in(conn, PEOPLE, PEOPLE.c.id, ids, lock=True)
+        else:
+            people = self._select_in(conn, PEOPLE, PEOPLE.c.curp, curps)
+            known = {p["id"] for p in people}
+            linked = sorted({r["person_id"] for r in records} - known)
+            people += self._select_in(conn, PEOPLE, PEOPLE.c.id, linked)
 
         plan = LinkPlan(agreement, now)
         plan.load(people, records)
@@ -184,6 +200,8 @@ class GeneralPath:
         key: str,
         values: Sequence[Any],
         agreement: str | None = None,
+        *,
+        lock: bool = False,
     ) -> list[Row]:
         """Rows of ``table`` whose ``key`` is in ``values`` (and of ``agreement``), as dicts.
 
@@ -194,11 +212,13 @@ class GeneralPath:
         """
         if not values:
             return []
-        spec = (table.name, tuple(columns), key, agreement is not None)
+        spec = (table.name, tuple(columns), key, agreement is not None, lock)
         lookup = self._lookups.get(spec)
         if lookup is None:
             fixed = "agreement_id" if agreement is not None else None
-            lookup = Lookup(table.name, columns, key, postgres=self._postgres, fixed=fixed)
+            lookup = Lookup(
+                table.name, columns, key, postgres=self._postgres, fixed=fixed, lock=lock
+            )
             self._lookups[spec] = lookup
             if not self._postgres:
                 self._readers[spec] = _sqlite_readers(table, columns)
@@ -221,9 +241,11 @@ class GeneralPath:
         column: Any,
         values: Sequence[Any],
         agreement: str | None = None,
+        *,
+        lock: bool = False,
     ) -> list[Row]:
         columns = [c.name for c in table.columns]
-        return self._read(conn, table, columns, column.name, values, agreement)
+        return self._read(conn, table, columns, column.name, values, agreement, lock=lock)
 
     def _fold(
         self, conn: Connection, agreement: str, plan: LinkPlan, ledger: list[Row]

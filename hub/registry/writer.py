@@ -32,7 +32,6 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from hub.db import advisory_xact_lock
 from hub.errors import ConfigurationError, SisiError
 from hub.registry.batch import BatchStatements
 from hub.registry.bulk import BulkInsert, Lookup, begin_write
@@ -394,11 +393,8 @@ class RegistryWriter:
         removed: frozenset[str] = frozenset()
         refused: tuple[RejectedItem, ...] = ()
         if general:
-            # PostgreSQL: one general path at a time (SQLite's write lock already does it). It
-            # reads records, people and ledgers, folds them and writes them back: two workers
-            # changing one row at once would each write back what it read before the other's
-            # commit (a BAJA undone by a concurrent PAGO, two open spans). Held to the commit.
-            advisory_xact_lock(conn, "registro:ruta-general")
+            # the general path locks the rows it reads and writes back (PostgreSQL; SQLite's
+            # write lock already serializes writers): see hub.registry.general
             plan = self._general.plan(conn, header, general, now)
             if plan.refused:  # not claimed: a redelivery is judged again
                 refused = tuple(

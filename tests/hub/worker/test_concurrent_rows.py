@@ -10,6 +10,10 @@ The worker applying the PAGO is held between its reads and its writes until the 
 BAJA finished or two seconds passed: with serialization the BAJA waits for the PAGO's commit (and
 the hold times out); without it, the BAJA commits inside the PAGO's window and the PAGO's worker
 then writes the row back as active.
+
+On PostgreSQL the serialization is per row (the general path locks the records and people it
+reads): a BAJA of *another* row commits inside the PAGO's window, so workers scale on deliveries
+of payments and changes instead of taking turns.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ from tests.hub.gatekeeper.fixtures import TODAY, Hub
 _offsets = iter(range(1_000_000))
 
 
-def _message(hub: Hub, operation: str, effective: dt.date) -> KafkaMessage:
-    entry = item(1, operation=operation)
+def _message(hub: Hub, operation: str, effective: dt.date, row: int = 1) -> KafkaMessage:
+    entry = item(row, operation=operation)
     entry["effective_date"] = effective
     if operation == "PAGO":
         entry["benefit"] = {**entry["benefit"], "fecha_beneficio": effective}
@@ -100,3 +104,54 @@ def test_a_baja_and_a_pago_applied_at_once_leave_the_row_dropped(
         ("BAJA", "2026-06-01", None),
     ]
     assert paid == 1
+
+
+def test_workers_changing_different_rows_do_not_wait_for_each_other(
+    hub: Hub, held: dict[str, threading.Event], db_url: str
+) -> None:
+    for row in (1, 2):
+        alta = _message(hub, "ALTA", dt.date(2026, 3, 1), row)
+        assert hub.pipeline.process(alta).status == "ACCEPTED"
+    pago = _message(hub, "PAGO", dt.date(2026, 5, 15), 1)
+    baja = _message(hub, "BAJA", dt.date(2026, 6, 1), 2)
+    second = build_pipeline(
+        hub.settings,
+        RecordingPublisher(),
+        engine=make_engine(hub.settings.resolved_database_url()),
+        today=TODAY,
+    )
+    statuses: dict[str, str] = {}
+    finished: dict[str, bool] = {}
+
+    def first_worker() -> None:
+        statuses["first"] = hub.pipeline.process(pago).status
+        finished["second_before_first"] = held["second_done"].is_set()
+
+    def second_worker() -> None:
+        held["read"].wait(10)
+        statuses["second"] = second.process(baja).status
+        held["second_done"].set()
+
+    threads = [
+        threading.Thread(target=first_worker, name="first"),
+        threading.Thread(target=second_worker, name="second"),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    second.engine.dispose()
+    assert statuses == {"first": "ACCEPTED", "second": "ACCEPTED"}
+    # SQLite: one writer at a time, the BAJA waits for the PAGO's commit; PostgreSQL: it commits
+    # while the PAGO's worker is held between its reads and its writes
+    assert finished["second_before_first"] is db_url.startswith("postgresql")
+    with hub.engine.connect() as conn:
+        rows = conn.execute(
+            text("select reference_id, active from source_records order by reference_id")
+        ).all()
+        paid = conn.execute(text("select reference_id from benefits_paid")).scalars().all()
+    assert [(ref, bool(active)) for ref, active in rows] == [
+        ("R0000001", True),
+        ("R0000002", False),
+    ]
+    assert paid == ["R0000001"]
