@@ -26,6 +26,7 @@ __all__ = [
     "ReferenceMask",
     "carry_secret",
     "curp_digest",
+    "curp_subject",
     "pseudonym_secret",
 ]
 
@@ -76,6 +77,17 @@ def _derived_key(hub_key: Ed25519PrivateKey) -> bytes:
 def curp_digest(hub_key: Ed25519PrivateKey, curp: str) -> str:
     """HMAC-SHA256 of ``curp`` under a key derived from the hub's private key (hex)."""
     return hmac.new(_derived_key(hub_key), curp.encode(), hashlib.sha256).hexdigest()
+
+
+def curp_subject(hub_key: Ed25519PrivateKey, curp: str) -> str:
+    """How a read names a person by her CURP: ``curp-hmac:`` and the CURP's whole digest.
+
+    Registry ids change when records move between people (a corrected CURP, two records found
+    to be one person); the CURP names the same person before and after. Reads of personal data
+    record both, so "who read my data" (``sisi audit reads``) finds a read made under an id the
+    registry no longer has. The CURP is normalized (trimmed, uppercase) first.
+    """
+    return REFERENCE_PREFIX + curp_digest(hub_key, curp.strip().upper())
 
 
 class ReferenceMask:

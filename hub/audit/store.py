@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from hub.audit.chain import (
     GENESIS_HASH,
@@ -54,7 +55,7 @@ from hub.audit.chain import (
 )
 from hub.audit.headsig import fingerprint, sign_head
 from hub.audit.keycheck import key_problem
-from hub.audit.pseudonym import ReferenceMask
+from hub.audit.pseudonym import REFERENCE_PREFIX, ReferenceMask
 from hub.audit.signing import sign_hashes
 from hub.audit.verify import people_digest
 from hub.db import Base
@@ -835,26 +836,72 @@ def iter_read_subjects(
             yield current, ids
 
 
+def absorbed_ids(engine: Engine, person_id: str) -> list[str]:
+    """``person_id`` and every registry id whose records all moved to it, directly or not.
+
+    A relink that left its old person without records (``RECORD_RELINKED`` with
+    ``persona_anterior_eliminada``: a CURP corrected or learned) moved that person's data here:
+    reads made under the old id read what is now this person's. A person who kept other records
+    is someone else and keeps her own reads.
+    """
+    c = audit_log.c
+    found = [person_id]
+    pending = [person_id]
+    with engine.connect() as conn:
+        while pending:
+            target = pending.pop()
+            moved = '"a_persona":' + json.dumps(target, ensure_ascii=False)
+            rows = conn.execute(
+                select(c.details).where(
+                    c.action == Action.RECORD_RELINKED.value,
+                    c.details.contains(moved, autoescape=True),
+                )
+            ).scalars()
+            for text in rows:
+                details = json.loads(text)
+                old = details.get("de_persona")
+                if (
+                    details.get("a_persona") == target
+                    and details.get("persona_anterior_eliminada") == "true"
+                    and isinstance(old, str)
+                    and old not in found
+                ):
+                    found.append(old)
+                    pending.append(old)
+    return found
+
+
+#: The subject of a look-up of a CURP the registry did not hold (``registry person``, ``reads``).
+_NO_MATCH = "sin-coincidencia"
+
+
 def personal_reads(
     engine: Engine, person_id: str | None, curp_hmac: str | None = None
 ) -> list[tuple[AuditEntry, str]]:
     """Every PERSONAL_DATA_READ entry that read one person, oldest first, with how it did.
 
-    How: ``persona`` (the entry's subject is ``person_id``: ``sisi registry person``), ``lista``
-    (a list read whose ``audit_read_subjects`` rows include ``person_id``) or ``curp`` (a look-up
-    of the person's CURP that found nobody then: its ``curp_hmac`` detail is ``curp_hmac``).
+    The person is her registry id ``person_id`` (with the ids :func:`absorbed_ids` merged into
+    it) and/or the digest ``curp_hmac`` of her CURP (:func:`hub.audit.pseudonym.curp_digest`),
+    which finds reads that named her CURP under a registry id she no longer has.
+    How: ``persona`` (``sisi registry person`` of her, under this id or found by her CURP),
+    ``lista`` (a read whose ``audit_read_subjects`` rows name her id or her CURP's digest: a
+    list, a quarantined set shown) or ``curp`` (a look-up of her CURP that found nobody then).
     """
     c, s = audit_log.c, audit_read_subjects.c
-    found = []
-    listed = select(s.sequence).where(s.person_id == person_id)
-    if person_id is not None:
-        subject = '"subject":' + json.dumps(person_id, ensure_ascii=False)
-        found += [c.details.contains(subject, autoescape=True), c.sequence.in_(listed)]
+    ids = absorbed_ids(engine, person_id) if person_id is not None else []
+    subjects = list(ids)
+    if curp_hmac is not None:
+        subjects.append(REFERENCE_PREFIX + curp_hmac)
+    if not subjects:
+        return []
+    listed = select(s.sequence).where(s.person_id.in_(subjects))
+    found: list[ColumnElement[bool]] = [c.sequence.in_(listed)]
+    for one in ids:
+        subject = '"subject":' + json.dumps(one, ensure_ascii=False)
+        found.append(c.details.contains(subject, autoescape=True))
     if curp_hmac is not None:
         digest = '"curp_hmac":' + json.dumps(curp_hmac)
         found.append(c.details.contains(digest, autoescape=True))
-    if not found:
-        return []
     query = (
         _select_entries()
         .where(c.action == Action.PERSONAL_DATA_READ.value, or_(*found))
@@ -862,14 +909,18 @@ def personal_reads(
     )
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-        in_lists = set(conn.execute(listed).scalars()) if person_id is not None else set[int]()
+        in_lists = set(conn.execute(listed).scalars())
     reads = []
     for row in rows:
         entry = _row_to_entry(row)
-        if person_id is not None and entry.details.get("subject") == person_id:
+        details = entry.details
+        by_digest = curp_hmac is not None and details.get("curp_hmac") == curp_hmac
+        if details.get("subject") in ids:
             reads.append((entry, "persona"))
+        elif by_digest and details.get("subject") != _NO_MATCH:
+            reads.append((entry, "persona"))  # of her, under a registry id she had then
         elif entry.sequence in in_lists:
             reads.append((entry, "lista"))
-        elif curp_hmac is not None and entry.details.get("curp_hmac") == curp_hmac:
+        elif by_digest:
             reads.append((entry, "curp"))
     return reads

@@ -696,6 +696,7 @@ _DETAIL_LABELS: Final = {
     "command": "comando",
     "subject": "sujeto",
     "people": "personas",
+    "shown": "mostradas",
     "people_sha256": "huella_personas",
     "payments": "pagos",
     "reason_code": "motivo",
@@ -760,7 +761,9 @@ _HOW = {
 
 def _read_document(entry: AuditEntry, how: str) -> dict[str, Any]:
     details = entry.details
-    people = details.get("people", "")
+    # ``shown``: the people a list showed; ``people``: the rows naming them (an id and, for a
+    # person with a CURP, its digest), what lists recorded before ``shown`` existed
+    people = details.get("shown", details.get("people", ""))
     return {
         "sequence": entry.sequence,
         "recorded_at": entry.recorded_at.isoformat().replace("+00:00", "Z"),

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from hub.audit.keys import load_or_create_hub_key
-from hub.audit.pseudonym import curp_digest
+from hub.audit.pseudonym import curp_digest, curp_subject
 from hub.audit.store import AuditLog
 from hub.db import make_engine
 from hub.errors import ConfigurationError, SisiError
@@ -139,6 +139,18 @@ def _curp_digest(hub_key: Ed25519PrivateKey, curp: str) -> str:
     return curp_digest(hub_key, curp)
 
 
+def _subjects(hub_key: Ed25519PrivateKey, people: Iterable[tuple[str, str | None]]) -> list[str]:
+    """Whom a list read names (``audit_read_subjects``): each person's registry id and, when she
+    has one, her CURP's digest, so ``sisi audit reads CURP`` finds the read after her records
+    move to another registry id (:func:`hub.audit.pseudonym.curp_subject`)."""
+    named: dict[str, None] = {}
+    for person_id, curp in people:
+        named[str(person_id)] = None
+        if curp:
+            named[curp_subject(hub_key, curp)] = None
+    return list(named)
+
+
 def checked_curp(value: str) -> str:
     """``value`` normalized, or a usage error saying what is wrong with it (nothing looked up)."""
     curp = normalize_curp(value)
@@ -228,8 +240,11 @@ def person_command(curp: str, purpose: str, as_json: bool) -> None:
                 hint="revise la CURP",
                 field="CURP",
             )
-        entry = audit.read_personal(
-            operator(), purpose.strip(), str(report.person["id"]), {"command": "registry person"}
+        entry = audit.read_personal(  # her CURP's digest too: ids change, see curp_subject
+            operator(),
+            purpose.strip(),
+            str(report.person["id"]),
+            {"command": "registry person", "curp_hmac": _curp_digest(hub_key, curp)},
         )
     finally:
         engine.dispose()
@@ -296,12 +311,13 @@ def enrolled_command(program: str, month: str, purpose: str, as_json: bool) -> N
     try:
         key, name = _checked_program(engine, program)
         people = enrolled_in(engine, key, month)
-        entry = AuditLog(engine, load_or_create_hub_key(settings)).read_personal(
+        hub_key = load_or_create_hub_key(settings)
+        entry = AuditLog(engine, hub_key).read_personal(
             operator(),
             purpose,
             f"inscritos:{key}:{month}",
-            {"command": "registry enrolled"},
-            people=[p.person_id for p in people],  # each one finds this read (sisi audit reads)
+            {"command": "registry enrolled", "shown": str(len(people))},
+            people=_subjects(hub_key, [(p.person_id, p.curp) for p in people]),
         )
     finally:
         engine.dispose()
@@ -364,12 +380,17 @@ def paid_command(program: str, cvegeo: str, year: int, purpose: str, as_json: bo
     try:
         key, name = _checked_program(engine, program)
         report = paid_in(engine, key, cvegeo, year)
-        entry = AuditLog(engine, load_or_create_hub_key(settings)).read_personal(
+        hub_key = load_or_create_hub_key(settings)
+        entry = AuditLog(engine, hub_key).read_personal(
             operator(),
             purpose,
             f"pagos:{key}:{cvegeo}:{year}",
-            {"command": "registry paid", "payments": str(len(report.rows))},
-            people=[row.person_id for row in report.rows],  # each one finds this read
+            {
+                "command": "registry paid",
+                "payments": str(len(report.rows)),
+                "shown": str(len({row.person_id for row in report.rows})),
+            },
+            people=_subjects(hub_key, [(row.person_id, row.curp) for row in report.rows]),
         )
     finally:
         engine.dispose()

@@ -14,10 +14,16 @@ from click.testing import CliRunner, Result
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from hub.audit.chain import AuditEvent
+from hub.audit.keys import load_or_create_hub_key
+from hub.audit.pseudonym import curp_subject
+from hub.audit.store import AuditLog
 from hub.cli.main import cli
 from hub.errors import SisiError
 from hub.registry import ProgramEntry, RegistryWriter, seed_programs
-from hub.validation.curp import check_digit
+from hub.settings import Settings
+from hub.validation.curp import build_curp, check_digit
+from hub.worker.audit_events import relink_events
 from tests.hub.registry.conftest import PROGRAM, header, item
 
 ANA = "LOMA900202MDFPRR0" + check_digit("LOMA900202MDFPRR0")
@@ -65,6 +71,12 @@ def _subjects(registry: Engine, sequence: int) -> list[str]:
         return sorted(rows.scalars())
 
 
+def _digest(env: dict[str, str], curp: str) -> str:
+    """How a read names ``curp`` among its subjects (the hub key of ``env``'s data directory)."""
+    settings = Settings(data_dir=Path(env["SISI_DATA_DIR"]))
+    return curp_subject(load_or_create_hub_key(settings), curp)
+
+
 def _reads(registry: Engine) -> int:
     with registry.connect() as conn:
         query = "select count(*) from audit_log where action = 'PERSONAL_DATA_READ'"
@@ -75,14 +87,18 @@ def test_a_list_read_records_every_person_it_shows(env: dict[str, str], registry
     ids = _ids(registry)
     february = _ok(env, "registry", "enrolled", PROGRAM, "--month", "2025-02", "--purpose", "ver")
     assert sorted(p["person_id"] for p in february["people"]) == sorted(ids.values())
-    assert _subjects(registry, february["audit_sequence"]) == sorted(ids.values())
+    assert _subjects(registry, february["audit_sequence"]) == sorted(
+        [*ids.values(), *(_digest(env, curp) for curp in ids)]
+    )
     march = _ok(env, "registry", "enrolled", PROGRAM, "--month", "2025-03", "--purpose", "ver")
-    assert _subjects(registry, march["audit_sequence"]) == [ids[ANA]]
+    assert _subjects(registry, march["audit_sequence"]) == sorted([ids[ANA], _digest(env, ANA)])
     paid = _ok(
         env, "registry", "paid", PROGRAM, "--cvegeo", "07", "--year", "2025", "--purpose", "ASF"
     )
     assert paid["count"] == 3  # JUAN paid twice: one row for him
-    assert _subjects(registry, paid["audit_sequence"]) == sorted(ids.values())
+    assert _subjects(registry, paid["audit_sequence"]) == sorted(
+        [*ids.values(), *(_digest(env, curp) for curp in ids)]
+    )
     text_out = _run(env, "registry", "enrolled", PROGRAM, "--month", "2025-04", "--purpose", "ver")
     assert text_out.exit_code == 0 and "1 persona inscrita" in text_out.stdout
     with registry.connect() as conn:
@@ -91,7 +107,8 @@ def test_a_list_read_records_every_person_it_shows(env: dict[str, str], registry
             {"s": paid["audit_sequence"]},
         ).scalar_one()
     recorded = json.loads(details)
-    assert (recorded["people"], recorded["payments"]) == ("2", "3")
+    # two people shown, named by id and by CURP digest: four rows under the chain
+    assert (recorded["shown"], recorded["people"], recorded["payments"]) == ("2", "4", "3")
     assert len(recorded["people_sha256"]) == 64 and ANA not in details and JUAN not in details
     verify = _run(env, "audit", "verify")
     assert verify.exit_code == 0, verify.output
@@ -198,3 +215,41 @@ def test_reads_needs_a_purpose(env: dict[str, str], registry: Engine) -> None:
     assert result.exit_code == 2
     assert "--purpose" in result.output
     assert _reads(registry) == 0
+
+
+def test_reads_made_before_a_curp_correction_are_found_by_the_corrected_curp(
+    env: dict[str, str], registry: Engine
+) -> None:
+    """A folio registered with a mistyped CURP is read (as a person, in a list), then a CAMBIO
+    corrects the CURP: the record moves to the person of the right CURP and the old person is
+    removed. The reads showed the data that is now hers: ``audit reads`` of the right CURP
+    lists them; ``audit reads`` of the typo still finds the reads that named it."""
+    typo = build_curp(JUAN[:16], "7" if JUAN[16] != "7" else "8")
+    writer = RegistryWriter(registry)
+    writer.apply(header("t1"), [item("R9", "ALTA", "2025-01-10", curp=typo)])
+    person = _ok(env, "registry", "person", typo, "--purpose", "revisar expediente")
+    listed = _ok(env, "registry", "enrolled", PROGRAM, "--month", "2025-02", "--purpose", "ver")
+    assert person["person"]["curp"] == typo
+
+    result = writer.apply(header("t2"), [item("R9", "CAMBIO", "2025-04-01", curp=JUAN)])
+    [relink] = result.relinks
+    assert relink.old_person_id in result.people_removed
+    settings = Settings(data_dir=Path(env["SISI_DATA_DIR"]))
+    log = AuditLog(registry, load_or_create_hub_key(settings))
+    events: list[AuditEvent] = relink_events(
+        "CONV-BIENESTAR-07", "t2", result.relinks, result.people_removed, log.reference_mask
+    )
+    log.append_many(events)  # as the hub's pipeline records the move
+
+    juan = _ok(env, "audit", "reads", JUAN, "--purpose", "solicitud ARCO 7")
+    found = {(r["sequence"], r["how"]) for r in juan["reads"]}
+    assert (person["audit_sequence"], "persona") in found
+    assert (listed["audit_sequence"], "lista") in found
+    # the typo's reads: found by its digest although nobody in the registry holds it now
+    typo_reads = _ok(env, "audit", "reads", typo, "--purpose", "solicitud ARCO 8")
+    assert typo_reads["in_registry"] is False
+    by_typo = {(r["sequence"], r["how"]) for r in typo_reads["reads"]}
+    assert {(person["audit_sequence"], "persona"), (listed["audit_sequence"], "lista")} <= by_typo
+    # and Ana, who was never this person, sees none of them
+    ana = _ok(env, "audit", "reads", ANA, "--purpose", "solicitud ARCO 9")
+    assert person["audit_sequence"] not in {r["sequence"] for r in ana["reads"]}
