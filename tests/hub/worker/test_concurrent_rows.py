@@ -60,26 +60,27 @@ def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, threading.Event]
     yield events
 
 
-def test_a_baja_and_a_pago_applied_at_once_leave_the_row_dropped(
-    hub: Hub, held: dict[str, threading.Event]
-) -> None:
-    assert hub.pipeline.process(_message(hub, "ALTA", dt.date(2026, 3, 1))).status == "ACCEPTED"
-    baja = _message(hub, "BAJA", dt.date(2026, 6, 1))
-    pago = _message(hub, "PAGO", dt.date(2026, 5, 15))
-    second = build_pipeline(
+def _at_once(
+    hub: Hub, held: dict[str, threading.Event], first: KafkaMessage, second: KafkaMessage
+) -> bool:
+    """``first`` on the hub's pipeline (held after its reads) and ``second`` on another worker's
+    once the first has read; both accepted. True when the second finished before the first."""
+    other = build_pipeline(
         hub.settings,
         RecordingPublisher(),
         engine=make_engine(hub.settings.resolved_database_url()),
         today=TODAY,
     )
     statuses: dict[str, str] = {}
+    finished: dict[str, bool] = {}
 
     def first_worker() -> None:
-        statuses["first"] = hub.pipeline.process(pago).status
+        statuses["first"] = hub.pipeline.process(first).status
+        finished["second_before_first"] = held["second_done"].is_set()
 
     def second_worker() -> None:
         held["read"].wait(10)
-        statuses["second"] = second.process(baja).status
+        statuses["second"] = other.process(second).status
         held["second_done"].set()
 
     threads = [
@@ -90,8 +91,18 @@ def test_a_baja_and_a_pago_applied_at_once_leave_the_row_dropped(
         thread.start()
     for thread in threads:
         thread.join(60)
-    second.engine.dispose()
+    other.engine.dispose()
     assert statuses == {"first": "ACCEPTED", "second": "ACCEPTED"}
+    return finished["second_before_first"]
+
+
+def test_a_baja_and_a_pago_applied_at_once_leave_the_row_dropped(
+    hub: Hub, held: dict[str, threading.Event]
+) -> None:
+    assert hub.pipeline.process(_message(hub, "ALTA", dt.date(2026, 3, 1))).status == "ACCEPTED"
+    baja = _message(hub, "BAJA", dt.date(2026, 6, 1))
+    pago = _message(hub, "PAGO", dt.date(2026, 5, 15))
+    _at_once(hub, held, pago, baja)
     with hub.engine.connect() as conn:
         active = conn.execute(text("select active from source_records")).scalar_one()
         spans = conn.execute(
@@ -114,37 +125,10 @@ def test_workers_changing_different_rows_do_not_wait_for_each_other(
         assert hub.pipeline.process(alta).status == "ACCEPTED"
     pago = _message(hub, "PAGO", dt.date(2026, 5, 15), 1)
     baja = _message(hub, "BAJA", dt.date(2026, 6, 1), 2)
-    second = build_pipeline(
-        hub.settings,
-        RecordingPublisher(),
-        engine=make_engine(hub.settings.resolved_database_url()),
-        today=TODAY,
-    )
-    statuses: dict[str, str] = {}
-    finished: dict[str, bool] = {}
-
-    def first_worker() -> None:
-        statuses["first"] = hub.pipeline.process(pago).status
-        finished["second_before_first"] = held["second_done"].is_set()
-
-    def second_worker() -> None:
-        held["read"].wait(10)
-        statuses["second"] = second.process(baja).status
-        held["second_done"].set()
-
-    threads = [
-        threading.Thread(target=first_worker, name="first"),
-        threading.Thread(target=second_worker, name="second"),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    second.engine.dispose()
-    assert statuses == {"first": "ACCEPTED", "second": "ACCEPTED"}
+    second_before_first = _at_once(hub, held, pago, baja)
     # SQLite: one writer at a time, the BAJA waits for the PAGO's commit; PostgreSQL: it commits
     # while the PAGO's worker is held between its reads and its writes
-    assert finished["second_before_first"] is db_url.startswith("postgresql")
+    assert second_before_first is db_url.startswith("postgresql")
     with hub.engine.connect() as conn:
         rows = conn.execute(
             text("select reference_id, active from source_records order by reference_id")
