@@ -334,10 +334,33 @@ def _option_name(param: click.Parameter) -> str:
     return (long or param.opts or [param.human_readable_name])[0]
 
 
+# Abbreviations that end in a period but never end a sentence in a help text ("p. ej. «…»",
+# "núm. 3", "art. 19"): a period after one of them is not where the first sentence stops.
+_ABBREVIATIONS = frozenset(
+    {"p", "ej", "pp", "núm", "art", "arts", "fr", "frac", "cf", "vid", "pág", "págs"}
+    | {"sr", "sra", "srta", "dr", "dra", "lic", "ing", "mtro", "mtra", "e.g", "i.e", "vs"}
+)
+# A sentence ends at a period followed by space and an upper-case word (optionally quoted).
+_SENTENCE_END = re.compile(r"\.\s+(?=[«\"'¿¡(]?[A-ZÁÉÍÓÚÑÜ])")
+
+
 def _first_sentence(text: str) -> str:
-    """``Finalidad de la consulta (queda en la bitácora).`` -> ``finalidad de la consulta``."""
-    first = text.strip().split(". ")[0].strip().rstrip(".")
-    first = re.sub(r"\s*\([^()]*\)$", "", first) or first
+    """``Finalidad de la consulta (queda en la bitácora).`` -> ``finalidad de la consulta``.
+
+    Asides in parentheses are dropped. Only a period followed by a capitalised word ends the
+    sentence, and not after an abbreviation:
+    ``Finalidad, p. ej. «ARCO 118». Otra.`` -> ``finalidad, p. ej. «ARCO 118»``.
+    """
+    text = " ".join(text.split())
+    first = text
+    for end in _SENTENCE_END.finditer(text):
+        word = re.search(r"([\w.]+)$", text[: end.start()])
+        if word is None or word.group(1).lower() not in _ABBREVIATIONS:
+            first = text[: end.start()]
+            break
+    first = first.strip().rstrip(".")
+    # The description is shown in parentheses: asides in parentheses would nest, so drop them.
+    first = re.sub(r"\s*\([^()]*\)", "", first).strip() or first
     if len(first) > 1 and first[0].isupper() and first[1].islower():
         first = first[0].lower() + first[1:]
     return first

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from hub.cli.main import LazyGroup, cli, main
+from hub.cli.spanish import _first_sentence
 from hub.errors import SisiError
 
 ENGLISH = (
@@ -87,6 +88,78 @@ def test_missing_option_names_it_and_says_what_to_do() -> None:
         " --purpose con su valor; vea 'sisi registry person --help'.",
     ]
     _assert_spanish(result.output)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ("audit", "reads", "LOAA800101HDFPRL09"),
+            "falta la opción --purpose (finalidad de la consulta, p. ej. «solicitud ARCO 118»)",
+        ),
+        (
+            ("quarantine", "replay", "44"),
+            "falta la opción --purpose (por qué se reenvía, p. ej. 'convenio registrado de nuevo')",
+        ),
+        (
+            ("audit", "rotate-key"),
+            "falta la opción --motivo (por qué se rota la llave, p. ej. «rotación anual»)",
+        ),
+        (
+            ("registry", "person", "LOAA800101HDFPRL09"),
+            "falta la opción --purpose (finalidad de la consulta)",
+        ),
+    ],
+)
+def test_missing_option_description_is_whole(args: tuple[str, ...], expected: str) -> None:
+    """The description stops at the end of the first sentence, not at "p. ej."."""
+    result = _run(*args)
+    assert result.exit_code == 2
+    assert f"error: {expected}. Qué hacer: agregue" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("Finalidad de la consulta (queda en la bitácora).", "finalidad de la consulta"),
+        ("Sólo esta acción (p. ej. AGREEMENT_CHANGED, CONTRACT_REGISTERED).", "sólo esta acción"),
+        ("Mes, p. ej. 2026-11. Por defecto el actual.", "mes, p. ej. 2026-11"),
+        ("Según el art. 19 de la ley. Otra frase.", "según el art. 19 de la ley"),
+        ("Oficio núm. 3 del convenio.", "oficio núm. 3 del convenio"),
+        ("Versión 1.2 del esquema. Otra.", "versión 1.2 del esquema"),
+        ("Ruta del archivo.\n  Se lee completo.", "ruta del archivo"),
+        ("CURP de la persona. Otra.", "CURP de la persona"),
+    ],
+)
+def test_first_sentence_knows_abbreviations(text: str, first: str) -> None:
+    assert _first_sentence(text) == first
+
+
+def _all_commands(group: click.Group, ctx: click.Context) -> list[click.Command]:
+    found: list[click.Command] = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if isinstance(command, click.Group):
+            found.extend(_all_commands(command, click.Context(command, parent=ctx)))
+        elif command is not None:
+            found.append(command)
+    return found
+
+
+def test_every_option_description_reads_whole() -> None:
+    """No option's short description ends on an abbreviation or leaves a parenthesis open."""
+    commands = _all_commands(cli, click.Context(cli))
+    assert len(commands) > 20
+    for command in commands:
+        for param in command.params:
+            if not isinstance(param, click.Option) or not param.help:
+                continue
+            about = _first_sentence(param.help)
+            where = f"{command.name} {param.opts}: {about!r}"
+            assert about.count("(") == about.count(")"), where
+            assert about.count("«") == about.count("»"), where
+            last = about.split()[-1]
+            assert len(last.strip(",;:«»'\"")) > 1 or last[-1].isdigit(), where
 
 
 def test_missing_argument() -> None:
