@@ -15,7 +15,7 @@ from hub.agreements.keys import public_key_of
 from hub.cli.main import cli
 from hub.settings import REPO_ROOT
 
-from .conftest import PAM, SAMPLES, Mutate, line_of
+from .conftest import PAM, SAMPLE_IDS, Mutate, line_of
 
 
 @pytest.fixture
@@ -23,12 +23,23 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-def test_validate_default_directory(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["agreements", "validate"])
+def test_validate_default_directory(runner: CliRunner, samples: Path) -> None:
+    # the default directory is SISI_AGREEMENTS_DIR (here a copy of the shipped samples: the live
+    # agreements/ may hold the operator's own agreements, as the README tells them to add)
+    result = runner.invoke(
+        cli, ["agreements", "validate"], env={"SISI_AGREEMENTS_DIR": str(samples)}
+    )
     assert result.exit_code == 0, result.output
     ok_lines = [line for line in result.stdout.splitlines() if line.startswith("OK ")]
-    assert len(ok_lines) == 5
-    assert any(line.endswith(" CONV-BIENESTAR-PAM-2026") for line in ok_lines)
+    assert sorted(line.rsplit(" ", 1)[1] for line in ok_lines) == list(SAMPLE_IDS)
+
+
+def test_validate_default_directory_holds_the_shipped_samples(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["agreements", "validate"])
+    ok_ids = {
+        line.rsplit(" ", 1)[1] for line in result.stdout.splitlines() if line.startswith("OK ")
+    }
+    assert set(SAMPLE_IDS) <= ok_ids, result.output
 
 
 def test_validate_reports_every_error_with_file_and_line(runner: CliRunner, mutate: Mutate) -> None:
@@ -57,8 +68,8 @@ def test_validate_nothing_to_validate(runner: CliRunner, tmp_path: Path) -> None
     assert result.exit_code == 2 and "no hay archivos" in result.stderr
 
 
-def test_list_json(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["agreements", "list", "--json", "--dir", str(SAMPLES)])
+def test_list_json(runner: CliRunner, samples: Path) -> None:
+    result = runner.invoke(cli, ["agreements", "list", "--json", "--dir", str(samples)])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
@@ -66,8 +77,8 @@ def test_list_json(runner: CliRunner) -> None:
     assert {r["level"] for r in rows} == {"federal", "estatal", "municipal"}
 
 
-def test_list_table_and_broken_directory(runner: CliRunner, mutate: Mutate) -> None:
-    result = runner.invoke(cli, ["agreements", "list"])
+def test_list_table_and_broken_directory(runner: CliRunner, mutate: Mutate, samples: Path) -> None:
+    result = runner.invoke(cli, ["agreements", "list", "--dir", str(samples)])
     assert result.exit_code == 0 and "CONV-LEON-JEFAS-2026" in result.stdout
     path, _ = mutate("kind: padron", "kind: pension")
     broken = runner.invoke(cli, ["agreements", "list", "--dir", str(path.parent)])

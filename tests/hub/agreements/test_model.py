@@ -7,16 +7,16 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from hub.agreements import Agreement, load_agreements
+from hub.agreements import Agreement, load_agreement
 from hub.agreements.keys import generate_keypair
 from hub.topics import agreement_changes, agreement_receipts
 
-from .conftest import SAMPLES
+from .conftest import PAM
 
 
 @pytest.fixture(scope="module")
 def pam() -> Agreement:
-    return load_agreements(SAMPLES).get("CONV-BIENESTAR-PAM-2026")
+    return load_agreement(PAM)
 
 
 def test_in_force_bounds_and_status(pam: Agreement) -> None:

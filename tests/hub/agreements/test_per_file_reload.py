@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from hub.agreements.loader import AgreementFileError, AgreementSet
 from hub.cli.main import cli
-from tests.hub.agreements.conftest import SAMPLES
+from tests.hub.agreements.conftest import SAMPLES, copy_samples
 
 PAM = "CONV-BIENESTAR-PAM-2026"
 LEON = "CONV-LEON-JEFAS-2026"
@@ -21,9 +21,7 @@ LEON = "CONV-LEON-JEFAS-2026"
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    target = tmp_path / "convenios"
-    shutil.copytree(SAMPLES, target)
-    return target
+    return copy_samples(tmp_path / "convenios")
 
 
 def _edit(path: Path, old: str, new: str) -> None:
