@@ -229,12 +229,14 @@ def person_command(curp: str, purpose: str, as_json: bool) -> None:
             # "not in the registry" says something about a person too: the look-up is recorded,
             # with a keyed digest of the CURP (the log never holds a CURP; a plain hash of one
             # could be reversed by trying every CURP)
-            audit.read_personal(
+            missed = audit.read_personal(
                 operator(),
                 purpose.strip(),
                 "sin-coincidencia",
                 {"command": "registry person", "curp_hmac": _curp_digest(hub_key, curp)},
             )
+            # said as for a person found: the operator learns the miss is on the record too
+            click.echo(f"consulta registrada en la bitácora (entrada {missed.sequence}).", err=True)
             raise SisiError(
                 f"no hay en el registro una persona con la CURP {curp}",
                 hint="revise la CURP",
