@@ -171,6 +171,52 @@ def _unknown_subject(subject: str, known: set[str]) -> ContractError:
     )
 
 
+def _where_schemas_live(file: Path, subject: str, directory: Path | None) -> str:
+    """What to do about a schema file that is not there: the path, and where schemas are."""
+    root = directory if directory is not None else Settings().schemas_dir
+    folder = root / subject
+    relative = "" if file.is_absolute() else f" (relativa a {Path.cwd()})"
+    hint = f"revise la ruta{relative}; "
+    numbered = {int(p.stem[1:]): p for p in folder.glob("v*.avsc") if p.stem[1:].isdigit()}
+    versions = [numbered[n] for n in sorted(numbered)]
+    same_name = folder / file.name
+    if same_name.is_file():
+        return hint + f"¿quiso decir {same_name}?"
+    if versions:
+        names = ", ".join(p.name for p in versions)
+        return hint + (
+            f"los esquemas de {subject} están en {folder} ({names}); una versión nueva se "
+            f"escribe allí como v{max(numbered) + 1}.avsc y se registra con esa ruta"
+        )
+    return hint + (
+        f"los esquemas del catálogo están en {root}/<subject>/v<N>.avsc "
+        "('sisi schemas list' muestra los subjects)"
+    )
+
+
+def _read_schema_file(file: Path, subject: str, directory: Path | None) -> str:
+    if not file.is_file():
+        raise ContractError(
+            "no existe el archivo de esquema",
+            path=file,
+            hint=_where_schemas_live(file, subject, directory),
+        )
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContractError(
+            f"el archivo de esquema no es texto UTF-8 (byte {exc.start + 1})",
+            path=file,
+            hint="un esquema Avro es un archivo JSON (.avsc) en UTF-8; guárdelo así",
+        ) from exc
+    except OSError as exc:
+        raise ContractError(
+            f"no se pudo leer el archivo de esquema: {exc.strerror or exc}",
+            path=file,
+            hint="revise los permisos del archivo",
+        ) from exc
+
+
 @schemas.command("register")
 @click.argument("subject")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
@@ -191,9 +237,7 @@ def register(subject: str, file: Path, new_subject: bool, directory: Path | None
     from hub.schema_registry.errors import RegistryError
     from hub.schema_registry.store import SchemaStore
 
-    if not file.is_file():
-        raise ContractError("no existe el archivo de esquema", path=file)
-    text = file.read_text(encoding="utf-8")
+    text = _read_schema_file(file, subject, directory)
     engine = make_engine(Settings().resolved_database_url())
     try:
         migrate(engine)
