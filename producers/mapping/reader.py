@@ -8,7 +8,9 @@ memory does not grow with the size of the file. Empty rows are skipped.
 
 Text files: the delimiter is ``layout.effective_delimiter``; csv and tsv follow the usual quoting
 rules (``"a,b"``), pipe files are read without quoting (a ``"`` is an ordinary character) because
-the systems that write them do not quote. ``utf-8`` also accepts a byte-order mark.
+the systems that write them do not quote. ``utf-8`` also accepts a byte-order mark. A workbook,
+archive, PDF or UTF-16 file given where text is declared is refused as what it is (a Latin-1
+layout would otherwise read a workbook as rows of garbage).
 
 xlsx cells become text: dates in ISO (``1952-03-05``), whole numbers without ``.0`` and other
 numbers with at most 15 significant digits (Excel's precision, no float noise such as
@@ -91,6 +93,8 @@ class RowReader:
                 path=self.path,
                 hint="revise la ruta del archivo del padrón",
             )
+        if self.layout.format != "xlsx":
+            _refuse_binary(self.path, self.layout)
         rows = self._xlsx_rows() if self.layout.format == "xlsx" else self._text_rows()
         if self.layout.header:
             first = next(rows, None)
@@ -278,6 +282,109 @@ def _what_it_is(path: Path) -> str:
         if lines and all(delimiter in line for line in lines if line.strip()):
             return f"parece texto separado por {name}"
     return "parece un archivo de texto"
+
+
+_TEXT_NAMES = {
+    "csv": "texto separado por comas (CSV)",
+    "tsv": "texto separado por tabuladores",
+    "pipe": "texto separado por barras verticales (|)",
+}
+_ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8",
+    "cp1252": "Windows-1252 (ANSI)",
+    "latin-1": "Latin-1 (ISO-8859-1)",
+}
+
+
+def _declared_text(layout: FileLayout) -> str:
+    """``texto separado por barras verticales (|) en UTF-8``: the text layout an agreement
+    declares, in an agency's words."""
+    delimiter = layout.effective_delimiter
+    default = {"csv": ",", "tsv": "\t", "pipe": "|"}[layout.format]
+    name = _TEXT_NAMES[layout.format]
+    if delimiter != default:
+        name = f"texto separado por '{delimiter}'"
+    return f"{name} en {_ENCODING_NAMES[layout.encoding]}"
+
+
+def _excel_save_as(layout: FileLayout) -> str:
+    """How to get the declared text layout out of Excel, where Excel can write it."""
+    if layout.delimiter is not None and layout.format != "csv":
+        return ""
+    if layout.format == "csv" and layout.effective_delimiter == ",":
+        kind = (
+            "CSV UTF-8 (delimitado por comas)"
+            if layout.encoding.startswith("utf-8")
+            else ("CSV (delimitado por comas)")
+        )
+    elif layout.format == "tsv":
+        kind = "Texto (delimitado por tabulaciones)"
+    else:
+        return ""  # Excel has no "save as pipe-separated text"
+    return f" (en Excel: Archivo → Guardar como → «{kind}»)"
+
+
+def _binary_kind(path: Path) -> tuple[str, str] | None:
+    """What a file that is not delimited text is (``es un libro de Excel (.xlsx)``), and how
+    to get text out of it; None when it looks like text."""
+    with path.open("rb") as handle:
+        head = handle.read(8192)
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = set(archive.namelist())
+                mimetype = archive.read("mimetype") if "mimetype" in names else b""
+        except (zipfile.BadZipFile, OSError, KeyError):
+            names, mimetype = set(), b""
+        if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+            return "es un libro de Excel (.xlsx), un archivo comprimido (zip)", "excel"
+        if b"opendocument.spreadsheet" in mimetype:
+            return "es una hoja de cálculo de LibreOffice (.ods)", "excel"
+        if "word/document.xml" in names or b"opendocument.text" in mimetype:
+            return "es un documento de texto con formato (Word u OpenDocument)", "zip"
+        return "es un archivo comprimido (zip)", "zip"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "es un libro de Excel antiguo (.xls)", "excel"
+    if head.startswith(b"%PDF"):
+        return "es un PDF", "pdf"
+    if head.startswith(b"\x1f\x8b"):
+        return "es un archivo comprimido (gzip)", "zip"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "es texto en UTF-16 (Unicode de 2 bytes)", "utf16"
+    if b"\x00" in head:
+        return "es un archivo binario, no texto", "binary"
+    return None
+
+
+def _refuse_binary(path: Path, layout: FileLayout) -> None:
+    """Refuse, in the agency's terms, a workbook, archive or PDF given where the agreement
+    declares delimited text (otherwise it reads as an encoding error, or as garbage rows)."""
+    if not path.is_file():
+        return
+    found = _binary_kind(path)
+    if found is None:
+        return
+    what, kind = found
+    declared = _declared_text(layout)
+    ask_operator = (
+        "; si la dependencia entrega ahora ese formato, pida al operador del hub que "
+        "actualice el formato del convenio"
+    )
+    hints = {
+        "excel": f"ábralo en Excel y expórtelo como {declared}{_excel_save_as(layout)}, o "
+        f"genere ese texto en el sistema de origen{ask_operator}",
+        "zip": f"descomprímalo y entregue el archivo de {declared} que contiene",
+        "pdf": f"un PDF no se puede leer: genere el padrón como {declared} en el sistema de origen",
+        "utf16": f"guárdelo como {declared} (en el Bloc de notas: Guardar como → "
+        f"Codificación {'UTF-8' if layout.encoding.startswith('utf-8') else 'ANSI'})",
+        "binary": f"revise que sea el archivo del padrón, exportado como {declared}",
+    }
+    raise InputFileError(
+        f"el archivo {what}; el convenio declara {declared}",
+        path=path,
+        hint=hints[kind],
+    )
 
 
 def _before(

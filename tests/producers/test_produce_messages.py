@@ -199,3 +199,17 @@ def test_a_malformed_period_is_told_in_spanish(settings, synth) -> None:
         with pytest.raises(InputFileError) as refused:
             _produce(settings, PAM, path, period=period)
         assert expected in refused.value.message and refused.value.field == "period"
+
+
+def test_an_excel_file_given_to_a_pipe_agreement_is_told_as_excel(
+    settings, synth, tmp_path: Path
+) -> None:
+    book = synth(EDOMEX, people=3)  # a real workbook, given to PAM's pipe-text agreement
+    done = _sisi(settings, "produce", "--agreement", PAM, "--input", str(book), "--dry-run")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith(
+        f"error: {book}: el archivo es un libro de Excel (.xlsx), un archivo comprimido (zip); "
+        "el convenio declara texto separado por barras verticales (|) en UTF-8. Qué hacer: "
+        "ábralo en Excel y expórtelo como texto separado por barras verticales (|) en UTF-8"
+    ), done.stderr
+    assert "codificación" not in done.stderr and "Traceback" not in done.stderr
