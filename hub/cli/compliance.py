@@ -37,11 +37,20 @@ def _check(value: float | None, limit: float, *, at_least: bool) -> str:
     return "" if ok else " ✗"
 
 
-def _age(last: dt.datetime | None, now: dt.datetime) -> str:
-    if last is None:
-        return "sin entregas"
-    hours = (now - last).total_seconds() / 3600
-    return f"hace {hours:.1f} h" if hours < 48 else f"hace {hours / 24:.1f} días"
+def _age(last: dt.datetime, now: dt.datetime) -> str:
+    """How long ago ``last`` was, in one unit (minutes, hours or days)."""
+    seconds = max(0.0, (now - last).total_seconds())
+    if seconds < 60:
+        return "hace menos de un minuto"
+    if seconds < 3600:
+        return f"hace {int(seconds // 60)} min"
+    return f"hace {_hours(seconds)}"
+
+
+def _lag_hours(seconds: float) -> str:
+    """A lag in hours, the unit of the agreement's ``delivery.max_lag_hours`` it is read
+    against (days next to a maximum in hours are hard to compare)."""
+    return f"{seconds / 3600:.1f} h"
 
 
 def _hours(seconds: float) -> str:
@@ -71,7 +80,17 @@ def _today(now: dt.datetime) -> dt.date:
     return now.astimezone(KEY_DATE_ZONE).date()
 
 
-def _title(row: AgreementCompliance, agreement: Agreement | None, now: dt.datetime) -> str:
+def _month_bounds(period: str) -> tuple[dt.date, dt.date]:
+    """First and last day of ``period`` (AAAA-MM)."""
+    year, month = (int(part) for part in period.split("-"))
+    first = dt.date(year, month, 1)
+    following = dt.date(year + month // 12, month % 12 + 1, 1)
+    return first, following - dt.timedelta(days=1)
+
+
+def _title(
+    row: AgreementCompliance, agreement: Agreement | None, now: dt.datetime, period: str | None
+) -> str:
     if row.agreement_id == UNKNOWN_AGREEMENT:
         return (
             f"{row.agreement_id} (mensajes que nombran un convenio que el hub no tiene: no son"
@@ -85,6 +104,18 @@ def _title(row: AgreementCompliance, agreement: Agreement | None, now: dt.dateti
             " entregas, no hay cifras que medir)"
         )
     today = _today(now)
+    if period is not None:
+        first, last = _month_bounds(period)
+        if last < agreement.valid_from:
+            return (
+                f"{row.agreement_id} (en {period} aún no estaba en vigor: vigente desde el"
+                f" {agreement.valid_from.isoformat()}; no había nada que entregar)"
+            )
+        if first > agreement.valid_until:
+            return (
+                f"{row.agreement_id} (en {period} ya no estaba en vigor: vencido el"
+                f" {agreement.valid_until.isoformat()})"
+            )
     if agreement.status != "vigente":
         return f"{row.agreement_id} (no vigente: estado '{agreement.status}')"
     if today > agreement.valid_until:
@@ -94,11 +125,58 @@ def _title(row: AgreementCompliance, agreement: Agreement | None, now: dt.dateti
     return row.agreement_id
 
 
-def _render(row: AgreementCompliance, agreements: AgreementSet, now: dt.datetime) -> list[str]:
+def _timeliness(row: AgreementCompliance, agreement: Agreement | None, period: str | None) -> str:
+    """The verdict line: on time means no item beyond the maximum lag in the figures shown (the
+    month with ``period``, as on that month's public scorecard; else every month), with the
+    lag of the last measured delivery, every duration in hours."""
+    c = row.counters
+    verdict = row.on_time
+    initial = c["initial_items"]
+    if verdict is True:
+        said = "sí"
+    elif verdict is False:
+        said = "no ✗"
+    elif initial:
+        said = "sin medir (sólo carga inicial)"
+    elif period is not None:
+        said = f"sin medir (ninguna entrega medida en {period})"
+    else:
+        said = "sin medir (ninguna entrega medida)"
+    lag = "—" if row.last_lag_seconds is None else _lag_hours(row.last_lag_seconds)
+    return (
+        f"  a tiempo: {said} · fuera de plazo {c['late_items']}"
+        f" · desfase de la última entrega medida {lag}"
+        + (f" (máximo {agreement.delivery.max_lag_hours} h)" if agreement else "")
+        + (f" · carga inicial {initial} (desfase no medido)" if initial else "")
+    )
+
+
+def _last_delivery(
+    row: AgreementCompliance, agreement: Agreement | None, now: dt.datetime, period: str | None
+) -> str:
+    """When the last delivery (of any month) arrived, and whether the next one is overdue."""
+    last = row.last_delivery_at
+    if last is None:
+        line = "  sin entregas aún"
+    elif period is not None and row.deliveries == 0:
+        line = f"  ninguna entrega en {period} · la última (de otro mes) llegó {_age(last, now)}"
+    elif period is not None:
+        line = f"  última entrega (de cualquier mes) {_age(last, now)}"
+    else:
+        line = f"  última entrega {_age(last, now)}"
+    return line + (_overdue(agreement, last, now) if agreement else "")
+
+
+def _render(
+    row: AgreementCompliance,
+    agreements: AgreementSet,
+    now: dt.datetime,
+    period: str | None = None,
+) -> list[str]:
     c = row.counters
     agreement = agreements.get(row.agreement_id) if row.agreement_id in agreements else None
     quality = agreement.quality if agreement else None
-    lines = [_title(row, agreement, now)]
+    lines = [_title(row, agreement, now, period)]
     if agreement is not None and not measured(agreement):
         return lines  # nothing is counted for it: zeros would read as an agency that never sent
     refused = row.transactions - row.deliveries
@@ -128,25 +206,8 @@ def _render(row: AgreementCompliance, agreements: AgreementSet, now: dt.datetime
         f"  CURP válidas {_pct(curp)}{mark[0]} · completitud {_pct(complete)}{mark[1]}"
         f" · duplicados {_pct(dup)}{mark[2]}"
     )
-    sla = agreement.delivery.max_lag_hours * 3600 if agreement else None
-    lag = "—" if row.last_lag_seconds is None else _hours(row.last_lag_seconds)
-    if row.last_lag_seconds is not None and sla is not None:
-        lag += _check(row.last_lag_seconds, sla, at_least=False)
-    initial = c["initial_items"]
-    if row.last_lag_seconds is None and initial:
-        lag = "sin medir (sólo carga inicial)"
-    lines.append(
-        f"  desfase de la última entrega {lag}"
-        + (f" (máximo {agreement.delivery.max_lag_hours} h)" if agreement else "")
-        + f" · fuera de plazo {c['late_items']}"
-        + (f" · carga inicial {initial} (desfase no medido)" if initial else "")
-        + (
-            f" · última entrega {_age(row.last_delivery_at, now)}"
-            if row.last_delivery_at is not None
-            else " · sin entregas aún"
-        )
-        + (_overdue(agreement, row.last_delivery_at, now) if agreement else "")
-    )
+    lines.append(_timeliness(row, agreement, period))
+    lines.append(_last_delivery(row, agreement, now, period))
     for code, count in sorted(row.item_rejections.items(), key=lambda kv: -kv[1]):
         lines.append(f"  rechazo {code}: {_count(count, 'elemento', 'elementos')}")
     for code, count in sorted(row.message_rejections.items(), key=lambda kv: -kv[1]):
@@ -237,10 +298,10 @@ def compliance(as_json: bool, period: str | None) -> None:
             else "sin datos de cumplimiento todavía."
         )
         return
-    text = "\n".join(line for row in rows for line in _render(row, agreements, now))
+    text = "\n".join(line for row in rows for line in _render(row, agreements, now, period))
     click.echo(text)
     if "✗" in text:
         click.echo(
-            "✗: fuera de lo que fija el convenio (umbrales de calidad y rechazo, desfase máximo"
-            " o periodicidad de entrega)"
+            "✗: fuera de lo que fija el convenio (umbrales de calidad y rechazo, elementos"
+            " llegados después del desfase máximo, o periodicidad de entrega)"
         )

@@ -5,7 +5,9 @@ One card per agreement and month, with the same figures ``sisi compliance --peri
 month's transactions with an accepted item; ``last_delivery_at`` is the last change set with an
 accepted item of any month (a new month does not make an agreement look as if it never
 delivered); ``on_time_measured`` is null when the month had nothing to measure (no delivery, or
-only the initial load), and ``on_time`` (version 1's boolean) is true only when it is true. The lag
+only the initial load), and ``on_time`` (version 1's boolean) is true only when it is true: both
+are :attr:`AgreementCompliance.on_time` (no late item in the month), the verdict ``sisi
+compliance`` shows (``a tiempo``) and puts in its ``--json`` under the same names. The lag
 is the hub's (arrival at the hub minus effective date): the agency's ``sent_at`` only feeds
 ``median_receipt_latency_ms`` and the clock-ahead counts.
 """
@@ -64,8 +66,7 @@ def scorecard(
 ) -> dict[str, Any]:
     """The card of ``agreement`` for ``period`` from its figures of that period (``row``)."""
     c = row.counters
-    measured = c["late_items"] > 0 or row.last_lag_seconds is not None
-    on_time = c["late_items"] == 0 if measured else None
+    on_time = row.on_time
     return {
         "agreement_id": agreement.id,
         "dependencia": agreement.parties.agency.name,

@@ -232,6 +232,15 @@ class AgreementCompliance:
     def acceptance_rate(self) -> float | None:
         return _ratio(self.items_accepted, self.counters["items_received"])
 
+    @property
+    def on_time(self) -> bool | None:
+        """The timeliness verdict of these figures: no item beyond the agreement's maximum lag
+        (``late_items`` is 0). None when there was nothing to measure (no delivery, or only the
+        initial load). The public scorecard's ``on_time_measured`` and ``sisi compliance`` both
+        take it from here, so they cannot disagree on the same agreement and period."""
+        measured = self.counters["late_items"] > 0 or self.last_lag_seconds is not None
+        return self.counters["late_items"] == 0 if measured else None
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view (no personal data: counts and ratios only)."""
         last = self.last_delivery_at
@@ -247,6 +256,8 @@ class AgreementCompliance:
             "completeness": self.completeness,
             "duplicate_ratio": self.duplicate_ratio,
             "rejection_rate": self.rejection_rate,
+            "on_time": self.on_time is True,  # as the scorecard's: false also when not measured
+            "on_time_measured": self.on_time,
             "last_delivery_at": last.isoformat() if last else None,
             "last_lag_seconds": self.last_lag_seconds,
             "clock_ahead_messages": self.clock_ahead_messages,

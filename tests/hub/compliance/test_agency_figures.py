@@ -164,7 +164,9 @@ def test_a_refused_first_attempt_is_not_the_initial_load(hub: Hub, monkeypatch: 
     assert row.deliveries == 2
     out = _cli(hub, monkeypatch)
     assert "entregas recibidas 2 (más 2 sin elementos aceptados)" in out
-    assert "fuera de plazo 3 · carga inicial 12 (desfase no medido)" in out
+    timely = next(line for line in out.split(f"{PAM}\n")[1].splitlines() if "a tiempo" in line)
+    assert timely.startswith("  a tiempo: no ✗ · fuera de plazo 3 · desfase de la última entrega")
+    assert timely.endswith(" h (máximo 240 h) · carga inicial 12 (desfase no medido)")
 
 
 def test_concurrent_workers_agree_on_the_first_delivery(hub: Hub) -> None:

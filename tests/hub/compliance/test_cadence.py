@@ -49,10 +49,10 @@ def test_sisi_compliance_says_when_a_delivery_is_overdue(hub: Hub, monkeypatch: 
     due = delivery_due(_pam(), None)
     assert due is not None and due < dt.datetime.now(UTC)  # PAM never delivered
     line = next(
-        line for line in result.output.split(f"{PAM}\n")[1].splitlines() if "desfase" in line
+        line for line in result.output.split(f"{PAM}\n")[1].splitlines() if "sin entregas" in line
     )
-    assert line.endswith(
-        f"sin entregas aún ✗ (entrega bimestral: la primera debía llegar a más tardar el"
+    assert line == (
+        f"  sin entregas aún ✗ (entrega bimestral: la primera debía llegar a más tardar el"
         f" {due.astimezone(KEY_DATE_ZONE).date().isoformat()})"
     )
     assert result.output.splitlines()[-1].startswith("✗: fuera de lo que fija el convenio")

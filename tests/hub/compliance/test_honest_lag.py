@@ -102,7 +102,12 @@ def test_a_backdated_sent_at_does_not_make_a_late_delivery_on_time(
     assert _metric(samples, "sisi_delivery_lag_seconds") == lag
     assert _metric(samples, "sisi_items_late_total") == 2
     out = _cli(hub, monkeypatch)
-    assert f"desfase de la última entrega {lag / 86400:.1f} días ✗ (máximo 240 h)" in out
+    # one verdict (no item beyond the maximum lag, as on the scorecard), durations in hours only
+    timely = next(line for line in out.split(f"{PAM}\n")[1].splitlines() if "a tiempo" in line)
+    assert timely == (
+        f"  a tiempo: no ✗ · fuera de plazo 2 · desfase de la última entrega medida"
+        f" {lag / 3600:.1f} h (máximo 240 h) · carga inicial 1 (desfase no medido)"
+    )
 
 
 def test_a_sent_at_ahead_of_the_hubs_clock_is_counted_once_and_warned_about(
