@@ -351,6 +351,35 @@ def enrolled_command(program: str, month: str, purpose: str, as_json: bool) -> N
     click.echo(f"consulta registrada en la bitácora (entrada {entry.sequence}).", err=True)
 
 
+def _checked_territory(settings: Settings, cvegeo: str) -> None:
+    """Refuse a CVEGEO whose state or municipality is not in the INEGI catalog (``99`` there
+    means born abroad: no payment is made in it). A locality is not checked: the catalog holds
+    only part of INEGI's, and an agency may report one it lacks. Without reference data the
+    question is asked as given."""
+    if settings.reference_data is None:
+        return
+    from hub.validation.geography import GeoCatalog
+
+    catalog = GeoCatalog.load(settings.reference_data)
+    source = f"{catalog.source}/inegi/" if catalog.source else "el catálogo de INEGI "
+    ent, mun = cvegeo[:2], cvegeo[2:5]
+    state = catalog.state(ent)
+    if state is None or ent == "99":
+        raise SisiError(
+            f"la entidad {ent} de la CVEGEO {cvegeo!r} no existe en el catálogo de INEGI"
+            + (" (99 es «nacido en el extranjero», no un territorio)" if state else ""),
+            field="--cvegeo",
+            hint=f"use una entidad de 01 a 32, p. ej. 07 (Chiapas); vea {source}estados.csv",
+        )
+    if mun and catalog.municipality(ent, mun) is None:
+        raise SisiError(
+            f"el municipio {ent}{mun} de la CVEGEO {cvegeo!r} no existe en el catálogo de INEGI"
+            f" ({state.name} no tiene municipio {mun})",
+            field="--cvegeo",
+            hint=f"vea las claves de {state.name} en {source}municipios.csv",
+        )
+
+
 @registry.command("paid")
 @click.argument("program", metavar="PROGRAMA")
 @click.option(
@@ -378,6 +407,7 @@ def paid_command(program: str, cvegeo: str, year: int, purpose: str, as_json: bo
     except RegistryQueryError as exc:
         raise _as_option(exc, "--year") from exc
     settings = Settings()
+    _checked_territory(settings, cvegeo)
     engine = open_registry(settings, ["people", "benefits_paid", "programs", "audit_log"])
     try:
         key, name = _checked_program(engine, program)
