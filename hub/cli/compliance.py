@@ -88,6 +88,12 @@ def _month_bounds(period: str) -> tuple[dt.date, dt.date]:
     return first, following - dt.timedelta(days=1)
 
 
+def _in_force_during(agreement: Agreement, period: str) -> bool:
+    """Whether ``period`` overlaps the agreement's validity (its status aside)."""
+    first, last = _month_bounds(period)
+    return first <= agreement.valid_until and last >= agreement.valid_from
+
+
 def _title(
     row: AgreementCompliance, agreement: Agreement | None, now: dt.datetime, period: str | None
 ) -> str:
@@ -179,6 +185,9 @@ def _render(
     lines = [_title(row, agreement, now, period)]
     if agreement is not None and not measured(agreement):
         return lines  # nothing is counted for it: zeros would read as an agency that never sent
+    if agreement is not None and period is not None and not _in_force_during(agreement, period):
+        # nothing was due that month: zeros would read as an agency that did not deliver
+        return [*lines, _last_delivery(row, agreement, now, period)]
     refused = row.transactions - row.deliveries
     identical = c["items_received"] - c["items_accepted"] - c["items_rejected"]
     too_many = (

@@ -123,11 +123,16 @@ def test_a_month_before_the_agreement_was_in_force_is_said_to_be_one(
         f"{PAM} (en 2025-01 aún no estaba en vigor: vigente desde el 2026-01-01;"
         " no había nada que entregar)"
     )
-    assert not any("hace 0.0 h" in line for line in lines)
-    assert (
+    # nothing was due: no zeros, no verdict; the last delivery of any month, said as such
+    assert lines[1:] == [
         "  ninguna entrega en 2025-01 · la última (de otro mes) llegó hace menos de un minuto"
-    ) in lines
-    assert any("a tiempo: sin medir (ninguna entrega medida en 2025-01)" in x for x in lines)
+    ]
+    in_force = _pam_lines(_cli(hub, monkeypatch, "--period", "2026-02"))  # nothing sent then
+    assert in_force[0] == PAM
+    assert (
+        "  a tiempo: sin medir (ninguna entrega medida en 2026-02) · fuera de plazo 0"
+        in "\n".join(in_force)
+    )
     (listed,) = [
         row
         for row in json.loads(_cli(hub, monkeypatch, "--json", "--period", "2025-01"))
