@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import click
 
@@ -19,9 +20,11 @@ from hub.agreements.model import KEY_DATE_ZONE, Agreement
 from hub.cli.registry import json_default, open_registry
 from hub.compliance.cadence import delivery_due, overdue
 from hub.compliance.counting import UNKNOWN_AGREEMENT, measured
+from hub.compliance.published import latest_cards, read_published_scorecards
 from hub.compliance.store import AgreementCompliance, read_compliance
 from hub.errors import SisiError
 from hub.settings import Settings
+from hub.topics import PUBLIC_SCORECARDS
 
 __all__ = ["compliance"]
 
@@ -257,8 +260,58 @@ def _document(
     }
 
 
+def _published_line(card: dict[str, Any]) -> str:
+    """One published card, as a subscriber reads it."""
+    verdict = card.get("on_time_measured")
+    said = "sin medir" if verdict is None else ("sí" if verdict else "no ✗")
+    rate = card.get("acceptance_rate")
+    computed = card["computed_at"]
+    when = computed.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"{card['period']}  {card['agreement_id']} ({card['dependencia']})\n"
+        f"  a tiempo: {said} · fuera de plazo {card.get('late_items', 0)}"
+        f" · entregas {card['deliveries']} · elementos {card['items_received']}"
+        f" · aceptados {_pct(rate)} · calculado {when}"
+    )
+
+
+def _show_published(as_json: bool, period: str | None) -> None:
+    """``--published``: the cards on the public topic (broker and Schema Registry only)."""
+    settings = Settings()
+    cards = latest_cards(
+        read_published_scorecards(settings.bootstrap_servers, settings.schema_registry_url)
+    )
+    if period is not None:
+        cards = [card for card in cards if card["period"] == period]
+    if as_json:
+        click.echo(json.dumps(cards, ensure_ascii=False, default=json_default))
+        return
+    if not cards:
+        click.echo(
+            f"{PUBLIC_SCORECARDS} no tiene tableros"
+            + (f" del periodo {period}" if period else "")
+            + " (el hub los publica cada minuto mientras corre; el broker embebido no los"
+            " conserva al reiniciarse)."
+        )
+        return
+    click.echo(
+        f"tableros publicados en {PUBLIC_SCORECARDS} ({settings.bootstrap_servers}), el más"
+        " reciente de cada convenio y mes:"
+    )
+    for card in cards:
+        click.echo(_published_line(card))
+
+
 @click.command("compliance")
 @click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
+@click.option(
+    "--published",
+    is_flag=True,
+    help=(
+        f"Leer los tableros públicos del tópico {PUBLIC_SCORECARDS} (sólo el broker y el"
+        " registro de esquemas, como cualquier suscriptor; sin la base del hub)."
+    ),
+)
 @click.option(
     "--period",
     default=None,
@@ -268,7 +321,7 @@ def _document(
         " público de ese mes; la última entrega es la de cualquier mes)."
     ),
 )
-def compliance(as_json: bool, period: str | None) -> None:
+def compliance(as_json: bool, published: bool, period: str | None) -> None:
     """Cumplimiento por convenio: entregas, aceptación, motivos de rechazo, calidad y desfase."""
     if period is not None and not (
         len(period) == 7
@@ -278,6 +331,9 @@ def compliance(as_json: bool, period: str | None) -> None:
         and 1 <= int(period[5:]) <= 12
     ):
         raise SisiError(f"periodo no válido: {period!r}", field="--period", hint="use AAAA-MM")
+    if published:
+        _show_published(as_json, period)
+        return
     from hub.worker.versions import StoredVersions
 
     settings = Settings()

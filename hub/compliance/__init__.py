@@ -5,6 +5,7 @@ from __future__ import annotations
 from hub.compliance.cadence import delivery_due, overdue
 from hub.compliance.counting import UNKNOWN_AGREEMENT, Tally, period_of, tally
 from hub.compliance.metrics import METRIC_NAMES, ComplianceCollector
+from hub.compliance.published import latest_cards, read_published_scorecards
 from hub.compliance.scorecard import SCORECARD_SUBJECT, build_scorecards
 from hub.compliance.store import AgreementCompliance, add_tally, read_compliance
 from hub.compliance.tables import (
@@ -28,8 +29,10 @@ __all__ = [
     "compliance_rejections",
     "compliance_totals",
     "delivery_due",
+    "latest_cards",
     "overdue",
     "period_of",
     "read_compliance",
+    "read_published_scorecards",
     "tally",
 ]
