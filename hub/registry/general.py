@@ -45,7 +45,7 @@ from sqlalchemy import (
     update,
 )
 
-from hub.registry.bulk import BulkInsert, BulkKeyed, Lookup
+from hub.registry.bulk import BulkInsert, BulkKeyed, Lookup, driver
 from hub.registry.history import ACTIVA, EnrollmentEvent, Span, fold
 from hub.registry.items import ChangeItem, ChangeSetHeader, as_utc, centavos
 from hub.registry.linking import LinkPlan, clean_curp
@@ -57,7 +57,7 @@ from hub.registry.models import (
     SOURCE_RECORDS,
 )
 
-__all__ = ["GeneralPath", "Row"]
+__all__ = ["GeneralPath", "Row", "lock_rows"]
 
 Row = dict[str, Any]
 _EVENT_FIELDS = EnrollmentEvent._fields
@@ -111,6 +111,44 @@ class _SpanChanges:
             if before is not None:
                 self.stale.append((ref, span.valid_from))
             self.added.append((ref, span))
+
+
+_LOCK_RECORDS = (
+    "SELECT t.person_id FROM unnest(%b::text[], %b::text[]) AS k(agreement_id, reference_id) "
+    "JOIN source_records AS t ON t.agreement_id = k.agreement_id "
+    "AND t.reference_id = k.reference_id ORDER BY t.agreement_id, t.reference_id FOR UPDATE OF t"
+)
+_PEOPLE_OF_CURPS = (
+    "SELECT t.id FROM unnest(%b::text[]) AS k(curp) JOIN people AS t ON t.curp = k.curp"
+)
+_LOCK_PEOPLE = (
+    "SELECT t.id FROM unnest(%b::text[]) AS k(id) JOIN people AS t ON t.id = k.id "
+    "ORDER BY t.id FOR UPDATE OF t"
+)
+
+
+def lock_rows(conn: Connection, records: Iterable[tuple[str, str]], curps: Iterable[str]) -> None:
+    """PostgreSQL: lock, in one order for every writer, the stored records ``records``
+    (agreement, reference) and every person they link to or ``curps`` name, to the commit.
+
+    A transaction that applies several change sets (the hub applies a batch of them in one)
+    would otherwise lock each set's rows in turn, and two writers whose batches meet the same
+    rows in another order would deadlock. All records first (by agreement and reference), then
+    all people (by id): the locks :meth:`GeneralPath.plan` takes later are held already.
+    """
+    pairs = sorted(set(records))
+    if not pairs:
+        return
+    raw = driver(conn)
+    with raw.cursor() as cursor:
+        cursor.execute(_LOCK_RECORDS, ([a for a, _ in pairs], [r for _, r in pairs]))
+        people = {row[0] for row in cursor.fetchall()}
+        named = sorted(set(curps))
+        if named:
+            cursor.execute(_PEOPLE_OF_CURPS, (named,))
+            people.update(row[0] for row in cursor.fetchall())
+        if people:
+            cursor.execute(_LOCK_PEOPLE, (sorted(people),))
 
 
 class GeneralPath:

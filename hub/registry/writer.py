@@ -36,7 +36,7 @@ from hub.errors import ConfigurationError, SisiError
 from hub.registry.batch import BatchStatements
 from hub.registry.bulk import BulkInsert, Lookup, begin_write
 from hub.registry.fresh import COLUMNS, FreshRows, build_fresh
-from hub.registry.general import GeneralPath, Row
+from hub.registry.general import GeneralPath, Row, lock_rows
 from hub.registry.items import (
     ChangeItem,
     ChangeSetHeader,
@@ -44,7 +44,7 @@ from hub.registry.items import (
     version,
     version_prefix,
 )
-from hub.registry.linking import Relink
+from hub.registry.linking import Relink, clean_curp
 from hub.registry.models import (
     APPLIED_ITEMS,
     BENEFITS_PAID,
@@ -419,6 +419,23 @@ class RegistryWriter:
             deliveries.append(self._batch.delivery_row(header, count, now))
         claimed_refs = frozenset(it["reference_id"] for _, it in (*fast, *general))
         return _Applied(claimed_refs, created, len(fast), relinks, removed, refused)
+
+    def lock_stored(self, conn: Connection, prepared: Iterable[PreparedItems]) -> None:
+        """PostgreSQL: before applying several change sets in one transaction, lock every stored
+        record and person they may change, in one global order (see
+        :func:`hub.registry.general.lock_rows`); a no-op on SQLite (its write lock)."""
+        if not self._pg:
+            return
+        records: list[tuple[str, str]] = []
+        curps: list[str] = []
+        for one in prepared:
+            agreement = one.header["agreement_id"]
+            for _, item in one.versioned:
+                records.append((agreement, item["reference_id"]))
+                curp = clean_curp(item)
+                if curp is not None:
+                    curps.append(curp)
+        lock_rows(conn, records, curps)
 
     def record_deliveries(self, conn: Connection, deliveries: DeferredDeliveries) -> None:
         """Write the delivery counters kept by :meth:`apply_in` (in the same transaction)."""

@@ -201,6 +201,10 @@ class HubPipeline:
         firsts: dict[str, str] = {}  # first deliveries found or made in this batch
         with self.engine.begin() as conn:
             begin_write(conn)  # SQLite: the write lock before the first read of the writers
+            # PostgreSQL: every stored row the batch may change, locked in one global order
+            self.writer.lock_stored(
+                conn, [p.prepared for p in plans if p.done is None and p.prepared is not None]
+            )
             deliveries: DeferredDeliveries = []
             for plan in plans:
                 if plan.done is None:

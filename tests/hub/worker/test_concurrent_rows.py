@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +28,7 @@ import pytest
 from sqlalchemy import text
 
 from hub.db import make_engine
-from hub.registry import general
+from hub.registry import general, writer
 from hub.worker import KafkaMessage, RecordingPublisher, build_pipeline
 from tests.hub.gatekeeper.changesets import PAM, change_set, item, sealed, topic_of
 from tests.hub.gatekeeper.fixtures import TODAY, Hub
@@ -139,3 +140,60 @@ def test_workers_changing_different_rows_do_not_wait_for_each_other(
         ("R0000002", False),
     ]
     assert paid == ["R0000001"]
+
+
+def test_batches_meeting_the_same_rows_in_opposite_order_do_not_deadlock(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers, each a batch of two change sets of one delivery (PAGOs of rows 1 then 2;
+    BAJAs of rows 2 then 1), applied at once with a pause between each batch's sets: on
+    PostgreSQL each batch locks all its rows first, in one order, so neither deadlocks (a
+    deadlock costs a second and a retry; three in a row stop the worker)."""
+    for row in (1, 2):
+        alta = _message(hub, "ALTA", dt.date(2026, 3, 1), row)
+        assert hub.pipeline.process(alta).status == "ACCEPTED"
+    original = writer.RegistryWriter.apply_in
+    calls: dict[str, int] = {}
+    contention: list[str] = []
+
+    def apply_in(self: Any, conn: Any, header: Any, items: Any, **kwargs: Any) -> Any:
+        name = threading.current_thread().name
+        calls[name] = calls.get(name, 0) + 1
+        try:
+            return original(self, conn, header, items, **kwargs)
+        except Exception as exc:
+            contention.append(f"{name}: {type(getattr(exc, 'orig', exc)).__name__}")
+            raise
+        finally:
+            if calls[name] == 1:
+                time.sleep(0.3)  # between the first and the second change set of the batch
+
+    monkeypatch.setattr(writer.RegistryWriter, "apply_in", apply_in)
+    other = build_pipeline(
+        hub.settings,
+        RecordingPublisher(),
+        engine=make_engine(hub.settings.resolved_database_url()),
+        today=TODAY,
+    )
+    pagos = [_message(hub, "PAGO", dt.date(2026, 5, 15), row) for row in (1, 2)]
+    bajas = [_message(hub, "BAJA", dt.date(2026, 6, 1), row) for row in (2, 1)]
+    statuses: dict[str, list[str]] = {}
+
+    def run(name: str, pipeline: Any, batch: list[KafkaMessage]) -> None:
+        statuses[name] = [outcome.status for outcome in pipeline.process_batch(batch)]
+
+    threads = [
+        threading.Thread(target=run, args=("pagos", hub.pipeline, pagos), name="pagos"),
+        threading.Thread(target=run, args=("bajas", other, bajas), name="bajas"),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    other.engine.dispose()
+    assert contention == []
+    assert statuses == {"pagos": ["ACCEPTED"] * 2, "bajas": ["ACCEPTED"] * 2}
+    with hub.engine.connect() as conn:
+        active = conn.execute(text("select active from source_records")).scalars().all()
+        paid = conn.execute(text("select count(*) from benefits_paid")).scalar_one()
+    assert [bool(a) for a in active] == [False, False] and paid == 2
