@@ -14,8 +14,9 @@ of BLAKE2b over ``agreement \x1f message \x1f reference`` in hexadecimal (24). A
 several of these keys (people, source records and the ledger hold five per new item), so their
 size is a large share of what the registry writes per item: the earlier readable form
 (``date|sent_at|agreement·message·reference``, ~110 characters) made the registry's rows a fifth
-larger (migration 0010 rewrote the stored keys). Two different items get the same key only if
-they share date, send time to the microsecond and a 96-bit digest.
+larger (migration 0010 rewrote the stored keys; ties on date and send time, which the readable
+form broke by identity, are now broken by its digest). Two different items get the same key only
+if they share date, send time to the microsecond and a 96-bit digest.
 """
 
 from __future__ import annotations

@@ -4,8 +4,17 @@ Every padrón row keeps the order key of the items that decided it (``people.ver
 ``source_records.version``, ``link_version`` and ``geo_version``, ``applied_items.version``): five
 keys per new item. Their readable form ``date|sent_at|agreement␟message␟reference`` was about
 a fifth of the bytes the registry writes per item. The compact form (see
-:mod:`hub.registry.items`) keeps the same order: the ISO date, the send time as 15 hexadecimal
-digits of microseconds since 0001-01-01, and 24 hexadecimal digits of BLAKE2b over the identity.
+:mod:`hub.registry.items`): the ISO date, the send time as 15 hexadecimal digits of microseconds
+since 0001-01-01, and 24 hexadecimal digits of BLAKE2b over the identity.
+
+Order: the same for keys whose dates or send times differ. Two items with the same effective date
+and the same send time (two change sets of one delivery) were ordered by their identity and are
+now ordered by its digest: a record or a person whose stored state was decided by such a tie
+keeps it until an item makes the registry re-fold that record, which then follows the new order
+(every state stays the one some arrival order would give). Stop every hub worker before
+upgrading: a worker of the previous version writing readable keys next to compact ones would win
+every such tie (``|`` sorts after the hexadecimal digits); running this migration again rewrites
+them.
 
 The rewrite is computed here from each stored key alone (it holds all three parts), so it does not
 depend on the code of the day. Keys already compact are left as they are. The old form cannot be
@@ -50,7 +59,8 @@ def compact(key: str | None) -> str | None:
     if key is None or "|" not in key:
         return key
     date, sent, identity = key.split("|", 2)
-    micros = (dt.datetime.fromisoformat(sent) - _EPOCH) // _MICROSECOND
+    year, rest = sent.split("-", 1)  # strftime wrote years before 1000 with fewer digits
+    micros = (dt.datetime.fromisoformat(f"{int(year):04d}-{rest}") - _EPOCH) // _MICROSECOND
     digest = hashlib.blake2b(identity.encode(), digest_size=12).hexdigest()
     return f"{date}{micros:015x}{digest}"
 

@@ -9,6 +9,8 @@ the compact keys from the start.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -132,3 +134,18 @@ def test_downgrading_below_0010_refuses_with_a_reason(db_engine: Engine) -> None
     with db_engine.begin() as connection, pytest.raises(RuntimeError, match="no se puede revertir"):
         config.attributes["connection"] = connection
         command.downgrade(config, "0009")
+
+
+def test_the_rewrite_reads_send_years_the_old_code_wrote_with_fewer_digits() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "m0010", Path(hub.migrations.__path__[0]) / "versions" / "0010_compact_order_keys.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    head = header("m", sent_at=dt.datetime(999, 5, 1, tzinfo=dt.UTC))
+    it = item("R", effective="2025-01-01")
+    identity = "\x1f".join(("CONV-BIENESTAR-07", "m", "R"))
+    readable = f"2025-01-01|999-05-01T00:00:00.000000|{identity}"
+    assert module.compact(readable) == version(head, it)
+    assert module.compact(version(head, it)) == version(head, it)  # compact keys stay
