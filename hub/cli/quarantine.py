@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import click
 from sqlalchemy.engine import Engine
@@ -16,7 +17,9 @@ from hub.errors import SisiError
 from hub.gatekeeper.reasons import GATEKEEPER_REASONS
 from hub.quarantine.people import people_in
 from hub.quarantine.store import (
+    STATES,
     QuarantinedItem,
+    came_back,
     count_by_reason,
     count_items,
     get_item,
@@ -50,6 +53,15 @@ def _moment(value: dt.datetime) -> str:
     return f"{_utc(value):%Y-%m-%d %H:%M:%S} UTC"
 
 
+def _json_default(value: Any) -> Any:
+    """JSON for the documents: a moment in ISO 8601 with its zone (UTC, ``Z``; SQLite gives
+    them back naive, in UTC), the rest as the registry commands give them."""
+    if isinstance(value, dt.datetime):
+        moment = _utc(value).replace(tzinfo=dt.UTC)
+        return moment.isoformat().replace("+00:00", "Z")
+    return json_default(value)
+
+
 def _summary(item: QuarantinedItem) -> dict[str, object]:
     return {
         "id": item.id,
@@ -63,7 +75,7 @@ def _summary(item: QuarantinedItem) -> dict[str, object]:
         "partition": item.partition,
         "offset": item.offset,
         "received_at": item.received_at,
-        "status": item.status,
+        "status": item.state,
         "replayed_at": item.replayed_at,
         "replayed_by": item.replayed_by,
         "answered": item.answered,
@@ -80,6 +92,14 @@ def _listed(item: QuarantinedItem, mask: ReferenceMask) -> dict[str, object]:
         summary["reference_id"] = mask(item.reference_id)
     return summary
 
+
+#: What each state means for the operator (``show``).
+_STATE_MEANING = {
+    "PENDIENTE": "requiere al operador: corregir la causa y reenviar",
+    "REENVIADO": "reenviada; aún sin acuse (vea 'procesado')",
+    "INFORMADO": "la dependencia recibió el rechazo en su acuse; ella corrige y entrega de nuevo",
+    "RESUELTO": "nada que hacer: el conjunto se procesó (vea 'procesado')",
+}
 
 #: How ``show`` names each field for the operator (``--json`` keeps the identifiers).
 _LABELS = {
@@ -114,7 +134,7 @@ class _NotFoundError(SisiError):
 
 def _known_reason(engine: Engine, reason: str | None) -> str | None:
     """``reason`` upper-cased, or exit 2 when no refusal has that code (the hub's codes and
-    any code the quarantine holds)."""
+    any code the quarantine holds); the error lists the valid codes."""
     if reason is None:
         return None
     code = reason.strip().upper()
@@ -123,9 +143,12 @@ def _known_reason(engine: Engine, reason: str | None) -> str | None:
         return code
     codes = {*GATEKEEPER_REASONS, *REASON_CODES, *stored}
     near = sorted(c for c in codes if c[:4] == code[:4])
-    hint = "use un código de motivo de 'sisi quarantine list' o de los acuses"
-    if near:
-        hint += f", p. ej. {', '.join(near[:5])}"
+    hint = f"p. ej. {', '.join(near[:5])}; " if near else ""
+    held = ", ".join(f"{c} ({n})" for c, n in sorted(stored.items()))
+    others = sorted(c for c in codes if c not in stored)
+    hint += (
+        f"en la cuarentena hay ahora: {held}; " if held else "la cuarentena está vacía; "
+    ) + f"los demás códigos válidos: {', '.join(others)}"
     raise _NotFoundError(
         f"'{reason}' no es un código de motivo del hub", field="--reason", hint=hint
     )
@@ -154,7 +177,14 @@ def _known_agreement(engine: Engine, settings: Settings, agreement: str | None) 
 @quarantine.command("list")
 @click.option("--agreement", default=None, help="Sólo este convenio.")
 @click.option("--reason", default=None, help="Sólo este código de motivo (p. ej. FIRMA_INVALIDA).")
-@click.option("--status", type=click.Choice(["PENDIENTE", "REENVIADO"]), default=None)
+@click.option(
+    "--status",
+    type=click.Choice(list(STATES)),
+    default=None,
+    help="Sólo entradas en este estado: PENDIENTE (requiere al operador), REENVIADO (reenviada, "
+    "sin acuse aún), INFORMADO (la dependencia recibió el rechazo y corrige) o RESUELTO (nada "
+    "que hacer: el conjunto se procesó después, o es un mensaje repetido).",
+)
 @click.option("--message", "message_id", default=None, help="Sólo este message_id.")
 @click.option(
     "--before",
@@ -201,7 +231,7 @@ def list_command(
         engine.dispose()
     if as_json:
         document = [_listed(i, mask) for i in items]
-        click.echo(json.dumps(document, ensure_ascii=False, default=json_default))
+        click.echo(json.dumps(document, ensure_ascii=False, default=_json_default))
     elif not items:
         chosen = [
             f"{label} {value}"
@@ -218,13 +248,8 @@ def list_command(
             click.echo("la cuarentena está vacía.")
         else:
             click.echo(f"ninguna entrada de cuarentena con {', '.join(chosen)}.")
-    for i in [] if as_json else items:
-        what = f"elemento {mask(i.reference_id)}" if i.reference_id else "conjunto completo"
-        click.echo(
-            f"{i.id:>6}  {_utc(i.received_at):%Y-%m-%d %H:%M} UTC  {i.agreement_id or '—'}  "
-            f"{i.reason_code}"
-            f"  {what}  [{i.status}]  {_answer(i.answered)}"
-        )
+    if items and not as_json:
+        _table(items, mask)
     if items and older:
         args = " ".join(
             f"{option} {value}"
@@ -244,6 +269,36 @@ def list_command(
         )
 
 
+#: The columns of ``list`` (text): header and the value of an entry.
+_COLUMNS = ("entrada", "recibido (UTC)", "convenio", "motivo", "rechazado", "estado", "acuse")
+
+
+def _table(items: list[QuarantinedItem], mask: ReferenceMask) -> None:
+    """The entries as a table with a header, each column as wide as its widest value."""
+    rows = [
+        (
+            str(i.id),
+            f"{_utc(i.received_at):%Y-%m-%d %H:%M}",
+            i.agreement_id or "—",
+            i.reason_code,
+            f"elemento {mask(i.reference_id)}" if i.reference_id else "conjunto completo",
+            i.state,
+            _answer(i.answered),
+        )
+        for i in items
+    ]
+    widths = [max(len(row[n]) for row in [_COLUMNS, *rows]) for n in range(len(_COLUMNS))]
+
+    def line(row: tuple[str, ...]) -> str:
+        cells = [row[0].rjust(widths[0])]
+        cells += [cell.ljust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
+        return "  ".join(cells).rstrip()
+
+    click.echo(line(_COLUMNS))
+    for row in rows:
+        click.echo(line(row))
+
+
 def _answer(answered: str | None) -> str:
     return f"acuse {answered}" if answered else "sin acuse"
 
@@ -255,19 +310,64 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'es' if noun[-1] in 'rnl' else 's'}"
 
 
-def _outcome(engine: Engine, item: QuarantinedItem) -> str | None:
-    """What the hub answered for this change set's identity: the outcome of the copy that
-    claimed it (the set itself, a replay, the agency's resend), else whether a replay waits."""
+def _outcome(engine: Engine, item: QuarantinedItem) -> tuple[str, dict[str, object]] | None:
+    """What the hub did with this change set since, as ``show`` says it (text, JSON): the
+    outcome of the copy that claimed its identity (the set itself, a replay, the agency's
+    resend), with the receipt its agency got; for a replay refused again without a receipt,
+    the entry it became; else, for a replayed entry, that the hub has not processed it yet.
+    None: nothing to say (an entry never replayed whose set nobody answered)."""
     from hub.quarantine.replay import replay_outcome
 
     claim = replay_outcome(engine, item)
-    if claim is None:
-        return "el hub aún no procesa el reenvío" if item.status == "REENVIADO" else None
-    reason = f" {claim.reason_code}" if claim.reason_code else ""
-    return (
-        f"{claim.outcome}{reason}, con acuse a la dependencia ({claim.topic}, partición "
-        f"{claim.partition}, posición {claim.offset})"
+    back: list[QuarantinedItem] = []
+    if item.status == "REENVIADO":
+        with engine.connect() as conn:
+            back = came_back(conn, item)
+    entries = ", ".join(f"entrada {b.id} ({b.reason_code}, {b.state})" for b in back)
+    document: dict[str, object] = {"requarantined_as": [b.id for b in back]}
+    if claim is not None:
+        reason = f" {claim.reason_code}" if claim.reason_code else ""
+        text = (
+            f"{claim.outcome}{reason}, con acuse a la dependencia ({claim.topic}, partición "
+            f"{claim.partition}, posición {claim.offset})"
+        )
+        if back:
+            text += f"; el reenvío volvió a la cuarentena: {entries}"
+        document |= {
+            "processed": True,
+            "outcome": claim.outcome,
+            "reason_code": claim.reason_code,
+            "receipt": True,
+            "topic": claim.topic,
+            "partition": claim.partition,
+            "offset": claim.offset,
+        }
+        return text, document
+    if item.status != "REENVIADO":
+        return None
+    if back:
+        last = back[-1]
+        text = (
+            f"rechazado de nuevo, sin acuse: el reenvío es la {entries} ({last.topic}, "
+            f"partición {last.partition}, posición {last.offset}); corrija la causa que dice "
+            f"'sisi quarantine show {last.id}' y reenvíe la entrada {last.id}"
+        )
+        document |= {
+            "processed": True,
+            "outcome": "REJECTED",
+            "reason_code": last.reason_code,
+            "receipt": False,
+            "topic": last.topic,
+            "partition": last.partition,
+            "offset": last.offset,
+        }
+        return text, document
+    text = (
+        "el hub aún no procesa el reenvío; si el broker se reinició después del reenvío y lo "
+        f"perdió, publíquelo otra vez con 'sisi quarantine replay {item.id} --again'"
     )
+    document |= {"processed": False, "outcome": None, "reason_code": None, "receipt": False}
+    return text, document
 
 
 @quarantine.command("show")
@@ -280,12 +380,13 @@ def _outcome(engine: Engine, item: QuarantinedItem) -> str | None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Salida en JSON.")
 def show_command(entry_id: int, purpose: str, as_json: bool) -> None:
-    """Una entrada: motivo, posición en Kafka, encabezados y tamaño del valor original.
+    """Una entrada: motivo, estado, qué hizo el hub después, posición en Kafka y encabezados.
 
-    El valor original (con --json, en hexadecimal) es el conjunto de cambios completo, con los
-    datos personales de todos sus elementos: la consulta queda en la bitácora con su finalidad y
-    con quiénes están en el conjunto (el id del registro de cada persona que el registro tiene y
-    la huella con clave de cada CURP), para que 'sisi audit reads CURP' la encuentre.
+    El valor original es el conjunto de cambios completo, con los datos personales de todos sus
+    elementos (con --json, en hexadecimal y decodificado: encabezado y elementos): la consulta
+    queda en la bitácora con su finalidad, cuántas personas muestra y quiénes son (el id del
+    registro de cada persona que el registro tiene y la huella con clave de cada CURP), para que
+    'sisi audit reads CURP' la encuentre.
     """
     if not purpose.strip():
         raise SisiError(
@@ -306,6 +407,8 @@ def show_command(entry_id: int, purpose: str, as_json: bool) -> None:
             "message_id": item.message_id,
             "items": str(found.items) if found.readable else "ilegible",
         }
+        if found.readable:  # the people the set shows; ``people`` counts the rows naming them
+            details["shown"] = str(found.people)
         # the agreement in its column (``sisi audit list --agreement`` finds the read); no
         # message_id column: a second read of the same entry is a read of its own. Everyone
         # in the set is named (``people``): the value shows all of them, not only the refused
@@ -326,26 +429,37 @@ def show_command(entry_id: int, purpose: str, as_json: bool) -> None:
             "value_hex": (item.value or b"").hex(),
             "headers": headers,
             "items": found.items if found.readable else None,
-            "replay_outcome": outcome,
+            "people": found.people if found.readable else None,
+            "decoded": found.record,
+            "replay_outcome": outcome[0] if outcome else None,
+            "processed": outcome[1] if outcome else None,
             "audit_sequence": entry.sequence,
             "audit_people": len(found.ids),
         }
-        click.echo(json.dumps(document, ensure_ascii=False, default=json_default))
+        click.echo(json.dumps(document, ensure_ascii=False, default=_json_default))
         return
     for key, value in _summary(item).items():
         if value is None or key == "answered":  # 'procesado' says it, with where
             continue
         shown = _moment(value) if isinstance(value, dt.datetime) else value
+        if key == "status":
+            shown = f"{value} ({_STATE_MEANING[item.state]})"
         click.echo(f"{_LABELS.get(key, key):<14} {shown}")
     if outcome is not None:
-        click.echo(f"{'procesado':<14} {outcome}")
-    items = _count(found.items, "elemento") if found.readable else "no se pudo leer como conjunto"
+        click.echo(f"{'procesado':<14} {outcome[0]}")
+    items = (
+        f"{_count(found.items, 'elemento')}, {_count(found.people, 'persona')}"
+        if found.readable
+        else "no se pudo leer como conjunto"
+    )
     click.echo(f"{'valor':<14} {len(item.value or b'')} bytes ({items})")
     for name in headers:
         click.echo(f"{'encabezado':<14} {name}")
+    people = f", {_count(found.people, 'persona')}" if found.readable else ""
     click.echo(
-        f"consulta registrada en la bitácora (entrada {entry.sequence}, "
-        f"{_count(len(found.ids), 'identificador')} de personas).",
+        f"consulta registrada en la bitácora (entrada {entry.sequence}{people}, "
+        f"{_count(len(found.ids), 'identificador')} de personas; los elementos decodificados: "
+        "--json).",
         err=True,
     )
 
@@ -363,7 +477,11 @@ def show_command(entry_id: int, purpose: str, as_json: bool) -> None:
     help="Publicar otra vez una entrada ya reenviada que el hub nunca procesó (el broker perdió "
     "el reenvío).",
 )
-@click.option("--yes", is_flag=True, help="No pedir confirmación.")
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="No pedir confirmación (necesario cuando la entrada estándar no es una terminal).",
+)
 def replay_command(entry_id: int, purpose: str, again: bool, yes: bool) -> None:
     """Reenvía los bytes originales de un conjunto rechazado a su tema (queda auditado).
 
@@ -377,7 +495,7 @@ def replay_command(entry_id: int, purpose: str, again: bool, yes: bool) -> None:
     """
     from hub.agreements.loader import AgreementSet
     from hub.quarantine.publishing import PositionedPublisher
-    from hub.quarantine.replay import check_purpose, replay
+    from hub.quarantine.replay import ReplayRefusedError, check_purpose, replay
     from hub.worker.versions import StoredVersions
 
     purpose = check_purpose(purpose)
@@ -387,6 +505,14 @@ def replay_command(entry_id: int, purpose: str, again: bool, yes: bool) -> None:
     def confirm(item: QuarantinedItem) -> bool:
         if yes:
             return True
+        if not click.get_text_stream("stdin").isatty():
+            # nobody can answer (a script, a pipe, cron): say what to add, as a refusal (exit 1)
+            raise ReplayRefusedError(
+                f"la entrada {item.id} no se reenvió: el reenvío pide confirmación y la entrada "
+                "estándar no es una terminal, así que nadie puede responder",
+                hint=f"si el reenvío es el que quiere, añada --yes: 'sisi quarantine replay "
+                f"{item.id} --yes --purpose …'; nada cambió",
+            )
         answer = click.prompt(
             f"¿Reenviar el mensaje {item.message_id} a {item.topic}? [s/N]",
             default="n",

@@ -14,6 +14,7 @@ __all__ = [
     "QUARANTINE_SUBJECT",
     "REASON_HEADER",
     "REFERENCE_HEADER",
+    "REPLAY_HEADER",
     "QuarantineEntry",
     "dead_letter_headers",
     "entries_for",
@@ -25,6 +26,10 @@ QUARANTINE_SUBJECT: Final = "mx.gob.sisi.hub.QuarantineRecord"
 REASON_HEADER: Final = "sisi-reason-code"
 #: The refused item's reference, when the record is about one item (absent for a whole set).
 REFERENCE_HEADER: Final = "sisi-reference-id"
+#: Added to a replayed message (the quarantine entry it comes from): the value and every other
+#: header stay as they were read (the signature covers the value only), and a replay that comes
+#: back to quarantine is told from a copy the agency sent.
+REPLAY_HEADER: Final = "sisi-replay-of"
 #: What ``__connect.errors.exception.class.name`` says for a gatekeeper refusal.
 EXCEPTION_CLASS: Final = "hub.gatekeeper.Rejection"
 #: ``__connect.errors.connector.name``: who wrote the dead letter (Connect names its connector).

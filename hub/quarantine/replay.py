@@ -52,8 +52,10 @@ from hub.gatekeeper.reasons import (
     REGISTRO_RECHAZADO,
     TOPICO_INCORRECTO,
 )
+from hub.quarantine.records import REPLAY_HEADER
 from hub.quarantine.store import (
     QuarantinedItem,
+    came_back,
     claim_replay,
     get_item,
     reclaim_replay,
@@ -79,10 +81,6 @@ class ReplayRefusedError(SisiError):
     exit_code = 1
 
 
-#: Added to a replayed message (the quarantine entry it comes from): the value and every other
-#: header stay as they were read (the signature covers the value only), and a replay that comes
-#: back to quarantine is told from a copy the agency sent.
-REPLAY_HEADER: Final = "sisi-replay-of"
 _NEW_SET: Final = "la dependencia lo envía en un conjunto nuevo, firmado (con un message_id nuevo)"
 #: Why an item refused inside a processed set is not replayed, and what to do, by reason code.
 _ITEM_CAUSES: Final[dict[str, tuple[str, str]]] = {
@@ -216,7 +214,18 @@ def _processed_replay(engine: Engine, item: QuarantinedItem) -> ReplayRefusedErr
     """For an entry already REENVIADO: the refusal saying what the hub did with the replay."""
     claim = replay_outcome(engine, item)
     if claim is None:
-        return None
+        with engine.connect() as conn:
+            back = came_back(conn, item)
+        if not back:
+            return None
+        last = back[-1]
+        return ReplayRefusedError(
+            f"la entrada {item.id} ya se reenvió ({item.replayed_at}, {item.replayed_by}) y el "
+            f"hub procesó el reenvío y lo rechazó de nuevo, sin acuse: es la entrada {last.id} "
+            f"({last.reason_code}, {last.state})",
+            hint=f"corrija la causa que dice 'sisi quarantine show {last.id}' y reenvíe esa "
+            f"entrada: 'sisi quarantine replay {last.id}'",
+        )
     return ReplayRefusedError(
         f"la entrada {item.id} ya se reenvió ({item.replayed_at}, {item.replayed_by}) y el hub "
         f"lo procesó ({claim.topic}, partición {claim.partition}, posición {claim.offset}, "
@@ -410,7 +419,10 @@ def replay(
     item = get_item(engine, entry_id)
     check_replayable(engine, agreements, item, today, again=again)
     if not confirm(item):
-        raise ReplayRefusedError(f"la entrada {entry_id} no se reenvió", hint="cancelado")
+        raise ReplayRefusedError(
+            f"la entrada {entry_id} no se reenvió: el reenvío no se confirmó",
+            hint="nada cambió; para reenviarla responda «s» a la pregunta o añada --yes",
+        )
     at = clock()
     with engine.begin() as conn:
         if again:

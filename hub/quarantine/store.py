@@ -1,4 +1,26 @@
-"""Quarantine in the database: record refused messages, list and show them, mark replays."""
+"""Quarantine in the database: record refused messages, list and show them, mark replays.
+
+An entry's *state* says what it needs, from the stored replay claim and the ledger's claim of the
+set's identity (no column of its own: nothing to migrate, and it is never stale):
+
+``PENDIENTE``
+    needs an operator: a set refused as a whole without a receipt (signature that did not
+    verify, agreement unknown or given de baja, wrong topic...) that nobody replayed and whose
+    identity no later copy claimed.
+``REENVIADO``
+    replayed (``sisi quarantine replay``) and no copy of the set answered yet: the hub has not
+    processed the replay, or refused it again without a receipt as a new entry (``show`` says
+    which).
+``INFORMADO``
+    the agency got a receipt naming the refusal (a refused item, or a set refused with a
+    receipt): the next step is the agency's (it corrects and delivers again).
+``RESUELTO``
+    nothing left to do: the set was processed later (a replay or the agency's resend was
+    accepted), or the entry is a ``MENSAJE_REPETIDO`` of a set processed at another position.
+
+The stored ``status`` column keeps only the replay claim (``PENDIENTE`` / ``REENVIADO``), which
+is what makes two replays of one set publish once.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +29,21 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Connection, Select, func, select, update
+from sqlalchemy import Connection, Select, case, func, select, update
 from sqlalchemy.engine import Engine
 
 from hub.errors import SisiError
 from hub.gatekeeper.ledger import processed_messages
-from hub.quarantine.records import QuarantineEntry
+from hub.quarantine.records import REPLAY_HEADER, QuarantineEntry
 from hub.quarantine.tables import quarantine_entries, quarantine_messages
 
 __all__ = [
+    "STATES",
     "QuarantineNotFoundError",
     "QuarantinedItem",
+    "came_back",
     "claim_replay",
     "count_by_reason",
     "count_items",
@@ -34,6 +58,13 @@ __all__ = [
     "release_replay",
     "replayed_copies",
 ]
+
+
+#: The states of an entry, in the order an operator reads them (see the module docstring).
+STATES: Final = ("PENDIENTE", "REENVIADO", "INFORMADO", "RESUELTO")
+#: Outcomes of a ledger row that claims a set's identity and answered its agency.
+_ANSWERED: Final = ("ACCEPTED", "PARTIAL", "REJECTED")
+_REPEATED: Final = "MENSAJE_REPETIDO"
 
 
 class QuarantineNotFoundError(SisiError):
@@ -67,6 +98,8 @@ class QuarantinedItem:
     #: The receipt status the agency got for this change set (by whichever copy claimed its
     #: identity: the set itself, a replay, the agency's own resend); None: no receipt yet.
     answered: str | None = None
+    #: What the entry needs (one of :data:`STATES`); ``status`` is the stored replay claim.
+    state: str = "PENDIENTE"
 
 
 def encode_headers(headers: Sequence[tuple[str, bytes | None]]) -> str:
@@ -131,6 +164,25 @@ def insert(
     return row_id
 
 
+def _state() -> Any:
+    """The entry's state (:data:`STATES`) as SQL over the entry, its message and the claim of
+    the set's identity (``processed_messages`` outer-joined as in :func:`_query`)."""
+    e, m, p = quarantine_entries.c, quarantine_messages.c, processed_messages.c
+    return case(
+        (e.reason_code == _REPEATED, "RESUELTO"),
+        (e.reference_id.is_(None) & p.outcome.in_(("ACCEPTED", "PARTIAL")), "RESUELTO"),
+        (p.outcome.in_(_ANSWERED), "INFORMADO"),
+        (m.status == "REENVIADO", "REENVIADO"),
+        else_="PENDIENTE",
+    )
+
+
+def _claim() -> Any:
+    """The ledger row that claimed the identity of the entry's set (agreement, message id)."""
+    m, p = quarantine_messages.c, processed_messages.c
+    return (p.agreement_id == m.agreement_id) & (p.message_id == m.message_id)
+
+
 def _query(with_value: bool):  # type: ignore[no-untyped-def]
     e, m = quarantine_entries.c, quarantine_messages.c
     columns = [
@@ -151,14 +203,13 @@ def _query(with_value: bool):  # type: ignore[no-untyped-def]
         m.replayed_by,
     ]
     p = processed_messages.c
-    columns.append(p.outcome.label("answered"))
+    columns += [p.outcome.label("answered"), _state().label("state")]
     if with_value:
         columns += [m.value, m.headers]
-    claim = (p.agreement_id == m.agreement_id) & (p.message_id == m.message_id)
     return (
         select(*columns)
         .join(quarantine_messages, m.id == e.quarantine_message_id)
-        .outerjoin(processed_messages, claim)
+        .outerjoin(processed_messages, _claim())
     )
 
 
@@ -183,6 +234,7 @@ def _item(row: object, with_value: bool) -> QuarantinedItem:
         value=bytes(r["value"]) if with_value else None,
         headers=decode_headers(r["headers"]) if with_value else (),
         answered=_answered(r["answered"]),
+        state=str(r["state"]),
     )
 
 
@@ -203,8 +255,8 @@ def _filtered(
         query = query.where(e.agreement_id == agreement_id)
     if reason_code is not None:
         query = query.where(e.reason_code == reason_code)
-    if status is not None:
-        query = query.where(m.status == status)
+    if status is not None:  # the state (what the entry needs), not the stored replay claim
+        query = query.where(_state() == status)
     if message_id is not None:
         query = query.where(m.message_id == message_id)
     return query
@@ -241,7 +293,9 @@ def count_items(
     """How many entries :func:`list_items` would give with these filters and no limit."""
     e, m = quarantine_entries.c, quarantine_messages.c
     query = select(func.count()).select_from(
-        quarantine_entries.join(quarantine_messages, m.id == e.quarantine_message_id)
+        quarantine_entries.join(quarantine_messages, m.id == e.quarantine_message_id).outerjoin(
+            processed_messages, _claim()
+        )
     )
     query = _filtered(query, agreement_id, reason_code, status, message_id)
     with engine.connect() as conn:
@@ -314,6 +368,41 @@ def replayed_copies(conn: Connection, message_row: int) -> list[QuarantinedItem]
     m = quarantine_messages.c
     query = _query(False).where(_copies(message_row), m.id != message_row, m.status == "REENVIADO")
     return [_item(row, False) for row in conn.execute(query.order_by(m.id))]
+
+
+def came_back(conn: Connection, item: QuarantinedItem) -> list[QuarantinedItem]:
+    """The entries that replays of this set became when the hub refused them again, oldest
+    first: the quarantined copies whose ``sisi-replay-of`` header names an entry of a copy of
+    ``item``'s message (this one's replay, or one of a copy replayed with it or after it).
+
+    A replay publishes the same value bytes, so what came back is among the copies; the header
+    tells it from a copy the agency's outbox sent again.
+    """
+    e, m = quarantine_entries.c, quarantine_messages.c
+    copies = select(m.id).where(_copies(item.message_row))
+    named = {
+        str(i)
+        for i in conn.execute(select(e.id).where(e.quarantine_message_id.in_(copies))).scalars()
+    }
+    candidates = conn.execute(
+        select(m.id, m.headers).where(
+            _copies(item.message_row),
+            m.id != item.message_row,
+            m.headers.contains(json.dumps(REPLAY_HEADER)),
+        )
+    ).all()
+    rows = [
+        row.id
+        for row in candidates
+        if any(
+            name == REPLAY_HEADER and raw is not None and raw.decode("ascii", "replace") in named
+            for name, raw in decode_headers(row.headers)
+        )
+    ]
+    if not rows:
+        return []
+    query = _query(False).where(m.id.in_(rows)).order_by(e.id)
+    return [_item(row, False) for row in conn.execute(query)]
 
 
 def reclaim_replay(

@@ -209,7 +209,8 @@ def test_bad_choice_lists_the_choices() -> None:
     result = _run("quarantine", "list", "--status", "foo")
     assert result.exit_code == 2
     assert (
-        "error: valor inválido para --status: 'foo' no es una de: PENDIENTE, REENVIADO."
+        "error: valor inválido para --status: 'foo' no es una de: PENDIENTE, REENVIADO, INFORMADO,"
+        " RESUELTO."
         " Qué hacer: escriba uno de esos valores; vea 'sisi quarantine list --help'."
         in result.stderr
     )

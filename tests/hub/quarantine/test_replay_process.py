@@ -162,9 +162,12 @@ def test_replays_from_two_shells_while_the_hub_runs_apply_once(
     fresh_broker.stop()
     listed = _sisi({**env, "SISI_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, "quarantine", "list", "--json")
     assert listed.returncode == 0, listed.stderr
-    kept = {(e["id"], e["reason_code"], e["status"]) for e in json.loads(listed.stdout)}
-    assert (entry, "FIRMA_INVALIDA", "REENVIADO") in kept
-    assert any(e[1] == "MENSAJE_REPETIDO" for e in kept)  # the outbox's copy
+    documents = json.loads(listed.stdout)
+    kept = {(e["id"], e["reason_code"], e["status"]) for e in documents}
+    # replayed and accepted: nothing left to do (the stored replay claim says who replayed it)
+    assert (entry, "FIRMA_INVALIDA", "RESUELTO") in kept
+    assert {e["replayed_by"] for e in documents if e["id"] == entry} != {None}
+    assert any(e[1:] == ("MENSAJE_REPETIDO", "RESUELTO") for e in kept)  # the outbox's copy
     engine.dispose()
 
 
