@@ -5,6 +5,10 @@ longer loaded (removed) or no longer in force that has figures, marked as such. 
 refusals before authentication are shown apart: they do not count against the agency. The lag is
 the hub's (arrival at the hub minus effective date); a header ``sent_at`` ahead of the hub's clock
 is reported as a warning, since it says the agency's clock or time zone is wrong.
+
+"A tiempo" is :attr:`AgreementCompliance.on_time` (no late item in the figures shown), the
+verdict of the public scorecard too; ``--published`` reads those cards back from their topic with
+only the broker and the Schema Registry, as a subscriber does.
 """
 
 from __future__ import annotations
