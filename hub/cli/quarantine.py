@@ -205,6 +205,12 @@ def list_command(
 ) -> None:
     """Entradas en cuarentena, las más recientes primero, de --limit en --limit.
 
+    Una tabla con encabezado: entrada, hora de recepción (UTC), convenio, motivo, qué se rechazó,
+    estado y acuse. El estado dice qué hace falta: PENDIENTE (el operador corrige la causa y
+    reenvía), REENVIADO (reenviada, sin acuse aún: 'show' dice si el hub no la ha procesado o la
+    rechazó de nuevo), INFORMADO (la dependencia recibió el rechazo en su acuse y corrige) o
+    RESUELTO (nada que hacer).
+
     Sin datos personales (no es una consulta auditada): el detalle del motivo, que puede citar
     datos del elemento, lo da 'sisi quarantine show' con su finalidad; un folio que es una CURP
     aparece como la bitácora lo nombra (curp-hmac:...).
@@ -346,11 +352,19 @@ def _outcome(engine: Engine, item: QuarantinedItem) -> tuple[str, dict[str, obje
     if item.status != "REENVIADO":
         return None
     if back:
-        last = back[-1]
+        last, earlier = back[-1], back[:-1]
         text = (
-            f"rechazado de nuevo, sin acuse: el reenvío es la {entries} ({last.topic}, "
-            f"partición {last.partition}, posición {last.offset}); corrija la causa que dice "
-            f"'sisi quarantine show {last.id}' y reenvíe la entrada {last.id}"
+            f"rechazado de nuevo, sin acuse: el reenvío es la entrada {last.id} "
+            f"({last.reason_code}, {last.state}; {last.topic}, partición {last.partition}, "
+            f"posición {last.offset})"
+        )
+        if earlier:
+            text += "; antes volvió como " + ", ".join(
+                f"entrada {b.id} ({b.reason_code}, {b.state})" for b in earlier
+            )
+        text += (
+            f"; corrija la causa que dice 'sisi quarantine show {last.id}' y reenvíe la "
+            f"entrada {last.id}"
         )
         document |= {
             "processed": True,
@@ -492,6 +506,9 @@ def replay_command(entry_id: int, purpose: str, again: bool, yes: bool) -> None:
     vencido, versión no permitida...) y los elementos rechazados los reenvía la dependencia,
     firmados, en un conjunto nuevo. Dos reenvíos simultáneos de la misma entrada publican una
     sola vez; un conjunto que el hub ya procesó no se aplica dos veces.
+
+    Pide confirmación; --yes la omite y es necesario cuando la entrada estándar no es una
+    terminal (un script): sin él, el reenvío se rechaza (código 1) y nada cambia.
     """
     from hub.agreements.loader import AgreementSet
     from hub.quarantine.publishing import PositionedPublisher
