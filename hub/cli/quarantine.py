@@ -96,9 +96,9 @@ def _listed(item: QuarantinedItem, mask: ReferenceMask) -> dict[str, object]:
 #: What each state means for the operator (``show``).
 _STATE_MEANING = {
     "PENDIENTE": "requiere al operador: corregir la causa y reenviar",
-    "REENVIADO": "reenviada; aún sin acuse (vea 'procesado')",
+    "REENVIADO": "reenviada y aún sin acuse: vea 'procesado'",
     "INFORMADO": "la dependencia recibió el rechazo en su acuse; ella corrige y entrega de nuevo",
-    "RESUELTO": "nada que hacer: el conjunto se procesó (vea 'procesado')",
+    "RESUELTO": "nada que hacer: el conjunto ya se procesó, vea 'procesado'",
 }
 
 #: How ``show`` names each field for the operator (``--json`` keeps the identifiers).
@@ -143,7 +143,7 @@ def _known_reason(engine: Engine, reason: str | None) -> str | None:
         return code
     codes = {*GATEKEEPER_REASONS, *REASON_CODES, *stored}
     near = sorted(c for c in codes if c[:4] == code[:4])
-    hint = f"p. ej. {', '.join(near[:5])}; " if near else ""
+    hint = "use un código válido" + (f", p. ej. {', '.join(near[:5])}" if near else "") + "; "
     held = ", ".join(f"{c} ({n})" for c, n in sorted(stored.items()))
     others = sorted(c for c in codes if c not in stored)
     hint += (
@@ -469,11 +469,12 @@ def show_command(entry_id: int, purpose: str, as_json: bool) -> None:
     click.echo(f"{'valor':<14} {len(item.value or b'')} bytes ({items})")
     for name in headers:
         click.echo(f"{'encabezado':<14} {name}")
-    people = f", {_count(found.people, 'persona')}" if found.readable else ""
+    people = f"{_count(found.people, 'persona')} nombradas por " if found.readable else ""
+    if found.readable and found.people == 1:
+        people = "1 persona nombrada por "
     click.echo(
-        f"consulta registrada en la bitácora (entrada {entry.sequence}{people}, "
-        f"{_count(len(found.ids), 'identificador')} de personas; los elementos decodificados: "
-        "--json).",
+        f"consulta registrada en la bitácora (entrada {entry.sequence}: {people}"
+        f"{_count(len(found.ids), 'identificador')}); con --json, los elementos decodificados.",
         err=True,
     )
 

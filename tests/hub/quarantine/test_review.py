@@ -68,7 +68,7 @@ def test_show_names_everyone_in_the_set_so_who_read_my_data_finds_it(hub: Hub) -
         hub, "quarantine", "show", str(entry.id), "--purpose", "revisión de rechazo"
     )
     assert code == 0, out + err
-    assert "2 elementos" in out and "3 identificadores de personas" in err
+    assert "2 elementos" in out and "2 personas nombradas por 3 identificadores" in err
     shown = json.loads(
         _run(
             hub, "quarantine", "show", str(entry.id), "--purpose", "revisión de rechazo", "--json"

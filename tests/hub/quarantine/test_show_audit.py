@@ -37,7 +37,7 @@ def test_a_quarantine_read_is_found_by_agreement_and_every_read_is_recorded(hub:
     assert code == 0, out + err
     # the time zone is said, as 'list' does
     assert re.search(r"^recibido +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$", out, re.M), out
-    first = re.search(r"consulta registrada en la bitácora \(entrada (\d+)[,)]", err)
+    first = re.search(r"consulta registrada en la bitácora \(entrada (\d+)[,:)]", err)
     assert first, err
     code, out, err = _run(hub, "quarantine", "show", str(entry), "--purpose", "revisión", "--json")
     assert code == 0, out + err

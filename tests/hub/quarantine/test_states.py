@@ -235,7 +235,7 @@ def test_show_gives_the_decoded_set_and_a_read_of_one_person_says_one(
         assert _ISO_UTC.match(str(shown[key])), shown[key]
     code, out, err = _run(hub, "quarantine", "show", str(entry), "--purpose", "revisión")
     assert code == 0 and "(1 elemento, 1 persona)" in out, out
-    assert "1 persona, 2 identificadores de personas" in err, err
+    assert "1 persona nombrada por 2 identificadores" in err, err
 
     code, out, err = _run(
         hub, "audit", "reads", person["person"]["curp"], "--purpose", "solicitud ARCO 7", "--json"
