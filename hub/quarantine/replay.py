@@ -17,7 +17,8 @@ the error is reported: the entry can be replayed again.
 
 Every replay says why (``purpose``, in its audit entry, as a read of personal data does). An
 entry already REENVIADO is refused with what became of it: processed (the ledger's claim, with
-its outcome), or not yet. When the broker lost the published copy (the embedded broker forgets
+its outcome), refused again without a receipt (the new entry it became, to replay instead), or
+not yet. When the broker lost the published copy (the embedded broker forgets
 its log on restart) and the hub never processed it, ``again`` publishes it once more: the claim
 of the message's identity makes a copy that did arrive a MENSAJE_REPETIDO, never a second
 application.
