@@ -6,6 +6,11 @@ only that the hub signed the hash; its sequence is evidence only through the log
 entry with that hash carries its own sequence. So an old-form head whose hash is in the log at
 another sequence was relabelled by someone (refused, not a fault of the log), and one whose
 hash is nowhere in the log shows a log rewritten or cut (the hub signed that hash once).
+
+A published head that no key of the hub signed as it stands (a digit of its hash, its sequence,
+time or key changed, or its batch signature) is refused as altered: it is not evidence about the
+log, which is not blamed. A head validly signed by a key that was not in force at its entry is a
+failure: that key must be treated as compromised.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ FORM_TEXT: Mapping[HeadForm, str] = {
 }
 
 
-def _signature_break(head: ChainHead, custody: Custody, which: str, last: int) -> Break | None:
+def _signature_break(
+    head: ChainHead, custody: Custody, which: str, last: int
+) -> Break | HeadRefusal | None:
     """Whether a key that may sign a head at its sequence made its signature (noted if so)."""
     form = head_form(head)
     keys = custody.head_keys(head.sequence, last)
@@ -68,13 +75,19 @@ def _signature_break(head: ChainHead, custody: Custody, which: str, last: int) -
             "cabeza fue alterada (su secuencia, su hash, su hora o su llave) o no la firmó el hub"
         )
     else:
-        reason = f"{where} no es de la llave del hub en vigor en esa entrada ({in_force})"
+        reason = (
+            f"{where} no es de la llave del hub en vigor en esa entrada ({in_force}): la cabeza "
+            "fue alterada (su hash o su firma) o no la firmó el hub"
+        )
+    if retired is None and which == "publicada":  # no hub key signed it as it stands: altered
+        # evidence that proves nothing (the stored head, though, is the log's own)
+        return HeadRefusal(head.sequence, reason + "; no prueba nada de la bitácora")
     return Break(head.sequence, Problem.FORGED, reason)
 
 
 def _batch_signature_break(
     head: ChainHead, custody: Custody, which: str, last: int
-) -> Break | None:
+) -> Break | HeadRefusal | None:
     """A signed head also carries its entry's batch signature (``signature``, for v1 readers):
     it must be the one of the key in force at that entry too."""
     in_log = head.sequence <= last
@@ -82,13 +95,14 @@ def _batch_signature_break(
     if any(signature_valid(key, head.entry_hash, head.signature) for key in keys):
         return None
     in_force = ", ".join(fingerprint(key) for key in keys)
-    return Break(
-        head.sequence,
-        Problem.FORGED,
+    reason = (
         f"la firma de la cabeza {which} de la entrada {head.sequence} (su campo signature, la "
         f"firma del lote sobre el hash) no es de la llave del hub en vigor en esa entrada "
-        f"({in_force}); la cabeza fue alterada",
+        f"({in_force}); la cabeza fue alterada"
     )
+    if which == "publicada":
+        return HeadRefusal(head.sequence, reason + "; no prueba nada de la bitácora")
+    return Break(head.sequence, Problem.FORGED, reason)
 
 
 def check_head(

@@ -137,13 +137,33 @@ def _moment(value: object, path: Path) -> datetime | None:
 
 
 def read_head_file(path: Path) -> tuple[ChainHead, str | None]:
+    """The head saved in ``path`` and its key id; a clear error (the file, what to do) when the
+    file is missing, unreadable or not a head."""
+    hint = (
+        "indique un archivo guardado con `sisi audit head --json > cabeza.json` o un directorio "
+        "de `sisi audit published --save DIRECTORIO`"
+    )
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except FileNotFoundError as exc:
         raise ConfigurationError(
-            f"no se pudo leer la cabeza publicada ({type(exc).__name__})",
+            "no existe el archivo de la cabeza publicada", path=path, hint=hint
+        ) from exc
+    except PermissionError as exc:
+        raise ConfigurationError(
+            "no hay permiso para leer el archivo de la cabeza publicada",
             path=path,
-            hint="indique el archivo guardado con `sisi audit head --json > archivo.json`",
+            hint=f"dé permiso de lectura (p. ej. `chmod u+r {path}`) o {hint}",
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            "el archivo no es texto UTF-8: no es una cabeza publicada en JSON", path=path, hint=hint
+        ) from exc
+    except OSError as exc:
+        raise ConfigurationError(
+            f"no se pudo leer el archivo de la cabeza publicada ({exc.strerror or exc})",
+            path=path,
+            hint=hint,
         ) from exc
     try:
         document = json.loads(text)

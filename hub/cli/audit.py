@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hub.agreements.keys import key_id, public_key_to_str
 from hub.audit.chain import Action, AuditEntry, ChainHead
+from hub.audit.findings import HeadRefusal
 from hub.audit.headcheck import FORM_TEXT
 from hub.audit.headfile import head_document, read_head_file
 from hub.audit.headsig import HeadForm, head_form
@@ -42,11 +43,14 @@ from hub.audit.store import (
 )
 from hub.audit.trust import (
     TrustedKeys,
+    current_log_id,
     head_signer,
+    history_of_log,
     history_problems,
     hub_keys_for,
     key_period_problem,
     trusted_keys,
+    with_log_keys,
 )
 from hub.audit.verify import ListedRead, Problem, verify_chain, verify_read_subjects
 from hub.cli.local_state import DataDirInUseError, hold_data_dir
@@ -214,7 +218,9 @@ def _unknown_key(keys: TrustedKeys, item: _Published) -> None:
 
 _PUBLIC_KEY_HELP = (
     "Llave pública del hub, como la publicó; puede repetirse, una por cada llave que el hub "
-    "tuvo (por omisión, las de <SISI_DATA_DIR>/keys/hub-keys.jsonl y hub.pub)."
+    "tuvo. Con --public-key sólo se confía en las indicadas (y, en verify, en las que nombran "
+    "las rotaciones de la propia bitácora), nunca en las de <SISI_DATA_DIR>/keys; sin ella, en "
+    "las de <SISI_DATA_DIR>/keys/hub-keys.jsonl y hub.pub."
 )
 
 
@@ -264,11 +270,12 @@ def verify_command(
     settings = Settings()
     keys = trusted_keys(settings, public_keys)
     heads: list[_Published] = [item for path in head_paths for item in _saved_heads(path)]
-    for item in heads:
-        _unknown_key(keys, item)
     ignored: list[_Published] = []
     notes: list[str] = []
     with _reading_log(settings) as engine:
+        keys = with_log_keys(engine, keys)
+        for item in heads:
+            _unknown_key(keys, item)
         if published:  # read before the log, which can only have grown meanwhile
             on_topic = _topic_heads(settings, engine)
             heads = [item for item in on_topic if _signer(keys, item) is not None]
@@ -291,14 +298,9 @@ def verify_command(
             expected_head=head,
             published_heads=[item.head for item in heads],
         )
-        if report.ok and report.refused_heads and not published:
-            refused = report.refused_heads[0]  # a saved head given as evidence must be evidence
-            report = dataclasses.replace(
-                report,
-                first_bad_sequence=refused.sequence,
-                problem=Problem.FORGED,
-                reason=refused.reason,
-            )
+        # a saved head given as evidence must be evidence: one refused (altered, relabelled) is
+        # reported as the altered head file it is, and the log is not blamed for it
+        altered = [] if published else _altered_heads(report.refused_heads, heads)
         if report.ok:
             broken, notes = history_problems(report, keys.history, engine)
             if broken is not None:
@@ -354,10 +356,27 @@ def verify_command(
         click.echo(f"aviso: {note}", err=True)
     if as_json:
         document: dict[str, Any] = report.to_dict()
+        document["ok"] = report.ok and not altered
+        document["altered_heads"] = altered
         document["key_id"] = report.keys[-1][1] if report.keys else keys.ids[-1]
         document["trusted_key_ids"] = keys.ids
         document["ignored_published"] = len(ignored)
         click.echo(json.dumps(document, ensure_ascii=False))
+    elif report.ok and altered:
+        click.echo(report.render())
+        for saved in altered:
+            click.echo(
+                f"cabeza publicada alterada en {saved['source']} (entrada {saved['sequence']}): "
+                f"{saved['reason']}",
+                err=True,
+            )
+        click.echo(
+            "Qué hacer: esa copia de la cabeza no sirve de prueba y la bitácora no se comparó con "
+            "ella; consiga otra copia (el tópico con `sisi audit published --save DIRECTORIO`, o "
+            "quien la guardó) y verifique con ella. Si la copia estaba bajo su custodia, alguien "
+            "la modificó: avise al responsable de seguridad.",
+            err=True,
+        )
     elif report.ok:
         click.echo(report.render())
         if not heads:
@@ -372,7 +391,20 @@ def verify_command(
             "cabeza publicada y avise al responsable de seguridad.",
             err=True,
         )
-    ctx.exit(0 if report.ok else 1)
+    ctx.exit(0 if report.ok and not altered else 1)
+
+
+def _altered_heads(
+    refused: tuple[HeadRefusal, ...], heads: list[_Published]
+) -> list[dict[str, Any]]:
+    """The saved heads refused as evidence, each with the file it came from."""
+    altered = []
+    for refusal in refused:
+        source = next(
+            (item.source for item in heads if item.head.sequence == refusal.sequence), "?"
+        )
+        altered.append({"sequence": refusal.sequence, "source": source, "reason": refusal.reason})
+    return altered
 
 
 def _noting_lists(entries: Iterator[AuditEntry], listed: list[ListedRead]) -> Iterator[AuditEntry]:
@@ -427,8 +459,9 @@ def published_command(
             f"del hub ({', '.join(keys.ids)}) o fueron alteradas después de firmarse (una cabeza "
             "v2 con otra secuencia, hora o llave): alguien más publica en el tópico"
         )
+    history = _history_of_current_log(settings, keys)
     for item in good:
-        period = key_period_problem(keys.history, signers[id(item)] or "", item.head)
+        period = key_period_problem(history, signers[id(item)] or "", item.head)
         if period is not None:
             problems.append(period)
     problems += _conflicts(good)
@@ -472,8 +505,9 @@ def published_command(
     else:
         if newest is not None:
             first = min(item.head.sequence for item in good)
+            noun = "cabeza publicada firmada" if len(good) == 1 else "cabezas publicadas firmadas"
             click.echo(
-                f"{len(good)} cabezas publicadas firmadas por el hub ({', '.join(signer_ids)}), "
+                f"{len(good)} {noun} por el hub ({', '.join(signer_ids)}), "
                 f"de la entrada {first} a la {newest.head.sequence}; la más reciente: "
                 f"{newest.head.sequence} (hash {newest.head.entry_hash.hex()})"
             )
@@ -491,6 +525,34 @@ def published_command(
         for problem in problems:
             click.echo(f"problema: {problem}", err=True)
     ctx.exit(1 if problems else 0)
+
+
+def _current_log_id(settings: Settings) -> tuple[bool, str | None]:
+    """(whether the hub's log could be read, the hash of its entry 1) for a command that does not
+    need the database; a SQLite file that does not exist is not created."""
+    url = settings.resolved_database_url()
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return False, None
+    try:
+        with _reading_log(settings) as engine:
+            return True, current_log_id(engine)
+    except ConfigurationError:
+        return False, None
+
+
+def _history_of_current_log(settings: Settings, keys: TrustedKeys) -> list[KeyRecord]:
+    """The key history that judges which key may sign which head (:func:`key_period_problem`).
+
+    With --public-key none: the checker trusts what it gave, not the local data directory. Else
+    the records of the hub's current log when its database can be read (after `sisi up --reset`
+    the history of the old log says nothing of the new one), else the history as it is.
+    """
+    if keys.given or not keys.history:
+        return []
+    readable, log_id = _current_log_id(settings)
+    if not readable:
+        return list(keys.history)
+    return history_of_log(keys.history, log_id) if log_id is not None else []
 
 
 def _conflict_text(one: _Published, other: _Published) -> str:
@@ -633,13 +695,29 @@ def keys_command(as_json: bool) -> None:
     una.
 
     Es lo que necesita quien verifica desde fuera: cada llave pública (para `--public-key`) y
-    dónde empezó. Sale de <SISI_DATA_DIR>/keys/hub-keys.jsonl; sin rotaciones, sólo hub.pub.
+    dónde empezó. Sale de <SISI_DATA_DIR>/keys/hub-keys.jsonl (sólo las llaves de la bitácora
+    actual: tras `sisi up --reset` la llave del hub firma la bitácora nueva desde la entrada 1);
+    sin rotaciones, sólo hub.pub.
     """
     settings = Settings()
-    history = list(read_keyring(keyring_path(settings)))
+    recorded = list(read_keyring(keyring_path(settings)))
+    readable, log_id = _current_log_id(settings) if recorded else (False, None)
+    history = recorded
+    if readable:  # only the current log's keys: `sisi up --reset` starts a new log, keeps keys/
+        history = history_of_log(recorded, log_id) if log_id is not None else []
+    earlier = [record for record in recorded if record not in history]
     if not history:
         key = load_hub_public_key(settings)
         history = [KeyRecord(public_key_to_str(key), key_id(public_key_to_str(key)))]
+    if earlier:
+        click.echo(
+            f"nota: keys/hub-keys.jsonl también registra {len(earlier)} llave(s) de otra "
+            "bitácora (anterior a un `sisi up --reset`, que empieza una bitácora nueva y conserva "
+            "keys/): no firman la bitácora actual y no se muestran aquí ("
+            + ", ".join(record.key_id for record in earlier)
+            + ")",
+            err=True,
+        )
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in history], ensure_ascii=False))
         return
