@@ -59,8 +59,8 @@ def write_new_file(path: Path, data: bytes, mode: int) -> bool:
     return _write_new(path, data, mode)
 
 
-def replace_file(path: Path, data: bytes, mode: int) -> None:
-    """Replace ``path`` with ``data`` atomically (written and synced aside, then renamed)."""
+def _aside(path: Path, data: bytes, mode: int) -> Path:
+    """``data`` written and synced to a private temporary file beside ``path`` (with ``mode``)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -69,28 +69,32 @@ def replace_file(path: Path, data: bytes, mode: int) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        Path(tmp).replace(path)
-    finally:
+    except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def replace_file(path: Path, data: bytes, mode: int) -> None:
+    """Replace ``path`` with ``data`` atomically (written and synced aside, then renamed)."""
+    tmp = _aside(path, data, mode)
+    try:
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _write_new(path: Path, data: bytes, mode: int) -> bool:
     """Write ``data`` to ``path`` unless it exists; True when this call created it."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    tmp = _aside(path, data, mode)
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         try:
             os.link(tmp, path)
         except FileExistsError:
             return False
         return True
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
 
 
 def _check_private(path: Path) -> None:
