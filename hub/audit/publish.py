@@ -13,7 +13,6 @@ signature, over ``entry_hash`` only) so that v1 readers still check it; a head w
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 from hub.audit.chain import AuditEntry, ChainHead
 from hub.contracts.wire import SchemaResolver, decode
 from hub.errors import SisiError
-from hub.kafka_log import kafka_logger
+from hub.topic_read import read_to_end
 
 __all__ = [
     "AUDIT_RECORD_SUBJECT",
@@ -130,8 +129,6 @@ def _decoded(value: bytes, resolvers: Sequence[SchemaResolver]) -> dict[str, Any
 
 #: How many of the last records of each partition :func:`read_published_head` looks at.
 _LAST_RECORDS = 64
-#: How long a broker may take to describe the topic (reading it may then take longer).
-_BROKER_ANSWER = 10.0
 
 
 def read_published_head(
@@ -186,64 +183,12 @@ def _read_heads(
     with).
     """
     resolvers = list(resolver) if isinstance(resolver, Sequence) else [resolver]
-    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
-
-    consumer: Any = Consumer(
-        {
-            "bootstrap.servers": bootstrap_servers,
-            "group.id": "sisi-audit-verify",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "allow.auto.create.topics": False,
-            "logger": kafka_logger("hub.librdkafka"),
-        }
+    records: list[dict[str, Any]] = []
+    reading = read_to_end(
+        bootstrap_servers, topic, "sisi-audit-verify", timeout=timeout, last=last, missing_ok=True
     )
-    deadline = time.monotonic() + timeout
-    try:
-        answer = min(timeout, _BROKER_ANSWER)
-        try:
-            metadata = consumer.list_topics(topic, timeout=answer)
-        except KafkaException as exc:
-            raise SisiError(
-                f"el broker {bootstrap_servers} no respondió en {answer:g} s ({exc})",
-                hint="revise SISI_BOOTSTRAP_SERVERS y que el hub esté en marcha",
-            ) from exc
-        described = metadata.topics.get(topic)
-        if described is None or described.error is not None or not described.partitions:
-            return []
-        pending: dict[int, int] = {}  # partition -> offset of its last record, as described
-        starts: list[Any] = []
-        for partition in sorted(described.partitions):
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=max(deadline - time.monotonic(), 1.0)
-            )
-            if high > low:
-                pending[partition] = high - 1
-                first = low if last is None else max(low, high - last)
-                starts.append(TopicPartition(topic, partition, first))
-        if not pending:
-            return []
-        consumer.assign(starts)
-        records: list[dict[str, Any]] = []
-        while pending and time.monotonic() < deadline:
-            message = consumer.poll(min(0.5, max(deadline - time.monotonic(), 0.01)))
-            if message is None:
-                continue
-            partition = message.partition()
-            if message.error() is not None:
-                if message.error().code() == KafkaError._PARTITION_EOF:
-                    pending.pop(partition, None)
-                continue
-            # the end is the partition's EOF, not the watermark read before: Tansu 0.6 reports a
-            # high watermark of 1 after a batch of two records, which stopped reading at the first
-            record = _decoded(message.value(), resolvers)
-            if record is not None:
-                records.append(record)
-        if pending and last is None:
-            raise SisiError(
-                f"no se terminó de leer el tópico {topic} en {timeout:g} s",
-                hint="vuelva a intentar; revise que el broker responda",
-            )
-        return records
-    finally:
-        consumer.close()
+    for message in reading:
+        record = _decoded(message.value(), resolvers)
+        if record is not None:
+            records.append(record)
+    return records

@@ -9,17 +9,13 @@ each partition's end (no consumer group is joined, no offset is committed).
 
 from __future__ import annotations
 
-import time
-from typing import Any, Final
+from typing import Any
 
 from hub.errors import SisiError
-from hub.kafka_log import kafka_logger
+from hub.topic_read import read_to_end
 from hub.topics import PUBLIC_SCORECARDS
 
 __all__ = ["latest_cards", "read_published_scorecards"]
-
-#: How long the broker may take to describe the topic.
-_BROKER_ANSWER: Final = 10.0
 
 
 def read_published_scorecards(
@@ -34,78 +30,26 @@ def read_published_scorecards(
     Raises ``SisiError`` when the broker does not answer, the registry cannot give a card's
     schema, or the topic is not read to its end within ``timeout``.
     """
-    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
     from confluent_kafka.schema_registry import SchemaRegistryClient
     from confluent_kafka.schema_registry.avro import AvroDeserializer
     from confluent_kafka.serialization import MessageField, SerializationContext
 
     deserialize = AvroDeserializer(SchemaRegistryClient({"url": registry_url}))
     context = SerializationContext(topic, MessageField.VALUE)
-    consumer: Any = Consumer(
-        {
-            "bootstrap.servers": bootstrap_servers,
-            "group.id": "sisi-lector-tableros",  # required by librdkafka; never joined
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "allow.auto.create.topics": False,
-            "logger": kafka_logger("hub.librdkafka"),
-        }
-    )
-    deadline = time.monotonic() + timeout
-    try:
-        answer = min(timeout, _BROKER_ANSWER)
+    cards: list[dict[str, Any]] = []
+    # "sisi-lector-tableros": librdkafka wants a group id; it is never joined
+    for message in read_to_end(bootstrap_servers, topic, "sisi-lector-tableros", timeout=timeout):
         try:
-            metadata = consumer.list_topics(topic, timeout=answer)
-        except KafkaException as exc:
+            card = deserialize(message.value(), context)
+        except Exception as exc:  # the registry is down, or does not know the id
             raise SisiError(
-                f"el broker {bootstrap_servers} no respondió en {answer:g} s ({exc})",
-                hint="revise SISI_BOOTSTRAP_SERVERS y que el hub esté en marcha",
+                f"no se pudo leer el tablero en {topic}[{message.partition()}]"
+                f"@{message.offset()} con el registro de esquemas {registry_url} ({exc})",
+                hint="revise SISI_SCHEMA_REGISTRY_URL: debe ser el registro del hub",
             ) from exc
-        described = metadata.topics.get(topic)
-        if described is None or described.error is not None or not described.partitions:
-            raise SisiError(
-                f"el broker {bootstrap_servers} no tiene el tópico {topic}",
-                hint="revise SISI_BOOTSTRAP_SERVERS: el hub crea el tópico al arrancar",
-            )
-        pending: set[int] = set()
-        starts: list[Any] = []
-        for partition in sorted(described.partitions):
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=max(deadline - time.monotonic(), 1.0)
-            )
-            if high > low:
-                pending.add(partition)
-                starts.append(TopicPartition(topic, partition, low))
-        if not pending:
-            return []
-        consumer.assign(starts)
-        cards: list[dict[str, Any]] = []
-        while pending and time.monotonic() < deadline:
-            message = consumer.poll(min(0.5, max(deadline - time.monotonic(), 0.01)))
-            if message is None:
-                continue
-            if message.error() is not None:
-                if message.error().code() == KafkaError._PARTITION_EOF:
-                    pending.discard(message.partition())
-                continue
-            try:
-                card = deserialize(message.value(), context)
-            except Exception as exc:  # the registry is down, or does not know the id
-                raise SisiError(
-                    f"no se pudo leer el tablero en {topic}[{message.partition()}]"
-                    f"@{message.offset()} con el registro de esquemas {registry_url} ({exc})",
-                    hint="revise SISI_SCHEMA_REGISTRY_URL: debe ser el registro del hub",
-                ) from exc
-            if isinstance(card, dict):
-                cards.append(card)
-        if pending:
-            raise SisiError(
-                f"no se terminó de leer el tópico {topic} en {timeout:g} s",
-                hint="vuelva a intentar; revise que el broker responda",
-            )
-        return cards
-    finally:
-        consumer.close()
+        if isinstance(card, dict):
+            cards.append(card)
+    return cards
 
 
 def latest_cards(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
