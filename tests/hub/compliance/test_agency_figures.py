@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 import uuid
 from itertools import count
 from typing import Any
@@ -22,6 +21,7 @@ from hub.cli.main import cli
 from hub.compliance import METRIC_NAMES, AgreementCompliance, ComplianceCollector, read_compliance
 from hub.db import make_engine
 from hub.worker import KafkaMessage, Outcome, RecordingPublisher, build_pipeline
+from tests.hub.compliance.conftest import at_once
 from tests.hub.gatekeeper.changesets import BECAS, PAM, change_set, item, sealed, topic_of
 from tests.hub.gatekeeper.fixtures import EXPIRED, TODAY, Hub
 
@@ -180,23 +180,12 @@ def test_concurrent_workers_agree_on_the_first_delivery(hub: Hub) -> None:
             for engine in engines
         ]
         sizes = (3, 5)
-        barrier = threading.Barrier(2)
-        errors: list[BaseException] = []
 
         def deliver(k: int) -> None:
-            try:
-                barrier.wait(10)
-                items = [item(100 * (k + 1) + j) for j in range(sizes[k])]
-                _send(hub, items, pipeline=pipelines[k])
-            except BaseException as exc:  # reported below
-                errors.append(exc)
+            items = [item(100 * (k + 1) + j) for j in range(sizes[k])]
+            _send(hub, items, pipeline=pipelines[k])
 
-        threads = [threading.Thread(target=deliver, args=(k,)) for k in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-        assert errors == []
+        at_once(deliver)
     finally:
         for engine in engines:
             engine.dispose()

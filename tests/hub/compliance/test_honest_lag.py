@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import threading
 import uuid
 from itertools import count
 from pathlib import Path
@@ -26,6 +25,7 @@ from hub.compliance.scorecard import build_scorecards
 from hub.db import make_engine
 from hub.worker import HubPipeline, KafkaMessage, RecordingPublisher, build_pipeline
 from hub.worker.changes import record_agreement_changes
+from tests.hub.compliance.conftest import at_once
 from tests.hub.gatekeeper.changesets import PAM, change_set, item, sealed, topic_of
 from tests.hub.gatekeeper.fixtures import TODAY, Hub
 
@@ -168,23 +168,8 @@ def test_two_workers_reading_the_same_message_count_its_clock_once(hub: Hub) -> 
             _at(build_pipeline(hub.settings, RecordingPublisher(), engine=e, today=TODAY), received)
             for e in engines
         ]
-        barrier = threading.Barrier(2)
         kinds: list[str] = []
-        errors: list[BaseException] = []
-
-        def work(k: int) -> None:
-            try:
-                barrier.wait(10)
-                kinds.append(pipelines[k].process(copies[k]).kind)
-            except BaseException as exc:  # reported below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-        assert errors == []
+        at_once(lambda k: kinds.append(pipelines[k].process(copies[k]).kind))
     finally:
         for engine in engines:
             engine.dispose()
