@@ -186,10 +186,21 @@ def _render_status(agreement_id: str, status: OutboxStatus) -> str:
         lines.append(f"  elementos {label:<11} {count:>10,}")
     for code, count in sorted(status.rejected_items.items(), key=lambda kv: -kv[1]):
         lines.append(f"    {count:>8,}  {code}: {status.reasons.get(code, '')}")
+    unsent = status.messages.get("PENDIENTE", 0)
+    waiting = status.messages.get("PUBLICADO", 0)
+    if unsent:
+        lines.append(
+            f"  {unsent:,} conjuntos sin publicar (no llegaron al broker): envíelos con "
+            "'sisi outbox resend' cuando el broker responda"
+        )
+    if waiting:
+        lines.append(
+            f"  {waiting:,} conjuntos publicados esperan acuse del hub; si el broker perdió "
+            "los mensajes use 'sisi outbox resend'"
+        )
     if status.unreceipted:
         lines.append(
-            f"  {status.unreceipted:,} conjuntos esperan acuse del hub; si el broker perdió "
-            "los mensajes use 'sisi outbox resend'; si la clave del convenio cambió, "
+            "  si la clave del convenio cambió, firme de nuevo lo que espera acuse con "
             "'sisi outbox resign --key CLAVE_NUEVA'"
         )
     return "\n".join(lines)

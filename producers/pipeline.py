@@ -33,7 +33,7 @@ from producers.changeset import ChangeSetCodec
 from producers.chunks import ChunkJob, FramedChunk, chunk_count, framed_chunks
 from producers.contract import SchemaSource
 from producers.delivery_checks import refuse_wrong_layout, refuse_wrong_period
-from producers.outbox import Outbox
+from producers.outbox import PENDIENTE, PUBLICADO, Outbox
 from producers.peak_memory import peak_rss_mb
 from producers.publisher import Publisher, topic_exists
 from producers.receipts import ReceiptListener
@@ -415,11 +415,18 @@ def _publish(
             summary.unpublished = summary.change_sets - result.published
             if result.errors:
                 summary.publish_error = next(iter(result.errors.values()))
-    if options.wait and summary.change_sets:
+    if options.wait and summary.published:
+        # only what reached the broker can get a receipt: waiting for the sets still in the
+        # outbox would only run out the timeout
         summary.waited = True
+        published = [
+            message_id
+            for message_id in outbox.message_ids(summary.transaction_id)
+            if outbox.state_of(message_id) != PENDIENTE
+        ]
         listener = ReceiptListener(agreement.id, settings, conn)
         try:
-            listener.wait_for(outbox.message_ids(summary.transaction_id), options.timeout)
+            listener.wait_for(published, options.timeout)
         finally:
             listener.close()
     status = outbox.status(summary.transaction_id)
@@ -427,6 +434,8 @@ def _publish(
     summary.rejected = status.items.get("RECHAZADO", 0)
     summary.rejected_by_code = status.rejected_items
     summary.rejection_reasons = status.reasons
-    summary.awaiting_receipt = status.unreceipted
+    # published and not answered yet; the sets never published are ``unpublished``
+    summary.awaiting_receipt = status.messages.get(PUBLICADO, 0)
+    summary.unpublished = status.messages.get(PENDIENTE, 0)
     if options.wait and not summary.change_sets:
         summary.waited = True

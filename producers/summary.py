@@ -201,10 +201,12 @@ class ProduceSummary:
                 f"(de {self.change_sets:,})"
             )
             if self.unpublished:
-                reason = f": {self.publish_error}" if self.publish_error else ""
+                reason = f" ({self.publish_error})" if self.publish_error else ""
                 lines.append(
-                    f"  sin publicar: {self.unpublished:,} conjuntos quedan en la bandeja de "
-                    f"salida{reason}; use 'sisi outbox resend' cuando el broker responda"
+                    f"  sin publicar: {self.unpublished:>9,} conjuntos no llegaron al broker"
+                    f"{reason}: quedan guardados en la bandeja de salida; envíelos con "
+                    "'sisi outbox resend' cuando el broker responda (no hace falta entregar el "
+                    "archivo otra vez)"
                 )
             if self.waited:
                 lines.append(f"  aceptados:   {self.accepted:>10,}")
@@ -214,10 +216,10 @@ class ProduceSummary:
                     lines.append(f"    {count:>8,}  {code}: {reason}")
                 if self.awaiting_receipt:
                     lines.append(
-                        f"  sin acuse:   {self.awaiting_receipt:>10,} conjuntos (el hub aún no "
-                        "responde; consulte 'sisi outbox status')"
+                        f"  sin acuse:   {self.awaiting_receipt:>10,} conjuntos publicados (el hub "
+                        "aún no responde; consulte 'sisi outbox status')"
                     )
-            else:
+            elif self.published:
                 lines.append("  acuses: use --wait o 'sisi outbox status' para ver lo aceptado")
         if self.report:
             kind = " de la simulación" if self.dry_run else ""
