@@ -571,12 +571,16 @@ def record_agreement_changes(
     for entry in entries:
         if entry.action == Action.AGREEMENT_LOADED:
             continue  # said loudly where the set was loaded (sisi hub, the gatekeeper)
-        _log.info(
-            "convenio %s: %s (%s) registrado en la bitácora, entrada %s",
+        change = entry.details.get("change")
+        removed = change == BAJA  # said as loudly as a new agreement's topics (sisi up shows it)
+        _log.log(
+            logging.WARNING if removed else logging.INFO,
+            "convenio %s: %s (%s) registrado en la bitácora, entrada %s%s",
             entry.agreement_id,
-            entry.details.get("change"),
+            change,
             entry.details.get("file"),
             entry.sequence,
+            "; lo que llegue de él irá a cuarentena (CONVENIO_DADO_DE_BAJA)" if removed else "",
         )
     for version in stored:
         _log.info("convenio %s: versión %s guardada", version.agreement_id, version.sha256[:12])

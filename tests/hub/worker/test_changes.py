@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import threading
 from pathlib import Path
@@ -284,12 +285,19 @@ def test_an_edited_agreement_applies_from_the_next_message_and_is_recorded(live:
     _intact(hub)
 
 
-def test_a_removed_agreement_gets_a_baja_and_is_refused(live: Hub) -> None:
+def test_a_removed_agreement_gets_a_baja_and_is_refused(
+    live: Hub, caplog: pytest.LogCaptureFixture
+) -> None:
     hub = live
     _start(hub)
     (Path(hub.settings.agreements_dir) / PAM_FILE).unlink()
 
-    outcome = _send(hub, 1)
+    with caplog.at_level(logging.WARNING, logger="hub.worker.changes"):
+        outcome = _send(hub, 1)
+    # the operator's terminal (sisi up shows warnings) says it, as it says a new agreement
+    [said] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert said.startswith(f"convenio {PAM}: baja ({PAM_FILE}) registrado en la bitácora")
+    assert "cuarentena (CONVENIO_DADO_DE_BAJA)" in said
 
     assert outcome.reason_code == "CONVENIO_DESCONOCIDO"
     baja = _changes(hub)[-1]
