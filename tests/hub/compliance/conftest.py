@@ -5,9 +5,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from tests.hub.gatekeeper.fixtures import hub
+import pytest
+from click.testing import CliRunner
 
-__all__ = ["at_once", "hub"]
+from hub.cli.main import cli
+from tests.hub.gatekeeper.fixtures import Hub, hub
+
+__all__ = ["at_once", "compliance_cli", "hub"]
+
+
+def compliance_cli(hub: Hub, monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
+    """``sisi compliance *args`` on the hub's database and agreements; its output (exit 0)."""
+    monkeypatch.setenv("SISI_DATABASE_URL", hub.settings.resolved_database_url())
+    monkeypatch.setenv("SISI_AGREEMENTS_DIR", str(hub.settings.agreements_dir))
+    result = CliRunner().invoke(cli, ["compliance", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
 
 
 def at_once(work: Callable[[int], object], workers: int = 2) -> None:

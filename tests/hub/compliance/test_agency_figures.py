@@ -13,15 +13,13 @@ import uuid
 from itertools import count
 from typing import Any
 
-from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.agreements.loader import AgreementSet
-from hub.cli.main import cli
 from hub.compliance import METRIC_NAMES, AgreementCompliance, ComplianceCollector, read_compliance
 from hub.db import make_engine
 from hub.worker import KafkaMessage, Outcome, RecordingPublisher, build_pipeline
-from tests.hub.compliance.conftest import at_once
+from tests.hub.compliance.conftest import at_once, compliance_cli
 from tests.hub.gatekeeper.changesets import BECAS, PAM, change_set, item, sealed, topic_of
 from tests.hub.gatekeeper.fixtures import EXPIRED, TODAY, Hub
 
@@ -70,12 +68,7 @@ def _agency_view(row: AgreementCompliance) -> dict[str, Any]:
     return view
 
 
-def _cli(hub: Hub, monkeypatch: Any, *args: str) -> str:
-    monkeypatch.setenv("SISI_DATABASE_URL", hub.settings.resolved_database_url())
-    monkeypatch.setenv("SISI_AGREEMENTS_DIR", str(hub.settings.agreements_dir))
-    result = CliRunner().invoke(cli, ["compliance", *args])
-    assert result.exit_code == 0, result.output
-    return result.output
+_cli = compliance_cli
 
 
 def _samples(hub: Hub) -> dict[str, list[tuple[dict[str, str], float]]]:

@@ -10,15 +10,13 @@ import uuid
 from itertools import count
 from typing import Any
 
-from click.testing import CliRunner
-
 from hub.agreements.model import KEY_DATE_ZONE
-from hub.cli.main import cli
 from hub.compliance import SCORECARD_SUBJECT, period_of
 from hub.contracts.wire import decode
 from hub.topics import PUBLIC_SCORECARDS
 from hub.worker import KafkaMessage, RecordingPublisher, build_pipeline
 from hub.worker.public import publish_public
+from tests.hub.compliance.conftest import compliance_cli
 from tests.hub.gatekeeper.changesets import PAM, change_set, item, sealed, topic_of
 from tests.hub.gatekeeper.fixtures import Hub
 
@@ -42,12 +40,7 @@ def _card(hub: Hub, now: dt.datetime) -> dict[str, Any]:
     return card
 
 
-def _cli(hub: Hub, monkeypatch: Any, *args: str) -> str:
-    monkeypatch.setenv("SISI_DATABASE_URL", hub.settings.resolved_database_url())
-    monkeypatch.setenv("SISI_AGREEMENTS_DIR", str(hub.settings.agreements_dir))
-    result = CliRunner().invoke(cli, ["compliance", *args])
-    assert result.exit_code == 0, result.output
-    return result.output
+_cli = compliance_cli
 
 
 def _pam_lines(out: str) -> list[str]:
